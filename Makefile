@@ -1,0 +1,69 @@
+# The FlinkCluster operator. `make help` lists the targets.
+SHELL := /usr/bin/env bash -o pipefail
+.DEFAULT_GOAL := help
+
+BIN        := $(CURDIR)/bin
+KUBECONFIG ?= $(BIN)/kubeconfig
+KUBECTL    := $(BIN)/kubectl
+GO_TEST    ?= go test
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help
+help: ## List the targets.
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+##@ Build
+
+.PHONY: build
+build: ## Build the operator binary into bin/flink-operator.
+	go build -o $(BIN)/flink-operator ./cmd/flink-operator
+
+.PHONY: generate
+generate: ## Regenerate the clientset, listers, informers, deepcopy and the CRD.
+	hack/update-codegen.sh
+	hack/update-crd.sh
+
+.PHONY: verify
+verify: ## Fail if generated code, the CRD, formatting, vet or go.mod are not clean.
+	hack/verify-codegen.sh
+	hack/verify-crd.sh
+	hack/verify-gofmt.sh
+	go vet ./...
+	hack/verify-gomod.sh
+
+##@ Local cluster
+
+.PHONY: cluster
+cluster: ## Build (once, cached in bin/) and start the local control plane with kwok nodes.
+	hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop and remove the local cluster.
+	hack/cluster-down.sh
+
+.PHONY: install
+install: ## Install the CRD into the cluster of $KUBECONFIG.
+	$(KUBECTL) --kubeconfig $(KUBECONFIG) apply -f deploy/crd/
+	$(KUBECTL) --kubeconfig $(KUBECONFIG) wait --for condition=Established --timeout=60s crd/flinkclusters.flinkoperator.k8s.io
+
+.PHONY: run
+run: build install ## Install the CRD and run the operator against $KUBECONFIG in the foreground.
+	$(BIN)/flink-operator --kubeconfig $(KUBECONFIG) --health-probe-bind-address=127.0.0.1:8081 --metrics-bind-address=127.0.0.1:8080 $(ARGS)
+
+.PHONY: dev
+dev: ## Local cluster + CRD + operator, in one command (Ctrl-C stops the operator; make cluster-down stops the cluster).
+	hack/dev.sh
+
+##@ Tests
+
+.PHONY: test
+test: verify test-unit test-integration ## Run every test: verify, unit (race), integration on the local cluster.
+
+.PHONY: test-unit
+test-unit: ## Unit and sync tests with the race detector.
+	$(GO_TEST) -race -count=1 ./...
+
+.PHONY: test-integration
+test-integration: ## Integration tests on a local cluster that the suite starts and stops itself.
+	hack/build-cluster-tools.sh
+	$(GO_TEST) -tags integration -count=1 -timeout 20m -v ./test/integration/... 2>&1 | tee $(BIN)/test-integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || (tail -50 $(BIN)/test-integration.log; exit 1)

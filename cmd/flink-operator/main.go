@@ -1,0 +1,140 @@
+// Command flink-operator runs the FlinkCluster operator: it watches FlinkCluster resources and
+// their children and drives each cluster and its job towards the spec.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
+)
+
+func main() {
+	opts := defaultOptions()
+	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+	opts.bind(fs)
+	klog.InitFlags(fs)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx = klog.NewContext(ctx, klog.Background())
+	if err := run(ctx, opts); err != nil {
+		klog.Background().Error(err, "Operator failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}
+
+func run(ctx context.Context, opts options) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	logger := klog.FromContext(ctx)
+	cfg, err := restConfig(opts)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating Kubernetes client: %w", err)
+	}
+	flink, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating FlinkCluster client: %w", err)
+	}
+
+	informers := controller.NewInformers(kube, flink, opts.namespace)
+	heartbeat := controller.NewHeartbeat(time.Now)
+	ctrl, err := controller.New(informers, newSyncer(informers.Listers()), heartbeat)
+	if err != nil {
+		return err
+	}
+	probes := newProbes(ctrl, heartbeat)
+	servers := startServers(ctx, opts, probes)
+	defer shutdownServers(servers)
+
+	informers.Start(ctx)
+	defer informers.Shutdown()
+	if err := informers.WaitForSync(ctx, opts.cacheSyncTimeout); err != nil {
+		return err
+	}
+	probes.setSynced()
+	logger.Info("Informer caches synced", "namespace", namespaceForLog(opts.namespace))
+
+	if !opts.leaderElect {
+		probes.setLeading(true)
+		ctrl.Run(ctx, opts.workers)
+		return nil
+	}
+	return runWithLeaderElection(ctx, opts, kube, probes, func(ctx context.Context) {
+		ctrl.Run(ctx, opts.workers)
+	})
+}
+
+func restConfig(opts options) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if opts.kubeconfig != "" {
+		rules.ExplicitPath = opts.kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig (use --kubeconfig or KUBECONFIG, or run in a pod): %w", err)
+	}
+	cfg.QPS = opts.kubeAPIQPS
+	cfg.Burst = opts.kubeAPIBurst
+	cfg.UserAgent = "flink-operator"
+	return cfg, nil
+}
+
+func startServers(ctx context.Context, opts options, probes *probes) []*http.Server {
+	var servers []*http.Server
+	if opts.healthAddr != "" && opts.healthAddr != "0" {
+		servers = append(servers, serve(ctx, "health", opts.healthAddr, probes.handler()))
+	}
+	if opts.metricsAddr != "" && opts.metricsAddr != "0" {
+		servers = append(servers, serve(ctx, "metrics", opts.metricsAddr, metricsHandler()))
+	}
+	return servers
+}
+
+func serve(ctx context.Context, name, addr string, handler http.Handler) *http.Server {
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		klog.FromContext(ctx).Info("Serving", "server", name, "address", addr)
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.FromContext(ctx).Error(err, "Server failed", "server", name, "address", addr)
+		}
+	}()
+	return srv
+}
+
+func shutdownServers(servers []*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(ctx)
+	}
+}
+
+func namespaceForLog(ns string) string {
+	if ns == "" {
+		return "(all)"
+	}
+	return ns
+}

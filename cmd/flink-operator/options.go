@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"time"
+)
+
+type options struct {
+	kubeconfig       string
+	namespace        string
+	workers          int
+	kubeAPIQPS       float32
+	kubeAPIBurst     int
+	cacheSyncTimeout time.Duration
+
+	leaderElect          bool
+	leaderElectionNS     string
+	leaderElectionID     string
+	leaseDuration        time.Duration
+	renewDeadline        time.Duration
+	retryPeriod          time.Duration
+	leaderElectionHolder string
+
+	metricsAddr string
+	healthAddr  string
+}
+
+func defaultOptions() options {
+	host, _ := os.Hostname()
+	return options{
+		workers:              2,
+		kubeAPIQPS:           50,
+		kubeAPIBurst:         100,
+		cacheSyncTimeout:     2 * time.Minute,
+		leaderElectionID:     "flink-operator",
+		leaseDuration:        15 * time.Second,
+		renewDeadline:        10 * time.Second,
+		retryPeriod:          2 * time.Second,
+		leaderElectionHolder: host,
+		metricsAddr:          ":8080",
+		healthAddr:           ":8081",
+	}
+}
+
+func (o *options) bind(fs *flag.FlagSet) {
+	fs.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "Path to a kubeconfig. Empty: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.")
+	fs.StringVar(&o.namespace, "namespace", o.namespace, "Watch FlinkClusters in this namespace only. Empty: all namespaces.")
+	fs.IntVar(&o.workers, "workers", o.workers, "Number of FlinkClusters synced in parallel.")
+	fs.Func("kube-api-qps", "Client-side QPS limit towards the API server (default 50).", func(s string) error { return parseFloat32(s, &o.kubeAPIQPS) })
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", o.kubeAPIBurst, "Client-side burst towards the API server.")
+	fs.DurationVar(&o.cacheSyncTimeout, "cache-sync-timeout", o.cacheSyncTimeout, "Give up when the informer caches have not synced by then.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "Elect a leader through a Lease so that only one replica acts.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", o.leaderElectionNS, "Namespace of the leader-election Lease. Empty: the pod's namespace (POD_NAMESPACE).")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", o.leaderElectionID, "Name of the leader-election Lease.")
+	fs.StringVar(&o.leaderElectionHolder, "leader-election-identity", o.leaderElectionHolder, "This replica's identity in the Lease (default: the hostname).")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", o.leaseDuration, "How long a standby waits before taking over an unrenewed Lease.")
+	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", o.renewDeadline, "How long the leader keeps trying to renew before it gives up leading.")
+	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", o.retryPeriod, "Interval between leader-election attempts.")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", o.metricsAddr, "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.healthAddr, "health-probe-bind-address", o.healthAddr, "Address of /healthz and /readyz; 0 disables it.")
+}
+
+func (o *options) validate() error {
+	var errs []error
+	if o.workers < 1 {
+		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	if o.leaderElect {
+		if o.leaderElectionNS == "" {
+			o.leaderElectionNS = os.Getenv("POD_NAMESPACE")
+		}
+		if o.leaderElectionNS == "" {
+			errs = append(errs, errors.New("--leader-election-namespace (or POD_NAMESPACE) is required with --leader-elect"))
+		}
+		if o.renewDeadline >= o.leaseDuration {
+			errs = append(errs, errors.New("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration"))
+		}
+	}
+	return errors.Join(errs...)
+}

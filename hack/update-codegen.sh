@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates deepcopy, register, clientset, listers and informers for pkg/apis into
+# pkg/generated with k8s.io/code-generator's kube_codegen.sh (the version pinned in go.mod).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "${ROOT}"
+MODULE="github.com/flink-operator/flink-operator"
+# Generated code is written relative to OUTPUT_ROOT, so verify-codegen.sh can point it at a copy.
+OUTPUT_ROOT="${OUTPUT_ROOT:-${ROOT}}"
+
+CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
+# The generators are installed into the project's bin/, never into the user's GOPATH.
+export GOBIN="${ROOT}/bin/codegen"
+mkdir -p "${GOBIN}"
+# shellcheck source=/dev/null
+source "${CODEGEN_PKG}/kube_codegen.sh"
+
+kube::codegen::gen_helpers \
+  --boilerplate "${ROOT}/hack/boilerplate.go.txt" \
+  "${ROOT}/pkg/apis"
+
+kube::codegen::gen_register \
+  --boilerplate "${ROOT}/hack/boilerplate.go.txt" \
+  "${ROOT}/pkg/apis"
+
+kube::codegen::gen_client \
+  --with-watch \
+  --output-dir "${OUTPUT_ROOT}/pkg/generated" \
+  --output-pkg "${MODULE}/pkg/generated" \
+  --boilerplate "${ROOT}/hack/boilerplate.go.txt" \
+  "${ROOT}/pkg/apis"

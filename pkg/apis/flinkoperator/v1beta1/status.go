@@ -1,0 +1,255 @@
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ClusterState is the overall state of a FlinkCluster.
+type ClusterState string
+
+// The cluster states; docs/state-derivation.md gives the rule for each.
+const (
+	ClusterStateCreating         ClusterState = "Creating"
+	ClusterStateRunning          ClusterState = "Running"
+	ClusterStateReconciling      ClusterState = "Reconciling"
+	ClusterStateUpdating         ClusterState = "Updating"
+	ClusterStateStopping         ClusterState = "Stopping"
+	ClusterStatePartiallyStopped ClusterState = "PartiallyStopped"
+	ClusterStateStopped          ClusterState = "Stopped"
+)
+
+// ComponentState is the state of one child object.
+type ComponentState string
+
+// The component states.
+const (
+	ComponentStateNotReady ComponentState = "NotReady"
+	ComponentStateReady    ComponentState = "Ready"
+	ComponentStateDeleted  ComponentState = "Deleted"
+)
+
+// JobState is the job's state as the operator sees it; flinkJobState keeps Flink's own value.
+type JobState string
+
+// The job states; docs/state-machine.md maps Flink's states onto them.
+const (
+	JobStatePending    JobState = "Pending"
+	JobStateSubmitted  JobState = "Submitted"
+	JobStateRunning    JobState = "Running"
+	JobStateUpdating   JobState = "Updating"
+	JobStateRestarting JobState = "Restarting"
+	JobStateCancelling JobState = "Cancelling"
+	JobStateSucceeded  JobState = "Succeeded"
+	JobStateFailed     JobState = "Failed"
+	JobStateCancelled  JobState = "Cancelled"
+	JobStateSuspended  JobState = "Suspended"
+	JobStateLost       JobState = "Lost"
+	JobStateUnknown    JobState = "Unknown"
+)
+
+// SavepointReason says why a savepoint was taken.
+type SavepointReason string
+
+// The savepoint reasons.
+const (
+	SavepointReasonScheduled SavepointReason = "Scheduled"
+	SavepointReasonUser      SavepointReason = "User"
+	SavepointReasonUpdate    SavepointReason = "Update"
+	SavepointReasonCancel    SavepointReason = "Cancel"
+	SavepointReasonDelete    SavepointReason = "Delete"
+)
+
+// SavepointState is the state of one savepoint operation.
+type SavepointState string
+
+// The savepoint operation states.
+const (
+	SavepointStateInProgress SavepointState = "InProgress"
+	SavepointStateSucceeded  SavepointState = "Succeeded"
+	SavepointStateFailed     SavepointState = "Failed"
+)
+
+// FlinkClusterStatus is what the operator last observed and did. Every field is optional.
+type FlinkClusterStatus struct {
+	// State is the overall cluster state: Creating, Running, Reconciling, Updating, Stopping,
+	// PartiallyStopped or Stopped.
+	// +optional
+	State ClusterState `json:"state,omitempty"`
+
+	// Components are the states of the cluster's child objects and job.
+	// +optional
+	Components FlinkClusterComponentsStatus `json:"components,omitempty"`
+
+	// LastUpdateTime is when anything else in status last changed.
+	// +optional
+	LastUpdateTime *metav1.Time `json:"lastUpdateTime,omitempty"`
+
+	// ObservedGeneration is the metadata.generation of the spec this status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions are the standard conditions (Ready, Progressing, ...).
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// FlinkClusterComponentsStatus are the states of a cluster's parts.
+type FlinkClusterComponentsStatus struct {
+	// JobManagerDeployment is the JobManager Deployment.
+	// +optional
+	JobManagerDeployment ComponentStatus `json:"jobManagerDeployment,omitempty"`
+
+	// JobManagerService is the JobManager Service.
+	// +optional
+	JobManagerService ComponentStatus `json:"jobManagerService,omitempty"`
+
+	// JobManagerIngress is the JobManager Ingress, when spec.jobManager.ingress is set.
+	// +optional
+	JobManagerIngress *IngressStatus `json:"jobManagerIngress,omitempty"`
+
+	// TaskManagerDeployment is the TaskManager Deployment.
+	// +optional
+	TaskManagerDeployment TaskManagerStatus `json:"taskManagerDeployment,omitempty"`
+
+	// Job is the job of a job cluster.
+	// +optional
+	Job *JobStatus `json:"job,omitempty"`
+}
+
+// ComponentStatus is the name and state of one child object.
+type ComponentStatus struct {
+	// Name is the child object's name.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// State is NotReady, Ready or Deleted.
+	// +optional
+	State ComponentState `json:"state,omitempty"`
+}
+
+// IngressStatus is the JobManager Ingress and the URLs it serves.
+type IngressStatus struct {
+	// Name is the Ingress's name.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// State is NotReady, Ready or Deleted.
+	// +optional
+	State ComponentState `json:"state,omitempty"`
+
+	// URLs are the URLs of the JobManager UI through the Ingress.
+	// +optional
+	URLs []string `json:"urls,omitempty"`
+}
+
+// TaskManagerStatus is the TaskManager Deployment; replicas and selector serve the scale
+// subresource.
+type TaskManagerStatus struct {
+	// Name is the Deployment's name.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// State is NotReady, Ready or Deleted.
+	// +optional
+	State ComponentState `json:"state,omitempty"`
+
+	// Replicas is the number of ready TaskManagers.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Selector is the TaskManager pods' label selector, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+}
+
+// JobStatus is the state of a job cluster's job.
+type JobStatus struct {
+	// Name is the name of the job submitter (a batch/v1 Job).
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// ID is the Flink job ID, chosen by the operator before submission.
+	// +optional
+	ID string `json:"id,omitempty"`
+
+	// State is the job state as the operator sees it.
+	// +optional
+	State JobState `json:"state,omitempty"`
+
+	// FlinkJobState is the job state as Flink's REST API last reported it.
+	// +optional
+	FlinkJobState string `json:"flinkJobState,omitempty"`
+
+	// FromSavepoint is the savepoint the current run actually started from (it may differ from
+	// spec.job.fromSavepoint after a restart or update).
+	// +optional
+	FromSavepoint string `json:"fromSavepoint,omitempty"`
+
+	// SavepointGeneration counts the savepoints the operator took into savepointsDir: it starts
+	// at 0 and grows by 1 per successful savepoint.
+	// +optional
+	SavepointGeneration int32 `json:"savepointGeneration,omitempty"`
+
+	// SavepointLocation is the location of the last successful savepoint.
+	// +optional
+	SavepointLocation string `json:"savepointLocation,omitempty"`
+
+	// LastSavepointTriggerID is the trigger ID of the last savepoint operation.
+	// +optional
+	LastSavepointTriggerID string `json:"lastSavepointTriggerID,omitempty"`
+
+	// LastSavepointTime is when the last savepoint operation, successful or failed, ended.
+	// +optional
+	LastSavepointTime *metav1.Time `json:"lastSavepointTime,omitempty"`
+
+	// RestartCount is how many times the operator restarted the job after a failure.
+	// +optional
+	RestartCount int32 `json:"restartCount,omitempty"`
+
+	// Savepoint is the savepoint operation in flight (or the last one), recorded before it is
+	// polled so that an operator restart loses nothing.
+	// +optional
+	Savepoint *SavepointOperation `json:"savepoint,omitempty"`
+
+	// SavepointHistory holds the last savepoint operations, newest first.
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	SavepointHistory []SavepointOperation `json:"savepointHistory,omitempty"`
+
+	// Message explains the job state when it needs one (a failure reason, a blocked update).
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// SavepointOperation is one savepoint the operator triggered.
+type SavepointOperation struct {
+	// TriggerID is Flink's savepoint trigger ID.
+	// +optional
+	TriggerID string `json:"triggerID,omitempty"`
+
+	// Reason is why it was taken: Scheduled, User, Update, Cancel or Delete.
+	// +optional
+	Reason SavepointReason `json:"reason,omitempty"`
+
+	// State is InProgress, Succeeded or Failed.
+	// +optional
+	State SavepointState `json:"state,omitempty"`
+
+	// StartTime is when it was triggered.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// EndTime is when it succeeded or failed.
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+
+	// Location is where the savepoint was written, once it succeeded.
+	// +optional
+	Location string `json:"location,omitempty"`
+
+	// Message says why it failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+}

@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
+	fcinformers "github.com/flink-operator/flink-operator/pkg/generated/informers/externalversions"
+	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
+)
+
+// Informers are the shared informers the operator watches: FlinkClusters and every kind of child
+// object. Child informers see only objects carrying the operator's managed-by label.
+type Informers struct {
+	kube  kubeinformers.SharedInformerFactory
+	flink fcinformers.SharedInformerFactory
+
+	FlinkClusters cache.SharedIndexInformer
+	Deployments   cache.SharedIndexInformer
+	Services      cache.SharedIndexInformer
+	Ingresses     cache.SharedIndexInformer
+	ConfigMaps    cache.SharedIndexInformer
+	Jobs          cache.SharedIndexInformer
+}
+
+// Listers read from the informers' caches.
+type Listers struct {
+	FlinkClusters fclisters.FlinkClusterLister
+	Deployments   appslisters.DeploymentLister
+	Services      corelisters.ServiceLister
+	Ingresses     networkinglisters.IngressLister
+	ConfigMaps    corelisters.ConfigMapLister
+	Jobs          batchlisters.JobLister
+}
+
+// NewInformers builds the informers for one namespace, or for all namespaces when namespace is
+// metav1.NamespaceAll. No periodic resync: the operator requeues what needs polling itself, so an
+// idle cluster costs no work.
+func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespace string) *Informers {
+	selector := names.ManagedSelector().String()
+	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
+		kubeinformers.WithNamespace(namespace),
+		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
+		kubeinformers.WithTransform(stripManagedFields))
+	flinkFactory := fcinformers.NewSharedInformerFactoryWithOptions(flink, 0,
+		fcinformers.WithNamespace(namespace),
+		fcinformers.WithTransform(stripManagedFields))
+
+	return &Informers{
+		kube:          kubeFactory,
+		flink:         flinkFactory,
+		FlinkClusters: flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
+		Deployments:   kubeFactory.Apps().V1().Deployments().Informer(),
+		Services:      kubeFactory.Core().V1().Services().Informer(),
+		Ingresses:     kubeFactory.Networking().V1().Ingresses().Informer(),
+		ConfigMaps:    kubeFactory.Core().V1().ConfigMaps().Informer(),
+		Jobs:          kubeFactory.Batch().V1().Jobs().Informer(),
+	}
+}
+
+// Listers returns listers over the informers' caches.
+func (i *Informers) Listers() Listers {
+	return Listers{
+		FlinkClusters: fclisters.NewFlinkClusterLister(i.FlinkClusters.GetIndexer()),
+		Deployments:   appslisters.NewDeploymentLister(i.Deployments.GetIndexer()),
+		Services:      corelisters.NewServiceLister(i.Services.GetIndexer()),
+		Ingresses:     networkinglisters.NewIngressLister(i.Ingresses.GetIndexer()),
+		ConfigMaps:    corelisters.NewConfigMapLister(i.ConfigMaps.GetIndexer()),
+		Jobs:          batchlisters.NewJobLister(i.Jobs.GetIndexer()),
+	}
+}
+
+// children lists the child informers, whose events enqueue the owning FlinkCluster.
+func (i *Informers) children() []cache.SharedIndexInformer {
+	return []cache.SharedIndexInformer{i.Deployments, i.Services, i.Ingresses, i.ConfigMaps, i.Jobs}
+}
+
+// Start starts every informer; they stop when ctx is done.
+func (i *Informers) Start(ctx context.Context) {
+	i.kube.StartWithContext(ctx)
+	i.flink.StartWithContext(ctx)
+}
+
+// WaitForSync blocks until every cache has synced, or fails when ctx ends or timeout passes.
+func (i *Informers) WaitForSync(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	synced := []cache.InformerSynced{i.FlinkClusters.HasSynced}
+	for _, inf := range i.children() {
+		synced = append(synced, inf.HasSynced)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return fmt.Errorf("informer caches did not sync within %s: check the API server and the operator's RBAC", timeout)
+	}
+	return nil
+}
+
+// Shutdown waits for the informers' goroutines to end after their context was cancelled.
+func (i *Informers) Shutdown() {
+	i.kube.Shutdown()
+	i.flink.Shutdown()
+}
+
+// stripManagedFields drops managedFields before objects enter the caches: the operator never
+// reads them and they are often the largest part of an object.
+func stripManagedFields(obj interface{}) (interface{}, error) {
+	if accessor, err := meta.Accessor(obj); err == nil {
+		accessor.SetManagedFields(nil)
+	}
+	return obj, nil
+}
