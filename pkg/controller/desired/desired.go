@@ -1,0 +1,106 @@
+// Package desired builds every child object of a FlinkCluster from its spec. It is pure: no
+// client, no clock, no I/O; the same FlinkCluster always gives the same objects, so the updater
+// can compare them by hash.
+package desired
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+)
+
+// Annotations the operator puts on children.
+const (
+	// SpecHashAnnotation holds the hash of the desired object; the updater updates a child only
+	// when it differs, never by comparing a live object with server-side defaults.
+	SpecHashAnnotation = "flinkoperator.k8s.io/spec-hash"
+	// ConfigHashAnnotation on pod templates rolls the pods when the Flink configuration changes.
+	ConfigHashAnnotation = "flinkoperator.k8s.io/config-hash"
+)
+
+// Cluster holds the desired children of a FlinkCluster; Ingress is nil when the spec has none.
+// The submitter is built separately (Submitter), because when it exists is the state machine's
+// decision.
+type Cluster struct {
+	ConfigMap             *corev1.ConfigMap
+	JobManagerDeployment  *appsv1.Deployment
+	JobManagerService     *corev1.Service
+	JobManagerIngress     *networkingv1.Ingress
+	TaskManagerDeployment *appsv1.Deployment
+}
+
+// Build returns the desired children. It fails only for a spec the CRD cannot reject by itself,
+// such as a memory limit smaller than the off-heap margin.
+func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
+	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin)
+	if err != nil {
+		return nil, fmt.Errorf("spec.jobManager.resources: %w", err)
+	}
+	tmMemory, err := flinkProcessMemory(fc.Spec.TaskManager.Resources, fc.Spec.TaskManager.MemoryOffHeapRatio, fc.Spec.TaskManager.MemoryOffHeapMin)
+	if err != nil {
+		return nil, fmt.Errorf("spec.taskManager.resources: %w", err)
+	}
+	cm := configMap(fc, flinkConfig(fc, jmMemory, tmMemory))
+	configHash := hashOf(cm.Data)
+	c := &Cluster{
+		ConfigMap:             cm,
+		JobManagerDeployment:  jobManagerDeployment(fc, configHash),
+		JobManagerService:     jobManagerService(fc),
+		JobManagerIngress:     jobManagerIngress(fc),
+		TaskManagerDeployment: taskManagerDeployment(fc, configHash),
+	}
+	c.stampHashes()
+	return c, nil
+}
+
+// stampHashes writes each object's hash annotation, computed before the annotation exists.
+func (c *Cluster) stampHashes() {
+	stamp(&c.ConfigMap.ObjectMeta, c.ConfigMap)
+	stamp(&c.JobManagerDeployment.ObjectMeta, c.JobManagerDeployment)
+	stamp(&c.JobManagerService.ObjectMeta, c.JobManagerService)
+	stamp(&c.TaskManagerDeployment.ObjectMeta, c.TaskManagerDeployment)
+	if c.JobManagerIngress != nil {
+		stamp(&c.JobManagerIngress.ObjectMeta, c.JobManagerIngress)
+	}
+}
+
+// stamp sets the spec-hash annotation in meta, the metadata of obj, hashing obj before the
+// annotation is there.
+func stamp(meta *metav1.ObjectMeta, obj interface{}) {
+	hash := hashOf(obj)
+	if meta.Annotations == nil {
+		meta.Annotations = map[string]string{}
+	}
+	meta.Annotations[SpecHashAnnotation] = hash
+}
+
+// hashOf is a short, stable hash of v's JSON (encoding/json sorts map keys).
+func hashOf(v interface{}) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("desired: hashing %T: %v", v, err)) // only plain API structs are hashed
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+func configMap(fc *v1beta1.FlinkCluster, conf map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: objectMeta(fc, names.ConfigMap(fc.Name), names.ComponentConfig),
+		Data: map[string]string{
+			FlinkConfV1Key: renderFlat(conf),
+			FlinkConfV2Key: renderYAML(conf),
+			Log4jKey:       defaultLog4j,
+			Log4jCLIKey:    cliLog4j(fc),
+		},
+	}
+}

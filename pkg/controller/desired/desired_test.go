@@ -1,0 +1,301 @@
+package desired
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// base is a job cluster with the defaults the API server applies.
+func base() *v1beta1.FlinkCluster {
+	min := resource.MustParse("600M")
+	mem := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("2Gi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("2Gi")},
+	}
+	return &v1beta1.FlinkCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "wordcount", Namespace: "flink", UID: "uid-1"},
+		Spec: v1beta1.FlinkClusterSpec{
+			Image: v1beta1.ImageSpec{Name: "flink:2.1"},
+			JobManager: v1beta1.JobManagerSpec{
+				AccessScope: v1beta1.AccessScopeCluster,
+				Ports:       v1beta1.JobManagerPorts{RPC: ptr.To[int32](6123), Blob: ptr.To[int32](6124), Query: ptr.To[int32](6125), UI: ptr.To[int32](8081)},
+				Resources:   *mem.DeepCopy(), MemoryOffHeapRatio: ptr.To[int32](25), MemoryOffHeapMin: &min,
+			},
+			TaskManager: v1beta1.TaskManagerSpec{
+				Replicas:  2,
+				Ports:     v1beta1.TaskManagerPorts{Data: ptr.To[int32](6121), RPC: ptr.To[int32](6122), Query: ptr.To[int32](6125)},
+				Resources: *mem.DeepCopy(), MemoryOffHeapRatio: ptr.To[int32](25), MemoryOffHeapMin: &min,
+			},
+			Job: &v1beta1.JobSpec{
+				JarFile: "/opt/flink/examples/streaming/WordCount.jar", ClassName: "org.apache.flink.streaming.examples.wordcount.WordCount",
+				Parallelism: ptr.To[int32](1), AllowNonRestoredState: ptr.To(false), NoLoggingToStdout: ptr.To(false),
+				RestartPolicy: ptr.To(v1beta1.JobRestartPolicyNever), TakeSavepointOnUpdate: ptr.To(true),
+				CleanupPolicy: &v1beta1.CleanupPolicy{AfterJobSucceeds: "DeleteCluster", AfterJobFails: "KeepCluster", AfterJobCancelled: "DeleteCluster"},
+			},
+		},
+	}
+}
+
+// full sets every Part 1 field that shapes a child object.
+func full() *v1beta1.FlinkCluster {
+	fc := base()
+	fc.Spec.Image = v1beta1.ImageSpec{Name: "registry.example.com/flink:1.20.1-java17", PullPolicy: corev1.PullAlways,
+		PullSecrets: []corev1.LocalObjectReference{{Name: "registry-creds"}}}
+	jm := &fc.Spec.JobManager
+	jm.Ports = v1beta1.JobManagerPorts{RPC: ptr.To[int32](16123), Blob: ptr.To[int32](16124), Query: ptr.To[int32](16125), UI: ptr.To[int32](18081)}
+	jm.Ingress = &v1beta1.JobManagerIngressSpec{HostFormat: ptr.To("{{$clusterName}}.flink.example.com"),
+		Annotations: map[string]string{"kubernetes.io/ingress.class": "nginx"}, UseTLS: ptr.To(true), TLSSecretName: ptr.To("flink-tls")}
+	jm.MemoryOffHeapRatio = ptr.To[int32](30)
+	jm.Volumes = []corev1.Volume{{Name: "jm-cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	jm.VolumeMounts = []corev1.VolumeMount{{Name: "jm-cache", MountPath: "/cache"}}
+	tm := &fc.Spec.TaskManager
+	tm.Replicas = 3
+	tm.Ports = v1beta1.TaskManagerPorts{Data: ptr.To[int32](16121), RPC: ptr.To[int32](16122), Query: ptr.To[int32](16126)}
+	tm.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("4Gi")
+	tm.Volumes = []corev1.Volume{{Name: "tm-cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	tm.VolumeMounts = []corev1.VolumeMount{{Name: "tm-cache", MountPath: "/cache"}}
+	tm.Sidecars = []corev1.Container{{Name: "log-shipper", Image: "fluent/fluent-bit:3.0"}}
+	job := fc.Spec.Job
+	job.Args = []string{"--input", "gs://bucket/in", "--output", "gs://bucket/out"}
+	job.FromSavepoint = ptr.To("gs://bucket/savepoints/savepoint-1")
+	job.AllowNonRestoredState = ptr.To(true)
+	job.SavepointsDir = ptr.To("gs://bucket/savepoints")
+	job.AutoSavepointSeconds = ptr.To[int32](300)
+	job.Parallelism = ptr.To[int32](4)
+	job.NoLoggingToStdout = ptr.To(true)
+	job.Volumes = []corev1.Volume{{Name: "jars", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	job.VolumeMounts = []corev1.VolumeMount{{Name: "jars", MountPath: "/jars"}}
+	job.InitContainers = []corev1.Container{
+		{Name: "download", Image: "curlimages/curl", Command: []string{"curl", "-o", "/jars/job.jar", "https://example.com/job.jar"}},
+		{Name: "own-mount", Image: "busybox", VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/jars"}}},
+	}
+	fc.Spec.EnvVars = []corev1.EnvVar{{Name: "ENVIRONMENT", Value: "production"}}
+	fc.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "2", "state.backend.type": "rocksdb"}
+	fc.Spec.HadoopConfig = &v1beta1.HadoopConfig{ConfigMapName: "hadoop-conf", MountPath: "/etc/hadoop/conf"}
+	fc.Spec.GCPConfig = &v1beta1.GCPConfig{ServiceAccount: &v1beta1.GCPServiceAccount{SecretName: "gcp-key", KeyFile: "key.json", MountPath: "/etc/gcp"}}
+	return fc
+}
+
+func session() *v1beta1.FlinkCluster {
+	fc := base()
+	fc.Name = "session"
+	fc.Spec.Job = nil
+	return fc
+}
+
+func withScope(scope v1beta1.AccessScope) *v1beta1.FlinkCluster {
+	fc := session()
+	fc.Spec.JobManager.AccessScope = scope
+	return fc
+}
+
+func TestBuildGolden(t *testing.T) {
+	cases := map[string]*v1beta1.FlinkCluster{
+		"minimal":         base(),
+		"full":            full(),
+		"session":         session(),
+		"access-vpc":      withScope(v1beta1.AccessScopeVPC),
+		"access-external": withScope(v1beta1.AccessScopeExternal),
+	}
+	for name, fc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := Build(fc)
+			require.NoError(t, err)
+			objs := []interface{}{c.ConfigMap, c.JobManagerDeployment, c.JobManagerService}
+			if c.JobManagerIngress != nil {
+				objs = append(objs, c.JobManagerIngress)
+			}
+			objs = append(objs, c.TaskManagerDeployment)
+			if fc.Spec.Job != nil {
+				objs = append(objs, Submitter(fc, SubmitterInput{JobID: "0123456789abcdef0123456789abcdef", FromSavepoint: deref(fc.Spec.Job.FromSavepoint, "")}))
+			}
+			assertGolden(t, name, objs)
+		})
+	}
+}
+
+func assertGolden(t *testing.T, name string, objs []interface{}) {
+	t.Helper()
+	var docs []string
+	for _, o := range objs {
+		data, err := yaml.Marshal(o)
+		require.NoError(t, err)
+		docs = append(docs, string(data))
+	}
+	got := "---\n" + strings.Join(docs, "---\n")
+	path := filepath.Join("testdata", name+".golden.yaml")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./pkg/controller/desired -update to create the golden files")
+	assert.Equal(t, string(want), got, "run go test ./pkg/controller/desired -update and review the diff")
+}
+
+func TestFlinkProcessMemory(t *testing.T) {
+	q := resource.MustParse
+	tests := []struct {
+		name   string
+		limit  string
+		req    string
+		ratio  int32
+		min    string
+		wantMi int64
+		err    bool
+	}{
+		{"min wins over ratio", "2Gi", "", 25, "600M", (2147483648 - 600000000) / mebibyte, false},
+		{"ratio wins over min", "8Gi", "", 25, "600M", 6144, false},
+		{"ratio 0 uses min", "4Gi", "", 0, "572Mi", 4096 - 572, false},
+		{"exponent notation", "2Gi", "", 25, "600e6", (2147483648 - 600000000) / mebibyte, false},
+		{"request when no limit", "", "3Gi", 25, "600M", 2304, false},
+		{"limit smaller than off-heap", "512Mi", "", 25, "600M", 0, true},
+		{"no memory at all", "", "", 25, "600M", 0, true},
+		{"ratio 100 leaves nothing", "2Gi", "", 100, "0", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := corev1.ResourceRequirements{Limits: corev1.ResourceList{}, Requests: corev1.ResourceList{}}
+			if tt.limit != "" {
+				res.Limits[corev1.ResourceMemory] = q(tt.limit)
+			}
+			if tt.req != "" {
+				res.Requests[corev1.ResourceMemory] = q(tt.req)
+			}
+			min := q(tt.min)
+			got, err := flinkProcessMemory(res, &tt.ratio, &min)
+			if tt.err {
+				assert.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantMi, got)
+		})
+	}
+}
+
+func TestMemoryKeysFollowFlinkVersion(t *testing.T) {
+	tests := []struct {
+		image   string
+		wantKey string
+		absent  string
+	}{
+		{"flink:2.1", "taskmanager.memory.process.size", "taskmanager.heap.size"},
+		{"flink:1.20.1-scala_2.12-java17", "taskmanager.memory.process.size", "taskmanager.heap.size"},
+		{"flink:1.10", "taskmanager.memory.process.size", "taskmanager.heap.size"},
+		{"flink:1.9.3", "taskmanager.heap.size", "taskmanager.memory.process.size"},
+		{"registry:5000/team/flink:1.8", "taskmanager.heap.size", "taskmanager.memory.process.size"},
+		{"my-flink-image:latest", "taskmanager.memory.process.size", "taskmanager.heap.size"},
+		{"flink@sha256:abc", "taskmanager.memory.process.size", "taskmanager.heap.size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image, func(t *testing.T) {
+			fc := base()
+			fc.Spec.Image.Name = tt.image
+			conf := flinkConfig(fc, 1000, 2000)
+			assert.Contains(t, conf, tt.wantKey)
+			assert.NotContains(t, conf, tt.absent)
+		})
+	}
+}
+
+func TestFlinkPropertiesWinExceptOwnedKeys(t *testing.T) {
+	fc := base()
+	fc.Spec.FlinkProperties = map[string]string{"taskmanager.memory.process.size": "999m", "rest.port": "1", "parallelism.default": "3"}
+	conf := flinkConfig(fc, 1000, 2000)
+	assert.Equal(t, "999m", conf["taskmanager.memory.process.size"], "flinkProperties win")
+	assert.Equal(t, "3", conf["parallelism.default"])
+	assert.Equal(t, "8081", conf["rest.port"], "an operator-owned key keeps the spec's value")
+}
+
+// TestOwnedKeysMatchTheCRDRule keeps the CEL rule that rejects owned keys in flinkProperties in
+// step with the list the builder ignores.
+func TestOwnedKeysMatchTheCRDRule(t *testing.T) {
+	crd, err := os.ReadFile("../../../deploy/crd/flinkoperator.k8s.io_flinkclusters.yaml")
+	require.NoError(t, err)
+	flat := strings.Join(strings.Fields(string(crd)), " ")
+	for _, k := range OperatorOwnedKeys {
+		assert.Contains(t, flat, "''"+k+"''", "the flinkProperties CEL rule must reject %s", k)
+	}
+}
+
+func TestIngressHost(t *testing.T) {
+	tests := []struct {
+		format string
+		want   string
+	}{
+		{"{{$clusterName}}.example.com", "wordcount.example.com"},
+		{"flink-{{$clusterName}}.apps.example.com", "flink-wordcount.apps.example.com"},
+		{"static.example.com", "static.example.com"},
+		{"{{$clusterName}}-{{$clusterName}}.example.com", "wordcount-wordcount.example.com"},
+	}
+	for _, tt := range tests {
+		fc := base()
+		fc.Spec.JobManager.Ingress = &v1beta1.JobManagerIngressSpec{HostFormat: &tt.format}
+		assert.Equal(t, tt.want, IngressHost(fc), tt.format)
+	}
+	fc := base()
+	fc.Spec.JobManager.Ingress = &v1beta1.JobManagerIngressSpec{}
+	assert.Equal(t, "", IngressHost(fc))
+	assert.Nil(t, IngressURLs(fc), "no host, no URL")
+	fc.Spec.JobManager.Ingress = &v1beta1.JobManagerIngressSpec{HostFormat: ptr.To("{{$clusterName}}.x.io"), UseTLS: ptr.To(true), TLSSecretName: ptr.To("s")}
+	assert.Equal(t, []string{"https://wordcount.x.io"}, IngressURLs(fc))
+}
+
+func TestReplicasOnlyChangeKeepsPodTemplate(t *testing.T) {
+	a, err := Build(base())
+	require.NoError(t, err)
+	scaled := base()
+	scaled.Spec.TaskManager.Replicas = 5
+	b, err := Build(scaled)
+	require.NoError(t, err)
+	assert.Equal(t, a.TaskManagerDeployment.Spec.Template, b.TaskManagerDeployment.Spec.Template)
+	assert.NotEqual(t, a.TaskManagerDeployment.Annotations[SpecHashAnnotation], b.TaskManagerDeployment.Annotations[SpecHashAnnotation])
+	assert.Equal(t, a.JobManagerDeployment.Annotations[SpecHashAnnotation], b.JobManagerDeployment.Annotations[SpecHashAnnotation])
+}
+
+func TestConfigChangeRollsPods(t *testing.T) {
+	a, err := Build(base())
+	require.NoError(t, err)
+	changed := base()
+	changed.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "4"}
+	b, err := Build(changed)
+	require.NoError(t, err)
+	assert.NotEqual(t, a.TaskManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation], b.TaskManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation])
+	assert.NotEqual(t, a.JobManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation], b.JobManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation])
+}
+
+func TestBuildRejectsMemoryBelowOffHeap(t *testing.T) {
+	fc := base()
+	fc.Spec.TaskManager.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("500Mi")
+	_, err := Build(fc)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "spec.taskManager.resources")
+}
+
+func TestSubmitCommand(t *testing.T) {
+	fc := base()
+	fc.Spec.Job.Args = []string{"--x", "1"}
+	fc.Spec.Job.AllowNonRestoredState = ptr.To(true)
+	id := "0123456789abcdef0123456789abcdef"
+	assert.Equal(t, []string{"/opt/flink/bin/flink", "run", "--detached", "-D$internal.pipeline.job-id=" + id, "--parallelism", "1",
+		"--class", fc.Spec.Job.ClassName, fc.Spec.Job.JarFile, "--x", "1"}, SubmitCommand(fc, SubmitterInput{JobID: id}),
+		"allowNonRestoredState only matters with a savepoint")
+	assert.Equal(t, []string{"/opt/flink/bin/flink", "run", "--detached", "-D$internal.pipeline.job-id=" + id, "--parallelism", "1",
+		"--fromSavepoint", "/sp/1", "--allowNonRestoredState", "--class", fc.Spec.Job.ClassName, fc.Spec.Job.JarFile, "--x", "1"},
+		SubmitCommand(fc, SubmitterInput{JobID: id, FromSavepoint: "/sp/1"}))
+}

@@ -1,0 +1,53 @@
+package desired
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+)
+
+// jobManagerDeployment runs one JobManager. Recreate, because two JobManagers without HA
+// services must never run side by side.
+func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.Deployment {
+	jm := fc.Spec.JobManager
+	container := flinkContainer(fc, "jobmanager", jm.VolumeMounts)
+	container.Command = []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}
+	container.Ports = []corev1.ContainerPort{
+		containerPort("rpc", jm.Ports.RPC, 6123),
+		containerPort("blob", jm.Ports.Blob, 6124),
+		containerPort("query", jm.Ports.Query, 6125),
+		containerPort("ui", jm.Ports.UI, 8081),
+	}
+	container.Resources = jm.Resources
+	// Ready once the REST API answers: the operator and the submitter talk to it.
+	container.ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("ui")}},
+		PeriodSeconds: 5,
+	}
+	container.LivenessProbe = &corev1.Probe{
+		ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("rpc")}},
+		InitialDelaySeconds: 30,
+		PeriodSeconds:       10,
+		FailureThreshold:    6,
+	}
+	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, 1,
+		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, []corev1.Container{container}))
+}
+
+// deployment wraps a pod template in a Deployment selected by the operator's own labels.
+func deployment(fc *v1beta1.FlinkCluster, name, component string, replicas int32, strategy appsv1.DeploymentStrategy, template corev1.PodTemplateSpec) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: objectMeta(fc, name, component),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: names.SelectorLabels(fc.Name, component)},
+			Strategy: strategy,
+			Template: template,
+		},
+	}
+}

@@ -1,0 +1,62 @@
+package desired
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+)
+
+// internalLoadBalancerAnnotations make a LoadBalancer Service internal (reachable inside the VPC
+// only) on the major clouds; each cloud ignores the others' annotations.
+var internalLoadBalancerAnnotations = map[string]string{
+	"networking.gke.io/load-balancer-type":                    "Internal",
+	"cloud.google.com/load-balancer-type":                     "Internal",
+	"service.beta.kubernetes.io/aws-load-balancer-internal":   "true",
+	"service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+	"service.beta.kubernetes.io/oci-load-balancer-internal":   "true",
+}
+
+// jobManagerService exposes the JobManager's rpc, blob, query and ui ports; its type follows
+// accessScope.
+func jobManagerService(fc *v1beta1.FlinkCluster) *corev1.Service {
+	jm := fc.Spec.JobManager
+	svc := &corev1.Service{
+		ObjectMeta: objectMeta(fc, names.JobManagerService(fc.Name), names.ComponentJobManager),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: names.SelectorLabels(fc.Name, names.ComponentJobManager),
+			Ports: []corev1.ServicePort{
+				servicePort("rpc", jm.Ports.RPC, 6123),
+				servicePort("blob", jm.Ports.Blob, 6124),
+				servicePort("query", jm.Ports.Query, 6125),
+				servicePort("ui", jm.Ports.UI, 8081),
+			},
+		},
+	}
+	switch jm.AccessScope {
+	case v1beta1.AccessScopeVPC:
+		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+		svc.Annotations = copyMap(internalLoadBalancerAnnotations)
+	case v1beta1.AccessScopeExternal:
+		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	}
+	return svc
+}
+
+func servicePort(name string, p *int32, def int32) corev1.ServicePort {
+	port := deref(p, def)
+	return corev1.ServicePort{Name: name, Port: port, TargetPort: intstr.FromString(name), Protocol: corev1.ProtocolTCP}
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

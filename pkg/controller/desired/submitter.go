@@ -1,0 +1,124 @@
+package desired
+
+import (
+	"fmt"
+	"strconv"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+)
+
+// JobIDOption is the Flink configuration option that fixes the job ID of a submitted job; the
+// operator chooses the ID so that a resubmission is recognised as a duplicate (docs/flink-rest.md).
+const JobIDOption = "$internal.pipeline.job-id"
+
+// Submitter timing: how long the submitter waits for the JobManager, and how long the whole
+// submission may take (downloading the JAR included) before Kubernetes gives up on it.
+const (
+	jobManagerWaitSeconds     = 180
+	submitterDeadlineSeconds  = 600
+	submitterBackoffLimit     = 2
+	submitterContainerName    = "submitter"
+	waitForJobManagerInitName = "wait-for-jobmanager"
+)
+
+// SubmitterInput is what the state machine decides for one run of the job.
+type SubmitterInput struct {
+	// JobID is the Flink job ID chosen by the operator (32 hex digits).
+	JobID string
+	// FromSavepoint is the savepoint this run starts from ("" for none).
+	FromSavepoint string
+}
+
+// Submitter builds the batch/v1 Job that submits the job with `flink run`. Retries of the pod
+// are safe: the fixed job ID makes Flink reject a second submission of the same job.
+func Submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
+	spec := fc.Spec.Job
+	main := flinkContainer(fc, submitterContainerName, spec.VolumeMounts)
+	main.Command = SubmitCommand(fc, in)
+	initContainers := append([]corev1.Container{waitForJobManager(fc)}, withJobMounts(spec.InitContainers, spec.VolumeMounts)...)
+
+	template := podTemplate(fc, names.ComponentSubmitter, "", spec.Volumes, []corev1.Container{main})
+	delete(template.Annotations, ConfigHashAnnotation)
+	template.Spec.InitContainers = initContainers
+	template.Spec.RestartPolicy = corev1.RestartPolicyNever
+
+	backoff, deadline := int32(submitterBackoffLimit), int64(submitterDeadlineSeconds)
+	job := &batchv1.Job{
+		ObjectMeta: objectMeta(fc, names.Submitter(fc.Name), names.ComponentSubmitter),
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          &backoff,
+			ActiveDeadlineSeconds: &deadline,
+			Template:              template,
+		},
+	}
+	stamp(&job.ObjectMeta, job)
+	return job
+}
+
+// SubmitCommand is the submitter's `flink run` command line. The JobManager address comes from
+// the configuration in FLINK_CONF_DIR (rest.address, rest.port).
+func SubmitCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
+	spec := fc.Spec.Job
+	cmd := []string{flinkHome + "/bin/flink", "run", "--detached",
+		"-D" + JobIDOption + "=" + in.JobID,
+		"--parallelism", strconv.Itoa(int(deref(spec.Parallelism, 1))),
+	}
+	if in.FromSavepoint != "" {
+		cmd = append(cmd, "--fromSavepoint", in.FromSavepoint)
+		if deref(spec.AllowNonRestoredState, false) {
+			cmd = append(cmd, "--allowNonRestoredState")
+		}
+	}
+	cmd = append(cmd, "--class", spec.ClassName, spec.JarFile)
+	return append(cmd, spec.Args...)
+}
+
+// waitForJobManager blocks the submitter until the JobManager's REST port accepts connections,
+// and fails after a bounded time so that a JobManager that never comes up fails the submission
+// instead of hanging it.
+func waitForJobManager(fc *v1beta1.FlinkCluster) corev1.Container {
+	host := names.JobManagerService(fc.Name)
+	p := deref(fc.Spec.JobManager.Ports.UI, 8081)
+	script := fmt.Sprintf(`for i in $(seq 1 %d); do
+  if (exec 3<>/dev/tcp/%s/%d) 2>/dev/null; then exit 0; fi
+  sleep 1
+done
+echo "JobManager %s:%d not reachable after %d s" >&2
+exit 1
+`, jobManagerWaitSeconds, host, p, host, p, jobManagerWaitSeconds)
+	return corev1.Container{
+		Name:            waitForJobManagerInitName,
+		Image:           fc.Spec.Image.Name,
+		ImagePullPolicy: fc.Spec.Image.PullPolicy,
+		Command:         []string{"/bin/bash", "-c", script},
+	}
+}
+
+// withJobMounts adds the job's volumeMounts to each init container, except where the init
+// container already mounts something at the same path or under the same name (its own wins).
+func withJobMounts(initContainers []corev1.Container, mounts []corev1.VolumeMount) []corev1.Container {
+	out := make([]corev1.Container, 0, len(initContainers))
+	for _, c := range initContainers {
+		c = *c.DeepCopy()
+		for _, m := range mounts {
+			if !mountsConflict(c.VolumeMounts, m) {
+				c.VolumeMounts = append(c.VolumeMounts, m)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func mountsConflict(existing []corev1.VolumeMount, m corev1.VolumeMount) bool {
+	for _, e := range existing {
+		if e.MountPath == m.MountPath || e.Name == m.Name {
+			return true
+		}
+	}
+	return false
+}

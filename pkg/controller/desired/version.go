@@ -1,0 +1,40 @@
+package desired
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// flinkVersion is the Flink major.minor an image tag names; zero when the tag does not say (a
+// custom image), which the builders treat as a current Flink.
+type flinkVersion struct{ major, minor int }
+
+// A Flink image tag starts with the version: 1.20, 1.20.1-scala_2.12-java17, 2.1-java21, ...
+var versionTag = regexp.MustCompile(`^v?([12])\.(\d+)(?:[.\-_]|$)`)
+
+// parseFlinkVersion reads the version from the tag of an image reference.
+func parseFlinkVersion(image string) flinkVersion {
+	m := versionTag.FindStringSubmatch(imageTag(image))
+	if m == nil {
+		return flinkVersion{}
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return flinkVersion{major, minor}
+}
+
+// imageTag returns the tag of an image reference ("" when it has none).
+func imageTag(image string) string {
+	image, _, _ = strings.Cut(image, "@")
+	name := image[strings.LastIndexByte(image, '/')+1:]
+	_, tag, _ := strings.Cut(name, ":")
+	return tag
+}
+
+func (v flinkVersion) known() bool { return v.major > 0 }
+
+// hasProcessMemory: Flink 1.10 introduced *.memory.process.size; before it, *.heap.size.
+func (v flinkVersion) hasProcessMemory() bool {
+	return !v.known() || v.major > 1 || v.minor >= 10
+}
