@@ -61,7 +61,9 @@ func run(ctx context.Context, opts options) error {
 
 	informers := controller.NewInformers(kube, flink, opts.namespace)
 	heartbeat := controller.NewHeartbeat(time.Now)
-	ctrl, err := controller.New(informers, newSyncer(informers.Listers()), heartbeat)
+	syncer, stopEvents := newSyncer(ctx, kube, flink, informers.Listers())
+	defer stopEvents()
+	ctrl, err := controller.New(informers, syncer, heartbeat)
 	if err != nil {
 		return err
 	}

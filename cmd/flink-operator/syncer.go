@@ -2,31 +2,31 @@ package main
 
 import (
 	"context"
+	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/tools/cache"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/updater"
+	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
+	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/scheme"
 )
 
-// newSyncer returns the sync run for each key. Until the reconcile pipeline lands (issue 4) it
-// only reads the FlinkCluster from the cache and logs what it saw.
-func newSyncer(listers controller.Listers) controller.Syncer {
-	return controller.SyncerFunc(func(ctx context.Context, key string) (controller.Result, error) {
-		ns, name, err := cache.SplitMetaNamespaceKey(key)
-		if err != nil {
-			return controller.Result{}, nil
-		}
-		fc, err := listers.FlinkClusters.FlinkClusters(ns).Get(name)
-		if apierrors.IsNotFound(err) {
-			klog.FromContext(ctx).V(2).Info("FlinkCluster gone")
-			return controller.Result{}, nil
-		}
-		if err != nil {
-			return controller.Result{}, err
-		}
-		klog.FromContext(ctx).V(2).Info("Observed FlinkCluster", "generation", fc.Generation)
-		return controller.Result{}, nil
-	})
+// newSyncer wires the reconcile pipeline; events go to the API server as the flink-operator
+// component. The returned stop function flushes and stops the event broadcaster.
+func newSyncer(ctx context.Context, kube kubernetes.Interface, flink versioned.Interface, listers observer.Listers) (controller.Syncer, func()) {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartStructuredLogging(klog.Level(4))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
+	return &controller.Reconciler{
+		Observer: observer.New(listers),
+		Updater:  updater.New(kube, flink, recorder),
+		Now:      time.Now,
+	}, broadcaster.Shutdown
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
+	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 	fcinformers "github.com/flink-operator/flink-operator/pkg/generated/informers/externalversions"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
@@ -33,16 +34,6 @@ type Informers struct {
 	Ingresses     cache.SharedIndexInformer
 	ConfigMaps    cache.SharedIndexInformer
 	Jobs          cache.SharedIndexInformer
-}
-
-// Listers read from the informers' caches.
-type Listers struct {
-	FlinkClusters fclisters.FlinkClusterLister
-	Deployments   appslisters.DeploymentLister
-	Services      corelisters.ServiceLister
-	Ingresses     networkinglisters.IngressLister
-	ConfigMaps    corelisters.ConfigMapLister
-	Jobs          batchlisters.JobLister
 }
 
 // NewInformers builds the informers for one namespace, or for all namespaces when namespace is
@@ -71,8 +62,8 @@ func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespac
 }
 
 // Listers returns listers over the informers' caches.
-func (i *Informers) Listers() Listers {
-	return Listers{
+func (i *Informers) Listers() observer.Listers {
+	return observer.Listers{
 		FlinkClusters: fclisters.NewFlinkClusterLister(i.FlinkClusters.GetIndexer()),
 		Deployments:   appslisters.NewDeploymentLister(i.Deployments.GetIndexer()),
 		Services:      corelisters.NewServiceLister(i.Services.GetIndexer()),

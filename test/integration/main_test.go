@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,6 +64,12 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration: installing deploy/:", err)
 		return 1
 	}
+	stop, err := startOperator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: starting the operator:", err)
+		return 1
+	}
+	defer stop()
 	return m.Run()
 }
 
@@ -121,4 +128,36 @@ func installOperatorManifests(ctx context.Context) error {
 	}
 	_, err := kubectl(ctx, "wait", "--for", "condition=Established", "--timeout=60s", "crd/flinkclusters.flinkoperator.k8s.io")
 	return err
+}
+
+// startOperator builds the operator binary and runs it against the test cluster, logging to
+// bin/it-operator.log. The returned function stops it with SIGTERM, as Kubernetes would.
+func startOperator() (func(), error) {
+	bin := filepath.Join(env.root, "bin", "flink-operator-it")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/flink-operator")
+	build.Dir = env.root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(env.root, "bin", "it-operator.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		_ = logFile.Close()
+	}, nil
 }

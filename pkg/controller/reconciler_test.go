@@ -1,0 +1,260 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/updater"
+	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
+	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
+)
+
+// fixture is a sync test bench: fake clientsets for the writes, indexers standing in for the
+// informer caches, a fake recorder and a fixed clock.
+type fixture struct {
+	t        *testing.T
+	kube     *kubefake.Clientset
+	flink    *fcfake.Clientset
+	indexers map[string]cache.Indexer
+	recorder *record.FakeRecorder
+	r        *Reconciler
+	now      time.Time
+}
+
+func newFixture(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
+	f := &fixture{t: t, kube: kubefake.NewClientset(), flink: fcfake.NewSimpleClientset(fc),
+		recorder: record.NewFakeRecorder(100), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	f.indexers = map[string]cache.Indexer{}
+	for _, kind := range []string{"fc", "deploy", "svc", "ing", "cm", "job"} {
+		f.indexers[kind] = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	}
+	require.NoError(t, f.indexers["fc"].Add(fc))
+	listers := observer.Listers{
+		FlinkClusters: fclisters.NewFlinkClusterLister(f.indexers["fc"]),
+		Deployments:   appslisters.NewDeploymentLister(f.indexers["deploy"]),
+		Services:      corelisters.NewServiceLister(f.indexers["svc"]),
+		Ingresses:     networkinglisters.NewIngressLister(f.indexers["ing"]),
+		ConfigMaps:    corelisters.NewConfigMapLister(f.indexers["cm"]),
+		Jobs:          batchlisters.NewJobLister(f.indexers["job"]),
+	}
+	f.r = &Reconciler{Observer: observer.New(listers), Updater: updater.New(f.kube, f.flink, f.recorder), Now: func() time.Time { return f.now }}
+	return f
+}
+
+// sync runs one sync and returns the mutating actions it made, then feeds every written object
+// back into the caches, as the informers would.
+func (f *fixture) sync() []string {
+	f.kube.ClearActions()
+	f.flink.ClearActions()
+	_, err := f.r.Sync(context.Background(), "ns/c")
+	require.NoError(f.t, err)
+	var actions []string
+	for _, a := range append(f.kube.Actions(), f.flink.Actions()...) {
+		if a.GetVerb() == "get" || a.GetVerb() == "list" || a.GetVerb() == "watch" {
+			continue
+		}
+		desc := a.GetVerb() + " " + a.GetResource().Resource
+		if a.GetSubresource() != "" {
+			desc += "/" + a.GetSubresource()
+		}
+		actions = append(actions, desc)
+		f.feed(a)
+	}
+	return actions
+}
+
+func (f *fixture) feed(a k8stesting.Action) {
+	var obj runtime.Object
+	switch a := a.(type) {
+	case k8stesting.CreateAction:
+		obj = a.GetObject()
+	case k8stesting.UpdateAction:
+		obj = a.GetObject()
+	case k8stesting.DeleteAction:
+		idx := f.indexerFor(a.GetResource().Resource)
+		if item, ok, _ := idx.GetByKey(a.GetNamespace() + "/" + a.GetName()); ok {
+			require.NoError(f.t, idx.Delete(item))
+		}
+		return
+	default:
+		return
+	}
+	require.NoError(f.t, f.indexerFor(a.GetResource().Resource).Update(obj))
+}
+
+func (f *fixture) indexerFor(resource string) cache.Indexer {
+	return map[string]cache.Indexer{"flinkclusters": f.indexers["fc"], "deployments": f.indexers["deploy"],
+		"services": f.indexers["svc"], "ingresses": f.indexers["ing"], "configmaps": f.indexers["cm"], "jobs": f.indexers["job"]}[resource]
+}
+
+// makeAvailable plays the Deployment controller: every Deployment reports all replicas ready.
+func (f *fixture) makeAvailable() {
+	for _, item := range f.indexers["deploy"].List() {
+		d := item.(*appsv1.Deployment).DeepCopy()
+		n := *d.Spec.Replicas
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
+		require.NoError(f.t, f.indexers["deploy"].Update(d))
+	}
+}
+
+func (f *fixture) cluster() *v1beta1.FlinkCluster {
+	item, _, _ := f.indexers["fc"].GetByKey("ns/c")
+	return item.(*v1beta1.FlinkCluster)
+}
+
+// edit changes the spec as a user would (new generation).
+func (f *fixture) edit(change func(*v1beta1.FlinkCluster)) {
+	fc := f.cluster().DeepCopy()
+	change(fc)
+	fc.Generation++
+	require.NoError(f.t, f.indexers["fc"].Update(fc))
+}
+
+func sessionCluster() *v1beta1.FlinkCluster {
+	min := resource.MustParse("600M")
+	mem := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}}
+	return &v1beta1.FlinkCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c", UID: "uid-c", Generation: 1},
+		Spec: v1beta1.FlinkClusterSpec{
+			Image:       v1beta1.ImageSpec{Name: "flink:2.1"},
+			JobManager:  v1beta1.JobManagerSpec{AccessScope: v1beta1.AccessScopeCluster, Resources: *mem.DeepCopy(), MemoryOffHeapRatio: ptr.To[int32](25), MemoryOffHeapMin: &min},
+			TaskManager: v1beta1.TaskManagerSpec{Replicas: 2, Resources: *mem.DeepCopy(), MemoryOffHeapRatio: ptr.To[int32](25), MemoryOffHeapMin: &min},
+		},
+	}
+}
+
+func TestSessionClusterLifecycle(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+
+	assert.Equal(t, []string{"create configmaps", "create deployments", "create services", "create deployments", "update flinkclusters/status"}, f.sync(),
+		"the first sync creates every child and reports Creating")
+	assert.Equal(t, v1beta1.ClusterStateCreating, f.cluster().Status.State)
+
+	assert.Equal(t, []string{"update flinkclusters/status"}, f.sync(), "the next sync sees the Service it created")
+	assert.Empty(t, f.sync(), "nothing changed, nothing written")
+
+	f.makeAvailable()
+	assert.Equal(t, []string{"update flinkclusters/status"}, f.sync())
+	st := f.cluster().Status
+	assert.Equal(t, v1beta1.ClusterStateRunning, st.State)
+	assert.Equal(t, int64(1), st.ObservedGeneration)
+	assert.Equal(t, v1beta1.ComponentStateReady, st.Components.TaskManagerDeployment.State)
+	assert.Equal(t, int32(2), st.Components.TaskManagerDeployment.Replicas)
+	assert.Equal(t, "flinkoperator.k8s.io/cluster=c,app.kubernetes.io/component=taskmanager", sortedSelector(st.Components.TaskManagerDeployment.Selector))
+
+	f.now = f.now.Add(time.Hour)
+	assert.Empty(t, f.sync(), "an idle Running cluster costs zero writes, even later")
+}
+
+func sortedSelector(s string) string {
+	// FormatLabelSelector sorts keys; keep the assertion readable whatever the order.
+	if s == "app.kubernetes.io/component=taskmanager,flinkoperator.k8s.io/cluster=c" {
+		return "flinkoperator.k8s.io/cluster=c,app.kubernetes.io/component=taskmanager"
+	}
+	return s
+}
+
+func TestReplicasChangeOnlyScalesTaskManagers(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.Replicas = 5 })
+	assert.Equal(t, []string{"update deployments", "update flinkclusters/status"}, f.sync())
+	tm, _, _ := f.indexers["deploy"].GetByKey("ns/c-taskmanager")
+	assert.Equal(t, int32(5), *tm.(*appsv1.Deployment).Spec.Replicas)
+	assert.Equal(t, v1beta1.ClusterStateUpdating, f.cluster().Status.State)
+}
+
+func TestConfigChangeRollsOut(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "4"}
+	})
+	assert.Equal(t, []string{"update configmaps", "update deployments", "update deployments", "update flinkclusters/status"}, f.sync())
+	f.makeAvailable()
+	f.sync()
+	assert.Equal(t, v1beta1.ClusterStateRunning, f.cluster().Status.State)
+	assert.Equal(t, int64(2), f.cluster().Status.ObservedGeneration)
+}
+
+func TestIngressAddedAndRemoved(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.JobManager.Ingress = &v1beta1.JobManagerIngressSpec{HostFormat: ptr.To("{{$clusterName}}.example.com")}
+	})
+	assert.Contains(t, f.sync(), "create ingresses")
+	assert.Equal(t, []string{"http://c.example.com"}, f.cluster().Status.Components.JobManagerIngress.URLs)
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.JobManager.Ingress = nil })
+	assert.Contains(t, f.sync(), "delete ingresses")
+	_, exists, _ := f.indexers["ing"].GetByKey("ns/c-jobmanager")
+	assert.False(t, exists)
+}
+
+func TestInvalidSpecIsReportedNotRetried(t *testing.T) {
+	fc := sessionCluster()
+	fc.Spec.TaskManager.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("500Mi")
+	f := newFixture(t, fc)
+	assert.Equal(t, []string{"update flinkclusters/status"}, f.sync())
+	cond := f.cluster().Status.Conditions[0]
+	assert.Equal(t, "InvalidSpec", cond.Reason)
+	assert.Contains(t, cond.Message, "spec.taskManager.resources")
+	assert.Contains(t, <-f.recorder.Events, "InvalidSpec")
+	assert.Empty(t, f.sync(), "the same invalid spec writes nothing again")
+}
+
+func TestForeignObjectIsLeftAlone(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	foreign := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c-jobmanager"}}
+	require.NoError(t, f.indexers["ing"].Add(foreign))
+	f.sync()
+	for _, a := range f.kube.Actions() {
+		assert.NotEqual(t, "ingresses", a.GetResource().Resource, "a foreign Ingress must not be touched")
+	}
+}
+
+func TestDeletedClusterIsNoop(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	require.NoError(t, f.indexers["fc"].Delete(f.cluster()))
+	assert.Empty(t, f.sync())
+}
+
+func TestStatusConflictIsRetried(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	conflicts := 1
+	f.flink.PrependReactor("update", "flinkclusters", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "status" && conflicts > 0 {
+			conflicts--
+			return true, nil, apierrorsConflict()
+		}
+		return false, nil, nil
+	})
+	actions := f.sync()
+	assert.Equal(t, 0, conflicts)
+	assert.Contains(t, actions, "update flinkclusters/status")
+}
