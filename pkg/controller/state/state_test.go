@@ -1,0 +1,79 @@
+package state
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+func TestDeploymentState(t *testing.T) {
+	dep := func(replicas, updated, available, total int32, observed, generation int64) *appsv1.Deployment {
+		d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas)}}
+		d.Generation = generation
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: observed, UpdatedReplicas: updated, AvailableReplicas: available, Replicas: total}
+		return d
+	}
+	tests := []struct {
+		name string
+		d    *appsv1.Deployment
+		want v1beta1.ComponentState
+	}{
+		{"missing", nil, v1beta1.ComponentStateNotReady},
+		{"all available", dep(2, 2, 2, 2, 1, 1), v1beta1.ComponentStateReady},
+		{"zero replicas", dep(0, 0, 0, 0, 1, 1), v1beta1.ComponentStateReady},
+		{"not all available", dep(2, 2, 1, 2, 1, 1), v1beta1.ComponentStateNotReady},
+		{"rollout in progress", dep(2, 1, 2, 3, 2, 2), v1beta1.ComponentStateNotReady},
+		{"controller has not seen the spec", dep(2, 2, 2, 2, 1, 2), v1beta1.ComponentStateNotReady},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, deploymentState(tt.d)) })
+	}
+}
+
+func TestClusterState(t *testing.T) {
+	ready := v1beta1.ComponentStatus{State: v1beta1.ComponentStateReady}
+	notReady := v1beta1.ComponentStatus{State: v1beta1.ComponentStateNotReady}
+	all := func(jm v1beta1.ComponentStatus) v1beta1.FlinkClusterComponentsStatus {
+		return v1beta1.FlinkClusterComponentsStatus{JobManagerDeployment: jm, JobManagerService: ready,
+			TaskManagerDeployment: v1beta1.TaskManagerStatus{State: v1beta1.ComponentStateReady}}
+	}
+	tests := []struct {
+		name     string
+		previous v1beta1.ClusterState
+		c        v1beta1.FlinkClusterComponentsStatus
+		upToDate bool
+		want     v1beta1.ClusterState
+	}{
+		{"new and not ready", "", all(notReady), true, v1beta1.ClusterStateCreating},
+		{"creating, spec not applied yet", v1beta1.ClusterStateCreating, all(ready), false, v1beta1.ClusterStateCreating},
+		{"everything ready", v1beta1.ClusterStateCreating, all(ready), true, v1beta1.ClusterStateRunning},
+		{"running, spec changed", v1beta1.ClusterStateRunning, all(ready), false, v1beta1.ClusterStateUpdating},
+		{"running, rollout pending readiness", v1beta1.ClusterStateUpdating, all(notReady), false, v1beta1.ClusterStateUpdating},
+		{"running, a component recovers", v1beta1.ClusterStateRunning, all(notReady), true, v1beta1.ClusterStateReconciling},
+		{"ingress not ready", v1beta1.ClusterStateRunning, func() v1beta1.FlinkClusterComponentsStatus {
+			c := all(ready)
+			c.JobManagerIngress = &v1beta1.IngressStatus{State: v1beta1.ComponentStateNotReady}
+			return c
+		}(), true, v1beta1.ClusterStateReconciling},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, clusterState(tt.previous, tt.c, tt.upToDate)) })
+	}
+}
+
+func TestSetConditionKeepsTransitionTime(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := &v1beta1.FlinkClusterStatus{State: v1beta1.ClusterStateRunning}
+	setReadyCondition(st, nil, t0)
+	setReadyCondition(st, nil, t0.Add(time.Hour))
+	assert.Equal(t, t0, st.Conditions[0].LastTransitionTime.Time.UTC(), "same status, same transition time")
+	setReadyCondition(st, errors.New("bad memory"), t0.Add(2*time.Hour))
+	assert.Equal(t, "InvalidSpec", st.Conditions[0].Reason)
+	assert.Equal(t, t0.Add(2*time.Hour), st.Conditions[0].LastTransitionTime.Time.UTC())
+}
