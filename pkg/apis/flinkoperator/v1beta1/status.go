@@ -33,18 +33,15 @@ type JobState string
 
 // The job states; docs/state-machine.md maps Flink's states onto them.
 const (
-	JobStatePending    JobState = "Pending"
-	JobStateSubmitted  JobState = "Submitted"
-	JobStateRunning    JobState = "Running"
-	JobStateUpdating   JobState = "Updating"
-	JobStateRestarting JobState = "Restarting"
-	JobStateCancelling JobState = "Cancelling"
-	JobStateSucceeded  JobState = "Succeeded"
-	JobStateFailed     JobState = "Failed"
-	JobStateCancelled  JobState = "Cancelled"
-	JobStateSuspended  JobState = "Suspended"
-	JobStateLost       JobState = "Lost"
-	JobStateUnknown    JobState = "Unknown"
+	JobStatePending      JobState = "Pending"
+	JobStateSubmitting   JobState = "Submitting"
+	JobStateRunning      JobState = "Running"
+	JobStateSavepointing JobState = "Savepointing"
+	JobStateCancelling   JobState = "Cancelling"
+	JobStateSucceeded    JobState = "Succeeded"
+	JobStateFailed       JobState = "Failed"
+	JobStateCancelled    JobState = "Cancelled"
+	JobStateLost         JobState = "Lost"
 )
 
 // SavepointReason says why a savepoint was taken.
@@ -207,6 +204,33 @@ type JobStatus struct {
 	// RestartCount is how many times the operator restarted the job after a failure.
 	// +optional
 	RestartCount int32 `json:"restartCount,omitempty"`
+
+	// Attempt numbers the submissions of this cluster's job; the job ID is derived from the
+	// cluster's UID and the attempt, so a resubmission of the same attempt is a duplicate.
+	// +optional
+	Attempt int32 `json:"attempt,omitempty"`
+
+	// SubmitTime is when the current attempt's submitter was created.
+	// +optional
+	SubmitTime *metav1.Time `json:"submitTime,omitempty"`
+
+	// StartTime is when the current attempt was first seen running in Flink.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// EndTime is when the job reached its last terminal state.
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+
+	// NotFoundSince is when a reachable JobManager first did not know the job; after a grace
+	// period the job is Lost.
+	// +optional
+	NotFoundSince *metav1.Time `json:"notFoundSince,omitempty"`
+
+	// UserSavepointFailures counts failed attempts at the savepoint requested through
+	// spec.job.savepointGeneration; it resets when that savepoint succeeds.
+	// +optional
+	UserSavepointFailures int32 `json:"userSavepointFailures,omitempty"`
 
 	// Savepoint is the savepoint operation in flight (or the last one), recorded before it is
 	// polled so that an operator restart loses nothing.

@@ -540,6 +540,22 @@ func (in *JobStatus) DeepCopyInto(out *JobStatus) {
 		in, out := &in.LastSavepointTime, &out.LastSavepointTime
 		*out = (*in).DeepCopy()
 	}
+	if in.SubmitTime != nil {
+		in, out := &in.SubmitTime, &out.SubmitTime
+		*out = (*in).DeepCopy()
+	}
+	if in.StartTime != nil {
+		in, out := &in.StartTime, &out.StartTime
+		*out = (*in).DeepCopy()
+	}
+	if in.EndTime != nil {
+		in, out := &in.EndTime, &out.EndTime
+		*out = (*in).DeepCopy()
+	}
+	if in.NotFoundSince != nil {
+		in, out := &in.NotFoundSince, &out.NotFoundSince
+		*out = (*in).DeepCopy()
+	}
 	if in.Savepoint != nil {
 		in, out := &in.Savepoint, &out.Savepoint
 		*out = new(SavepointOperation)

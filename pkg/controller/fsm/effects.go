@@ -1,0 +1,179 @@
+package fsm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// savepointHistoryLimit is how many savepoint operations status keeps.
+const savepointHistoryLimit = 10
+
+// cancelRetryDelay spaces attempts at the savepoint a cancellation takes.
+const cancelRetryDelay = 30 * time.Second
+
+// Effect is a named change of status that may emit actions.
+type Effect struct {
+	Name  string
+	Apply func(in Input, st *v1beta1.JobStatus) []Action
+}
+
+// JobID is the Flink job ID of a cluster's attempt: deterministic, so that the same attempt is
+// always submitted under the same ID and Flink rejects a duplicate.
+func JobID(clusterUID string, attempt int32) string {
+	sum := sha256.Sum256([]byte(clusterUID + "/" + strconv.Itoa(int(attempt))))
+	return hex.EncodeToString(sum[:16])
+}
+
+// triggerID is a savepoint's client-chosen trigger ID: recorded before the trigger, so a retry
+// after a crash reuses it and Flink treats it as the same request.
+func triggerID(jobID string, reason v1beta1.SavepointReason, now time.Time) string {
+	sum := sha256.Sum256([]byte(jobID + "/" + string(reason) + "/" + strconv.FormatInt(now.UnixNano(), 10)))
+	return hex.EncodeToString(sum[:16])
+}
+
+func stamp(t time.Time) *metav1.Time {
+	m := metav1.NewTime(t.UTC().Truncate(time.Second))
+	return &m
+}
+
+var (
+	submitFirst = Effect{"submit attempt 1 from spec.job.fromSavepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		from := ""
+		if in.Spec.FromSavepoint != nil {
+			from = *in.Spec.FromSavepoint
+		}
+		return newAttempt(in, st, from)
+	}}
+	restart = Effect{"restartCount+1, submit a new attempt from the recorded savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.RestartCount++
+		return newAttempt(in, st, st.SavepointLocation)
+	}}
+	resubmit = Effect{"create the submitter again (same job ID)", func(in Input, st *v1beta1.JobStatus) []Action {
+		return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: st.FromSavepoint}}
+	}}
+	markStarted = Effect{"record the start", func(in Input, st *v1beta1.JobStatus) []Action {
+		if st.StartTime == nil {
+			st.StartTime = stamp(in.Now)
+		}
+		st.NotFoundSince = nil
+		st.Message = ""
+		return nil
+	}}
+	markMissing = Effect{"record when the JobManager stopped knowing the job", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.NotFoundSince = stamp(in.Now)
+		return nil
+	}}
+	endJob = Effect{"record the end", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.EndTime = stamp(in.Now)
+		st.NotFoundSince = nil
+		st.Message = endMessage(in)
+		return nil
+	}}
+	failFromSubmitter = Effect{"record the submitter's failure", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.EndTime = stamp(in.Now)
+		st.Message = "the job submitter failed: " + in.SubmitterReason
+		return nil
+	}}
+	triggerSavepoint = Effect{"record and trigger a savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		return startSavepoint(in, st, savepointDue(in), ActTriggerSavepoint)
+	}}
+	stopWithSavepoint = Effect{"record and stop the job with a savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		return startSavepoint(in, st, v1beta1.SavepointReasonCancel, ActStopWithSavepoint)
+	}}
+	cancelJob = Effect{"cancel the job without a savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.Message = "cancelling without a savepoint: spec.job.savepointsDir is not set"
+		return []Action{{Kind: ActCancelJob, JobID: st.ID}}
+	}}
+	retrigger = Effect{"trigger the recorded savepoint again (same trigger ID)", func(in Input, st *v1beta1.JobStatus) []Action {
+		kind := ActTriggerSavepoint
+		if st.Savepoint.Reason == v1beta1.SavepointReasonCancel {
+			kind = ActStopWithSavepoint
+		}
+		return []Action{{Kind: kind, JobID: st.ID, TriggerID: st.Savepoint.TriggerID, TargetDir: savepointsDir(in.Spec)}}
+	}}
+	savepointSucceeded = Effect{"record the savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		sp := finishSavepoint(in, st, v1beta1.SavepointStateSucceeded, "")
+		sp.Location = in.Savepoint.Location
+		st.SavepointLocation = in.Savepoint.Location
+		st.SavepointGeneration++
+		st.UserSavepointFailures = 0
+		pushHistory(st, *sp)
+		return nil
+	}}
+	savepointFailed = Effect{"record the savepoint failure", func(in Input, st *v1beta1.JobStatus) []Action {
+		failSavepoint(in, st, "savepoint failed: "+in.Savepoint.Failure)
+		return nil
+	}}
+	savepointTimedOut = Effect{"record the savepoint timeout", func(in Input, st *v1beta1.JobStatus) []Action {
+		failSavepoint(in, st, fmt.Sprintf("savepoint did not complete within %s", in.Settings.SavepointTimeout))
+		return nil
+	}}
+	abandonSavepoint = Effect{"record the savepoint as failed: the job ended", func(in Input, st *v1beta1.JobStatus) []Action {
+		if savepointInFlight(*st) {
+			failSavepoint(in, st, "the job ended before the savepoint completed")
+		}
+		return nil
+	}}
+)
+
+// newAttempt records a new attempt (write-ahead: ID and source before the submitter exists) and
+// asks for its submitter.
+func newAttempt(in Input, st *v1beta1.JobStatus, fromSavepoint string) []Action {
+	st.Attempt++
+	st.ID = JobID(in.ClusterUID, st.Attempt)
+	st.FromSavepoint = fromSavepoint
+	st.SubmitTime = stamp(in.Now)
+	st.StartTime, st.EndTime, st.NotFoundSince = nil, nil, nil
+	st.FlinkJobState = ""
+	st.Message = ""
+	return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: fromSavepoint}}
+}
+
+func startSavepoint(in Input, st *v1beta1.JobStatus, reason v1beta1.SavepointReason, kind ActionKind) []Action {
+	id := triggerID(st.ID, reason, in.Now)
+	st.Savepoint = &v1beta1.SavepointOperation{TriggerID: id, Reason: reason, State: v1beta1.SavepointStateInProgress, StartTime: stamp(in.Now)}
+	st.LastSavepointTriggerID = id
+	return []Action{{Kind: kind, JobID: st.ID, TriggerID: id, TargetDir: savepointsDir(in.Spec)}}
+}
+
+func finishSavepoint(in Input, st *v1beta1.JobStatus, state v1beta1.SavepointState, msg string) *v1beta1.SavepointOperation {
+	sp := st.Savepoint.DeepCopy()
+	sp.State, sp.EndTime, sp.Message = state, stamp(in.Now), msg
+	st.Savepoint = sp
+	st.LastSavepointTime = sp.EndTime
+	st.LastSavepointTriggerID = sp.TriggerID
+	return sp
+}
+
+func failSavepoint(in Input, st *v1beta1.JobStatus, msg string) {
+	sp := finishSavepoint(in, st, v1beta1.SavepointStateFailed, msg)
+	if sp.Reason == v1beta1.SavepointReasonUser {
+		st.UserSavepointFailures++
+	}
+	pushHistory(st, *sp)
+}
+
+func pushHistory(st *v1beta1.JobStatus, sp v1beta1.SavepointOperation) {
+	st.SavepointHistory = append([]v1beta1.SavepointOperation{sp}, st.SavepointHistory...)
+	if len(st.SavepointHistory) > savepointHistoryLimit {
+		st.SavepointHistory = st.SavepointHistory[:savepointHistoryLimit]
+	}
+}
+
+func endMessage(in Input) string {
+	switch {
+	case in.Flink.Found && in.Flink.Failure != "":
+		return "Flink reports the job " + in.Flink.State + ": " + in.Flink.Failure
+	case in.Flink.Found:
+		return "Flink reports the job " + in.Flink.State
+	default:
+		return fmt.Sprintf("the JobManager has not known job %s for %s (JobManager restarted without HA?)", in.Status.ID, in.Settings.LostGrace)
+	}
+}

@@ -1,0 +1,150 @@
+package fsm
+
+import (
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// FlinkStateMeaning maps each Flink job state to the event it raises. The raw state stays in
+// status.components.job.flinkJobState; docs/state-machine.md shows this table.
+var FlinkStateMeaning = map[string]Event{
+	"INITIALIZING": JobActive,
+	"CREATED":      JobActive,
+	"RUNNING":      JobActive,
+	"RESTARTING":   JobActive, // Flink restarts the job itself, by its restart strategy
+	"FAILING":      JobActive, // on its way to RESTARTING or FAILED
+	"RECONCILING":  JobActive, // a new JobManager leader recovers the job
+	"CANCELLING":   JobActive,
+	"SUSPENDED":    JobActive, // the JobManager lost leadership; the next leader recovers it
+	"FINISHED":     JobFinished,
+	"FAILED":       JobFailed,
+	"CANCELED":     JobCanceled,
+}
+
+// detect returns the events the input shows, in priority order.
+func detect(in Input) []Event {
+	var evs []Event
+	add := func(ok bool, e Event) {
+		if ok {
+			evs = append(evs, e)
+		}
+	}
+	add(in.ClusterReady, ClusterReady)
+	sp := in.Savepoint
+	inFlight := savepointInFlight(in.Status)
+	add(inFlight && sp.Polled && sp.Done && sp.Failure == "", SavepointCompleted)
+	add(inFlight && sp.Polled && sp.Done && sp.Failure != "", SavepointFailed)
+	add(inFlight && !sp.Done && savepointExpired(in), SavepointTimedOut)
+	add(inFlight && sp.Polled && sp.NotFound && !savepointExpired(in), SavepointUnknown)
+
+	f := in.Flink
+	if f.Polled && f.Reachable && f.Found {
+		if ev, ok := FlinkStateMeaning[f.State]; ok {
+			evs = append(evs, ev)
+		}
+	}
+	notFound := f.Polled && f.Reachable && !f.Found
+	add(notFound && in.Submitter == SubmitterFailedP, SubmitterFailed)
+	add(notFound && lostGraceOver(in), JobLost)
+	add(notFound, JobMissing)
+	add(notFound && in.Submitter == SubmitterNone, SubmitterAbsent)
+	add(in.Spec.CancelRequested != nil && *in.Spec.CancelRequested, CancelRequested)
+	add(restartDue(in), RestartDue)
+	add(savepointDue(in) != "", SavepointDue)
+	return evs
+}
+
+func savepointInFlight(st v1beta1.JobStatus) bool {
+	return st.Savepoint != nil && st.Savepoint.State == v1beta1.SavepointStateInProgress
+}
+
+func savepointExpired(in Input) bool {
+	sp := in.Status.Savepoint
+	return sp != nil && sp.StartTime != nil && in.Now.Sub(sp.StartTime.Time) >= in.Settings.SavepointTimeout
+}
+
+// lostGraceOver: the JobManager has not known the job for longer than the grace period. A
+// submitter still running may simply not have submitted yet.
+func lostGraceOver(in Input) bool {
+	st := in.Status
+	return in.Submitter != SubmitterActive && st.NotFoundSince != nil &&
+		in.Now.Sub(st.NotFoundSince.Time) >= in.Settings.LostGrace
+}
+
+// restartDue: FromSavepointOnFailure, a savepoint to restart from, and the backoff passed.
+func restartDue(in Input) bool {
+	st := in.Status
+	policy := in.Spec.RestartPolicy
+	if policy == nil || *policy != v1beta1.JobRestartPolicyFromSavepointOnFailure || st.SavepointLocation == "" {
+		return false
+	}
+	return st.EndTime == nil || !in.Now.Before(st.EndTime.Add(restartBackoff(in)))
+}
+
+// restartBackoff doubles with every restart, capped, so a crashing job does not hammer the
+// cluster.
+func restartBackoff(in Input) time.Duration {
+	d := in.Settings.RestartBackoff
+	for i := int32(0); i < in.Status.RestartCount && d < in.Settings.MaxRestartBackoff; i++ {
+		d *= 2
+	}
+	if d > in.Settings.MaxRestartBackoff {
+		d = in.Settings.MaxRestartBackoff
+	}
+	return d
+}
+
+// savepointDue returns why a savepoint should be taken now ("" for none): a user request through
+// savepointGeneration first, then the schedule.
+func savepointDue(in Input) v1beta1.SavepointReason {
+	if savepointsDir(in.Spec) == "" {
+		return ""
+	}
+	if userSavepointRequested(in) && userRetryAllowed(in) {
+		return v1beta1.SavepointReasonUser
+	}
+	if next, ok := nextScheduledSavepoint(in); ok && !in.Now.Before(next) {
+		return v1beta1.SavepointReasonScheduled
+	}
+	return ""
+}
+
+func userSavepointRequested(in Input) bool {
+	return in.Spec.SavepointGeneration == in.Status.SavepointGeneration+1
+}
+
+// userRetryAllowed bounds retries of a failed user savepoint, waiting longer after each failure.
+func userRetryAllowed(in Input) bool {
+	n := in.Status.UserSavepointFailures
+	if n == 0 {
+		return true
+	}
+	if n >= in.Settings.MaxUserSavepointRetries || in.Status.LastSavepointTime == nil {
+		return false
+	}
+	wait := 30 * time.Second << (n - 1)
+	return !in.Now.Before(in.Status.LastSavepointTime.Add(wait))
+}
+
+// nextScheduledSavepoint is autoSavepointSeconds after the later of the job's start and the end
+// of the last savepoint operation, so the interval holds whatever the savepoint timeout is.
+func nextScheduledSavepoint(in Input) (time.Time, bool) {
+	sec := in.Spec.AutoSavepointSeconds
+	st := in.Status
+	if sec == nil || st.StartTime == nil {
+		return time.Time{}, false
+	}
+	base := st.StartTime.Time
+	if st.LastSavepointTime != nil && st.LastSavepointTime.After(base) {
+		base = st.LastSavepointTime.Time
+	}
+	return base.Add(time.Duration(*sec) * time.Second), true
+}
+
+func savepointsDir(spec v1beta1.JobSpec) string {
+	if spec.SavepointsDir == nil {
+		return ""
+	}
+	return *spec.SavepointsDir
+}

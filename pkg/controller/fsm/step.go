@@ -1,0 +1,93 @@
+package fsm
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// Step takes at most one transition: the first event, in priority order, that has a transition
+// from the current state whose guard holds. Whatever happens, the raw Flink state is recorded.
+func Step(in Input) Decision {
+	st := *in.Status.DeepCopy()
+	if st.State == "" {
+		st.State = Pending
+	}
+	in.Status = st
+	if in.Flink.Polled && in.Flink.Reachable && in.Flink.Found {
+		st.FlinkJobState = in.Flink.State
+	}
+	d := Decision{}
+	for _, ev := range detect(in) {
+		t := find(st.State, ev, in)
+		if t == nil {
+			continue
+		}
+		from := st.State
+		for _, e := range t.Do {
+			d.Actions = append(d.Actions, e.Apply(in, &st)...)
+		}
+		st.State = t.To
+		d.Transition, d.Event = t, ev
+		d.Message = fmt.Sprintf("%s -> %s on %s", from, t.To, ev)
+		break
+	}
+	d.Status = st
+	d.RequeueAfter = requeueAfter(in, st)
+	return d
+}
+
+// find returns the transition for (state, event) whose guard holds.
+func find(state State, ev Event, in Input) *Transition {
+	for i := range Table {
+		t := &Table[i]
+		if t.From == state && t.On == ev && (t.Guard == nil || t.Guard.OK(in)) {
+			return t
+		}
+	}
+	return nil
+}
+
+// requeueAfter is when the job must be looked at again: Flink is polled at a fixed interval while
+// a job lives, faster while a savepoint is in flight, and not at all once it ended (unless a
+// restart is due).
+func requeueAfter(in Input, st v1beta1.JobStatus) time.Duration {
+	next := in
+	next.Status = st
+	switch st.State {
+	case Submitting:
+		return in.Settings.PollInterval
+	case Savepointing, Cancelling:
+		return in.Settings.SavepointPollInterval
+	case Running:
+		return minPositive(in.Settings.PollInterval, untilScheduledSavepoint(next))
+	case Failed, Lost:
+		if p := in.Spec.RestartPolicy; p != nil && *p == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation != "" && st.EndTime != nil {
+			return maxDuration(time.Second, st.EndTime.Add(restartBackoff(next)).Sub(in.Now))
+		}
+	}
+	return 0
+}
+
+func untilScheduledSavepoint(in Input) time.Duration {
+	next, ok := nextScheduledSavepoint(in)
+	if !ok || savepointsDir(in.Spec) == "" {
+		return 0
+	}
+	return maxDuration(time.Second, next.Sub(in.Now))
+}
+
+func minPositive(a, b time.Duration) time.Duration {
+	if b > 0 && b < a {
+		return b
+	}
+	return a
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}

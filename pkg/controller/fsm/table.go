@@ -1,0 +1,123 @@
+package fsm
+
+// Guard is a named condition on a transition.
+type Guard struct {
+	Name string
+	OK   func(Input) bool
+}
+
+// Transition is one row of the table: in state From, on event On, if Guard holds, go to To and
+// apply the effects in Do (which change status and emit actions).
+type Transition struct {
+	From  State
+	On    Event
+	Guard *Guard
+	To    State
+	Do    []Effect
+}
+
+// The guards.
+var (
+	noSavepointsDir    = &Guard{"no savepointsDir", func(in Input) bool { return savepointsDir(in.Spec) == "" }}
+	cancelSavepointDue = &Guard{"savepointsDir set, no failed cancel savepoint in the last 30 s", cancelSavepointAllowed}
+	firstMiss          = &Guard{"not missing before", func(in Input) bool { return in.Status.NotFoundSince == nil }}
+	wasMissing         = &Guard{"was missing", func(in Input) bool { return in.Status.NotFoundSince != nil }}
+	noSavepointPending = &Guard{"no savepoint in flight", func(in Input) bool { return !savepointInFlight(in.Status) }}
+)
+
+// Table is the whole machine. Every (state, event) pair is either here or in Ignored; a test
+// proves it, and docs/state-machine.md is generated from both.
+var Table = []Transition{
+	{Pending, ClusterReady, nil, Submitting, []Effect{submitFirst}},
+
+	{Submitting, JobActive, nil, Running, []Effect{markStarted}},
+	{Submitting, JobFinished, nil, Succeeded, []Effect{endJob}},
+	{Submitting, JobFailed, nil, Failed, []Effect{endJob}},
+	{Submitting, JobCanceled, nil, Cancelled, []Effect{endJob}},
+	{Submitting, SubmitterFailed, nil, Failed, []Effect{failFromSubmitter}},
+	{Submitting, JobLost, nil, Lost, []Effect{endJob}},
+	{Submitting, JobMissing, firstMiss, Submitting, []Effect{markMissing}},
+	{Submitting, SubmitterAbsent, nil, Submitting, []Effect{resubmit}},
+
+	{Running, JobFinished, nil, Succeeded, []Effect{endJob}},
+	{Running, JobFailed, nil, Failed, []Effect{endJob}},
+	{Running, JobCanceled, nil, Cancelled, []Effect{endJob}},
+	{Running, JobLost, nil, Lost, []Effect{endJob}},
+	{Running, JobMissing, firstMiss, Running, []Effect{markMissing}},
+	{Running, CancelRequested, cancelSavepointDue, Cancelling, []Effect{stopWithSavepoint}},
+	{Running, CancelRequested, noSavepointsDir, Cancelling, []Effect{cancelJob}},
+	{Running, SavepointDue, nil, Savepointing, []Effect{triggerSavepoint}},
+	{Running, JobActive, wasMissing, Running, []Effect{markStarted}},
+
+	{Savepointing, SavepointCompleted, nil, Running, []Effect{savepointSucceeded}},
+	{Savepointing, SavepointFailed, nil, Running, []Effect{savepointFailed}},
+	{Savepointing, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut}},
+	{Savepointing, SavepointUnknown, nil, Savepointing, []Effect{retrigger}},
+	{Savepointing, JobFinished, nil, Succeeded, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobFailed, nil, Failed, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobCanceled, nil, Cancelled, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobLost, nil, Lost, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobMissing, firstMiss, Savepointing, []Effect{markMissing}},
+
+	{Cancelling, SavepointCompleted, nil, Cancelling, []Effect{savepointSucceeded}},
+	{Cancelling, SavepointFailed, nil, Running, []Effect{savepointFailed}},
+	{Cancelling, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut}},
+	{Cancelling, SavepointUnknown, nil, Cancelling, []Effect{retrigger}},
+	{Cancelling, JobFinished, nil, Cancelled, []Effect{endJob}},
+	{Cancelling, JobCanceled, nil, Cancelled, []Effect{endJob}},
+	{Cancelling, JobFailed, nil, Failed, []Effect{abandonSavepoint, endJob}},
+	{Cancelling, JobLost, nil, Lost, []Effect{abandonSavepoint, endJob}},
+	{Cancelling, JobMissing, firstMiss, Cancelling, []Effect{markMissing}},
+	{Cancelling, JobActive, noSavepointPending, Cancelling, []Effect{cancelJob}},
+
+	{Failed, RestartDue, nil, Submitting, []Effect{restart}},
+	{Lost, RestartDue, nil, Submitting, []Effect{restart}},
+}
+
+// Ignored lists, per state, the events that state deliberately does nothing about, and why.
+var Ignored = map[State]struct {
+	Events []Event
+	Why    string
+}{
+	Pending: {allBut(ClusterReady),
+		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready"},
+	Submitting: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, CancelRequested, RestartDue, SavepointDue},
+		"the job is not running yet: savepoints and cancellation wait until Flink reports it"},
+	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, SubmitterFailed, SubmitterAbsent, RestartDue},
+		"the job runs; the submitter's fate no longer matters and no savepoint is in flight"},
+	Savepointing: {[]Event{ClusterReady, JobActive, SubmitterFailed, SubmitterAbsent, CancelRequested, RestartDue, SavepointDue},
+		"one savepoint at a time: cancellation and new savepoints wait for this one"},
+	Cancelling: {[]Event{ClusterReady, SubmitterFailed, SubmitterAbsent, CancelRequested, RestartDue, SavepointDue},
+		"already cancelling"},
+	Succeeded: {allBut(), "terminal: the job finished"},
+	Cancelled: {allBut(), "terminal: the job was cancelled"},
+	Failed: {allBut(RestartDue),
+		"the job stays failed unless restartPolicy is FromSavepointOnFailure and a savepoint is recorded"},
+	Lost: {allBut(RestartDue),
+		"the job stays lost unless restartPolicy is FromSavepointOnFailure and a savepoint is recorded"},
+}
+
+func allBut(except ...Event) []Event {
+	var out []Event
+	for _, e := range Events {
+		skip := false
+		for _, x := range except {
+			skip = skip || e == x
+		}
+		if !skip {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func cancelSavepointAllowed(in Input) bool {
+	if savepointsDir(in.Spec) == "" {
+		return false
+	}
+	sp := in.Status.Savepoint
+	if sp == nil || sp.Reason != "Cancel" || sp.State != "Failed" || sp.EndTime == nil {
+		return true
+	}
+	return in.Now.Sub(sp.EndTime.Time) >= cancelRetryDelay
+}

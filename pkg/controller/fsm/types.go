@@ -1,0 +1,184 @@
+// Package fsm is the job and savepoint state machine of a job cluster: a declarative transition
+// table (table.go), events detected from one observation (events.go), and Step, which takes at
+// most one transition per sync. It is pure: time and every observation come in through Input,
+// and side effects go out as Actions for the updater, after the new status has been written
+// (write-ahead intent).
+package fsm
+
+import (
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// State is the job state in status.components.job.state.
+type State = v1beta1.JobState
+
+// The states of the machine.
+const (
+	Pending      = v1beta1.JobStatePending
+	Submitting   = v1beta1.JobStateSubmitting
+	Running      = v1beta1.JobStateRunning
+	Savepointing = v1beta1.JobStateSavepointing
+	Cancelling   = v1beta1.JobStateCancelling
+	Succeeded    = v1beta1.JobStateSucceeded
+	Failed       = v1beta1.JobStateFailed
+	Cancelled    = v1beta1.JobStateCancelled
+	Lost         = v1beta1.JobStateLost
+)
+
+// States lists every state, in the order the diagram shows them.
+var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Succeeded, Failed, Cancelled, Lost}
+
+// Event is something an observation shows.
+type Event string
+
+// The events, in the priority Step considers them.
+const (
+	ClusterReady       Event = "ClusterReady"
+	SavepointCompleted Event = "SavepointCompleted"
+	SavepointFailed    Event = "SavepointFailed"
+	SavepointTimedOut  Event = "SavepointTimedOut"
+	SavepointUnknown   Event = "SavepointUnknown"
+	JobFinished        Event = "JobFinished"
+	JobFailed          Event = "JobFailed"
+	JobCanceled        Event = "JobCanceled"
+	JobActive          Event = "JobActive"
+	JobMissing         Event = "JobMissing"
+	JobLost            Event = "JobLost"
+	SubmitterFailed    Event = "SubmitterFailed"
+	SubmitterAbsent    Event = "SubmitterAbsent"
+	CancelRequested    Event = "CancelRequested"
+	SavepointDue       Event = "SavepointDue"
+	RestartDue         Event = "RestartDue"
+)
+
+// Events lists every event in priority order.
+var Events = []Event{
+	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown,
+	JobFinished, JobFailed, JobCanceled, SubmitterFailed, JobLost, JobMissing, SubmitterAbsent,
+	CancelRequested, RestartDue, SavepointDue, JobActive,
+}
+
+// SubmitterPhase is what became of the current attempt's submitter Job.
+type SubmitterPhase string
+
+// The submitter phases.
+const (
+	SubmitterNone      SubmitterPhase = "None"
+	SubmitterActive    SubmitterPhase = "Active"
+	SubmitterSucceeded SubmitterPhase = "Succeeded"
+	SubmitterFailedP   SubmitterPhase = "Failed"
+)
+
+// FlinkObservation is what the JobManager's REST API said about the job this sync.
+type FlinkObservation struct {
+	// Polled is false when the observer did not ask (no job ID yet, or nothing to ask).
+	Polled bool
+	// Reachable is false when the JobManager did not answer.
+	Reachable bool
+	// Found is false when a reachable JobManager does not know the job ID.
+	Found bool
+	// State is Flink's job state (RUNNING, FAILED, ...).
+	State string
+	// Failure is the root exception of a failed job, when read.
+	Failure string
+}
+
+// SavepointObservation is the poll of the savepoint in flight.
+type SavepointObservation struct {
+	Polled bool
+	// NotFound: the JobManager does not know the trigger (not triggered yet, or forgotten).
+	NotFound bool
+	// Done and Failure: Done with empty Failure is success, at Location.
+	Done     bool
+	Location string
+	Failure  string
+}
+
+// Settings are the operator-wide knobs of the machine.
+type Settings struct {
+	// PollInterval is how often a running job is polled.
+	PollInterval time.Duration
+	// SavepointPollInterval is how often a savepoint in flight is polled.
+	SavepointPollInterval time.Duration
+	// SavepointTimeout fails a savepoint that has not completed in time.
+	SavepointTimeout time.Duration
+	// LostGrace is how long a reachable JobManager may not know the job before it is Lost.
+	LostGrace time.Duration
+	// MaxUserSavepointRetries bounds the attempts at a savepoint requested through
+	// savepointGeneration; then it is reported failed until the user asks again.
+	MaxUserSavepointRetries int32
+	// RestartBackoff is the first delay before restarting a failed job; it doubles per restart
+	// up to MaxRestartBackoff.
+	RestartBackoff    time.Duration
+	MaxRestartBackoff time.Duration
+}
+
+// DefaultSettings are the defaults of the operator's flags.
+func DefaultSettings() Settings {
+	return Settings{
+		PollInterval:            10 * time.Second,
+		SavepointPollInterval:   2 * time.Second,
+		SavepointTimeout:        10 * time.Minute,
+		LostGrace:               time.Minute,
+		MaxUserSavepointRetries: 3,
+		RestartBackoff:          10 * time.Second,
+		MaxRestartBackoff:       5 * time.Minute,
+	}
+}
+
+// Input is everything one step looks at.
+type Input struct {
+	Now          time.Time
+	ClusterUID   string
+	Spec         v1beta1.JobSpec
+	Status       v1beta1.JobStatus
+	ClusterReady bool
+	Flink        FlinkObservation
+	Submitter    SubmitterPhase
+	// SubmitterReason says why a failed submitter failed.
+	SubmitterReason string
+	Savepoint       SavepointObservation
+	Settings        Settings
+}
+
+// ActionKind names a side effect the updater performs after writing status.
+type ActionKind string
+
+// The actions.
+const (
+	// ActCreateSubmitter creates the submitter Job for Status.ID (replacing an older one).
+	ActCreateSubmitter ActionKind = "CreateSubmitter"
+	// ActTriggerSavepoint triggers the savepoint recorded in Status.Savepoint.
+	ActTriggerSavepoint ActionKind = "TriggerSavepoint"
+	// ActStopWithSavepoint stops the job with the savepoint recorded in Status.Savepoint.
+	ActStopWithSavepoint ActionKind = "StopWithSavepoint"
+	// ActCancelJob cancels the job without a savepoint.
+	ActCancelJob ActionKind = "CancelJob"
+)
+
+// Action is a side effect, as data. Everything it needs is in the status written before it.
+type Action struct {
+	Kind          ActionKind
+	JobID         string
+	FromSavepoint string
+	TriggerID     string
+	TargetDir     string
+}
+
+// Decision is the result of one step.
+type Decision struct {
+	// Transition is the transition taken, nil when none applied.
+	Transition *Transition
+	// Event is the event the transition was taken on.
+	Event Event
+	// Status is the job status to write before the actions run.
+	Status v1beta1.JobStatus
+	// Actions run after Status is written.
+	Actions []Action
+	// RequeueAfter is when the job must be looked at again without a watch event (0: never).
+	RequeueAfter time.Duration
+	// Message describes what happened, for an event.
+	Message string
+}
