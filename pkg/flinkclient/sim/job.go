@@ -1,0 +1,254 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+)
+
+// JobInfo is what the Go API reports about a simulated job, including what
+// the REST API does not show (how it was submitted).
+type JobInfo struct {
+	ID    string
+	Name  string
+	State flinkclient.JobState
+	// Parallelism the job runs with (from -p, -Dparallelism.default, or 1).
+	Parallelism int
+	// FromSavepoint is the savepoint the job was started from (-s), empty
+	// for a fresh start.
+	FromSavepoint         string
+	AllowNonRestoredState bool
+	StartTime             time.Time
+	// EndTime is zero until the job is globally terminal.
+	EndTime time.Time
+	// Savepoints lists the locations of the savepoints this job wrote, oldest
+	// first.
+	Savepoints []string
+	// Restarts counts RestartJob calls that took effect.
+	Restarts int
+	// Submission is the accepted submission that started the job.
+	Submission Submission
+}
+
+// Submission records one call of Submit.
+type Submission struct {
+	Cluster string
+	// Args is the command line as given.
+	Args    []string
+	Command RunCommand
+	// JobID is the ID of the started job (or of the rejected duplicate).
+	JobID string
+	At    time.Time
+	// Err is the rejection (duplicate job), empty when the job started.
+	Err string
+}
+
+// exceptionEntry is one entry of a job's exception history.
+type exceptionEntry struct {
+	name, stack, taskName string
+	at                    time.Time
+}
+
+// checkpointRecord is a completed checkpoint or savepoint.
+type checkpointRecord struct {
+	id          int64
+	savepoint   bool
+	kind        string // CHECKPOINT, SAVEPOINT, SYNC_SAVEPOINT
+	format      string // savepoints only
+	triggeredAt time.Time
+	ackAt       time.Time
+	path        string
+}
+
+type failedCheckpoint struct {
+	id          int64
+	savepoint   bool
+	triggeredAt time.Time
+	failedAt    time.Time
+	message     string
+}
+
+type restoredCheckpoint struct {
+	id        int64
+	savepoint bool
+	at        time.Time
+	path      string
+}
+
+// job is the simulated state of one job. Guarded by its Cluster's mutex.
+type job struct {
+	id, name    string
+	state       flinkclient.JobState
+	gen         uint64 // bumped on every state change; stale events are dropped
+	stateTimes  map[flinkclient.JobState]time.Time
+	start, end  time.Time
+	lastMod     time.Time
+	runningFrom time.Time // when the job last became RUNNING
+	parallelism int
+	maxPar      int
+	batch       bool
+	restoreFrom string
+	allowNonRS  bool
+	submission  Submission
+	restarts    int
+	savepoints  []string
+
+	exceptions []exceptionEntry // newest last; capped
+
+	// Checkpoint statistics. Periodic checkpoints are materialised lazily:
+	// nextCkpt is when the next one completes while RUNNING.
+	ckptInterval   time.Duration
+	ckptDir        string
+	nextCkpt       time.Time
+	lastID         int64
+	completed      int64
+	failed         int64
+	restored       int64
+	latestCkpt     *checkpointRecord
+	latestSP       *checkpointRecord
+	latestFailed   *failedCheckpoint
+	latestRestored *restoredCheckpoint
+	inProgress     int64 // savepoints being taken
+}
+
+func (j *job) info() JobInfo {
+	return JobInfo{
+		ID: j.id, Name: j.name, State: j.state, Parallelism: j.parallelism,
+		FromSavepoint: j.restoreFrom, AllowNonRestoredState: j.allowNonRS,
+		StartTime: j.start, EndTime: j.end,
+		Savepoints: append([]string(nil), j.savepoints...), Restarts: j.restarts,
+		Submission: cloneSubmission(j.submission),
+	}
+}
+
+func cloneSubmission(s Submission) Submission {
+	s.Args = append([]string(nil), s.Args...)
+	s.Command.ProgramArgs = append([]string(nil), s.Command.ProgramArgs...)
+	s.Command.Classpaths = append([]string(nil), s.Command.Classpaths...)
+	if s.Command.Properties != nil {
+		p := make(map[string]string, len(s.Command.Properties))
+		for k, v := range s.Command.Properties {
+			p[k] = v
+		}
+		s.Command.Properties = p
+	}
+	return s
+}
+
+// setState moves the job to st at time at.
+func (j *job) setState(st flinkclient.JobState, at time.Time) {
+	if j.state == flinkclient.JobStateRunning {
+		j.materialize(at)
+	}
+	j.state = st
+	j.gen++
+	j.stateTimes[st] = at
+	j.lastMod = at
+	switch {
+	case st == flinkclient.JobStateRunning:
+		j.runningFrom = at
+		if j.ckptInterval > 0 {
+			j.nextCkpt = at.Add(j.ckptInterval)
+		}
+	case st.IsGloballyTerminal():
+		j.end = at
+	}
+}
+
+// materialize records the periodic checkpoints completed up to t. It is
+// O(1) however long the job was idle.
+func (j *job) materialize(t time.Time) {
+	if j.state != flinkclient.JobStateRunning || j.ckptInterval <= 0 || j.nextCkpt.After(t) {
+		return
+	}
+	n := int64(t.Sub(j.nextCkpt)/j.ckptInterval) + 1
+	last := j.nextCkpt.Add(time.Duration(n-1) * j.ckptInterval)
+	j.lastID += n
+	j.completed += n
+	path := "<checkpoint-storage>"
+	if j.ckptDir != "" {
+		path = fmt.Sprintf("%s/%s/chk-%d", trimSlash(j.ckptDir), j.id, j.lastID)
+	}
+	trig := last.Add(-j.ckptInterval / 10)
+	j.latestCkpt = &checkpointRecord{id: j.lastID, kind: "CHECKPOINT", triggeredAt: trig, ackAt: last, path: path}
+	j.nextCkpt = last.Add(j.ckptInterval)
+}
+
+// restoreFromLatest records a restore (after a restart) from the latest
+// completed checkpoint, or else from the savepoint the job started from.
+func (j *job) restoreFromLatest(at time.Time) {
+	switch {
+	case j.latestCkpt != nil:
+		j.latestRestored = &restoredCheckpoint{id: j.latestCkpt.id, at: at, path: j.latestCkpt.path}
+	case j.latestRestored != nil:
+		r := *j.latestRestored
+		r.at = at
+		j.latestRestored = &r
+	default:
+		return
+	}
+	j.restored++
+}
+
+func (j *job) addException(e exceptionEntry) {
+	j.exceptions = append(j.exceptions, e)
+	if len(j.exceptions) > 2*exceptionHistorySize { // keep enough to report "truncated"
+		j.exceptions = append(j.exceptions[:0], j.exceptions[len(j.exceptions)-exceptionHistorySize-1:]...)
+	}
+}
+
+// vertexID returns a stable ID for vertex i of the job.
+func (j *job) vertexID(i int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", j.id, i)))
+	return hex.EncodeToString(sum[:16])
+}
+
+var vertexNames = [...]string{"Source: Simulated Source", "Simulated Map -> Sink: Simulated Sink"}
+
+// vertexStatus is the ExecutionState shown for vertex i at now.
+func (j *job) vertexStatus(i int, now time.Time, deploy time.Duration) string {
+	switch j.state {
+	case flinkclient.JobStateRunning:
+		if now.Before(j.runningFrom.Add(deploy)) {
+			return "DEPLOYING"
+		}
+		return "RUNNING"
+	case flinkclient.JobStateFinished:
+		return "FINISHED"
+	case flinkclient.JobStateCancelling:
+		return "CANCELING"
+	case flinkclient.JobStateCanceled, flinkclient.JobStateRestarting, flinkclient.JobStateSuspended:
+		return "CANCELED"
+	case flinkclient.JobStateFailed, flinkclient.JobStateFailing:
+		if i == 0 {
+			return "FAILED"
+		}
+		return "CANCELED"
+	}
+	return "CREATED"
+}
+
+func trimSlash(s string) string {
+	for len(s) > 1 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func (j *job) jobType() string {
+	if j.batch {
+		return "BATCH"
+	}
+	return "STREAMING"
+}
+
+// schedulerType is Flink's default scheduler for the job type.
+func (j *job) schedulerType() string {
+	if j.batch {
+		return "AdaptiveBatch"
+	}
+	return "Default"
+}

@@ -1,0 +1,128 @@
+package submitwatch
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient/sim"
+)
+
+const jobID = "a5e0edd8e66b53f1b89c2041f91b8fd2"
+
+func submitterJob(ns, name, cluster string, complete bool, args ...string) *batchv1.Job {
+	labels := map[string]string{LabelComponent: ComponentSubmitter, LabelManagedBy: ManagedBy}
+	if cluster != "" {
+		labels[LabelCluster] = cluster
+	}
+	j := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, UID: types.UID(ns + "-" + name)},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Name: "init", Command: []string{"cp", "a", "b"}}},
+			Containers: []corev1.Container{
+				{Name: "main", Command: []string{"/opt/flink/bin/flink"}, Args: args},
+				{Name: "sidecar", Command: []string{"sleep", "1"}},
+			},
+		}}},
+	}
+	if complete {
+		j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	}
+	return j
+}
+
+func runArgs(id string) []string {
+	return []string{"run", "-d", "-D" + sim.PropJobID + "=" + id, "-p", "2", "/opt/flink/usrlib/job.jar"}
+}
+
+func TestLabelsMatchOperator(t *testing.T) {
+	assert.Equal(t, names.LabelComponent, LabelComponent)
+	assert.Equal(t, names.LabelManagedBy, LabelManagedBy)
+	assert.Equal(t, names.LabelCluster, LabelCluster)
+	assert.Equal(t, names.ComponentSubmitter, ComponentSubmitter)
+	assert.Equal(t, names.ManagedBy, ManagedBy)
+}
+
+func TestWatcherSubmits(t *testing.T) {
+	clock := sim.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv := sim.New(sim.Options{Clock: clock, Defaults: sim.ClusterConfig{Delays: sim.Delays{Initialize: time.Second}}})
+	client := fake.NewClientset(
+		// Before the watcher starts: a finished submitter is not replayed,
+		// a pending one is submitted.
+		submitterJob("old", "done-job-submitter", "done", true, runArgs("11111111111111111111111111111111")...),
+		submitterJob("old", "pending-job-submitter", "pending", false, runArgs("22222222222222222222222222222222")...),
+	)
+	results := make(chan Result, 10)
+	w := New(client, srv, func(r Result) { results <- r })
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-stopped)
+	}()
+
+	next := func() Result {
+		t.Helper()
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("no submission handled")
+			return Result{}
+		}
+	}
+	r := next()
+	require.NoError(t, r.Err)
+	assert.Equal(t, "old/pending", r.Cluster)
+	assert.Equal(t, []string{"/opt/flink/bin/flink", "run", "-d"}, r.Args[:3])
+
+	create := func(j *batchv1.Job) {
+		_, err := client.BatchV1().Jobs(j.Namespace).Create(ctx, j, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	other := submitterJob("ns", "not-a-submitter", "x", false, runArgs(jobID)...)
+	other.Labels[LabelComponent] = "jobmanager"
+	create(other) // ignored: the next result must be the real one
+	create(submitterJob("ns", "wordcount-job-submitter", "wordcount", false, runArgs(jobID)...))
+	r = next()
+	require.NoError(t, r.Err, r.String())
+	assert.Equal(t, "ns/wordcount-job-submitter", r.Job)
+	assert.Equal(t, "ns/wordcount", r.Cluster)
+
+	c, ok := srv.LookupCluster("ns", "wordcount")
+	require.True(t, ok)
+	info, ok := c.Job(jobID)
+	require.True(t, ok)
+	assert.Equal(t, 2, info.Parallelism)
+	assert.Equal(t, flinkclient.JobStateInitializing, info.State)
+
+	// A retried submitter (a new Job, same job ID) is rejected as a duplicate.
+	create(submitterJob("ns", "wordcount-job-submitter-2", "wordcount", false, runArgs(jobID)...))
+	r = next()
+	assert.ErrorIs(t, r.Err, sim.ErrDuplicateJob)
+	assert.Len(t, c.Jobs(), 1)
+
+	create(submitterJob("ns", "unlabelled", "", false, runArgs(jobID)...))
+	assert.ErrorIs(t, next().Err, ErrNoClusterLabel)
+	empty := submitterJob("ns", "empty", "e", false)
+	empty.Spec.Template.Spec.Containers = nil
+	create(empty)
+	assert.ErrorIs(t, next().Err, ErrNoContainer)
+	create(submitterJob("ns", "garbage", "g", false, "list"))
+	assert.ErrorIs(t, next().Err, sim.ErrBadCommand)
+
+	_, ok = srv.LookupCluster("old", "done")
+	assert.False(t, ok, "a finished submitter from before the start is not replayed")
+	require.NoError(t, client.BatchV1().Jobs("ns").Delete(ctx, "wordcount-job-submitter", metav1.DeleteOptions{}))
+}
