@@ -61,7 +61,10 @@ func run(ctx context.Context, opts options) error {
 
 	informers := controller.NewInformers(kube, flink, opts.namespace)
 	heartbeat := controller.NewHeartbeat(time.Now)
-	syncer, stopEvents := newSyncer(ctx, kube, flink, informers.Listers())
+	syncer, stopEvents, err := newSyncer(ctx, opts, kube, flink, informers.Listers())
+	if err != nil {
+		return err
+	}
 	defer stopEvents()
 	ctrl, err := controller.New(informers, syncer, heartbeat)
 	if err != nil {

@@ -3,8 +3,12 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
 
 type options struct {
@@ -25,6 +29,10 @@ type options struct {
 
 	metricsAddr string
 	healthAddr  string
+
+	jobManagerURLTemplate string
+	flinkTimeout          time.Duration
+	fsm                   fsm.Settings
 }
 
 func defaultOptions() options {
@@ -41,6 +49,10 @@ func defaultOptions() options {
 		leaderElectionHolder: host,
 		metricsAddr:          ":8080",
 		healthAddr:           ":8081",
+
+		jobManagerURLTemplate: names.DefaultJobManagerURLTemplate,
+		flinkTimeout:          5 * time.Second,
+		fsm:                   fsm.DefaultSettings(),
 	}
 }
 
@@ -60,12 +72,31 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", o.retryPeriod, "Interval between leader-election attempts.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", o.metricsAddr, "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", o.healthAddr, "Address of /healthz and /readyz; 0 disables it.")
+	fs.StringVar(&o.jobManagerURLTemplate, "jobmanager-url-template", o.jobManagerURLTemplate,
+		"Go template of a JobManager's REST URL, over .Name, .Namespace, .Service and .Port. Outside the cluster, point it at port-forwards or a proxy, e.g. http://127.0.0.1:8990/clusters/{{.Namespace}}/{{.Name}}.")
+	fs.DurationVar(&o.flinkTimeout, "flink-timeout", o.flinkTimeout, "Timeout of each call to a JobManager's REST API.")
+	fs.DurationVar(&o.fsm.PollInterval, "flink-poll-interval", o.fsm.PollInterval, "How often a running job is polled through the Flink REST API.")
+	fs.DurationVar(&o.fsm.SavepointPollInterval, "savepoint-poll-interval", o.fsm.SavepointPollInterval, "How often a savepoint in flight is polled.")
+	fs.DurationVar(&o.fsm.SavepointTimeout, "savepoint-timeout", o.fsm.SavepointTimeout, "A savepoint that has not completed by then is reported failed.")
+	fs.DurationVar(&o.fsm.LostGrace, "job-lost-grace", o.fsm.LostGrace, "How long a reachable JobManager may not know the job before it is Lost.")
+	fs.DurationVar(&o.fsm.RestartBackoff, "restart-backoff", o.fsm.RestartBackoff, "First delay before a failed job is restarted; it doubles per restart.")
+	fs.DurationVar(&o.fsm.MaxRestartBackoff, "max-restart-backoff", o.fsm.MaxRestartBackoff, "Longest delay before a failed job is restarted.")
 }
 
 func (o *options) validate() error {
 	var errs []error
 	if o.workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	for name, d := range map[string]time.Duration{"--flink-timeout": o.flinkTimeout, "--flink-poll-interval": o.fsm.PollInterval,
+		"--savepoint-poll-interval": o.fsm.SavepointPollInterval, "--savepoint-timeout": o.fsm.SavepointTimeout,
+		"--job-lost-grace": o.fsm.LostGrace, "--restart-backoff": o.fsm.RestartBackoff, "--max-restart-backoff": o.fsm.MaxRestartBackoff} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", name))
+		}
+	}
+	if _, err := names.NewJobManagerURLs(o.jobManagerURLTemplate); err != nil {
+		errs = append(errs, fmt.Errorf("--jobmanager-url-template: %w", err))
 	}
 	if o.leaderElect {
 		if o.leaderElectionNS == "" {

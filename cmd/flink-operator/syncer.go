@@ -11,22 +11,32 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/scheme"
 )
 
 // newSyncer wires the reconcile pipeline; events go to the API server as the flink-operator
 // component. The returned stop function flushes and stops the event broadcaster.
-func newSyncer(ctx context.Context, kube kubernetes.Interface, flink versioned.Interface, listers observer.Listers) (controller.Syncer, func()) {
+func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, flink versioned.Interface, listers observer.Listers) (controller.Syncer, func(), error) {
+	urls, err := names.NewJobManagerURLs(opts.jobManagerURLTemplate)
+	if err != nil {
+		return nil, nil, err
+	}
+	rest := flinkclient.New(flinkclient.Options{Timeout: opts.flinkTimeout})
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(klog.Level(4))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
 	return &controller.Reconciler{
 		Observer: observer.New(listers),
-		Updater:  updater.New(kube, flink, recorder),
+		Flink:    rest,
+		URLs:     urls,
+		Updater:  updater.New(kube, flink, rest, recorder),
+		Settings: opts.fsm,
 		Now:      time.Now,
-	}, broadcaster.Shutdown
+	}, broadcaster.Shutdown, nil
 }

@@ -24,8 +24,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
+	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
 )
@@ -34,6 +37,7 @@ import (
 // informer caches, a fake recorder and a fixed clock.
 type fixture struct {
 	t        *testing.T
+	rest     *flinkfake.Client
 	kube     *kubefake.Clientset
 	flink    *fcfake.Clientset
 	indexers map[string]cache.Indexer
@@ -58,7 +62,11 @@ func newFixture(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
 		ConfigMaps:    corelisters.NewConfigMapLister(f.indexers["cm"]),
 		Jobs:          batchlisters.NewJobLister(f.indexers["job"]),
 	}
-	f.r = &Reconciler{Observer: observer.New(listers), Updater: updater.New(f.kube, f.flink, f.recorder), Now: func() time.Time { return f.now }}
+	f.rest = flinkfake.New()
+	urls, err := names.NewJobManagerURLs(names.DefaultJobManagerURLTemplate)
+	require.NoError(t, err)
+	f.r = &Reconciler{Observer: observer.New(listers), Flink: f.rest, URLs: urls,
+		Updater: updater.New(f.kube, f.flink, f.rest, f.recorder), Settings: fsm.DefaultSettings(), Now: func() time.Time { return f.now }}
 	return f
 }
 

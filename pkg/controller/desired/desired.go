@@ -38,6 +38,16 @@ type Cluster struct {
 	TaskManagerDeployment *appsv1.Deployment
 }
 
+// Components says which parts of a cluster should exist: after a job ends, its cleanup policy may
+// remove the JobManager side (Deployment, Service, Ingress) or the TaskManagers.
+type Components struct {
+	JobManager  bool
+	TaskManager bool
+}
+
+// AllComponents wants every component.
+var AllComponents = Components{JobManager: true, TaskManager: true}
+
 // Build returns the desired children. It fails only for a spec the CRD cannot reject by itself,
 // such as a memory limit smaller than the off-heap margin.
 func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
@@ -67,7 +77,11 @@ func (c *Cluster) stampHashes() {
 	stamp(&c.ConfigMap.ObjectMeta, c.ConfigMap)
 	stamp(&c.JobManagerDeployment.ObjectMeta, c.JobManagerDeployment)
 	stamp(&c.JobManagerService.ObjectMeta, c.JobManagerService)
-	stamp(&c.TaskManagerDeployment.ObjectMeta, c.TaskManagerDeployment)
+	// The TaskManagers' hash leaves out replicas: scaling is compared on its own, so that a
+	// replica change is never mistaken for a change that restarts pods.
+	unscaled := c.TaskManagerDeployment.DeepCopy()
+	unscaled.Spec.Replicas = nil
+	stamp(&c.TaskManagerDeployment.ObjectMeta, unscaled)
 	if c.JobManagerIngress != nil {
 		stamp(&c.JobManagerIngress.ObjectMeta, c.JobManagerIngress)
 	}

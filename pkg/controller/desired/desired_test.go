@@ -264,7 +264,9 @@ func TestReplicasOnlyChangeKeepsPodTemplate(t *testing.T) {
 	b, err := Build(scaled)
 	require.NoError(t, err)
 	assert.Equal(t, a.TaskManagerDeployment.Spec.Template, b.TaskManagerDeployment.Spec.Template)
-	assert.NotEqual(t, a.TaskManagerDeployment.Annotations[SpecHashAnnotation], b.TaskManagerDeployment.Annotations[SpecHashAnnotation])
+	assert.Equal(t, a.TaskManagerDeployment.Annotations[SpecHashAnnotation], b.TaskManagerDeployment.Annotations[SpecHashAnnotation],
+		"replicas are compared on their own, not through the hash")
+	assert.Equal(t, int32(5), *b.TaskManagerDeployment.Spec.Replicas)
 	assert.Equal(t, a.JobManagerDeployment.Annotations[SpecHashAnnotation], b.JobManagerDeployment.Annotations[SpecHashAnnotation])
 }
 

@@ -15,6 +15,10 @@ import (
 // operator chooses the ID so that a resubmission is recognised as a duplicate (docs/flink-rest.md).
 const JobIDOption = "$internal.pipeline.job-id"
 
+// JobIDAnnotation on the submitter names the Flink job ID it submits, so the observer can tell
+// the current attempt's submitter from an older one.
+const JobIDAnnotation = "flinkoperator.k8s.io/job-id"
+
 // Submitter timing: how long the submitter waits for the JobManager, and how long the whole
 // submission may take (downloading the JAR included) before Kubernetes gives up on it.
 const (
@@ -55,6 +59,7 @@ func Submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 			Template:              template,
 		},
 	}
+	job.Annotations = map[string]string{JobIDAnnotation: in.JobID}
 	stamp(&job.ObjectMeta, job)
 	return job
 }

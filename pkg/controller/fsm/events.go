@@ -46,9 +46,9 @@ func detect(in Input) []Event {
 	}
 	notFound := f.Polled && f.Reachable && !f.Found
 	add(notFound && in.Submitter == SubmitterFailedP, SubmitterFailed)
+	add(notFound && in.Submitter == SubmitterNone, SubmitterAbsent)
 	add(notFound && lostGraceOver(in), JobLost)
 	add(notFound, JobMissing)
-	add(notFound && in.Submitter == SubmitterNone, SubmitterAbsent)
 	add(in.Spec.CancelRequested != nil && *in.Spec.CancelRequested, CancelRequested)
 	add(restartDue(in), RestartDue)
 	add(savepointDue(in) != "", SavepointDue)

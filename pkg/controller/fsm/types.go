@@ -56,7 +56,7 @@ const (
 // Events lists every event in priority order.
 var Events = []Event{
 	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown,
-	JobFinished, JobFailed, JobCanceled, SubmitterFailed, JobLost, JobMissing, SubmitterAbsent,
+	JobFinished, JobFailed, JobCanceled, SubmitterFailed, SubmitterAbsent, JobLost, JobMissing,
 	CancelRequested, RestartDue, SavepointDue, JobActive,
 }
 

@@ -7,50 +7,99 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 )
 
-// ConditionReady is True when every component is ready and matches the current spec.
-const ConditionReady = "Ready"
+// Condition types.
+const (
+	// ConditionReady is True when every component is ready and matches the current spec.
+	ConditionReady = "Ready"
+	// ConditionUpdatePending is True while spec changes are held back from a running job.
+	ConditionUpdatePending = "UpdatePending"
+)
 
-// Derive returns the status for the observed cluster. want may be nil when the spec could not be
-// built (buildErr says why). now stamps lastUpdateTime and condition transitions, and only when
-// something else changed.
-func Derive(obs *observer.Observed, want *desired.Cluster, buildErr error, now time.Time) v1beta1.FlinkClusterStatus {
-	fc := obs.Cluster
+// Input is what status is derived from.
+type Input struct {
+	Observed *observer.Observed
+	// Want is nil when the spec could not be built; BuildErr says why.
+	Want     *desired.Cluster
+	BuildErr error
+	Now      time.Time
+	// Job is the job status the state machine decided (nil for a session cluster).
+	Job *v1beta1.JobStatus
+	// Wanted says which components should exist (a job's cleanup removes some).
+	Wanted desired.Components
+	// HeldDrift: spec changes were held back because the job is running.
+	HeldDrift bool
+}
+
+// Derive returns the status for the observed cluster. now stamps lastUpdateTime and condition
+// transitions, and only when something else changed.
+func Derive(in Input) v1beta1.FlinkClusterStatus {
+	obs, fc := in.Observed, in.Observed.Cluster
 	old := fc.Status
 	st := *old.DeepCopy()
-	st.Components.JobManagerDeployment = v1beta1.ComponentStatus{Name: names.JobManagerDeployment(fc.Name), State: deploymentState(obs.JobManagerDeployment)}
-	st.Components.JobManagerService = v1beta1.ComponentStatus{Name: names.JobManagerService(fc.Name), State: presence(obs.JobManagerService != nil)}
-	st.Components.JobManagerIngress = ingressStatus(obs, want)
-	st.Components.TaskManagerDeployment = taskManagerStatus(obs)
-	if fc.Spec.Job != nil && st.Components.Job == nil {
-		st.Components.Job = &v1beta1.JobStatus{State: v1beta1.JobStatePending}
-	}
-	upToDate := buildErr == nil && childrenMatch(obs, want)
-	st.State = clusterState(old.State, st.Components, upToDate)
-	if upToDate {
+	c := &st.Components
+	c.JobManagerDeployment = v1beta1.ComponentStatus{Name: names.JobManagerDeployment(fc.Name),
+		State: wantedState(in.Wanted.JobManager, obs.JobManagerDeployment != nil, deploymentState(obs.JobManagerDeployment))}
+	c.JobManagerService = v1beta1.ComponentStatus{Name: names.JobManagerService(fc.Name),
+		State: wantedState(in.Wanted.JobManager, obs.JobManagerService != nil, presence(obs.JobManagerService != nil))}
+	c.JobManagerIngress = ingressStatus(obs, in.Wanted.JobManager)
+	c.TaskManagerDeployment = taskManagerStatus(obs, in.Wanted.TaskManager)
+	c.Job = in.Job.DeepCopy()
+
+	matches := in.BuildErr == nil && childrenMatch(obs, in.Want)
+	st.State = clusterState(old.State, *c, matches || in.HeldDrift, in.Wanted)
+	if matches {
 		st.ObservedGeneration = fc.Generation
 	}
-	setReadyCondition(&st, buildErr, now)
+	setReadyCondition(&st, in.BuildErr, in.Now)
+	setUpdatePendingCondition(&st, in.HeldDrift, in.Now)
 	if !equality.Semantic.DeepEqual(withoutTime(old), withoutTime(st)) {
-		t := metav1.NewTime(now)
+		t := metav1.NewTime(in.Now)
 		st.LastUpdateTime = &t
 	}
 	return st
 }
 
+// ClusterReady reports whether the JobManager and TaskManagers are up, so a job can be
+// submitted.
+func ClusterReady(obs *observer.Observed) bool {
+	return deploymentState(obs.JobManagerDeployment) == v1beta1.ComponentStateReady &&
+		deploymentState(obs.TaskManagerDeployment) == v1beta1.ComponentStateReady &&
+		obs.JobManagerService != nil
+}
+
+// wantedState is Deleted for a component the cluster no longer wants once it is gone, and
+// NotReady while it is being deleted.
+func wantedState(wanted, exists bool, state v1beta1.ComponentState) v1beta1.ComponentState {
+	switch {
+	case wanted:
+		return state
+	case exists:
+		return v1beta1.ComponentStateNotReady
+	}
+	return v1beta1.ComponentStateDeleted
+}
+
 // clusterState: Creating until the cluster has been Running once; then Running while every
 // component is ready and matches the spec, Updating while a spec change rolls out, Reconciling
-// while a component recovers.
-func clusterState(previous v1beta1.ClusterState, c v1beta1.FlinkClusterComponentsStatus, upToDate bool) v1beta1.ClusterState {
+// while a component recovers. After a job's cleanup: Stopping while children are deleted, then
+// Stopped (everything deleted) or PartiallyStopped (TaskManagers deleted).
+func clusterState(previous v1beta1.ClusterState, c v1beta1.FlinkClusterComponentsStatus, upToDate bool, wanted desired.Components) v1beta1.ClusterState {
+	if !wanted.JobManager || !wanted.TaskManager {
+		return stoppedState(c, wanted)
+	}
 	ready := c.JobManagerDeployment.State == v1beta1.ComponentStateReady &&
 		c.JobManagerService.State == v1beta1.ComponentStateReady &&
 		c.TaskManagerDeployment.State == v1beta1.ComponentStateReady &&
@@ -65,6 +114,20 @@ func clusterState(previous v1beta1.ClusterState, c v1beta1.FlinkClusterComponent
 	default:
 		return v1beta1.ClusterStateReconciling
 	}
+}
+
+func stoppedState(c v1beta1.FlinkClusterComponentsStatus, wanted desired.Components) v1beta1.ClusterState {
+	deleted := func(s v1beta1.ComponentState) bool { return s == v1beta1.ComponentStateDeleted }
+	tmGone := wanted.TaskManager || deleted(c.TaskManagerDeployment.State)
+	jmGone := wanted.JobManager || (deleted(c.JobManagerDeployment.State) && deleted(c.JobManagerService.State) &&
+		(c.JobManagerIngress == nil || deleted(c.JobManagerIngress.State)))
+	switch {
+	case !tmGone || !jmGone:
+		return v1beta1.ClusterStateStopping
+	case !wanted.JobManager:
+		return v1beta1.ClusterStateStopped
+	}
+	return v1beta1.ClusterStatePartiallyStopped
 }
 
 // deploymentState: Ready when the Deployment's controller has seen its latest spec and every
@@ -91,22 +154,26 @@ func presence(exists bool) v1beta1.ComponentState {
 	return v1beta1.ComponentStateNotReady
 }
 
-func ingressStatus(obs *observer.Observed, want *desired.Cluster) *v1beta1.IngressStatus {
+func ingressStatus(obs *observer.Observed, wanted bool) *v1beta1.IngressStatus {
 	if obs.Cluster.Spec.JobManager.Ingress == nil {
 		return nil
 	}
-	return &v1beta1.IngressStatus{
+	exists := obs.JobManagerIngress != nil
+	st := &v1beta1.IngressStatus{
 		Name:  names.JobManagerIngress(obs.Cluster.Name),
-		State: presence(obs.JobManagerIngress != nil),
-		URLs:  desired.IngressURLs(obs.Cluster),
+		State: wantedState(wanted, exists, presence(exists)),
 	}
+	if wanted {
+		st.URLs = desired.IngressURLs(obs.Cluster)
+	}
+	return st
 }
 
-func taskManagerStatus(obs *observer.Observed) v1beta1.TaskManagerStatus {
+func taskManagerStatus(obs *observer.Observed, wanted bool) v1beta1.TaskManagerStatus {
 	fc := obs.Cluster
 	st := v1beta1.TaskManagerStatus{
 		Name:     names.TaskManagerDeployment(fc.Name),
-		State:    deploymentState(obs.TaskManagerDeployment),
+		State:    wantedState(wanted, obs.TaskManagerDeployment != nil, deploymentState(obs.TaskManagerDeployment)),
 		Selector: metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: names.SelectorLabels(fc.Name, names.ComponentTaskManager)}),
 	}
 	if d := obs.TaskManagerDeployment; d != nil {
@@ -115,10 +182,13 @@ func taskManagerStatus(obs *observer.Observed) v1beta1.TaskManagerStatus {
 	return st
 }
 
-// childrenMatch reports whether every child exists with the desired spec hash, and no Ingress
-// is left that the spec no longer wants.
+// childrenMatch reports whether every child exists with the desired spec hash (and the
+// TaskManagers with the desired replicas), and no Ingress is left that the spec no longer wants.
 func childrenMatch(obs *observer.Observed, want *desired.Cluster) bool {
 	if want == nil {
+		return false
+	}
+	if d := obs.TaskManagerDeployment; d != nil && *d.Spec.Replicas != *want.TaskManagerDeployment.Spec.Replicas {
 		return false
 	}
 	match := sameHash(obs.ConfigMap != nil, func() metav1.Object { return obs.ConfigMap }, want.ConfigMap) &&
@@ -161,7 +231,38 @@ func setCondition(conds *[]metav1.Condition, cond metav1.Condition, now time.Tim
 	meta.SetStatusCondition(conds, cond)
 }
 
+func setUpdatePendingCondition(st *v1beta1.FlinkClusterStatus, held bool, now time.Time) {
+	if !held {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionUpdatePending)
+		return
+	}
+	setCondition(&st.Conditions, metav1.Condition{Type: ConditionUpdatePending, Status: metav1.ConditionTrue, Reason: "JobRunning",
+		ObservedGeneration: st.ObservedGeneration,
+		Message: "the spec changed while the job runs; rolling it out through a savepoint is not implemented yet, so the job keeps " +
+			"running with its current spec (scaling TaskManagers is applied)"}, now)
+}
+
 func withoutTime(st v1beta1.FlinkClusterStatus) v1beta1.FlinkClusterStatus {
 	st.LastUpdateTime = nil
 	return st
+}
+
+// SubmitterPhase reads the submitter Job of the job ID jobID: a Job of another attempt counts as
+// none. reason explains a failure.
+func SubmitterPhase(job *batchv1.Job, jobID string) (phase fsm.SubmitterPhase, reason string) {
+	if job == nil || jobID == "" || job.Annotations[desired.JobIDAnnotation] != jobID {
+		return fsm.SubmitterNone, ""
+	}
+	for _, c := range job.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			return fsm.SubmitterSucceeded, ""
+		case batchv1.JobFailed:
+			return fsm.SubmitterFailedP, c.Reason + ": " + c.Message
+		}
+	}
+	return fsm.SubmitterActive, ""
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 )
 
 func TestDeploymentState(t *testing.T) {
@@ -63,7 +64,9 @@ func TestClusterState(t *testing.T) {
 		}(), true, v1beta1.ClusterStateReconciling},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, clusterState(tt.previous, tt.c, tt.upToDate)) })
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, clusterState(tt.previous, tt.c, tt.upToDate, desired.AllComponents))
+		})
 	}
 }
 
@@ -76,4 +79,33 @@ func TestSetConditionKeepsTransitionTime(t *testing.T) {
 	setReadyCondition(st, errors.New("bad memory"), t0.Add(2*time.Hour))
 	assert.Equal(t, "InvalidSpec", st.Conditions[0].Reason)
 	assert.Equal(t, t0.Add(2*time.Hour), st.Conditions[0].LastTransitionTime.Time.UTC())
+}
+
+func TestStoppedStates(t *testing.T) {
+	deleted := v1beta1.ComponentStatus{State: v1beta1.ComponentStateDeleted}
+	ready := v1beta1.ComponentStatus{State: v1beta1.ComponentStateReady}
+	tmDeleted := v1beta1.TaskManagerStatus{State: v1beta1.ComponentStateDeleted}
+	tmDeleting := v1beta1.TaskManagerStatus{State: v1beta1.ComponentStateNotReady}
+	tests := []struct {
+		name   string
+		c      v1beta1.FlinkClusterComponentsStatus
+		wanted desired.Components
+		want   v1beta1.ClusterState
+	}{
+		{"DeleteCluster in progress", v1beta1.FlinkClusterComponentsStatus{JobManagerDeployment: deleted, JobManagerService: ready, TaskManagerDeployment: tmDeleted},
+			desired.Components{}, v1beta1.ClusterStateStopping},
+		{"DeleteCluster done", v1beta1.FlinkClusterComponentsStatus{JobManagerDeployment: deleted, JobManagerService: deleted, TaskManagerDeployment: tmDeleted},
+			desired.Components{}, v1beta1.ClusterStateStopped},
+		{"DeleteCluster waits for the ingress", v1beta1.FlinkClusterComponentsStatus{JobManagerDeployment: deleted, JobManagerService: deleted, TaskManagerDeployment: tmDeleted,
+			JobManagerIngress: &v1beta1.IngressStatus{State: v1beta1.ComponentStateNotReady}}, desired.Components{}, v1beta1.ClusterStateStopping},
+		{"DeleteTaskManager in progress", v1beta1.FlinkClusterComponentsStatus{JobManagerDeployment: ready, JobManagerService: ready, TaskManagerDeployment: tmDeleting},
+			desired.Components{JobManager: true}, v1beta1.ClusterStateStopping},
+		{"DeleteTaskManager done", v1beta1.FlinkClusterComponentsStatus{JobManagerDeployment: ready, JobManagerService: ready, TaskManagerDeployment: tmDeleted},
+			desired.Components{JobManager: true}, v1beta1.ClusterStatePartiallyStopped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, clusterState(v1beta1.ClusterStateRunning, tt.c, true, tt.wanted))
+		})
+	}
 }

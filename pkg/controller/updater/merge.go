@@ -38,6 +38,16 @@ func mergeDeployment(live, want *appsv1.Deployment) *appsv1.Deployment {
 	return out
 }
 
+// scaleDeployment copies the desired replicas onto the live Deployment when they differ.
+func scaleDeployment(live, want *appsv1.Deployment) (*appsv1.Deployment, bool) {
+	if live.Spec.Replicas != nil && want.Spec.Replicas != nil && *live.Spec.Replicas == *want.Spec.Replicas {
+		return nil, false
+	}
+	out := live.DeepCopy()
+	out.Spec.Replicas = want.Spec.Replicas
+	return out, true
+}
+
 func mergeIngress(live, want *networkingv1.Ingress) *networkingv1.Ingress {
 	out := live.DeepCopy()
 	mergeMeta(&out.ObjectMeta, want.ObjectMeta)

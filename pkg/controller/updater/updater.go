@@ -34,34 +34,62 @@ const (
 
 // Updater performs the writes.
 type Updater struct {
-	kube     kubernetes.Interface
-	flink    versioned.Interface
-	recorder record.EventRecorder
+	kube      kubernetes.Interface
+	flink     versioned.Interface
+	flinkREST FlinkWriter
+	recorder  record.EventRecorder
 }
 
 // New returns an updater.
-func New(kube kubernetes.Interface, flink versioned.Interface, recorder record.EventRecorder) *Updater {
-	return &Updater{kube: kube, flink: flink, recorder: recorder}
+func New(kube kubernetes.Interface, flink versioned.Interface, flinkREST FlinkWriter, recorder record.EventRecorder) *Updater {
+	return &Updater{kube: kube, flink: flink, flinkREST: flinkREST, recorder: recorder}
+}
+
+// ApplyOptions shape one ApplyChildren.
+type ApplyOptions struct {
+	// Want says which components should exist; the others are deleted (cleanup after a job).
+	Want desired.Components
+	// HoldDrift leaves existing children whose spec changed alone (a running job must not have
+	// its pods replaced under it); missing children are still created and replicas still scaled.
+	HoldDrift bool
 }
 
 // ApplyChildren brings the children to want. It stops at the first failed write and returns it,
 // so the key is retried with backoff.
-func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, want *desired.Cluster) error {
+func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, want *desired.Cluster, opts ApplyOptions) error {
 	fc, ns := obs.Cluster, obs.Cluster.Namespace
+	deployments := u.kube.AppsV1().Deployments(ns)
+	services := u.kube.CoreV1().Services(ns)
+	ingresses := u.kube.NetworkingV1().Ingresses(ns)
+	a := applier{u: u, fc: fc, hold: opts.HoldDrift}
 	steps := []func() error{
 		func() error {
-			return apply(ctx, u, fc, "ConfigMap", u.kube.CoreV1().ConfigMaps(ns), obs.ConfigMap, want.ConfigMap, mergeConfigMap)
+			return apply(ctx, a, "ConfigMap", u.kube.CoreV1().ConfigMaps(ns), obs.ConfigMap, want.ConfigMap, mergeConfigMap, nil)
 		},
 		func() error {
-			return apply(ctx, u, fc, "Deployment", u.kube.AppsV1().Deployments(ns), obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment)
+			if !opts.Want.JobManager {
+				return u.remove(ctx, fc, "Deployment", obs.JobManagerDeployment, deployments.Delete)
+			}
+			return apply(ctx, a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment)
 		},
 		func() error {
-			return apply(ctx, u, fc, "Service", u.kube.CoreV1().Services(ns), obs.JobManagerService, want.JobManagerService, mergeService)
+			if !opts.Want.JobManager {
+				return u.remove(ctx, fc, "Service", obs.JobManagerService, services.Delete)
+			}
+			return apply(ctx, a, "Service", services, obs.JobManagerService, want.JobManagerService, mergeService, nil)
 		},
 		func() error {
-			return apply(ctx, u, fc, "Deployment", u.kube.AppsV1().Deployments(ns), obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment)
+			if !opts.Want.TaskManager {
+				return u.remove(ctx, fc, "Deployment", obs.TaskManagerDeployment, deployments.Delete)
+			}
+			return apply(ctx, a, "Deployment", deployments, obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment, scaleDeployment)
 		},
-		func() error { return u.applyIngress(ctx, obs, want) },
+		func() error {
+			if want.JobManagerIngress == nil || !opts.Want.JobManager {
+				return u.remove(ctx, fc, "Ingress", obs.JobManagerIngress, ingresses.Delete)
+			}
+			return apply(ctx, a, "Ingress", ingresses, obs.JobManagerIngress, want.JobManagerIngress, mergeIngress, nil)
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -71,19 +99,18 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, wan
 	return nil
 }
 
-func (u *Updater) applyIngress(ctx context.Context, obs *observer.Observed, want *desired.Cluster) error {
-	ingresses := u.kube.NetworkingV1().Ingresses(obs.Cluster.Namespace)
-	if want.JobManagerIngress != nil {
-		return apply(ctx, u, obs.Cluster, "Ingress", ingresses, obs.JobManagerIngress, want.JobManagerIngress, mergeIngress)
-	}
-	if obs.JobManagerIngress == nil {
+// remove deletes a child the spec or the job's cleanup policy no longer wants.
+func (u *Updater) remove(ctx context.Context, fc *v1beta1.FlinkCluster, kind string, live metav1.Object, del func(context.Context, string, metav1.DeleteOptions) error) error {
+	if isNil(live) || live.GetDeletionTimestamp() != nil {
 		return nil
 	}
-	name := obs.JobManagerIngress.Name
-	if err := ingresses.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return u.failed(obs.Cluster, "delete", "Ingress", name, err)
+	name := live.GetName()
+	policy := metav1.DeletePropagationBackground
+	if err := del(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
+		return u.failed(fc, "delete", kind, name, err)
 	}
-	u.recorder.Eventf(obs.Cluster, corev1.EventTypeNormal, ReasonDeleted, "Deleted Ingress %s: spec.jobManager.ingress was removed", name)
+	klog.FromContext(ctx).V(2).Info("Deleted child", "kind", kind, "name", name)
+	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonDeleted, "Deleted %s %s", kind, name)
 	return nil
 }
 
@@ -93,12 +120,17 @@ type typedClient[T metav1.Object] interface {
 	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
 }
 
-// apply creates want when live is nil, or updates live with want (through merge) when their
-// spec hashes differ. A child is never compared field by field with the server's copy, whose
-// defaults would always differ.
-func apply[T metav1.Object](ctx context.Context, u *Updater, fc *v1beta1.FlinkCluster, kind string, c typedClient[T], live, want T, merge func(live, want T) T) error {
-	logger := klog.FromContext(ctx)
-	name := want.GetName()
+type applier struct {
+	u    *Updater
+	fc   *v1beta1.FlinkCluster
+	hold bool
+}
+
+// apply creates want when live is nil, updates live with want (through merge) when their spec
+// hashes differ, or only scales it (through scale, when given) when replicas alone differ. A
+// child is never compared field by field with the server's copy, whose defaults always differ.
+func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typedClient[T], live, want T, merge func(live, want T) T, scale func(live, want T) (T, bool)) error {
+	u, fc, name := a.u, a.fc, want.GetName()
 	if isNil(live) {
 		if _, err := c.Create(ctx, want, metav1.CreateOptions{}); err != nil {
 			if apierrors.IsAlreadyExists(err) {
@@ -107,18 +139,30 @@ func apply[T metav1.Object](ctx context.Context, u *Updater, fc *v1beta1.FlinkCl
 			}
 			return u.failed(fc, "create", kind, name, err)
 		}
-		logger.V(2).Info("Created child", "kind", kind, "name", name)
+		klog.FromContext(ctx).V(2).Info("Created child", "kind", kind, "name", name)
 		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonCreated, "Created %s %s", kind, name)
 		return nil
 	}
-	if live.GetAnnotations()[desired.SpecHashAnnotation] == want.GetAnnotations()[desired.SpecHashAnnotation] {
+	drifted := live.GetAnnotations()[desired.SpecHashAnnotation] != want.GetAnnotations()[desired.SpecHashAnnotation]
+	var update T
+	message := "Updated %s %s to the current spec"
+	switch {
+	case drifted && !a.hold:
+		update = merge(live, want)
+	case scale != nil:
+		scaled, changed := scale(live, want)
+		if !changed {
+			return nil
+		}
+		update, message = scaled, "Scaled %s %s"
+	default:
 		return nil
 	}
-	if _, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{}); err != nil {
+	if _, err := c.Update(ctx, update, metav1.UpdateOptions{}); err != nil {
 		return u.failed(fc, "update", kind, name, err)
 	}
-	logger.V(2).Info("Updated child", "kind", kind, "name", name)
-	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, "Updated %s %s to the current spec", kind, name)
+	klog.FromContext(ctx).V(2).Info("Updated child", "kind", kind, "name", name)
+	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, message, kind, name)
 	return nil
 }
 

@@ -1,0 +1,97 @@
+package observer
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"k8s.io/klog/v2"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+)
+
+// FlinkReader is the part of the Flink REST client the observer uses: reads only.
+type FlinkReader interface {
+	GetJob(ctx context.Context, jm, jobID string) (flinkclient.JobDetails, error)
+	GetJobExceptions(ctx context.Context, jm, jobID string) (flinkclient.JobExceptions, error)
+	GetSavepointStatus(ctx context.Context, jm, jobID, triggerID string) (flinkclient.SavepointStatus, error)
+}
+
+// ObserveFlink asks the JobManager about the job, and about the savepoint in flight, when the
+// job's state says there is something to ask. Every call has its own timeout in the client; an
+// unreachable JobManager is an observation, never an error of the sync.
+func ObserveFlink(ctx context.Context, flink FlinkReader, jm string, st *v1beta1.JobStatus) (fsm.FlinkObservation, fsm.SavepointObservation) {
+	if st == nil || st.ID == "" || !fsm.Active(*st) || jm == "" {
+		return fsm.FlinkObservation{}, fsm.SavepointObservation{}
+	}
+	logger := klog.FromContext(ctx)
+	obs := fsm.FlinkObservation{Polled: true, Reachable: true, Found: true}
+	job, err := flink.GetJob(ctx, jm, st.ID)
+	switch {
+	case errors.Is(err, flinkclient.ErrJobNotFound):
+		obs.Found = false
+	case err != nil:
+		logger.V(2).Info("JobManager did not answer", "url", jm, "err", err)
+		return fsm.FlinkObservation{Polled: true, Reachable: false}, fsm.SavepointObservation{}
+	default:
+		obs.State = string(job.State)
+	}
+	if obs.State == string(flinkclient.JobStateFailed) {
+		obs.Failure = rootException(ctx, flink, jm, st.ID)
+	}
+	return obs, observeSavepoint(ctx, flink, jm, st)
+}
+
+func observeSavepoint(ctx context.Context, flink FlinkReader, jm string, st *v1beta1.JobStatus) fsm.SavepointObservation {
+	sp := st.Savepoint
+	if sp == nil || sp.State != v1beta1.SavepointStateInProgress {
+		return fsm.SavepointObservation{}
+	}
+	res, err := flink.GetSavepointStatus(ctx, jm, st.ID, sp.TriggerID)
+	switch {
+	case errors.Is(err, flinkclient.ErrTriggerNotFound), errors.Is(err, flinkclient.ErrJobNotFound):
+		return fsm.SavepointObservation{Polled: true, NotFound: true}
+	case err != nil:
+		return fsm.SavepointObservation{}
+	}
+	switch res.State {
+	case flinkclient.OperationCompleted:
+		return fsm.SavepointObservation{Polled: true, Done: true, Location: res.Location}
+	case flinkclient.OperationFailed:
+		return fsm.SavepointObservation{Polled: true, Done: true, Failure: failureText(res)}
+	}
+	return fsm.SavepointObservation{Polled: true}
+}
+
+func failureText(res flinkclient.SavepointStatus) string {
+	text := ""
+	if res.Failure != nil {
+		text = firstLine(res.Failure.StackTrace)
+		if text == "" {
+			text = res.Failure.Class
+		}
+	}
+	if text == "" {
+		text = "unknown cause"
+	}
+	return text
+}
+
+// rootException is the first line of the job's root exception, or "" when it cannot be read.
+func rootException(ctx context.Context, flink FlinkReader, jm, jobID string) string {
+	ex, err := flink.GetJobExceptions(ctx, jm, jobID)
+	if err != nil {
+		return ""
+	}
+	return firstLine(ex.RootException)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}

@@ -1,0 +1,251 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
+)
+
+const jmURL = "http://c-jobmanager.ns.svc:8081"
+
+func jobCluster() *v1beta1.FlinkCluster {
+	fc := sessionCluster()
+	fc.Spec.Job = &v1beta1.JobSpec{
+		JarFile: "/job.jar", ClassName: "Job", Parallelism: ptr.To[int32](1),
+		SavepointsDir: ptr.To("/savepoints"),
+		RestartPolicy: ptr.To(v1beta1.JobRestartPolicyNever),
+		CleanupPolicy: &v1beta1.CleanupPolicy{AfterJobSucceeds: "DeleteCluster", AfterJobFails: "KeepCluster", AfterJobCancelled: "DeleteTaskManager"},
+	}
+	return fc
+}
+
+func (f *fixture) job() *v1beta1.JobStatus { return f.cluster().Status.Components.Job }
+
+// runFlinkJob plays Flink: the submitted job ID exists and has the given state.
+func (f *fixture) runFlinkJob(state flinkclient.JobState) {
+	f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: f.job().ID, State: state}})
+}
+
+// startedJob brings a job cluster to a Running job.
+func startedJob(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
+	f := newFixture(t, fc)
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	require.Equal(t, fsm.Submitting, f.job().State)
+	f.runFlinkJob(flinkclient.JobStateRunning)
+	f.sync()
+	require.Equal(t, fsm.Running, f.job().State)
+	return f
+}
+
+func TestJobIsSubmittedOnceWithTheIDRecordedFirst(t *testing.T) {
+	f := newFixture(t, jobCluster())
+	f.sync()
+	assert.Equal(t, fsm.Pending, f.job().State, "nothing is submitted before the cluster is ready")
+
+	// The submitter must only be created once status already names its job ID.
+	var idAtCreate string
+	f.kube.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj, err := f.flink.Tracker().Get(v1beta1.SchemeGroupVersion.WithResource("flinkclusters"), "ns", "c")
+		require.NoError(t, err)
+		idAtCreate = obj.(*v1beta1.FlinkCluster).Status.Components.Job.ID
+		return false, nil, nil
+	})
+	f.makeAvailable()
+	actions := f.sync()
+	assert.Equal(t, []string{"create jobs", "update flinkclusters/status"}, sortedWrites(actions))
+	job := f.job()
+	assert.Equal(t, fsm.Submitting, job.State)
+	assert.Equal(t, fsm.JobID("uid-c", 1), job.ID)
+	assert.Equal(t, job.ID, idAtCreate, "write-ahead: the job ID is in status before the submitter exists")
+
+	submitter, _, _ := f.indexers["job"].GetByKey("ns/c-job-submitter")
+	cmd := strings.Join(submitter.(*batchv1.Job).Spec.Template.Spec.Containers[0].Command, " ")
+	assert.Contains(t, cmd, "-D$internal.pipeline.job-id="+job.ID)
+
+	f.sync()
+	assert.NotContains(t, f.sync(), "create jobs", "the submitter is never created twice")
+}
+
+func TestRestartedOperatorDoesNotResubmit(t *testing.T) {
+	f := newFixture(t, jobCluster())
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	id := f.job().ID
+	// A new operator process: same API state, fresh reconciler.
+	f.r = &Reconciler{Observer: f.r.Observer, Flink: f.rest, URLs: f.r.URLs, Updater: f.r.Updater, Settings: f.r.Settings, Now: f.r.Now}
+	assert.NotContains(t, f.sync(), "create jobs")
+	assert.Equal(t, id, f.job().ID)
+}
+
+func TestRunningJobIdleSyncCostsOneRESTCallAndNoWrites(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.sync()
+	f.rest.ResetCalls()
+	res, err := f.r.Sync(t.Context(), "ns/c")
+	require.NoError(t, err)
+	assert.Equal(t, fsm.DefaultSettings().PollInterval, res.RequeueAfter)
+	assert.Len(t, f.rest.Calls(), 1, "one GET /jobs/{id} per poll")
+	assert.Empty(t, f.sync())
+}
+
+func TestUserSavepoint(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointGeneration = 1 })
+	f.rest.SetSavepointOutcome(jmURL, f.job().ID, flinkfake.Outcome{Polls: 1, Location: "/savepoints/savepoint-1"})
+	f.sync()
+	job := f.job()
+	require.Equal(t, fsm.Savepointing, job.State)
+	require.NotNil(t, job.Savepoint)
+	assert.Equal(t, v1beta1.SavepointReasonUser, job.Savepoint.Reason)
+	triggered := false
+	for _, c := range f.rest.Calls() {
+		triggered = triggered || (c.Method == "POST" && strings.HasSuffix(c.Path, "/savepoints"))
+	}
+	assert.True(t, triggered)
+
+	f.sync() // in progress
+	f.sync() // completed
+	job = f.job()
+	assert.Equal(t, fsm.Running, job.State)
+	assert.Equal(t, int32(1), job.SavepointGeneration)
+	assert.Equal(t, "/savepoints/savepoint-1", job.SavepointLocation)
+	assert.Len(t, job.SavepointHistory, 1)
+}
+
+func TestSucceededJobDeletesTheCluster(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.runFlinkJob(flinkclient.JobStateFinished)
+	writes := f.sync()
+	assert.Equal(t, fsm.Succeeded, f.job().State)
+	assert.Contains(t, writes, "delete deployments")
+	assert.Contains(t, writes, "delete services")
+	assert.Equal(t, v1beta1.ClusterStateStopping, f.cluster().Status.State)
+	f.sync()
+	assert.Equal(t, v1beta1.ClusterStateStopped, f.cluster().Status.State)
+	assert.Equal(t, v1beta1.ComponentStateDeleted, f.cluster().Status.Components.JobManagerDeployment.State)
+	assert.Empty(t, f.sync(), "a stopped cluster costs nothing")
+}
+
+func TestCancelledJobDeletesOnlyTaskManagers(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.CancelRequested = ptr.To(true) })
+	f.rest.SetSavepointOutcome(jmURL, f.job().ID, flinkfake.Outcome{Location: "/savepoints/final"})
+	f.sync()
+	assert.Equal(t, fsm.Cancelling, f.job().State)
+	f.sync() // savepoint completed (the fake's stop finishes the job)
+	f.sync() // job finished
+	assert.Equal(t, fsm.Cancelled, f.job().State)
+	assert.Equal(t, "/savepoints/final", f.job().SavepointLocation)
+	f.sync()
+	assert.Equal(t, v1beta1.ClusterStatePartiallyStopped, f.cluster().Status.State)
+	_, tmExists, _ := f.indexers["deploy"].GetByKey("ns/c-taskmanager")
+	_, jmExists, _ := f.indexers["deploy"].GetByKey("ns/c-jobmanager")
+	assert.False(t, tmExists)
+	assert.True(t, jmExists)
+}
+
+func TestSpecChangeIsHeldWhileTheJobRuns(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "4"}
+		fc.Spec.TaskManager.Replicas = 3
+	})
+	writes := f.sync()
+	assert.Equal(t, []string{"update deployments", "update flinkclusters/status"}, writes, "only the scale is applied")
+	tm, _, _ := f.indexers["deploy"].GetByKey("ns/c-taskmanager")
+	assert.Equal(t, int32(3), *tm.(*appsv1.Deployment).Spec.Replicas)
+	var pending bool
+	for _, c := range f.cluster().Status.Conditions {
+		pending = pending || (c.Type == "UpdatePending" && c.Status == "True")
+	}
+	assert.True(t, pending, "the held change is visible")
+	cm, _, _ := f.indexers["cm"].GetByKey("ns/c-configmap")
+	assert.NotContains(t, cm.(*corev1.ConfigMap).Data[desired.FlinkConfV2Key], `numberOfTaskSlots: "4"`)
+}
+
+func TestUnreachableJobManagerIsNotAFailure(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.rest.RemoveJobManager(jmURL)
+	f.sync()
+	f.now = f.now.Add(time.Hour)
+	f.sync()
+	assert.Equal(t, fsm.Running, f.job().State)
+}
+
+// completeSubmitter plays the Job controller: the submitter finished.
+func (f *fixture) completeSubmitter() {
+	item, ok, _ := f.indexers["job"].GetByKey("ns/c-job-submitter")
+	require.True(f.t, ok)
+	job := item.(*batchv1.Job).DeepCopy()
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	require.NoError(f.t, f.indexers["job"].Update(job))
+}
+
+func TestJobLostAfterJobManagerRestart(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.completeSubmitter()
+	f.rest.RemoveJobManager(jmURL)
+	f.rest.AddJobManager(jmURL, flinkclient.ClusterOverview{}, flinkclient.DashboardConfig{}) // up again, no jobs
+	f.sync()
+	assert.NotNil(t, f.job().NotFoundSince)
+	f.now = f.now.Add(2 * time.Minute)
+	f.sync()
+	assert.Equal(t, fsm.Lost, f.job().State)
+}
+
+func TestFailedJobRestartsFromSavepoint(t *testing.T) {
+	fc := jobCluster()
+	fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+	f := startedJob(t, fc)
+	st := f.cluster().DeepCopy()
+	st.Status.Components.Job.SavepointLocation = "/savepoints/sp-1"
+	require.NoError(t, f.indexers["fc"].Update(st))
+	f.runFlinkJob(flinkclient.JobStateFailed)
+	f.sync()
+	require.Equal(t, fsm.Failed, f.job().State)
+	f.now = f.now.Add(time.Minute)
+	f.sync() // restart: new attempt; the old submitter is deleted first
+	job := f.job()
+	assert.Equal(t, fsm.Submitting, job.State)
+	assert.Equal(t, int32(1), job.RestartCount)
+	assert.Equal(t, fsm.JobID("uid-c", 2), job.ID)
+	assert.Equal(t, "/savepoints/sp-1", job.FromSavepoint)
+	f.sync() // the old submitter is gone: the new one is created
+	submitter, exists, _ := f.indexers["job"].GetByKey("ns/c-job-submitter")
+	require.True(t, exists)
+	assert.Equal(t, job.ID, submitter.(*batchv1.Job).Annotations[desired.JobIDAnnotation])
+	assert.Contains(t, strings.Join(submitter.(*batchv1.Job).Spec.Template.Spec.Containers[0].Command, " "), "--fromSavepoint /savepoints/sp-1")
+}
+
+// sortedWrites sorts writes so tests do not depend on the order of two fake clientsets.
+func sortedWrites(w []string) []string {
+	out := append([]string(nil), w...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
