@@ -252,17 +252,24 @@ func TestDeletedClusterIsNoop(t *testing.T) {
 	assert.Empty(t, f.sync())
 }
 
-func TestStatusConflictIsRetried(t *testing.T) {
+// TestStatusConflictFailsTheSync: a conflict means the sync worked on a stale copy; it must not
+// overwrite newer status (that could undo a recorded job ID or trigger ID), so the sync fails and
+// is retried on fresh data.
+func TestStatusConflictFailsTheSync(t *testing.T) {
 	f := newFixture(t, sessionCluster())
-	conflicts := 1
 	f.flink.PrependReactor("update", "flinkclusters", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() == "status" && conflicts > 0 {
-			conflicts--
+		if a.GetSubresource() == "status" {
 			return true, nil, apierrorsConflict()
 		}
 		return false, nil, nil
 	})
-	actions := f.sync()
-	assert.Equal(t, 0, conflicts)
-	assert.Contains(t, actions, "update flinkclusters/status")
+	_, err := f.r.Sync(context.Background(), "ns/c")
+	require.Error(t, err)
+	updates := 0
+	for _, a := range f.flink.Actions() {
+		if a.GetVerb() == "update" {
+			updates++
+		}
+	}
+	assert.Equal(t, 1, updates, "no second write with data the sync did not observe")
 }

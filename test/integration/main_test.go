@@ -9,6 +9,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,7 @@ var env struct {
 	flink      versioned.Interface
 	dynamic    dynamic.Interface
 	apiext     apiextensionsclient.Interface
+	simURL     string
 }
 
 func TestMain(m *testing.M) {
@@ -64,6 +66,12 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration: installing deploy/:", err)
 		return 1
 	}
+	stopSim, err := startSimulator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: starting the simulated JobManager:", err)
+		return 1
+	}
+	defer stopSim()
 	stop, err := startOperator()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: starting the operator:", err)
@@ -130,21 +138,53 @@ func installOperatorManifests(ctx context.Context) error {
 	return err
 }
 
-// startOperator builds the operator binary and runs it against the test cluster, logging to
-// bin/it-operator.log. The returned function stops it with SIGTERM, as Kubernetes would.
+// startSimulator runs the simulated JobManager (one process for every FlinkCluster) and its
+// submitter watcher, logging to bin/it-sim.log.
+func startSimulator() (func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	env.simURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	return startProcess("./test/cmd/flink-sim", "it-sim",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", env.kubeconfig,
+		"--initialize-delay=500ms", "--savepoint-delay=500ms", "--stop-delay=500ms", "--cancel-delay=200ms", "--restart-delay=500ms")
+}
+
+// startOperator runs the operator binary against the test cluster, reaching JobManagers through
+// the simulator, with short intervals so lifecycles take seconds; it logs to bin/it-operator.log.
 func startOperator() (func(), error) {
-	bin := filepath.Join(env.root, "bin", "flink-operator-it")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/flink-operator")
+	return startProcess("./cmd/flink-operator", "it-operator",
+		"--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2",
+		"--jobmanager-url-template="+env.simURL+"/clusters/{{.Namespace}}/{{.Name}}",
+		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s",
+		"--restart-backoff=1s", "--max-restart-backoff=2s")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startProcess builds a main package into bin/NAME and runs it with args, logging to
+// bin/NAME.log. The returned function stops it with SIGTERM, as Kubernetes would.
+func startProcess(pkg, name string, args ...string) (func(), error) {
+	bin := filepath.Join(env.root, "bin", name)
+	build := exec.Command("go", "build", "-o", bin, pkg)
 	build.Dir = env.root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(env.root, "bin", "it-operator.log"))
+	logFile, err := os.Create(filepath.Join(env.root, "bin", name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -187,6 +187,18 @@ func TestTransitions(t *testing.T) {
 			assert.Equal(t, d.Status.Savepoint.TriggerID, d.Actions[0].TriggerID, "trigger ID recorded before the trigger")
 			assert.Equal(t, "/sp", d.Actions[0].TargetDir)
 		}},
+		{"no savepoint while Flink is still initializing the job", func() Input {
+			in := input(Running)
+			in.Spec.SavepointGeneration = 1
+			in.Flink.State = "INITIALIZING"
+			return in
+		}, Running, nil, nil},
+		{"no cancel savepoint while Flink restarts the job", func() Input {
+			in := input(Running)
+			in.Spec.CancelRequested = ptr.To(true)
+			in.Flink.State = "RESTARTING"
+			return in
+		}, Running, nil, nil},
 		{"user savepoint without savepointsDir: nothing", func() Input {
 			in := input(Running)
 			in.Spec.SavepointGeneration = 1

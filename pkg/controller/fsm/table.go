@@ -19,10 +19,12 @@ type Transition struct {
 // The guards.
 var (
 	noSavepointsDir    = &Guard{"no savepointsDir", func(in Input) bool { return savepointsDir(in.Spec) == "" }}
-	cancelSavepointDue = &Guard{"savepointsDir set, no failed cancel savepoint in the last 30 s", cancelSavepointAllowed}
+	cancelSavepointDue = &Guard{"savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s", cancelSavepointAllowed}
 	firstMiss          = &Guard{"not missing before", func(in Input) bool { return in.Status.NotFoundSince == nil }}
 	wasMissing         = &Guard{"was missing", func(in Input) bool { return in.Status.NotFoundSince != nil }}
 	noSavepointPending = &Guard{"no savepoint in flight", func(in Input) bool { return !savepointInFlight(in.Status) }}
+	// Flink refuses savepoints unless every task runs (not while INITIALIZING or RESTARTING).
+	flinkRunning = &Guard{"Flink reports RUNNING", func(in Input) bool { return in.Flink.State == "RUNNING" }}
 )
 
 // Table is the whole machine. Every (state, event) pair is either here or in Ignored; a test
@@ -46,7 +48,7 @@ var Table = []Transition{
 	{Running, JobMissing, firstMiss, Running, []Effect{markMissing}},
 	{Running, CancelRequested, cancelSavepointDue, Cancelling, []Effect{stopWithSavepoint}},
 	{Running, CancelRequested, noSavepointsDir, Cancelling, []Effect{cancelJob}},
-	{Running, SavepointDue, nil, Savepointing, []Effect{triggerSavepoint}},
+	{Running, SavepointDue, flinkRunning, Savepointing, []Effect{triggerSavepoint}},
 	{Running, JobActive, wasMissing, Running, []Effect{markStarted}},
 
 	{Savepointing, SavepointCompleted, nil, Running, []Effect{savepointSucceeded}},
@@ -112,7 +114,7 @@ func allBut(except ...Event) []Event {
 }
 
 func cancelSavepointAllowed(in Input) bool {
-	if savepointsDir(in.Spec) == "" {
+	if savepointsDir(in.Spec) == "" || in.Flink.State != "RUNNING" {
 		return false
 	}
 	sp := in.Status.Savepoint

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -174,29 +173,24 @@ func (u *Updater) failed(fc *v1beta1.FlinkCluster, verb, kind, name string, err 
 	return fmt.Errorf("%s %s %s: %w", verb, kind, name, err)
 }
 
-// WriteStatus writes st when it differs from the cluster's status; a conflict re-reads the
-// FlinkCluster and writes again, since status is derived and the newest object wins.
+// WriteStatus writes st when it differs from the cluster's status. The write carries the
+// resourceVersion the sync observed: a conflict means the sync decided on a stale copy, so it
+// fails (and is retried on fresh data) instead of overwriting newer status, which could undo a
+// recorded job ID or savepoint trigger.
 func (u *Updater) WriteStatus(ctx context.Context, fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) error {
 	if equality.Semantic.DeepEqual(fc.Status, st) {
 		return nil
 	}
-	clusters := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace)
-	current := fc.DeepCopy()
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		current.Status = st
-		_, err := clusters.UpdateStatus(ctx, current, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			fresh, getErr := clusters.Get(ctx, fc.Name, metav1.GetOptions{})
-			if getErr != nil {
-				return getErr
-			}
-			current = fresh
-		}
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
-	})
+	updated := fc.DeepCopy()
+	updated.Status = st
+	_, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	return nil
 }
 
 // InvalidSpec reports a spec the builders cannot turn into objects.

@@ -1,0 +1,166 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+const savepointJobCluster = `
+apiVersion: flinkoperator.k8s.io/v1beta1
+kind: FlinkCluster
+metadata:
+  name: counter
+spec:
+  image:
+    name: flink:2.1
+  jobManager: {}
+  taskManager:
+    replicas: 1
+  job:
+    jarFile: /opt/flink/examples/streaming/StateMachineExample.jar
+    className: org.apache.flink.streaming.examples.statemachine.StateMachineExample
+    savepointsDir: /savepoints/counter
+    restartPolicy: FromSavepointOnFailure
+`
+
+func jobStatus(t *testing.T, ns, name string) *v1beta1.JobStatus {
+	t.Helper()
+	job := getFC(t, ns, name).Status.Components.Job
+	if job == nil {
+		return &v1beta1.JobStatus{}
+	}
+	return job
+}
+
+func waitJob(t *testing.T, ns, name string, timeout time.Duration, what string, cond func(*v1beta1.JobStatus) bool) *v1beta1.JobStatus {
+	t.Helper()
+	var last *v1beta1.JobStatus
+	require.Eventually(t, func() bool {
+		last = jobStatus(t, ns, name)
+		return cond(last)
+	}, timeout, 200*time.Millisecond, "timed out waiting for %s; job status: %+v", what, last)
+	return last
+}
+
+// simPost calls the simulator's control API for a cluster.
+func simPost(t *testing.T, ns, name, path string, body string) {
+	t.Helper()
+	url := fmt.Sprintf("%s/sim/clusters/%s/%s/%s", env.simURL, ns, name, path)
+	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Less(t, resp.StatusCode, 300, "POST %s", url)
+}
+
+func patchJob(t *testing.T, ns, name, patch string) {
+	t.Helper()
+	_, err := kubectl(context.Background(), "patch", "-n", ns, "fc/"+name, "--type=merge", "-p", `{"spec":{"job":`+patch+`}}`)
+	require.NoError(t, err)
+}
+
+// TestJobClusterLifecycle takes a job cluster through its whole life against the simulated
+// JobManager: submitted once, Running, a user savepoint, a failure recovered from that
+// savepoint, a cancellation with a final savepoint and the cleanup that follows.
+func TestJobClusterLifecycle(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	_, err := createStrict(ctx, ns, fromYAML(t, savepointJobCluster))
+	require.NoError(t, err)
+
+	first := waitJob(t, ns, "counter", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	assert.Len(t, first.ID, 32)
+	out, err := kubectl(ctx, "get", "fc", "-n", ns)
+	require.NoError(t, err)
+	assert.Regexp(t, `counter\s+Running\s+Running`, out)
+
+	t.Run("a user savepoint", func(t *testing.T) {
+		patchJob(t, ns, "counter", `{"savepointGeneration":1}`)
+		j := waitJob(t, ns, "counter", 30*time.Second, "savepoint generation 1", func(j *v1beta1.JobStatus) bool {
+			return j.SavepointGeneration == 1 && j.State == v1beta1.JobStateRunning
+		})
+		assert.Contains(t, j.SavepointLocation, "/savepoints/counter/savepoint-")
+		assert.Equal(t, v1beta1.SavepointReasonUser, j.SavepointHistory[0].Reason)
+	})
+
+	t.Run("a failed job restarts from the savepoint", func(t *testing.T) {
+		before := jobStatus(t, ns, "counter")
+		simPost(t, ns, "counter", "jobs/"+before.ID+"/fail", `{"message":"boom"}`)
+		j := waitJob(t, ns, "counter", 60*time.Second, "the restarted job to run", func(j *v1beta1.JobStatus) bool {
+			return j.RestartCount == 1 && j.State == v1beta1.JobStateRunning
+		})
+		assert.NotEqual(t, before.ID, j.ID, "a restart is a new attempt with a new job ID")
+		assert.Equal(t, before.SavepointLocation, j.FromSavepoint)
+	})
+
+	t.Run("cancel takes a savepoint and cleans up", func(t *testing.T) {
+		patchJob(t, ns, "counter", `{"cancelRequested":true}`)
+		j := waitJob(t, ns, "counter", 60*time.Second, "the job to be cancelled", func(j *v1beta1.JobStatus) bool {
+			return j.State == v1beta1.JobStateCancelled
+		})
+		assert.Equal(t, v1beta1.SavepointReasonCancel, j.SavepointHistory[0].Reason)
+		assert.Equal(t, v1beta1.SavepointStateSucceeded, j.SavepointHistory[0].State)
+		waitFor(t, 60*time.Second, "the cluster to stop", func() bool {
+			return getFC(t, ns, "counter").Status.State == v1beta1.ClusterStateStopped
+		})
+		_, err := env.kube.AppsV1().Deployments(ns).Get(ctx, "counter-jobmanager", metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err))
+	})
+
+	events, err := env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=counter"})
+	require.NoError(t, err)
+	var reasons []string
+	for _, e := range events.Items {
+		reasons = append(reasons, e.Reason+": "+e.Message)
+	}
+	assert.Contains(t, strings.Join(reasons, "\n"), "Running -> Savepointing", "kubectl describe reads like a log")
+}
+
+// TestBatchJobSucceeds: a job that finishes is Succeeded and afterJobSucceeds (DeleteCluster)
+// removes the cluster's children.
+func TestBatchJobSucceeds(t *testing.T) {
+	ns := newNamespace(t)
+	_, err := createStrict(context.Background(), ns, fromYAML(t, minimalJobCluster))
+	require.NoError(t, err)
+	j := waitJob(t, ns, "minimal", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning
+	})
+	simPost(t, ns, "minimal", "jobs/"+j.ID+"/finish", `{}`)
+	waitJob(t, ns, "minimal", 30*time.Second, "the job to succeed", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateSucceeded
+	})
+	waitFor(t, 60*time.Second, "the cluster to stop", func() bool {
+		return getFC(t, ns, "minimal").Status.State == v1beta1.ClusterStateStopped
+	})
+}
+
+// TestJobManagerRestartLosesTheJob: a JobManager restarted without HA forgets the job, which is
+// Lost after the grace period; without a savepoint it stays Lost.
+func TestJobManagerRestartLosesTheJob(t *testing.T) {
+	ns := newNamespace(t)
+	_, err := createStrict(context.Background(), ns, fromYAML(t, minimalJobCluster))
+	require.NoError(t, err)
+	waitJob(t, ns, "minimal", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning
+	})
+	simPost(t, ns, "minimal", "jobmanager/restart", `{}`)
+	j := waitJob(t, ns, "minimal", 30*time.Second, "the job to be lost", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateLost
+	})
+	assert.Contains(t, j.Message, "without HA")
+}
