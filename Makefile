@@ -57,7 +57,7 @@ dev: ## Local cluster + CRD + operator, in one command (Ctrl-C stops the operato
 ##@ Tests
 
 .PHONY: test
-test: verify test-unit test-integration ## Run every test: verify, unit (race), integration on the local cluster.
+test: verify test-unit test-integration test-flink ## Run every test: verify, unit (race), integration on the local cluster, contract tests against real Flink.
 
 .PHONY: test-unit
 test-unit: ## Unit and sync tests with the race detector.
@@ -67,3 +67,8 @@ test-unit: ## Unit and sync tests with the race detector.
 test-integration: ## Integration tests on a local cluster that the suite starts and stops itself.
 	hack/build-cluster-tools.sh
 	$(GO_TEST) -tags integration -count=1 -timeout 20m -v ./test/integration/... 2>&1 | tee $(BIN)/test-integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || (tail -50 $(BIN)/test-integration.log; exit 1)
+
+.PHONY: test-flink
+test-flink: ## Contract tests of the Flink REST client against real Apache Flink 2.3.0 and 1.20.5 (local JVMs).
+	hack/test-flink.sh > $(BIN)/test-flink.out 2>&1 || (tail -80 $(BIN)/test-flink.out; exit 1)
+	@grep -E '^(--- |ok|FAIL|PASS|FACT)' $(BIN)/test-flink.log | grep -v '^    ' | tail -40

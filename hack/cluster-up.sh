@@ -42,7 +42,20 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 log() { printf '[cluster-up] %s\n' "$*" >&2; }
 die() {
   log "ERROR: $*"
-  log "logs: ${KWOK_WORKDIR:-?}/clusters/${CLUSTER_NAME}/logs/ (or: KWOK_WORKDIR=${KWOK_WORKDIR:-?} ${BIN_DIR}/kwokctl --name ${CLUSTER_NAME} logs kube-apiserver)"
+  local d=${KWOK_WORKDIR:-}/clusters/${CLUSTER_NAME} f p
+  if [[ -n ${KWOK_WORKDIR:-} && -d ${d}/pids ]]; then
+    for f in "${d}"/pids/*.pid; do
+      [[ -f ${f} ]] || continue
+      p=$(cat "${f}")
+      if [[ -d /proc/${p} && $(awk '{print $3}' "/proc/${p}/stat" 2>/dev/null) != Z ]]; then
+        log "  $(basename "${f}" .pid): running (pid ${p})"
+      else
+        log "  $(basename "${f}" .pid): NOT running; last log lines:"
+        tail -n 15 "${d}/logs/$(basename "${f}" .pid).log" 2>/dev/null | sed 's/^/      /' >&2 || true
+      fi
+    done
+    log "component logs: ${d}/logs/"
+  fi
   exit 1
 }
 
@@ -59,14 +72,17 @@ for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok
   [[ -x ${BIN_DIR}/${b} ]] || die "missing ${BIN_DIR}/${b}: run hack/build-cluster-tools.sh"
 done
 
-export KWOK_WORKDIR=${KWOK_WORKDIR:-${BIN_DIR}/kwok-work}
+KWOK_WORKDIR=${KWOK_WORKDIR:-${BIN_DIR}/kwok-work}
 KUBECONFIG_OUT=${KUBECONFIG_OUT:-${BIN_DIR}/kubeconfig}
 mkdir -p "${KWOK_WORKDIR}" "$(dirname "${KUBECONFIG_OUT}")"
+# kwokctl reads KWOK_WORKDIR (default ~/.kwok); it must be absolute.
+KWOK_WORKDIR=$(cd "${KWOK_WORKDIR}" && pwd)
+export KWOK_WORKDIR
 KUBECONFIG_OUT="$(cd "$(dirname "${KUBECONFIG_OUT}")" && pwd)/$(basename "${KUBECONFIG_OUT}")"
 # kwokctl has no flag for kubectl; without this it would try to download one.
 export KWOK_KUBECTL_BINARY=${BIN_DIR}/kubectl
 
-kwokctl() { timeout "$((WAIT_TIMEOUT + 60))" "${BIN_DIR}/kwokctl" --name "${CLUSTER_NAME}" "$@"; }
+kwokctl() { timeout "$((WAIT_TIMEOUT + 60))" "${BIN_DIR}/kwokctl" --name "${CLUSTER_NAME}" "$@" 9>&-; }
 kubectl() { "${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG_OUT}" "$@"; }
 
 # --extra-args component=flag=value. kwokctl v0.8.0 mis-indexes the patches
@@ -112,17 +128,56 @@ fingerprint=$( {
 cluster_dir=${KWOK_WORKDIR}/clusters/${CLUSTER_NAME}
 fingerprint_file=${cluster_dir}/flink-operator-fingerprint
 
+# cluster_healthy: every process kwokctl started runs (not a zombie) and the
+# API server answers /readyz.
+cluster_healthy() {
+  local f p state n=0 kc
+  for f in "${cluster_dir}"/pids/*.pid; do
+    [[ -f ${f} ]] || return 1
+    p=$(cat "${f}")
+    state=$(awk '{print $3}' "/proc/${p}/stat" 2>/dev/null) || return 1
+    [[ ${state} != Z ]] || return 1
+    n=$((n + 1))
+  done
+  ((n >= 5)) || return 1
+  kc=$(mktemp)
+  if kwokctl get kubeconfig >"${kc}" 2>/dev/null &&
+    "${BIN_DIR}/kubectl" --kubeconfig "${kc}" get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
+    rm -f "${kc}"
+    return 0
+  fi
+  rm -f "${kc}"
+  return 1
+}
+cluster_down() {
+  BIN_DIR=${BIN_DIR} KWOK_WORKDIR=${KWOK_WORKDIR} KUBECONFIG_OUT=${KUBECONFIG_OUT} \
+    CLUSTER_NAME=${CLUSTER_NAME} "${ROOT}/hack/cluster-down.sh"
+}
+
+# kwokctl picks the components' ports by counting down from 32767, skipping
+# those of the other clusters in KWOK_WORKDIR: two creates at the same time
+# pick the same ports and break each other. Serialize them (and this
+# script's check-then-create) with a lock; fd 9 is closed for kwokctl so the
+# daemons it starts do not inherit the lock.
+exec 9>"${KWOK_WORKDIR}/.create.lock"
+flock -w "${WAIT_TIMEOUT}" 9 || die "timed out after ${WAIT_TIMEOUT}s waiting for ${KWOK_WORKDIR}/.create.lock (another cluster-up running?)"
+
 if [[ -d ${cluster_dir} ]]; then
-  if [[ -f ${fingerprint_file} && $(cat "${fingerprint_file}") == "${fingerprint}" ]]; then
-    log "cluster ${CLUSTER_NAME} exists with the same settings (kwokctl restarts it if it is down)"
-  else
+  if [[ ! -f ${fingerprint_file} || $(cat "${fingerprint_file}") != "${fingerprint}" ]]; then
     log "cluster ${CLUSTER_NAME} exists with other settings or binaries: deleting it to create it anew"
-    BIN_DIR=${BIN_DIR} KWOK_WORKDIR=${KWOK_WORKDIR} KUBECONFIG_OUT=${KUBECONFIG_OUT} \
-      "${ROOT}/hack/cluster-down.sh"
+    cluster_down
+  elif ! cluster_healthy; then
+    # E.g. after a reboot, or a component died. kwokctl would restart only
+    # the processes it finds dead, which races with ones still shutting down;
+    # a fresh cluster is quicker and always consistent.
+    log "cluster ${CLUSTER_NAME} exists but is not healthy: deleting it to create it anew"
+    cluster_down
+  else
+    log "cluster ${CLUSTER_NAME} already runs with the same settings"
   fi
 fi
 
-log "creating cluster ${CLUSTER_NAME} (workdir ${KWOK_WORKDIR}, nodes ${NODES}, disable-qps-limits ${DISABLE_QPS_LIMITS}, service CIDR ${SERVICE_CIDR})"
+log "kwokctl create cluster ${CLUSTER_NAME} (workdir ${KWOK_WORKDIR}, nodes ${NODES}, disable-qps-limits ${DISABLE_QPS_LIMITS}, service CIDR ${SERVICE_CIDR})"
 start=${SECONDS}
 create_log=${KWOK_WORKDIR}/create-${CLUSTER_NAME}.log
 if ! kwokctl create cluster "${create_args[@]}" --timeout "${WAIT_TIMEOUT}s" >"${create_log}" 2>&1; then
@@ -135,6 +190,7 @@ if grep -q 'Download' "${create_log}"; then
 fi
 echo "${fingerprint}" >"${fingerprint_file}"
 log "kwokctl create cluster done in $((SECONDS - start))s"
+exec 9>&- # release the lock: the ports are bound now
 
 tmp=$(mktemp "${KUBECONFIG_OUT}.XXXXXX")
 kwokctl get kubeconfig >"${tmp}" || { rm -f "${tmp}"; die "kwokctl get kubeconfig failed"; }
