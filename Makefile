@@ -43,8 +43,7 @@ cluster-down: ## Stop and remove the local cluster.
 
 .PHONY: install
 install: ## Install the CRD into the cluster of $KUBECONFIG.
-	$(KUBECTL) --kubeconfig $(KUBECONFIG) apply -f deploy/crd/
-	$(KUBECTL) --kubeconfig $(KUBECONFIG) wait --for condition=Established --timeout=60s crd/flinkclusters.flinkoperator.k8s.io
+	KUBECONFIG=$(KUBECONFIG) hack/install-crd.sh
 
 .PHONY: run
 run: build install ## Install the CRD and run the operator against $KUBECONFIG in the foreground.

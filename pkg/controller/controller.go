@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
@@ -111,7 +112,13 @@ func (c *Controller) processNextItem(ctx context.Context) bool {
 	result, err := c.syncer.Sync(syncCtx, key)
 	c.health.Beat()
 	if err != nil {
-		klog.FromContext(syncCtx).Error(err, "Sync failed; retrying with backoff", "retries", c.queue.NumRequeues(key))
+		logger := klog.FromContext(syncCtx)
+		if apierrors.IsConflict(err) {
+			// A write based on a cache that had not caught up yet: normal, and retried at once.
+			logger.V(2).Info("Sync saw a stale copy; retrying", "err", err)
+		} else {
+			logger.Error(err, "Sync failed; retrying with backoff", "retries", c.queue.NumRequeues(key))
+		}
 		c.queue.AddRateLimited(key)
 		return true
 	}
