@@ -40,9 +40,13 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 		return Result{}, err
 	}
 	fc := obs.Cluster
-	if fc == nil || fc.DeletionTimestamp != nil {
-		// The garbage collector removes the children through their ownerReferences.
+	if fc == nil {
 		return Result{}, nil
+	}
+	if fc.DeletionTimestamp != nil {
+		// The garbage collector removes the children through their ownerReferences; a job
+		// cluster's finalizer holds the deletion for its final savepoint.
+		return r.syncDeletion(ctx, obs)
 	}
 	if len(obs.Foreign) > 0 {
 		r.Updater.ForeignChildren(fc, obs.Foreign)
@@ -73,8 +77,12 @@ func (r *Reconciler) syncSession(ctx context.Context, obs *observer.Observed, wa
 // run, so whatever the operator is doing when it stops, the next sync resumes from status.
 func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *desired.Cluster, buildErr error) (Result, error) {
 	fc := obs.Cluster
+	if needsFinalizer(fc) {
+		// Added before anything runs, so a deletion always finds it.
+		return Result{}, r.Updater.AddFinalizer(ctx, fc, FinalSavepointFinalizer)
+	}
 	jm := r.jobManagerURL(ctx, fc)
-	decision := fsm.Step(r.fsmInput(ctx, obs, jm))
+	decision := fsm.Step(r.fsmInput(ctx, obs, want, jm))
 	job := decision.Status
 	wanted := wantedComponents(*fc.Spec.Job, job)
 	held := fsm.Active(job)
@@ -83,8 +91,16 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 			return Result{}, err
 		}
 	}
+	changed := job.Revision != "" && job.Revision != desired.JobRevision(fc)
+	reason, message := pendingUpdate(fc, job, held && (changed || (want != nil && heldDrift(obs, want))))
 	st := state.Derive(state.Input{Observed: obs, Want: want, BuildErr: buildErr, Now: r.Now(),
-		Job: &job, Wanted: wanted, HeldDrift: held && want != nil && heldDrift(obs, want)})
+		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message})
+	return r.commit(ctx, obs, jm, decision, st)
+}
+
+// commit writes the status a step decided, then runs its actions (write-ahead).
+func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm string, decision fsm.Decision, st v1beta1.FlinkClusterStatus) (Result, error) {
+	fc, job := obs.Cluster, decision.Status
 	if err := r.Updater.WriteStatus(ctx, fc, st); err != nil {
 		return Result{}, err
 	}
@@ -98,7 +114,7 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 	return Result{RequeueAfter: decision.RequeueAfter}, nil
 }
 
-func (r *Reconciler) fsmInput(ctx context.Context, obs *observer.Observed, jm string) fsm.Input {
+func (r *Reconciler) fsmInput(ctx context.Context, obs *observer.Observed, want *desired.Cluster, jm string) fsm.Input {
 	fc := obs.Cluster
 	var current v1beta1.JobStatus
 	if fc.Status.Components.Job != nil {
@@ -110,6 +126,10 @@ func (r *Reconciler) fsmInput(ctx context.Context, obs *observer.Observed, jm st
 		Now: r.Now(), ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
 		ClusterReady: state.ClusterReady(obs), Flink: flinkObs, Savepoint: savepointObs,
 		Submitter: phase, SubmitterReason: reason, Settings: r.Settings,
+		Revision:           desired.JobRevision(fc),
+		ClusterUpToDate:    want != nil && state.ChildrenMatch(obs, want),
+		Deleting:           fc.DeletionTimestamp != nil,
+		SkipFinalSavepoint: fc.Annotations[SkipFinalSavepointAnnotation] == "true",
 	}
 }
 
@@ -145,4 +165,94 @@ func heldDrift(obs *observer.Observed, want *desired.Cluster) bool {
 		(obs.JobManagerDeployment != nil && differs(hash(obs.JobManagerDeployment.Annotations), hash(want.JobManagerDeployment.Annotations))) ||
 		(obs.TaskManagerDeployment != nil && differs(hash(obs.TaskManagerDeployment.Annotations), hash(want.TaskManagerDeployment.Annotations))) ||
 		(obs.JobManagerService != nil && differs(hash(obs.JobManagerService.Annotations), hash(want.JobManagerService.Annotations)))
+}
+
+// The final-savepoint finalizer and the annotation that skips it.
+const (
+	FinalSavepointFinalizer      = "flinkoperator.k8s.io/final-savepoint"
+	SkipFinalSavepointAnnotation = "flinkoperator.k8s.io/skip-final-savepoint"
+)
+
+// needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.
+func needsFinalizer(fc *v1beta1.FlinkCluster) bool {
+	job := fc.Spec.Job
+	return job != nil && job.SavepointsDir != nil && *job.SavepointsDir != "" && !hasFinalizer(fc)
+}
+
+func hasFinalizer(fc *v1beta1.FlinkCluster) bool {
+	for _, f := range fc.Finalizers {
+		if f == FinalSavepointFinalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// syncDeletion steps the job's state machine for a FlinkCluster being deleted (it takes the final
+// savepoint of a running job) and releases the finalizer once that is done, has failed, was
+// skipped, or its time ran out: a deletion never hangs.
+func (r *Reconciler) syncDeletion(ctx context.Context, obs *observer.Observed) (Result, error) {
+	fc := obs.Cluster
+	if fc.Spec.Job == nil || !hasFinalizer(fc) {
+		return Result{}, nil
+	}
+	jm := r.jobManagerURL(ctx, fc)
+	decision := fsm.Step(r.fsmInput(ctx, obs, nil, jm))
+	job := decision.Status
+	st := *fc.Status.DeepCopy()
+	st.Components.Job = &job
+	if r.finalSavepointDone(fc, job, decision) {
+		if job.Savepoint != nil && job.Savepoint.Reason == v1beta1.SavepointReasonDelete {
+			r.Updater.FinalSavepointOutcome(fc, *job.Savepoint)
+		}
+		return Result{}, r.Updater.ReleaseFinalizer(ctx, fc, st, FinalSavepointFinalizer)
+	}
+	res, err := r.commit(ctx, obs, jm, decision, st)
+	if deadline := r.deletionDeadline(fc).Sub(r.Now()); err == nil && (res.RequeueAfter == 0 || deadline < res.RequeueAfter) {
+		res.RequeueAfter = maxDuration(deadline, time.Second)
+	}
+	return res, err
+}
+
+// finalSavepointDone: nothing (more) to wait for before the FlinkCluster may go.
+func (r *Reconciler) finalSavepointDone(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, d fsm.Decision) bool {
+	switch {
+	case !r.Now().Before(r.deletionDeadline(fc)):
+		return true
+	case job.State == fsm.Deleting:
+		return !fsm.SavepointInFlight(job)
+	case job.State == fsm.Running:
+		// Waits while a final savepoint can still be taken (Flink not RUNNING yet, say).
+		return d.Transition == nil && (fc.Annotations[SkipFinalSavepointAnnotation] == "true" || fc.Spec.Job.SavepointsDir == nil)
+	}
+	// Savepointing, Cancelling, Updating finish their operation first; every other state has no
+	// running job to save.
+	return !fsm.Active(job)
+}
+
+// deletionDeadline bounds the wait for the final savepoint.
+func (r *Reconciler) deletionDeadline(fc *v1beta1.FlinkCluster) time.Time {
+	return fc.DeletionTimestamp.Add(r.Settings.SavepointTimeout + time.Minute)
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// pendingUpdate explains a spec change that has not rolled out to the running job.
+func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (reason, message string) {
+	spec := fc.Spec.Job
+	switch {
+	case job.State == fsm.Updating || job.State == fsm.Deploying:
+		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
+	case !held:
+		return "", ""
+	case spec.SavepointsDir == nil && (spec.TakeSavepointOnUpdate == nil || *spec.TakeSavepointOnUpdate):
+		return "SavepointsDirRequired", "the spec changed while the job runs; the update needs a savepoint but " +
+			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
+	}
+	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
 }

@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
@@ -23,8 +24,11 @@ import (
 
 const jmURL = "http://c-jobmanager.ns.svc:8081"
 
+// jobCluster is a job cluster whose final-savepoint finalizer is already in place (see
+// TestFinalizerComesFirst).
 func jobCluster() *v1beta1.FlinkCluster {
 	fc := sessionCluster()
+	fc.Finalizers = []string{FinalSavepointFinalizer}
 	fc.Spec.Job = &v1beta1.JobSpec{
 		JarFile: "/job.jar", ClassName: "Job", Parallelism: ptr.To[int32](1),
 		SavepointsDir: ptr.To("/savepoints"),
@@ -248,4 +252,98 @@ func sortedWrites(w []string) []string {
 		}
 	}
 	return out
+}
+
+func TestFinalizerComesFirst(t *testing.T) {
+	fc := jobCluster()
+	fc.Finalizers = nil
+	f := newFixture(t, fc)
+	assert.Equal(t, []string{"update flinkclusters"}, f.sync(), "nothing is created before the finalizer is in place")
+	assert.Equal(t, []string{FinalSavepointFinalizer}, f.cluster().Finalizers)
+}
+
+func TestDeletionTakesAFinalSavepoint(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	deleting := f.cluster().DeepCopy()
+	now := metav1.NewTime(f.now)
+	deleting.DeletionTimestamp = &now
+	require.NoError(t, f.indexers["fc"].Update(deleting))
+	f.rest.SetSavepointOutcome(jmURL, f.job().ID, flinkfake.Outcome{Location: "/savepoints/final"})
+
+	writes := f.sync()
+	assert.Equal(t, fsm.Deleting, f.job().State)
+	assert.NotContains(t, writes, "update flinkclusters", "the finalizer stays while the savepoint runs")
+	assert.Equal(t, []string{"update flinkclusters", "update flinkclusters/status"}, sortedWrites(f.sync()),
+		"the savepoint completed: recorded, then the finalizer goes")
+	assert.Equal(t, "/savepoints/final", f.job().SavepointLocation)
+	assert.Empty(t, f.cluster().Finalizers)
+}
+
+func TestDeletionNeverHangs(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	deleting := f.cluster().DeepCopy()
+	now := metav1.NewTime(f.now)
+	deleting.DeletionTimestamp = &now
+	require.NoError(t, f.indexers["fc"].Update(deleting))
+	f.rest.SetSavepointOutcome(jmURL, f.job().ID, flinkfake.Outcome{Polls: 1000000})
+	f.sync()
+	require.Equal(t, fsm.Deleting, f.job().State)
+	f.now = f.now.Add(fsm.DefaultSettings().SavepointTimeout + 2*time.Minute)
+	assert.Contains(t, f.sync(), "update flinkclusters")
+	assert.Empty(t, f.cluster().Finalizers)
+}
+
+func TestDeletionWithSkipAnnotation(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	deleting := f.cluster().DeepCopy()
+	now := metav1.NewTime(f.now)
+	deleting.DeletionTimestamp = &now
+	deleting.Annotations = map[string]string{SkipFinalSavepointAnnotation: "true"}
+	require.NoError(t, f.indexers["fc"].Update(deleting))
+	assert.Equal(t, []string{"update flinkclusters"}, f.sync())
+	assert.Empty(t, f.cluster().Finalizers)
+}
+
+func TestUpdateRollsOutThroughASavepoint(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	first := f.job().ID
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Parallelism = ptr.To[int32](2) })
+	f.rest.SetSavepointOutcome(jmURL, first, flinkfake.Outcome{Location: "/savepoints/update"})
+	f.sync()
+	assert.Equal(t, fsm.Updating, f.job().State)
+	for i := 0; i < 4 && f.job().State != fsm.Deploying; i++ {
+		f.sync()
+	}
+	require.Equal(t, fsm.Deploying, f.job().State)
+	f.sync() // children rebuilt now that the job stopped
+	f.makeAvailable()
+	f.sync() // resubmitted from the savepoint
+	job := f.job()
+	assert.Equal(t, fsm.Submitting, job.State)
+	assert.NotEqual(t, first, job.ID)
+	assert.Equal(t, "/savepoints/update", job.FromSavepoint)
+	assert.Equal(t, int32(0), job.RestartCount)
+	f.sync() // the old submitter is replaced
+	submitter, ok, _ := f.indexers["job"].GetByKey("ns/c-job-submitter")
+	require.True(t, ok)
+	assert.Contains(t, strings.Join(submitter.(*batchv1.Job).Spec.Template.Spec.Containers[0].Command, " "), "--parallelism 2")
+}
+
+func TestUpdateWithoutSavepointsDirWaits(t *testing.T) {
+	fc := jobCluster()
+	fc.Spec.Job.SavepointsDir = nil
+	fc.Finalizers = nil
+	f := startedJob(t, fc)
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Args = []string{"--new"} })
+	f.sync()
+	assert.Equal(t, fsm.Running, f.job().State)
+	var reason string
+	for _, c := range f.cluster().Status.Conditions {
+		if c.Type == "UpdatePending" {
+			reason = c.Reason
+		}
+	}
+	assert.Equal(t, "SavepointsDirRequired", reason)
 }

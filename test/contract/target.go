@@ -1,9 +1,10 @@
 // Package contract is the Flink REST contract suite: the same test functions
-// run against a real Apache Flink (realflink_test.go, build tag "flink") and,
-// later, against the simulated JobManager. A Target is what the suite needs
-// from either: a JobManager REST URL, a way to submit the counter job the way
-// the operator's submitter does (`flink run` with an operator-chosen job ID),
-// and a way to read the job's own output back.
+// run against a real Apache Flink (realflink_test.go, build tag "flink") and
+// against the simulated JobManager (SimTarget, sim_test.go, no build tag). A
+// Target is what the suite needs from either: a JobManager REST URL, a way to
+// submit the counter job the way the operator's submitter does (`flink run`
+// with an operator-chosen job ID), and a way to read the job's own output
+// back.
 package contract
 
 import (
@@ -28,7 +29,7 @@ type Target interface {
 	SavepointDir() string
 	// SavepointExists reports whether a savepoint location reported by
 	// Flink (e.g. "file:/tmp/x/savepoint-0123ab-89cdef") exists with its
-	// _metadata.
+	// _metadata (for the simulator: is in its savepoint registry).
 	SavepointExists(location string) bool
 	// Submit runs the counter job (see CounterJob) like the operator's
 	// submitter does. It returns ErrDuplicateJob when the JobManager
@@ -39,7 +40,8 @@ type Target interface {
 	OutputPath(name string) string
 	// ReadCounts reads the COUNT lines a job wrote to an OutputPath.
 	ReadCounts(ctx context.Context, output string) (Counts, error)
-	// KillTaskManager crashes one TaskManager (SIGKILL).
+	// KillTaskManager crashes one TaskManager (SIGKILL; for the simulator,
+	// the JobManager's TaskManager-loss failover of every running job).
 	KillTaskManager(ctx context.Context) error
 }
 

@@ -164,3 +164,50 @@ func TestJobManagerRestartLosesTheJob(t *testing.T) {
 	})
 	assert.Contains(t, j.Message, "without HA")
 }
+
+// TestUpdateRollsOutThroughASavepoint changes the parallelism and the arguments of a running job:
+// it is stopped with a savepoint and resumed from it under a new job ID with the new spec.
+func TestUpdateRollsOutThroughASavepoint(t *testing.T) {
+	ns := newNamespace(t)
+	_, err := createStrict(context.Background(), ns, fromYAML(t, savepointJobCluster))
+	require.NoError(t, err)
+	first := waitJob(t, ns, "counter", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	patchJob(t, ns, "counter", `{"parallelism":2,"args":["--rate","5"]}`)
+	j := waitJob(t, ns, "counter", 90*time.Second, "the updated job to run", func(j *v1beta1.JobStatus) bool {
+		return j.ID != first.ID && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	assert.Equal(t, v1beta1.SavepointReasonUpdate, j.SavepointHistory[0].Reason)
+	assert.Equal(t, j.SavepointHistory[0].Location, j.FromSavepoint, "resumed from the update's savepoint")
+	assert.Equal(t, int32(0), j.RestartCount)
+	submitter, err := env.kube.BatchV1().Jobs(ns).Get(context.Background(), "counter-job-submitter", metav1.GetOptions{})
+	require.NoError(t, err)
+	cmd := strings.Join(submitter.Spec.Template.Spec.Containers[0].Command, " ")
+	assert.Contains(t, cmd, "--parallelism 2")
+	assert.Contains(t, cmd, "--rate 5")
+	waitFor(t, 30*time.Second, "the cluster to be Running on the new spec", clusterState(ns, "counter"))
+}
+
+// TestDeletionTakesAFinalSavepoint deletes a FlinkCluster whose job runs: the finalizer holds the
+// deletion until the final savepoint is written, then everything goes.
+func TestDeletionTakesAFinalSavepoint(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	_, err := createStrict(ctx, ns, fromYAML(t, savepointJobCluster))
+	require.NoError(t, err)
+	waitJob(t, ns, "counter", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	assert.Contains(t, getFC(t, ns, "counter").Finalizers, "flinkoperator.k8s.io/final-savepoint")
+	require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Delete(ctx, "counter", metav1.DeleteOptions{}))
+	waitFor(t, 60*time.Second, "the FlinkCluster to be gone", func() bool {
+		_, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(ctx, "counter", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	events, err := env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=counter,reason=FinalSavepoint"})
+	require.NoError(t, err)
+	require.NotEmpty(t, events.Items)
+	assert.Contains(t, events.Items[0].Message, "Final savepoint written to")
+	assert.Contains(t, events.Items[0].Message, "/savepoints/counter/savepoint-")
+}

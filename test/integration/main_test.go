@@ -27,7 +27,16 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
-const clusterName = "flink-operator-it"
+// clusterName is the local cluster the suite starts; IT_CLUSTER_NAME changes it so that two
+// checkouts can run the suite side by side.
+var clusterName = envOr("IT_CLUSTER_NAME", "flink-operator-it")
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
 
 // env is the shared test environment: clients of the local cluster.
 var env struct {

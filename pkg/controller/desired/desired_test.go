@@ -301,3 +301,34 @@ func TestSubmitCommand(t *testing.T) {
 		"--fromSavepoint", "/sp/1", "--allowNonRestoredState", "--class", fc.Spec.Job.ClassName, fc.Spec.Job.JarFile, "--x", "1"},
 		SubmitCommand(fc, SubmitterInput{JobID: id, FromSavepoint: "/sp/1"}))
 }
+
+func TestJobRevision(t *testing.T) {
+	rev := JobRevision(base())
+	same := []func(*v1beta1.FlinkCluster){
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.Replicas = 9 },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointGeneration = 3 },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.CancelRequested = ptr.To(true) },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.AutoSavepointSeconds = ptr.To[int32](60) },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointsDir = ptr.To("/elsewhere") },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.FromSavepoint = ptr.To("/sp") },
+		func(fc *v1beta1.FlinkCluster) {
+			fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+		},
+	}
+	for i, change := range same {
+		fc := base()
+		change(fc)
+		assert.Equal(t, rev, JobRevision(fc), "change %d must not restart the job", i)
+	}
+	changed := []func(*v1beta1.FlinkCluster){
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Parallelism = ptr.To[int32](2) },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Args = []string{"--x"} },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Image.Name = "flink:2.2" },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.FlinkProperties = map[string]string{"a": "b"} },
+	}
+	for i, change := range changed {
+		fc := base()
+		change(fc)
+		assert.NotEqual(t, rev, JobRevision(fc), "change %d must roll out", i)
+	}
+}

@@ -88,12 +88,34 @@ var (
 		return startSavepoint(in, st, v1beta1.SavepointReasonCancel, ActStopWithSavepoint)
 	}}
 	cancelJob = Effect{"cancel the job without a savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
-		st.Message = "cancelling without a savepoint: spec.job.savepointsDir is not set"
 		return []Action{{Kind: ActCancelJob, JobID: st.ID}}
+	}}
+	stopForUpdate = Effect{"record and stop the job with a savepoint for the update", func(in Input, st *v1beta1.JobStatus) []Action {
+		return startSavepoint(in, st, v1beta1.SavepointReasonUpdate, ActStopWithSavepoint)
+	}}
+	stopForDeletion = Effect{"record and stop the job with a final savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		return startSavepoint(in, st, v1beta1.SavepointReasonDelete, ActStopWithSavepoint)
+	}}
+	recordTarget = Effect{"record the revision to roll out", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.TargetRevision = in.Revision
+		return nil
+	}}
+	clearTarget = Effect{"forget the update (it is tried again later)", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.TargetRevision = ""
+		return nil
+	}}
+	markStopped = Effect{"record that the job stopped for the update", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.EndTime = stamp(in.Now)
+		st.NotFoundSince = nil
+		return nil
+	}}
+	submitUpdate = Effect{"submit a new attempt of the new spec from the recorded savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.TargetRevision = ""
+		return newAttempt(in, st, st.SavepointLocation)
 	}}
 	retrigger = Effect{"trigger the recorded savepoint again (same trigger ID)", func(in Input, st *v1beta1.JobStatus) []Action {
 		kind := ActTriggerSavepoint
-		if st.Savepoint.Reason == v1beta1.SavepointReasonCancel {
+		if r := st.Savepoint.Reason; r == v1beta1.SavepointReasonCancel || r == v1beta1.SavepointReasonUpdate || r == v1beta1.SavepointReasonDelete {
 			kind = ActStopWithSavepoint
 		}
 		return []Action{{Kind: kind, JobID: st.ID, TriggerID: st.Savepoint.TriggerID, TargetDir: savepointsDir(in.Spec)}}
@@ -130,6 +152,7 @@ func newAttempt(in Input, st *v1beta1.JobStatus, fromSavepoint string) []Action 
 	st.ID = JobID(in.ClusterUID, st.Attempt)
 	st.FromSavepoint = fromSavepoint
 	st.SubmitTime = stamp(in.Now)
+	st.Revision = in.Revision
 	st.StartTime, st.EndTime, st.NotFoundSince = nil, nil, nil
 	st.FlinkJobState = ""
 	st.Message = ""

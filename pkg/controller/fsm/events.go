@@ -49,11 +49,16 @@ func detect(in Input) []Event {
 	add(notFound && in.Submitter == SubmitterNone, SubmitterAbsent)
 	add(notFound && lostGraceOver(in), JobLost)
 	add(notFound, JobMissing)
+	add(in.Deleting, DeletionRequested)
 	add(in.Spec.CancelRequested != nil && *in.Spec.CancelRequested, CancelRequested)
+	add(in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision, SpecChanged)
 	add(restartDue(in), RestartDue)
 	add(savepointDue(in) != "", SavepointDue)
 	return evs
 }
+
+// SavepointInFlight reports whether a savepoint operation is in progress.
+func SavepointInFlight(st v1beta1.JobStatus) bool { return savepointInFlight(st) }
 
 func savepointInFlight(st v1beta1.JobStatus) bool {
 	return st.Savepoint != nil && st.Savepoint.State == v1beta1.SavepointStateInProgress

@@ -420,3 +420,117 @@ func TestRequeueIsNeverShorterThanASecond(t *testing.T) {
 	in.Now = t0.Add(500 * time.Millisecond)
 	assert.Equal(t, time.Second, Step(in).RequeueAfter)
 }
+
+func TestUpdateAndDeleteTransitions(t *testing.T) {
+	changed := func(state State) Input {
+		in := input(state)
+		in.Status.Revision = "rev-1"
+		in.Revision = "rev-2"
+		return in
+	}
+	tests := []struct {
+		name    string
+		in      func() Input
+		want    State
+		actions []ActionKind
+		check   func(t *testing.T, d Decision)
+	}{
+		{"spec change: target recorded, stop with savepoint", func() Input { return changed(Running) }, Updating, []ActionKind{ActStopWithSavepoint},
+			func(t *testing.T, d Decision) {
+				assert.Equal(t, "rev-2", d.Status.TargetRevision)
+				assert.Equal(t, v1beta1.SavepointReasonUpdate, d.Status.Savepoint.Reason)
+			}},
+		{"no spec change, no update", func() Input {
+			in := changed(Running)
+			in.Revision = "rev-1"
+			return in
+		}, Running, nil, nil},
+		{"an attempt without a revision is never updated", func() Input {
+			in := changed(Running)
+			in.Status.Revision = ""
+			return in
+		}, Running, nil, nil},
+		{"no savepointsDir: the update waits", func() Input {
+			in := changed(Running)
+			in.Spec.SavepointsDir = nil
+			return in
+		}, Running, nil, nil},
+		{"takeSavepointOnUpdate false: cancel without savepoint", func() Input {
+			in := changed(Running)
+			in.Spec.SavepointsDir = nil
+			in.Spec.TakeSavepointOnUpdate = ptr.To(false)
+			return in
+		}, Updating, []ActionKind{ActCancelJob}, nil},
+		{"update savepoint failed recently: wait", func() Input {
+			in := changed(Running)
+			in.Status.Savepoint = &v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonUpdate, State: v1beta1.SavepointStateFailed, EndTime: at(-5 * time.Second)}
+			return in
+		}, Running, nil, nil},
+		{"update savepoint failed: job keeps running, update forgotten", func() Input {
+			in := changed(Updating)
+			in.Status.TargetRevision = "rev-2"
+			in.Status.Savepoint = inFlight(v1beta1.SavepointReasonUpdate, -time.Second)
+			in.Savepoint = SavepointObservation{Polled: true, Done: true, Failure: "x"}
+			return in
+		}, Running, nil, func(t *testing.T, d Decision) { assert.Empty(t, d.Status.TargetRevision) }},
+		{"stopped for the update: rebuild", func() Input {
+			in := changed(Updating)
+			in.Flink.State = "FINISHED"
+			return in
+		}, Deploying, nil, func(t *testing.T, d Decision) {
+			assert.Equal(t, DefaultSettings().SavepointPollInterval, d.RequeueAfter, "no watch event may come: poll")
+		}},
+		{"stateless update re-issues the cancel", func() Input {
+			in := changed(Updating)
+			in.Spec.TakeSavepointOnUpdate = ptr.To(false)
+			return in
+		}, Updating, []ActionKind{ActCancelJob}, nil},
+		{"rebuilt cluster not up to date yet: wait", func() Input {
+			in := changed(Deploying)
+			in.ClusterReady = true
+			return in
+		}, Deploying, nil, nil},
+		{"rebuilt cluster ready: resubmit from the update savepoint", func() Input {
+			in := changed(Deploying)
+			in.ClusterReady, in.ClusterUpToDate = true, true
+			in.Status.SavepointLocation = "/sp/update"
+			in.Status.TargetRevision = "rev-2"
+			return in
+		}, Submitting, []ActionKind{ActCreateSubmitter}, func(t *testing.T, d Decision) {
+			assert.Equal(t, "/sp/update", d.Status.FromSavepoint)
+			assert.Equal(t, "rev-2", d.Status.Revision)
+			assert.Empty(t, d.Status.TargetRevision)
+			assert.Equal(t, int32(2), d.Status.Attempt)
+			assert.Equal(t, int32(0), d.Status.RestartCount, "an update is not a restart")
+		}},
+		{"deletion of a running job: final savepoint", func() Input {
+			in := input(Running)
+			in.Deleting = true
+			return in
+		}, Deleting, []ActionKind{ActStopWithSavepoint}, func(t *testing.T, d Decision) {
+			assert.Equal(t, v1beta1.SavepointReasonDelete, d.Status.Savepoint.Reason)
+		}},
+		{"deletion with the skip annotation: nothing", func() Input {
+			in := input(Running)
+			in.Deleting, in.SkipFinalSavepoint = true, true
+			return in
+		}, Running, nil, nil},
+		{"final savepoint completed", func() Input {
+			in := input(Deleting)
+			in.Deleting = true
+			in.Status.Savepoint = inFlight(v1beta1.SavepointReasonDelete, -time.Second)
+			in.Savepoint = SavepointObservation{Polled: true, Done: true, Location: "/sp/final"}
+			return in
+		}, Deleting, nil, func(t *testing.T, d Decision) { assert.Equal(t, "/sp/final", d.Status.SavepointLocation) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Step(tt.in())
+			assert.Equal(t, tt.want, d.Status.State)
+			assert.Equal(t, tt.actions, kinds(d.Actions))
+			if tt.check != nil {
+				tt.check(t, d)
+			}
+		})
+	}
+}

@@ -58,7 +58,11 @@ func requeueAfter(in Input, st v1beta1.JobStatus) time.Duration {
 	switch st.State {
 	case Submitting:
 		return in.Settings.PollInterval
-	case Savepointing, Cancelling:
+	case Savepointing, Cancelling, Updating, Deleting:
+		return in.Settings.SavepointPollInterval
+	case Deploying:
+		// Rebuilt children may already be ready (a change that touched only the submitter), in
+		// which case no watch event would come: look again soon.
 		return in.Settings.SavepointPollInterval
 	case Running:
 		return minPositive(in.Settings.PollInterval, untilScheduledSavepoint(next))

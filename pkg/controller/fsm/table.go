@@ -1,5 +1,9 @@
 package fsm
 
+import (
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
 // Guard is a named condition on a transition.
 type Guard struct {
 	Name string
@@ -18,11 +22,17 @@ type Transition struct {
 
 // The guards.
 var (
-	noSavepointsDir    = &Guard{"no savepointsDir", func(in Input) bool { return savepointsDir(in.Spec) == "" }}
-	cancelSavepointDue = &Guard{"savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s", cancelSavepointAllowed}
-	firstMiss          = &Guard{"not missing before", func(in Input) bool { return in.Status.NotFoundSince == nil }}
-	wasMissing         = &Guard{"was missing", func(in Input) bool { return in.Status.NotFoundSince != nil }}
-	noSavepointPending = &Guard{"no savepoint in flight", func(in Input) bool { return !savepointInFlight(in.Status) }}
+	noSavepointsDir     = &Guard{"no savepointsDir", func(in Input) bool { return savepointsDir(in.Spec) == "" }}
+	cancelSavepointDue  = &Guard{"savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s", cancelSavepointAllowed}
+	firstMiss           = &Guard{"not missing before", func(in Input) bool { return in.Status.NotFoundSince == nil }}
+	wasMissing          = &Guard{"was missing", func(in Input) bool { return in.Status.NotFoundSince != nil }}
+	noSavepointPending  = &Guard{"no savepoint in flight", func(in Input) bool { return !savepointInFlight(in.Status) }}
+	updateWithSavepoint = &Guard{"savepointsDir set, takeSavepointOnUpdate, Flink reports RUNNING, no failed update savepoint in the last 30 s", updateSavepointAllowed}
+	statelessUpdate     = &Guard{"takeSavepointOnUpdate is false", func(in Input) bool { return !takeSavepointOnUpdate(in.Spec) }}
+	upToDate            = &Guard{"every child carries the new spec", func(in Input) bool { return in.ClusterUpToDate }}
+	finalSavepoint      = &Guard{"savepointsDir set, not skipped, Flink reports RUNNING", func(in Input) bool {
+		return savepointsDir(in.Spec) != "" && !in.SkipFinalSavepoint && in.Flink.State == "RUNNING"
+	}}
 	// Flink refuses savepoints unless every task runs (not while INITIALIZING or RESTARTING).
 	flinkRunning = &Guard{"Flink reports RUNNING", func(in Input) bool { return in.Flink.State == "RUNNING" }}
 )
@@ -50,6 +60,27 @@ var Table = []Transition{
 	{Running, CancelRequested, noSavepointsDir, Cancelling, []Effect{cancelJob}},
 	{Running, SavepointDue, flinkRunning, Savepointing, []Effect{triggerSavepoint}},
 	{Running, JobActive, wasMissing, Running, []Effect{markStarted}},
+	{Running, DeletionRequested, finalSavepoint, Deleting, []Effect{stopForDeletion}},
+	{Running, SpecChanged, updateWithSavepoint, Updating, []Effect{recordTarget, stopForUpdate}},
+	{Running, SpecChanged, statelessUpdate, Updating, []Effect{recordTarget, cancelJob}},
+
+	{Updating, SavepointCompleted, nil, Updating, []Effect{savepointSucceeded}},
+	{Updating, SavepointFailed, nil, Running, []Effect{savepointFailed, clearTarget}},
+	{Updating, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut, clearTarget}},
+	{Updating, SavepointUnknown, nil, Updating, []Effect{retrigger}},
+	{Updating, JobFinished, nil, Deploying, []Effect{markStopped}},
+	{Updating, JobCanceled, nil, Deploying, []Effect{markStopped}},
+	{Updating, JobFailed, nil, Failed, []Effect{abandonSavepoint, clearTarget, endJob}},
+	{Updating, JobLost, nil, Lost, []Effect{abandonSavepoint, clearTarget, endJob}},
+	{Updating, JobMissing, firstMiss, Updating, []Effect{markMissing}},
+	{Updating, JobActive, statelessUpdate, Updating, []Effect{cancelJob}},
+
+	{Deploying, ClusterReady, upToDate, Submitting, []Effect{submitUpdate}},
+
+	{Deleting, SavepointCompleted, nil, Deleting, []Effect{savepointSucceeded}},
+	{Deleting, SavepointFailed, nil, Deleting, []Effect{savepointFailed}},
+	{Deleting, SavepointTimedOut, nil, Deleting, []Effect{savepointTimedOut}},
+	{Deleting, SavepointUnknown, nil, Deleting, []Effect{retrigger}},
 
 	{Savepointing, SavepointCompleted, nil, Running, []Effect{savepointSucceeded}},
 	{Savepointing, SavepointFailed, nil, Running, []Effect{savepointFailed}},
@@ -83,14 +114,20 @@ var Ignored = map[State]struct {
 }{
 	Pending: {allBut(ClusterReady),
 		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready"},
-	Submitting: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, CancelRequested, RestartDue, SavepointDue},
-		"the job is not running yet: savepoints and cancellation wait until Flink reports it"},
+	Submitting: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointDue},
+		"the job is not running yet: savepoints, cancellation, updates and deletion wait until Flink reports it"},
 	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, SubmitterFailed, SubmitterAbsent, RestartDue},
 		"the job runs; the submitter's fate no longer matters and no savepoint is in flight"},
-	Savepointing: {[]Event{ClusterReady, JobActive, SubmitterFailed, SubmitterAbsent, CancelRequested, RestartDue, SavepointDue},
-		"one savepoint at a time: cancellation and new savepoints wait for this one"},
-	Cancelling: {[]Event{ClusterReady, SubmitterFailed, SubmitterAbsent, CancelRequested, RestartDue, SavepointDue},
-		"already cancelling"},
+	Savepointing: {[]Event{ClusterReady, JobActive, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointDue},
+		"one savepoint at a time: deletion, cancellation, updates and new savepoints wait for this one"},
+	Cancelling: {[]Event{ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointDue},
+		"already cancelling: the job ends anyway, and the finalizer is released when it has"},
+	Updating: {[]Event{ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointDue},
+		"the job is being stopped for the update; everything else waits until it resumes"},
+	Deploying: {allBut(ClusterReady),
+		"the job is stopped and its savepoint recorded; it resumes once the cluster runs the new spec"},
+	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown),
+		"the FlinkCluster is being deleted: only the final savepoint matters"},
 	Succeeded: {allBut(), "terminal: the job finished"},
 	Cancelled: {allBut(), "terminal: the job was cancelled"},
 	Failed: {allBut(RestartDue),
@@ -114,12 +151,24 @@ func allBut(except ...Event) []Event {
 }
 
 func cancelSavepointAllowed(in Input) bool {
-	if savepointsDir(in.Spec) == "" || in.Flink.State != "RUNNING" {
+	return savepointsDir(in.Spec) != "" && in.Flink.State == "RUNNING" && !recentlyFailed(in, v1beta1.SavepointReasonCancel)
+}
+
+func updateSavepointAllowed(in Input) bool {
+	return savepointsDir(in.Spec) != "" && takeSavepointOnUpdate(in.Spec) && in.Flink.State == "RUNNING" &&
+		!recentlyFailed(in, v1beta1.SavepointReasonUpdate)
+}
+
+// recentlyFailed: the last savepoint for this reason failed less than 30 s ago.
+func recentlyFailed(in Input, reason v1beta1.SavepointReason) bool {
+	sp := in.Status.Savepoint
+	if sp == nil || sp.Reason != reason || sp.State != v1beta1.SavepointStateFailed || sp.EndTime == nil {
 		return false
 	}
-	sp := in.Status.Savepoint
-	if sp == nil || sp.Reason != "Cancel" || sp.State != "Failed" || sp.EndTime == nil {
-		return true
-	}
-	return in.Now.Sub(sp.EndTime.Time) >= cancelRetryDelay
+	return in.Now.Sub(sp.EndTime.Time) < cancelRetryDelay
+}
+
+// takeSavepointOnUpdate defaults to true.
+func takeSavepointOnUpdate(spec v1beta1.JobSpec) bool {
+	return spec.TakeSavepointOnUpdate == nil || *spec.TakeSavepointOnUpdate
 }

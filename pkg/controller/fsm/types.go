@@ -25,10 +25,13 @@ const (
 	Failed       = v1beta1.JobStateFailed
 	Cancelled    = v1beta1.JobStateCancelled
 	Lost         = v1beta1.JobStateLost
+	Updating     = v1beta1.JobStateUpdating
+	Deploying    = v1beta1.JobStateDeploying
+	Deleting     = v1beta1.JobStateDeleting
 )
 
 // States lists every state, in the order the diagram shows them.
-var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Succeeded, Failed, Cancelled, Lost}
+var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Updating, Deploying, Deleting, Succeeded, Failed, Cancelled, Lost}
 
 // Event is something an observation shows.
 type Event string
@@ -51,13 +54,15 @@ const (
 	CancelRequested    Event = "CancelRequested"
 	SavepointDue       Event = "SavepointDue"
 	RestartDue         Event = "RestartDue"
+	SpecChanged        Event = "SpecChanged"
+	DeletionRequested  Event = "DeletionRequested"
 )
 
 // Events lists every event in priority order.
 var Events = []Event{
 	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown,
 	JobFinished, JobFailed, JobCanceled, SubmitterFailed, SubmitterAbsent, JobLost, JobMissing,
-	CancelRequested, RestartDue, SavepointDue, JobActive,
+	DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointDue, JobActive,
 }
 
 // SubmitterPhase is what became of the current attempt's submitter Job.
@@ -141,6 +146,14 @@ type Input struct {
 	SubmitterReason string
 	Savepoint       SavepointObservation
 	Settings        Settings
+	// Revision is the revision of the current spec (desired.JobRevision).
+	Revision string
+	// ClusterUpToDate: every child carries the current spec.
+	ClusterUpToDate bool
+	// Deleting: the FlinkCluster is being deleted.
+	Deleting bool
+	// SkipFinalSavepoint: the user asked to delete without a final savepoint.
+	SkipFinalSavepoint bool
 }
 
 // ActionKind names a side effect the updater performs after writing status.

@@ -41,6 +41,9 @@ type Input struct {
 	Wanted desired.Components
 	// HeldDrift: spec changes were held back because the job is running.
 	HeldDrift bool
+	// UpdateReason and UpdateMessage explain a spec change that has not rolled out yet; empty
+	// when none is pending.
+	UpdateReason, UpdateMessage string
 }
 
 // Derive returns the status for the observed cluster. now stamps lastUpdateTime and condition
@@ -64,7 +67,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 		st.ObservedGeneration = fc.Generation
 	}
 	setReadyCondition(&st, in.BuildErr, in.Now)
-	setUpdatePendingCondition(&st, in.HeldDrift, in.Now)
+	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
 	if !equality.Semantic.DeepEqual(withoutTime(old), withoutTime(st)) {
 		t := metav1.NewTime(in.Now)
 		st.LastUpdateTime = &t
@@ -182,6 +185,11 @@ func taskManagerStatus(obs *observer.Observed, wanted bool) v1beta1.TaskManagerS
 	return st
 }
 
+// ChildrenMatch reports whether every child exists with the current spec's hash.
+func ChildrenMatch(obs *observer.Observed, want *desired.Cluster) bool {
+	return childrenMatch(obs, want)
+}
+
 // childrenMatch reports whether every child exists with the desired spec hash (and the
 // TaskManagers with the desired replicas), and no Ingress is left that the spec no longer wants.
 func childrenMatch(obs *observer.Observed, want *desired.Cluster) bool {
@@ -231,15 +239,13 @@ func setCondition(conds *[]metav1.Condition, cond metav1.Condition, now time.Tim
 	meta.SetStatusCondition(conds, cond)
 }
 
-func setUpdatePendingCondition(st *v1beta1.FlinkClusterStatus, held bool, now time.Time) {
-	if !held {
+func setUpdatePendingCondition(st *v1beta1.FlinkClusterStatus, reason, message string, now time.Time) {
+	if reason == "" {
 		meta.RemoveStatusCondition(&st.Conditions, ConditionUpdatePending)
 		return
 	}
-	setCondition(&st.Conditions, metav1.Condition{Type: ConditionUpdatePending, Status: metav1.ConditionTrue, Reason: "JobRunning",
-		ObservedGeneration: st.ObservedGeneration,
-		Message: "the spec changed while the job runs; rolling it out through a savepoint is not implemented yet, so the job keeps " +
-			"running with its current spec (scaling TaskManagers is applied)"}, now)
+	setCondition(&st.Conditions, metav1.Condition{Type: ConditionUpdatePending, Status: metav1.ConditionTrue, Reason: reason,
+		ObservedGeneration: st.ObservedGeneration, Message: message}, now)
 }
 
 func withoutTime(st v1beta1.FlinkClusterStatus) v1beta1.FlinkClusterStatus {

@@ -178,19 +178,35 @@ func (u *Updater) failed(fc *v1beta1.FlinkCluster, verb, kind, name string, err 
 // fails (and is retried on fresh data) instead of overwriting newer status, which could undo a
 // recorded job ID or savepoint trigger.
 func (u *Updater) WriteStatus(ctx context.Context, fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) error {
+	_, err := u.writeStatus(ctx, fc, st)
+	return err
+}
+
+// writeStatus writes st and returns the FlinkCluster as stored (fc itself when nothing changed).
+func (u *Updater) writeStatus(ctx context.Context, fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) (*v1beta1.FlinkCluster, error) {
 	if equality.Semantic.DeepEqual(fc.Status, st) {
-		return nil
+		return fc, nil
 	}
 	updated := fc.DeepCopy()
 	updated.Status = st
-	_, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	stored, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return fc, nil
 	}
 	if err != nil {
-		return fmt.Errorf("writing status: %w", err)
+		return nil, fmt.Errorf("writing status: %w", err)
 	}
-	return nil
+	return stored, nil
+}
+
+// ReleaseFinalizer records the final status and then removes the finalizer, on the object the
+// status write returned, so the two writes cannot conflict with each other.
+func (u *Updater) ReleaseFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus, finalizer string) error {
+	stored, err := u.writeStatus(ctx, fc, st)
+	if err != nil {
+		return err
+	}
+	return u.RemoveFinalizer(ctx, stored, finalizer)
 }
 
 // InvalidSpec reports a spec the builders cannot turn into objects.
@@ -204,4 +220,40 @@ func (u *Updater) ForeignChildren(fc *v1beta1.FlinkCluster, foreign []string) {
 		u.recorder.Eventf(fc, corev1.EventTypeWarning, ReasonNameConflict,
 			"%s exists but is not controlled by this FlinkCluster; the operator leaves it alone", name)
 	}
+}
+
+// AddFinalizer adds a finalizer to the FlinkCluster (a conflict fails the sync, which reruns).
+func (u *Updater) AddFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, finalizer string) error {
+	updated := fc.DeepCopy()
+	updated.Finalizers = append(updated.Finalizers, finalizer)
+	if _, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("adding finalizer %s: %w", finalizer, err)
+	}
+	return nil
+}
+
+// RemoveFinalizer removes a finalizer, letting the deletion proceed.
+func (u *Updater) RemoveFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, finalizer string) error {
+	updated := fc.DeepCopy()
+	updated.Finalizers = nil
+	for _, f := range fc.Finalizers {
+		if f != finalizer {
+			updated.Finalizers = append(updated.Finalizers, f)
+		}
+	}
+	_, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer %s: %w", finalizer, err)
+	}
+	u.recorder.Eventf(fc, corev1.EventTypeNormal, "DeletionProceeds", "Removed finalizer %s", finalizer)
+	return nil
+}
+
+// FinalSavepointOutcome reports how the final savepoint of a deletion ended.
+func (u *Updater) FinalSavepointOutcome(fc *v1beta1.FlinkCluster, sp v1beta1.SavepointOperation) {
+	if sp.State == v1beta1.SavepointStateSucceeded {
+		u.recorder.Eventf(fc, corev1.EventTypeNormal, "FinalSavepoint", "Final savepoint written to %s", sp.Location)
+		return
+	}
+	u.recorder.Eventf(fc, corev1.EventTypeWarning, "FinalSavepoint", "No final savepoint (%s): %s", sp.State, sp.Message)
 }

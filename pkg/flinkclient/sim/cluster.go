@@ -116,6 +116,15 @@ func (c *Cluster) FailSavepoints(n int, message string) {
 // JobException ("Recovery is suppressed by ...") caused by a
 // java.lang.RuntimeException with the given message.
 func (c *Cluster) FailJob(jobID, message string) error {
+	return c.FailJobWith(jobID, "", message)
+}
+
+// FailJobWith is FailJob for a job whose task threw exception class (a
+// Java class name such as "java.lang.IllegalStateException"; empty means
+// java.lang.RuntimeException): the final JobException entry names it in its
+// "Caused by", as Flink does when the job's own exception exhausts its
+// restarts.
+func (c *Cluster) FailJobWith(jobID, class, message string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.advance()
@@ -130,9 +139,17 @@ func (c *Cluster) FailJob(jobID, message string) error {
 	// a JobException without task, with the job's exception as its cause.
 	j.addException(exceptionEntry{at: now, name: "org.apache.flink.runtime.JobException",
 		stack: "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy" + simFrame +
-			"\nCaused by: java.lang.RuntimeException: " + message + simFrame})
+			"\nCaused by: " + exceptionClass(class) + ": " + message + simFrame})
 	j.setState(flinkclient.JobStateFailed, now)
 	return nil
+}
+
+// exceptionClass defaults an empty Java exception class name.
+func exceptionClass(class string) string {
+	if class == "" {
+		return "java.lang.RuntimeException"
+	}
+	return class
 }
 
 // FinishJob makes a non-terminal job FINISHED now, as a bounded job does
@@ -153,6 +170,14 @@ func (c *Cluster) FinishJob(jobID string) error {
 // goes RESTARTING, and is RUNNING again after the restart delay, restored
 // from its latest checkpoint (or the savepoint it started from).
 func (c *Cluster) RestartJob(jobID, message string) error {
+	return c.RestartJobWith(jobID, "", message)
+}
+
+// RestartJobWith is RestartJob for a task that threw exception class (a Java
+// class name such as "java.lang.IllegalStateException"; empty means
+// java.lang.RuntimeException): the history entry's exceptionName is that
+// class, as in Flink.
+func (c *Cluster) RestartJobWith(jobID, class, message string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.advance()
@@ -166,8 +191,9 @@ func (c *Cluster) RestartJob(jobID, message string) error {
 	if message == "" {
 		message = "Simulated task failure."
 	}
-	j.addException(exceptionEntry{at: now, name: "java.lang.RuntimeException",
-		stack:    "java.lang.RuntimeException: " + message + simFrame,
+	class = exceptionClass(class)
+	j.addException(exceptionEntry{at: now, name: class,
+		stack:    class + ": " + message + simFrame,
 		taskName: fmt.Sprintf("%s (1/%d) - execution #%d", vertexNames[1], j.parallelism, j.restarts)})
 	j.restarts++
 	j.setState(flinkclient.JobStateRestarting, now)

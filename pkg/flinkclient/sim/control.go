@@ -239,9 +239,10 @@ func (s *Server) controlCluster(w http.ResponseWriter, m, ns, name string, rest 
 		return
 	}
 	var msg struct {
-		Message string   `json:"message"`
-		Count   *int     `json:"count"`
-		Args    []string `json:"args"`
+		Message   string   `json:"message"`
+		Exception string   `json:"exception"`
+		Count     *int     `json:"count"`
+		Args      []string `json:"args"`
 	}
 	if err := decodeBody(body, &msg); err != nil {
 		writeFlinkError(w, http.StatusBadRequest, "bad request body: "+err.Error())
@@ -292,14 +293,14 @@ func (s *Server) controlCluster(w http.ResponseWriter, m, ns, name string, rest 
 		c.ResetRequestCounts()
 		w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 3 && rest[0] == "jobs" && m == http.MethodPost && (rest[2] == "fail" || rest[2] == "restart" || rest[2] == "finish"):
-		f := c.FailJob
+		f := c.FailJobWith
 		switch rest[2] {
 		case "restart":
-			f = c.RestartJob
+			f = c.RestartJobWith
 		case "finish":
-			f = func(id, _ string) error { return c.FinishJob(id) }
+			f = func(id, _, _ string) error { return c.FinishJob(id) }
 		}
-		if err := f(rest[1], msg.Message); err != nil {
+		if err := f(rest[1], msg.Exception, msg.Message); err != nil {
 			writeFlinkError(w, http.StatusNotFound, err.Error())
 			return
 		}

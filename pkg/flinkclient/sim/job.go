@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
@@ -25,8 +26,12 @@ type JobInfo struct {
 	// EndTime is zero until the job is globally terminal.
 	EndTime time.Time
 	// Savepoints lists the locations of the savepoints this job wrote, oldest
-	// first.
-	Savepoints []string
+	// first; SavepointTimes[i] is when Savepoints[i] was written.
+	Savepoints     []string
+	SavepointTimes []time.Time
+	// Timestamps holds, per state the job has been in, when it last entered
+	// that state (the REST "timestamps" of GET /jobs/{id}).
+	Timestamps map[flinkclient.JobState]time.Time
 	// Restarts counts RestartJob calls that took effect.
 	Restarts int
 	// Submission is the accepted submission that started the job.
@@ -95,6 +100,7 @@ type job struct {
 	submission  Submission
 	restarts    int
 	savepoints  []string
+	spTimes     []time.Time
 
 	exceptions []exceptionEntry // newest last; capped
 
@@ -119,7 +125,8 @@ func (j *job) info() JobInfo {
 		ID: j.id, Name: j.name, State: j.state, Parallelism: j.parallelism,
 		FromSavepoint: j.restoreFrom, AllowNonRestoredState: j.allowNonRS,
 		StartTime: j.start, EndTime: j.end,
-		Savepoints: append([]string(nil), j.savepoints...), Restarts: j.restarts,
+		Savepoints: append([]string(nil), j.savepoints...), SavepointTimes: append([]time.Time(nil), j.spTimes...),
+		Timestamps: maps.Clone(j.stateTimes), Restarts: j.restarts,
 		Submission: cloneSubmission(j.submission),
 	}
 }

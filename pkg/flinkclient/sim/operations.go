@@ -130,6 +130,7 @@ func (c *Cluster) savepointWritten(op *operation, at time.Time) {
 	j.latestSP = &checkpointRecord{id: j.lastID, savepoint: true, kind: kind, format: op.format,
 		triggeredAt: op.triggeredAt, ackAt: at, path: loc}
 	j.savepoints = append(j.savepoints, loc)
+	j.spTimes = append(j.spTimes, at)
 	c.srv.AddSavepoint(loc)
 	switch {
 	case op.kind == opStop:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -339,6 +340,56 @@ func TestFailJobExceptionsPerVersion(t *testing.T) {
 			assert.Equal(t, version, ov.FlinkVersion)
 		})
 	}
+}
+
+// TestJobExceptionClass: a task failure with the job's own exception class,
+// as a test job that throws IllegalStateException reports it on 1.20.5 and
+// 2.3.0: task failures name the class, the final JobException has it as the
+// cause.
+func TestJobExceptionClass(t *testing.T) {
+	e := newEnv(t)
+	jm := e.jm("ns", "c")
+	e.running("ns/c", jm, jobA)
+	c := e.srv.Cluster("ns", "c")
+	const ise = "java.lang.IllegalStateException"
+	require.NoError(t, c.RestartJobWith(jobA, ise, "intentional"))
+	e.clock.Advance(testDelays.Restart)
+	require.NoError(t, c.FailJobWith(jobA, ise, "intentional"))
+	ex, err := e.client.GetJobExceptions(e.ctx, jm, jobA)
+	require.NoError(t, err)
+	require.Len(t, ex.History, 2)
+	assert.Equal(t, "org.apache.flink.runtime.JobException", ex.History[0].ExceptionName)
+	assert.Contains(t, ex.History[0].Stacktrace, "Caused by: "+ise+": intentional")
+	assert.Equal(t, ise, ex.History[1].ExceptionName)
+	assert.True(t, strings.HasPrefix(ex.History[1].Stacktrace, ise+": intentional"), ex.History[1].Stacktrace)
+
+	info, ok := c.Job(jobA)
+	require.True(t, ok)
+	assert.Equal(t, epoch.Add(testDelays.Initialize+testDelays.Restart), info.Timestamps[flinkclient.JobStateRunning],
+		"Timestamps: the last time the job entered each state")
+	assert.Equal(t, epoch.Add(testDelays.Initialize), info.Timestamps[flinkclient.JobStateRestarting])
+	assert.Equal(t, info.EndTime, info.Timestamps[flinkclient.JobStateFailed])
+
+	// The control API takes the class too.
+	e.running("ns/c", jm, jobB)
+	code, body := e.do(http.MethodPost, "/sim/clusters/ns/c/jobs/"+jobB+"/restart", `{"exception":"`+ise+`","message":"m"}`)
+	require.Equal(t, http.StatusNoContent, code, body)
+	ex, err = e.client.GetJobExceptions(e.ctx, jm, jobB)
+	require.NoError(t, err)
+	require.Len(t, ex.History, 1)
+	assert.Equal(t, ise, ex.History[0].ExceptionName)
+}
+
+func TestSavepointTimes(t *testing.T) {
+	e := newEnv(t)
+	jm := e.jm("ns", "c")
+	e.running("ns/c", jm, jobA)
+	_, err := e.client.TriggerSavepoint(e.ctx, jm, jobA, flinkclient.SavepointRequest{})
+	require.NoError(t, err)
+	e.clock.Advance(testDelays.Savepoint)
+	info, _ := e.srv.Cluster("ns", "c").Job(jobA)
+	require.Len(t, info.Savepoints, 1)
+	assert.Equal(t, []time.Time{epoch.Add(testDelays.Initialize + testDelays.Savepoint)}, info.SavepointTimes)
 }
 
 func TestExceptionHistoryTruncated(t *testing.T) {

@@ -42,6 +42,9 @@ const (
 	JobStateFailed       JobState = "Failed"
 	JobStateCancelled    JobState = "Cancelled"
 	JobStateLost         JobState = "Lost"
+	JobStateUpdating     JobState = "Updating"
+	JobStateDeploying    JobState = "Deploying"
+	JobStateDeleting     JobState = "Deleting"
 )
 
 // SavepointReason says why a savepoint was taken.
@@ -231,6 +234,16 @@ type JobStatus struct {
 	// spec.job.savepointGeneration; it resets when that savepoint succeeds.
 	// +optional
 	UserSavepointFailures int32 `json:"userSavepointFailures,omitempty"`
+
+	// Revision identifies the spec the current attempt was submitted with; a spec whose revision
+	// differs rolls out as savepoint, rebuild, resubmit from that savepoint.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+
+	// TargetRevision is the revision an update in progress rolls out, recorded before the job
+	// is stopped so that a restarted operator finishes the same update.
+	// +optional
+	TargetRevision string `json:"targetRevision,omitempty"`
 
 	// Savepoint is the savepoint operation in flight (or the last one), recorded before it is
 	// polled so that an operator restart loses nothing.

@@ -1,0 +1,26 @@
+package desired
+
+import (
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// JobRevision identifies what a job cluster's job runs with: the whole spec except the fields that
+// change no running pod and no submission (TaskManager replicas scale in place; savepoint
+// requests, cancellation and the policies act on the running job). It hashes the user's spec,
+// not the objects built from it, so an operator upgrade that builds objects differently never
+// restarts a running job.
+func JobRevision(fc *v1beta1.FlinkCluster) string {
+	spec := fc.Spec.DeepCopy()
+	spec.TaskManager.Replicas = 0
+	if job := spec.Job; job != nil {
+		job.SavepointGeneration = 0
+		job.CancelRequested = nil
+		job.AutoSavepointSeconds = nil
+		job.SavepointsDir = nil
+		job.RestartPolicy = nil
+		job.CleanupPolicy = nil
+		job.TakeSavepointOnUpdate = nil
+		job.FromSavepoint = nil
+	}
+	return hashOf(spec)
+}
