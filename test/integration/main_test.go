@@ -48,6 +48,7 @@ var env struct {
 	dynamic    dynamic.Interface
 	apiext     apiextensionsclient.Interface
 	simURL     string
+	operator   *process
 }
 
 func TestMain(m *testing.M) {
@@ -155,19 +156,35 @@ func startSimulator() (func(), error) {
 		return nil, err
 	}
 	env.simURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	return startProcess("./test/cmd/flink-sim", "it-sim",
+	sim, err := newProcess("./test/cmd/flink-sim", "it-sim",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", env.kubeconfig,
 		"--initialize-delay=500ms", "--savepoint-delay=500ms", "--stop-delay=500ms", "--cancel-delay=200ms", "--restart-delay=500ms")
+	if err != nil {
+		return nil, err
+	}
+	if err := sim.Start(); err != nil {
+		return nil, err
+	}
+	return sim.Stop, nil
 }
 
 // startOperator runs the operator binary against the test cluster, reaching JobManagers through
 // the simulator, with short intervals so lifecycles take seconds; it logs to bin/it-operator.log.
+// Tests may kill and restart it through env.operator.
 func startOperator() (func(), error) {
-	return startProcess("./cmd/flink-operator", "it-operator",
+	op, err := newProcess("./cmd/flink-operator", "it-operator",
 		"--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2",
 		"--jobmanager-url-template="+env.simURL+"/clusters/{{.Namespace}}/{{.Name}}",
 		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s",
 		"--restart-backoff=1s", "--max-restart-backoff=2s")
+	if err != nil {
+		return nil, err
+	}
+	env.operator = op
+	if err := op.Start(); err != nil {
+		return nil, err
+	}
+	return op.Stop, nil
 }
 
 func freePort() (int, error) {
@@ -179,9 +196,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startProcess builds a main package into bin/NAME and runs it with args, logging to
-// bin/NAME.log. The returned function stops it with SIGTERM, as Kubernetes would.
-func startProcess(pkg, name string, args ...string) (func(), error) {
+// process is a binary the suite runs, restartable; its output goes to bin/NAME.log.
+type process struct {
+	bin  string
+	args []string
+	log  *os.File
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// newProcess builds a main package into bin/NAME.
+func newProcess(pkg, name string, args ...string) (*process, error) {
 	bin := filepath.Join(env.root, "bin", name)
 	build := exec.Command("go", "build", "-o", bin, pkg)
 	build.Dir = env.root
@@ -193,20 +218,36 @@ func startProcess(pkg, name string, args ...string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	return &process{bin: bin, args: args, log: logFile}, nil
+}
+
+// Start starts the process.
+func (p *process) Start() error {
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		return err
 	}
-	return func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		_ = logFile.Close()
-	}, nil
+	p.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
+	return nil
+}
+
+// Kill ends the process at once (SIGKILL: no graceful shutdown, as in a crash) and waits.
+func (p *process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Stop ends the process with SIGTERM, as Kubernetes would, killing it after 20 s.
+func (p *process) Stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.Kill()
+	}
 }
