@@ -11,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
@@ -26,7 +27,8 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	if err != nil {
 		return nil, nil, err
 	}
-	rest := flinkclient.New(flinkclient.Options{Timeout: opts.flinkTimeout})
+	rest := flinkclient.New(flinkclient.Options{Timeout: opts.flinkTimeout,
+		Transport: metrics.InstrumentFlinkTransport(flinkclient.NewTransport())})
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(klog.Level(4))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})

@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 )
 
 // Result tells the controller when to look at a key again without an event.
@@ -109,7 +110,9 @@ func (c *Controller) processNextItem(ctx context.Context) bool {
 	// Syncs run on a context that outlives SIGTERM so they finish cleanly; their own I/O has
 	// timeouts, so this cannot hang shutdown.
 	syncCtx := klog.NewContext(context.WithoutCancel(ctx), klog.FromContext(ctx).WithValues("flinkcluster", key))
+	start := time.Now()
 	result, err := c.syncer.Sync(syncCtx, key)
+	metrics.SyncDone(time.Since(start), err)
 	c.health.Beat()
 	if err != nil {
 		logger := klog.FromContext(syncCtx)

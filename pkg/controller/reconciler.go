@@ -10,6 +10,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/state"
@@ -41,6 +42,7 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 	}
 	fc := obs.Cluster
 	if fc == nil {
+		metrics.ForgetCluster(ns, name)
 		return Result{}, nil
 	}
 	if fc.DeletionTimestamp != nil {
@@ -70,7 +72,11 @@ func (r *Reconciler) syncSession(ctx context.Context, obs *observer.Observed, wa
 	// Status reflects what was observed before this sync's writes; their watch events bring
 	// the next sync, which sees them.
 	st := state.Derive(state.Input{Observed: obs, Want: want, BuildErr: buildErr, Now: r.Now(), Wanted: desired.AllComponents})
-	return Result{}, r.Updater.WriteStatus(ctx, obs.Cluster, st)
+	if err := r.Updater.WriteStatus(ctx, obs.Cluster, st); err != nil {
+		return Result{}, err
+	}
+	metrics.ObserveCluster(obs.Cluster.Namespace, obs.Cluster.Name, st)
+	return Result{}, nil
 }
 
 // syncJob runs one step of the job's state machine. Its new status is written before its actions
@@ -104,6 +110,7 @@ func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm stri
 	if err := r.Updater.WriteStatus(ctx, fc, st); err != nil {
 		return Result{}, err
 	}
+	observeMetrics(fc, st)
 	if decision.Transition != nil {
 		klog.FromContext(ctx).Info("Job transition", "transition", decision.Message, "jobID", job.ID)
 		r.Updater.Transition(fc, decision.Message, job)
@@ -255,4 +262,18 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
 	}
 	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
+}
+
+// observeMetrics updates the cluster's series after its status was written, counting a savepoint
+// operation that ended in this step.
+func observeMetrics(fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) {
+	metrics.ObserveCluster(fc.Namespace, fc.Name, st)
+	before, after := fc.Status.Components.Job, st.Components.Job
+	if before == nil || after == nil || before.Savepoint == nil || after.Savepoint == nil {
+		return
+	}
+	if before.Savepoint.State == v1beta1.SavepointStateInProgress && after.Savepoint.TriggerID == before.Savepoint.TriggerID &&
+		after.Savepoint.State != v1beta1.SavepointStateInProgress {
+		metrics.SavepointEnded(fc.Namespace, fc.Name, *after.Savepoint)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 )
@@ -70,6 +71,7 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *observer.Observed, a
 			return nil
 		}
 		policy := metav1.DeletePropagationBackground
+		metrics.APIWrite("Job", "delete")
 		err := jobs.Delete(ctx, old.Name, metav1.DeleteOptions{PropagationPolicy: &policy,
 			Preconditions: &metav1.Preconditions{UID: &old.UID}})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -80,6 +82,7 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *observer.Observed, a
 		return nil
 	}
 	job := desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint})
+	metrics.APIWrite("Job", "create")
 	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
@@ -108,6 +109,7 @@ func (u *Updater) remove(ctx context.Context, fc *v1beta1.FlinkCluster, kind str
 	if err := del(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
 		return u.failed(fc, "delete", kind, name, err)
 	}
+	metrics.APIWrite(kind, "delete")
 	klog.FromContext(ctx).V(2).Info("Deleted child", "kind", kind, "name", name)
 	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonDeleted, "Deleted %s %s", kind, name)
 	return nil
@@ -138,6 +140,7 @@ func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typed
 			}
 			return u.failed(fc, "create", kind, name, err)
 		}
+		metrics.APIWrite(kind, "create")
 		klog.FromContext(ctx).V(2).Info("Created child", "kind", kind, "name", name)
 		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonCreated, "Created %s %s", kind, name)
 		return nil
@@ -160,6 +163,7 @@ func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typed
 	if _, err := c.Update(ctx, update, metav1.UpdateOptions{}); err != nil {
 		return u.failed(fc, "update", kind, name, err)
 	}
+	metrics.APIWrite(kind, "update")
 	klog.FromContext(ctx).V(2).Info("Updated child", "kind", kind, "name", name)
 	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, message, kind, name)
 	return nil
@@ -189,6 +193,7 @@ func (u *Updater) writeStatus(ctx context.Context, fc *v1beta1.FlinkCluster, st 
 	}
 	updated := fc.DeepCopy()
 	updated.Status = st
+	metrics.APIWrite("FlinkCluster", "update_status")
 	stored, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) {
 		return fc, nil
@@ -226,6 +231,7 @@ func (u *Updater) ForeignChildren(fc *v1beta1.FlinkCluster, foreign []string) {
 func (u *Updater) AddFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, finalizer string) error {
 	updated := fc.DeepCopy()
 	updated.Finalizers = append(updated.Finalizers, finalizer)
+	metrics.APIWrite("FlinkCluster", "update")
 	if _, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("adding finalizer %s: %w", finalizer, err)
 	}
@@ -241,6 +247,7 @@ func (u *Updater) RemoveFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster,
 			updated.Finalizers = append(updated.Finalizers, f)
 		}
 	}
+	metrics.APIWrite("FlinkCluster", "update")
 	_, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing finalizer %s: %w", finalizer, err)
