@@ -18,13 +18,13 @@ import (
 func TestEndpointTemplate(t *testing.T) {
 	id := "0123456789abcdef0123456789abcdef"
 	tests := map[string]string{
-		"/jobs/" + id:                                   "/jobs/:id",
-		"/jobs/" + id + "/savepoints/" + id:             "/jobs/:id/savepoints/:id",
-		"/clusters/ns/name/jobs/" + id + "/exceptions":  "/jobs/:id/exceptions",
-		"/overview":                                     "/overview",
-		"/savepoint-disposal/" + id:                     "/savepoint-disposal/:id",
-		"/something/else":                               "other",
-		"/proxy/jobs/not-an-id":                         "/jobs/not-an-id",
+		"/jobs/" + id:                                  "/jobs/:id",
+		"/jobs/" + id + "/savepoints/" + id:            "/jobs/:id/savepoints/:id",
+		"/clusters/ns/name/jobs/" + id + "/exceptions": "/jobs/:id/exceptions",
+		"/overview":                 "/overview",
+		"/savepoint-disposal/" + id: "/savepoint-disposal/:id",
+		"/something/else":           "other",
+		"/proxy/jobs/not-an-id":     "/jobs/not-an-id",
 		"/clusters/jobs/ns/jobs/" + id + "/checkpoints": "/jobs/ns/jobs/:id/checkpoints",
 	}
 	for path, want := range tests {
