@@ -88,7 +88,8 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 		return Result{}, r.Updater.AddFinalizer(ctx, fc, FinalSavepointFinalizer)
 	}
 	jm := r.jobManagerURL(ctx, fc)
-	decision := fsm.Step(r.fsmInput(ctx, obs, want, jm))
+	in := r.fsmInput(ctx, obs, want, jm)
+	decision := fsm.Step(in)
 	job := decision.Status
 	wanted := wantedComponents(*fc.Spec.Job, job)
 	held := fsm.Active(job)
@@ -100,7 +101,8 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 	changed := job.Revision != "" && job.Revision != desired.JobRevision(fc)
 	reason, message := pendingUpdate(fc, job, held && (changed || (want != nil && heldDrift(obs, want))))
 	st := state.Derive(state.Input{Observed: obs, Want: want, BuildErr: buildErr, Now: r.Now(),
-		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message})
+		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
+		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: jm})
 	return r.commit(ctx, obs, jm, decision, st)
 }
 
@@ -133,10 +135,11 @@ func (r *Reconciler) fsmInput(ctx context.Context, obs *observer.Observed, want 
 		Now: r.Now(), ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
 		ClusterReady: state.ClusterReady(obs), Flink: flinkObs, Savepoint: savepointObs,
 		Submitter: phase, SubmitterReason: reason, Settings: r.Settings,
-		Revision:           desired.JobRevision(fc),
-		ClusterUpToDate:    want != nil && state.ChildrenMatch(obs, want),
-		Deleting:           fc.DeletionTimestamp != nil,
-		SkipFinalSavepoint: fc.Annotations[SkipFinalSavepointAnnotation] == "true",
+		Revision:            desired.JobRevision(fc),
+		ClusterUpToDate:     want != nil && state.ChildrenMatch(obs, want),
+		Deleting:            fc.DeletionTimestamp != nil,
+		SkipFinalSavepoint:  fc.Annotations[SkipFinalSavepointAnnotation] == "true",
+		SavepointRetryToken: fc.Annotations[SavepointRetryAnnotation],
 	}
 }
 
@@ -178,6 +181,9 @@ func heldDrift(obs *observer.Observed, want *desired.Cluster) bool {
 const (
 	FinalSavepointFinalizer      = "flinkoperator.k8s.io/final-savepoint"
 	SkipFinalSavepointAnnotation = "flinkoperator.k8s.io/skip-final-savepoint"
+	// SavepointRetryAnnotation: a new value asks again for a requested savepoint whose retries
+	// were used up.
+	SavepointRetryAnnotation = "flinkoperator.k8s.io/savepoint-retry"
 )
 
 // needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.

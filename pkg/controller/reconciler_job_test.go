@@ -187,13 +187,46 @@ func TestSpecChangeIsHeldWhileTheJobRuns(t *testing.T) {
 	assert.NotContains(t, cm.(*corev1.ConfigMap).Data[desired.FlinkConfV2Key], `numberOfTaskSlots: "4"`)
 }
 
-func TestUnreachableJobManagerIsNotAFailure(t *testing.T) {
+func TestUnreachableJobManagerIsVisibleButNoFailure(t *testing.T) {
 	f := startedJob(t, jobCluster())
 	f.rest.RemoveJobManager(jmURL)
 	f.sync()
 	f.now = f.now.Add(time.Hour)
 	f.sync()
 	assert.Equal(t, fsm.Running, f.job().State)
+	cond := condition(f.cluster(), "JobManagerReachable")
+	require.NotNil(t, cond)
+	assert.Equal(t, metav1.ConditionFalse, cond.Status)
+	assert.Contains(t, cond.Message, jmURL)
+	f.rest.AddJobManager(jmURL, flinkclient.ClusterOverview{}, flinkclient.DashboardConfig{})
+	f.runFlinkJob(flinkclient.JobStateRunning)
+	f.sync()
+	assert.Equal(t, metav1.ConditionTrue, condition(f.cluster(), "JobManagerReachable").Status)
+}
+
+func condition(fc *v1beta1.FlinkCluster, kind string) *metav1.Condition {
+	for i := range fc.Status.Conditions {
+		if fc.Status.Conditions[i].Type == kind {
+			return &fc.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func TestSavepointRetryAnnotation(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	st := f.cluster().DeepCopy()
+	st.Spec.Job.SavepointGeneration = 1
+	st.Status.Components.Job.UserSavepointFailures = 3
+	past := metav1.NewTime(f.now.Add(-time.Hour))
+	st.Status.Components.Job.LastSavepointTime = &past
+	require.NoError(t, f.indexers["fc"].Update(st))
+	f.sync()
+	assert.Equal(t, fsm.Running, f.job().State, "retries used up")
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Annotations = map[string]string{SavepointRetryAnnotation: "again"} })
+	f.sync()
+	f.sync()
+	assert.Equal(t, fsm.Savepointing, f.job().State)
 }
 
 // completeSubmitter plays the Job controller: the submitter finished.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 )
@@ -100,11 +102,107 @@ func TestOperatorKilledAnywhereConverges(t *testing.T) {
 
 	sim := simState(t, ns, "counter")
 	assert.Len(t, sim.Jobs, int(final.Attempt), "one Flink job per attempt: nothing was submitted twice")
-	savepoints := 0
-	for _, j := range sim.Jobs {
-		savepoints += len(j.Savepoints)
-	}
+	savepoints := countSavepoints(sim)
 	assert.Equal(t, int(final.SavepointGeneration), savepoints, "every savepoint Flink wrote is counted in status, none taken twice")
 	assert.Equal(t, int32(0), final.RestartCount)
 	t.Logf("operator killed %d times; %d attempts, %d savepoints", kills, final.Attempt, savepoints)
+}
+
+// killOnState SIGKILLs and restarts the operator the first time the job's status shows state:
+// status is written before the step's actions run, so the kill often lands between the two.
+func killOnState(t *testing.T, ns, name string, state v1beta1.JobState) (stop func() bool) {
+	quit := make(chan struct{})
+	killed := make(chan bool, 1)
+	go func() {
+		for {
+			select {
+			case <-quit:
+				killed <- false
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			fc, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(context.Background(), name, metav1.GetOptions{})
+			if err != nil || fc.Status.Components.Job == nil || fc.Status.Components.Job.State != state {
+				continue
+			}
+			env.operator.Kill()
+			if err := env.operator.Start(); err != nil {
+				t.Errorf("restarting the operator: %v", err)
+			}
+			<-quit
+			killed <- true
+			return
+		}
+	}()
+	return func() bool { close(quit); return <-killed }
+}
+
+// TestOperatorKilledInEveryState kills the operator once in each state of the job's life and
+// checks that the life still completes with exactly the jobs and savepoints it needs: a job
+// submitted, a requested savepoint, an update through a savepoint and a deletion with a final
+// savepoint (2 Flink jobs, 3 savepoints); or a job submitted and cancelled with a savepoint
+// (1 job, 1 savepoint).
+func TestOperatorKilledInEveryState(t *testing.T) {
+	full := []v1beta1.JobState{v1beta1.JobStateSubmitting, v1beta1.JobStateRunning, v1beta1.JobStateSavepointing,
+		v1beta1.JobStateUpdating, v1beta1.JobStateDeploying, v1beta1.JobStateDeleting}
+	for _, state := range full {
+		t.Run(string(state), func(t *testing.T) {
+			ns := newNamespace(t)
+			stop := killOnState(t, ns, "counter", state)
+			sim := updateAndDelete(t, ns)
+			require.True(t, stop(), "the operator was never seen in state %s", state)
+			assert.Len(t, sim.Jobs, 2, "one Flink job per attempt")
+			assert.Equal(t, 3, countSavepoints(sim), "the requested, the update and the final savepoint, each once")
+		})
+	}
+	t.Run(string(v1beta1.JobStateCancelling), func(t *testing.T) {
+		ns := newNamespace(t)
+		stop := killOnState(t, ns, "counter", v1beta1.JobStateCancelling)
+		_, err := createStrict(context.Background(), ns, fromYAML(t, savepointJobCluster))
+		require.NoError(t, err)
+		waitJob(t, ns, "counter", 2*time.Minute, "the job to run", func(j *v1beta1.JobStatus) bool {
+			return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+		})
+		patchJob(t, ns, "counter", `{"cancelRequested":true}`)
+		waitJob(t, ns, "counter", 2*time.Minute, "the job to be cancelled", func(j *v1beta1.JobStatus) bool {
+			return j.State == v1beta1.JobStateCancelled
+		})
+		require.True(t, stop())
+		sim := simState(t, ns, "counter")
+		assert.Len(t, sim.Jobs, 1)
+		assert.Equal(t, 1, countSavepoints(sim))
+	})
+}
+
+// updateAndDelete runs one job cluster through submit, a requested savepoint, an update and a
+// deletion, and returns what the simulator saw.
+func updateAndDelete(t *testing.T, ns string) simCluster {
+	ctx := context.Background()
+	_, err := createStrict(ctx, ns, fromYAML(t, savepointJobCluster))
+	require.NoError(t, err)
+	first := waitJob(t, ns, "counter", 2*time.Minute, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	patchJob(t, ns, "counter", `{"savepointGeneration":1}`)
+	waitJob(t, ns, "counter", 2*time.Minute, "the requested savepoint", func(j *v1beta1.JobStatus) bool {
+		return j.SavepointGeneration >= 1 && j.State == v1beta1.JobStateRunning
+	})
+	patchJob(t, ns, "counter", `{"parallelism":2}`)
+	waitJob(t, ns, "counter", 2*time.Minute, "the updated job to run", func(j *v1beta1.JobStatus) bool {
+		return j.ID != first.ID && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Delete(ctx, "counter", metav1.DeleteOptions{}))
+	waitFor(t, 2*time.Minute, "the FlinkCluster to be gone", func() bool {
+		_, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(ctx, "counter", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	return simState(t, ns, "counter")
+}
+
+func countSavepoints(c simCluster) int {
+	n := 0
+	for _, j := range c.Jobs {
+		n += len(j.Savepoints)
+	}
+	return n
 }

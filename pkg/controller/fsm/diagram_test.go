@@ -110,6 +110,7 @@ const docEvents = `
 | RestartDue | restartPolicy FromSavepointOnFailure, a savepoint is recorded, and the restart backoff (10 s, doubling per restart, at most 5 min) passed since the job ended |
 | SpecChanged | the spec's job revision (a hash of the spec without replicas, savepoint requests, cancellation and policies) differs from the one the running attempt was submitted with |
 | DeletionRequested | the FlinkCluster has a deletion timestamp (the final-savepoint finalizer holds it) |
+| SavepointRetry | the annotation flinkoperator.k8s.io/savepoint-retry has a value the operator has not acted on: the requested savepoint, given up after 3 failures, is tried again |
 
 ## Updates
 

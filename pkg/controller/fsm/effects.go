@@ -96,6 +96,11 @@ var (
 	stopForDeletion = Effect{"record and stop the job with a final savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
 		return startSavepoint(in, st, v1beta1.SavepointReasonDelete, ActStopWithSavepoint)
 	}}
+	resetUserRetries = Effect{"record the retry request and allow the requested savepoint again", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.SavepointRetryToken = in.SavepointRetryToken
+		st.UserSavepointFailures = 0
+		return nil
+	}}
 	recordTarget = Effect{"record the revision to roll out", func(in Input, st *v1beta1.JobStatus) []Action {
 		st.TargetRevision = in.Revision
 		return nil

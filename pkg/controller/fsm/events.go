@@ -53,6 +53,7 @@ func detect(in Input) []Event {
 	add(in.Spec.CancelRequested != nil && *in.Spec.CancelRequested, CancelRequested)
 	add(in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision, SpecChanged)
 	add(restartDue(in), RestartDue)
+	add(in.SavepointRetryToken != "" && in.SavepointRetryToken != in.Status.SavepointRetryToken, SavepointRetry)
 	add(savepointDue(in) != "", SavepointDue)
 	return evs
 }

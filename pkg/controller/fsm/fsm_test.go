@@ -534,3 +534,46 @@ func TestUpdateAndDeleteTransitions(t *testing.T) {
 		})
 	}
 }
+
+func TestSmallerRules(t *testing.T) {
+	t.Run("a job seen for the first time gets its start time", func(t *testing.T) {
+		in := input(Submitting)
+		in.Status.StartTime = nil
+		assert.Equal(t, t0, Step(in).Status.StartTime.Time)
+	})
+	for _, reason := range []v1beta1.SavepointReason{v1beta1.SavepointReasonCancel, v1beta1.SavepointReasonUpdate, v1beta1.SavepointReasonDelete} {
+		t.Run("an unknown "+string(reason)+" savepoint is stopped again", func(t *testing.T) {
+			in := input(Cancelling)
+			in.Status.Savepoint = inFlight(reason, -time.Second)
+			in.Savepoint = SavepointObservation{Polled: true, NotFound: true}
+			assert.Equal(t, []ActionKind{ActStopWithSavepoint}, kinds(Step(in).Actions))
+		})
+	}
+	t.Run("SavepointInFlight", func(t *testing.T) {
+		assert.True(t, SavepointInFlight(v1beta1.JobStatus{Savepoint: inFlight(v1beta1.SavepointReasonUser, 0)}))
+		assert.False(t, SavepointInFlight(v1beta1.JobStatus{}))
+	})
+	t.Run("a failed job that cannot be restarted says why", func(t *testing.T) {
+		in := input(Running)
+		in.Spec.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+		in.Flink.State, in.Flink.Failure = "FAILED", "boom"
+		d := Step(in)
+		assert.Equal(t, Failed, d.Status.State)
+		assert.Contains(t, d.Status.Message, "boom; not restarted: restartPolicy FromSavepointOnFailure needs a savepoint")
+	})
+	t.Run("a retry request allows the given-up savepoint again", func(t *testing.T) {
+		in := input(Running)
+		in.Spec.SavepointGeneration = 1
+		in.Status.UserSavepointFailures = 3
+		in.Status.LastSavepointTime = at(-time.Hour)
+		in.SavepointRetryToken = "1"
+		d := Step(in)
+		assert.Equal(t, Running, d.Status.State)
+		assert.Equal(t, int32(0), d.Status.UserSavepointFailures)
+		assert.Equal(t, "1", d.Status.SavepointRetryToken)
+		in.Status = d.Status
+		assert.Equal(t, Savepointing, Step(in).Status.State, "the next sync takes it")
+		in.Status.UserSavepointFailures = 3
+		assert.Equal(t, Running, Step(in).Status.State, "the same token does not ask twice")
+	})
+}

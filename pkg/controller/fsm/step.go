@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -33,9 +34,20 @@ func Step(in Input) Decision {
 		d.Message = fmt.Sprintf("%s -> %s on %s", from, t.To, ev)
 		break
 	}
+	if d.Transition != nil {
+		explainNoRestart(in, &st)
+	}
 	d.Status = st
 	d.RequeueAfter = requeueAfter(in, st)
 	return d
+}
+
+// explainNoRestart says why a failed or lost job that asked to be restarted stays down.
+func explainNoRestart(in Input, st *v1beta1.JobStatus) {
+	p := in.Spec.RestartPolicy
+	if (st.State == Failed || st.State == Lost) && p != nil && *p == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation == "" {
+		st.Message = strings.TrimPrefix(st.Message+"; ", "; ") + "not restarted: restartPolicy FromSavepointOnFailure needs a savepoint and none is recorded"
+	}
 }
 
 // find returns the transition for (state, event) whose guard holds.

@@ -55,6 +55,7 @@ const (
 	SavepointDue       Event = "SavepointDue"
 	RestartDue         Event = "RestartDue"
 	SpecChanged        Event = "SpecChanged"
+	SavepointRetry     Event = "SavepointRetry"
 	DeletionRequested  Event = "DeletionRequested"
 )
 
@@ -62,7 +63,7 @@ const (
 var Events = []Event{
 	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown,
 	JobFinished, JobFailed, JobCanceled, SubmitterFailed, SubmitterAbsent, JobLost, JobMissing,
-	DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointDue, JobActive,
+	DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue, JobActive,
 }
 
 // SubmitterPhase is what became of the current attempt's submitter Job.
@@ -154,6 +155,8 @@ type Input struct {
 	Deleting bool
 	// SkipFinalSavepoint: the user asked to delete without a final savepoint.
 	SkipFinalSavepoint bool
+	// SavepointRetryToken is the value of the savepoint-retry annotation ("" when absent).
+	SavepointRetryToken string
 }
 
 // ActionKind names a side effect the updater performs after writing status.

@@ -22,6 +22,9 @@ import (
 
 // Condition types.
 const (
+	// ConditionJobManagerReachable is False while the JobManager's REST API does not answer:
+	// the job keeps its state and is polled again, so this is where the outage shows.
+	ConditionJobManagerReachable = "JobManagerReachable"
 	// ConditionReady is True when every component is ready and matches the current spec.
 	ConditionReady = "Ready"
 	// ConditionUpdatePending is True while spec changes are held back from a running job.
@@ -44,6 +47,10 @@ type Input struct {
 	// UpdateReason and UpdateMessage explain a spec change that has not rolled out yet; empty
 	// when none is pending.
 	UpdateReason, UpdateMessage string
+	// FlinkPolled and FlinkReachable say whether the JobManager at JobManagerURL was asked and
+	// answered this sync.
+	FlinkPolled, FlinkReachable bool
+	JobManagerURL               string
 }
 
 // Derive returns the status for the observed cluster. now stamps lastUpdateTime and condition
@@ -68,6 +75,9 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	}
 	setReadyCondition(&st, in.BuildErr, in.Now)
 	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
+	if in.FlinkPolled {
+		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
+	}
 	if !equality.Semantic.DeepEqual(withoutTime(old), withoutTime(st)) {
 		t := metav1.NewTime(in.Now)
 		st.LastUpdateTime = &t
@@ -246,6 +256,17 @@ func setUpdatePendingCondition(st *v1beta1.FlinkClusterStatus, reason, message s
 	}
 	setCondition(&st.Conditions, metav1.Condition{Type: ConditionUpdatePending, Status: metav1.ConditionTrue, Reason: reason,
 		ObservedGeneration: st.ObservedGeneration, Message: message}, now)
+}
+
+func setReachableCondition(st *v1beta1.FlinkClusterStatus, reachable bool, url string, now time.Time) {
+	cond := metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionTrue, Reason: "Answering",
+		ObservedGeneration: st.ObservedGeneration, Message: "the JobManager REST API at " + url + " answers"}
+	if !reachable {
+		cond.Status, cond.Reason = metav1.ConditionFalse, "Unreachable"
+		cond.Message = "the JobManager REST API at " + url + " does not answer; the job keeps its last known state " +
+			"and is polled again (since lastTransitionTime)"
+	}
+	setCondition(&st.Conditions, cond, now)
 }
 
 func withoutTime(st v1beta1.FlinkClusterStatus) v1beta1.FlinkClusterStatus {

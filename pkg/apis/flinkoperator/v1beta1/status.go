@@ -240,6 +240,11 @@ type JobStatus struct {
 	// +optional
 	Revision string `json:"revision,omitempty"`
 
+	// SavepointRetryToken is the last value of the annotation flinkoperator.k8s.io/savepoint-retry
+	// the operator acted on: a new value asks again for a savepoint whose retries were used up.
+	// +optional
+	SavepointRetryToken string `json:"savepointRetryToken,omitempty"`
+
 	// TargetRevision is the revision an update in progress rolls out, recorded before the job
 	// is stopped so that a restarted operator finishes the same update.
 	// +optional
