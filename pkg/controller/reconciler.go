@@ -263,7 +263,7 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (
 		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
 	case !held:
 		return "", ""
-	case spec.SavepointsDir == nil && (spec.TakeSavepointOnUpdate == nil || *spec.TakeSavepointOnUpdate):
+	case spec.SavepointsDir == nil && spec.SavepointOnUpdate():
 		return "SavepointsDirRequired", "the spec changed while the job runs; the update needs a savepoint but " +
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
 	}

@@ -64,7 +64,10 @@ func TestDefaultsAreApplied(t *testing.T) {
 		assert.Equal(t, "600M", side.min, side.name)
 		assert.Equal(t, "2Gi", side.mem, side.name+" default resources")
 	}
-	assert.False(t, *jm.Ingress.UseTLS)
+	// useTLS and takeSavepointOnUpdate have no schema default, so that their aliases (useTls,
+	// takeSavepointOnUpgrade) can be set alone; absent reads as false and true.
+	assert.Nil(t, jm.Ingress.UseTLS)
+	assert.False(t, jm.Ingress.TLSEnabled())
 	assert.Equal(t, int32(1), *job.Parallelism)
 	assert.False(t, *job.AllowNonRestoredState)
 	assert.False(t, *job.NoLoggingToStdout)
@@ -72,7 +75,8 @@ func TestDefaultsAreApplied(t *testing.T) {
 	assert.Equal(t, v1beta1.CleanupActionDeleteCluster, job.CleanupPolicy.AfterJobSucceeds)
 	assert.Equal(t, v1beta1.CleanupActionKeepCluster, job.CleanupPolicy.AfterJobFails)
 	assert.Equal(t, v1beta1.CleanupActionDeleteCluster, job.CleanupPolicy.AfterJobCancelled)
-	assert.True(t, *job.TakeSavepointOnUpdate)
+	assert.Nil(t, job.TakeSavepointOnUpdate)
+	assert.True(t, job.SavepointOnUpdate())
 	assert.Equal(t, int32(0), job.SavepointGeneration)
 }
 

@@ -74,10 +74,11 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"gcp service account without keyFile", session, set("spec.gcpConfig.serviceAccount", map[string]interface{}{"secretName": "s", "mountPath": "/etc/gcp"}), "spec.gcpConfig.serviceAccount.keyFile", "Required"},
 		{"flinkProperties value not a string", session, set("spec.flinkProperties", map[string]interface{}{"parallelism.default": 2}), "spec.flinkProperties.parallelism.default", "string"},
 		{"flinkProperties sets an operator-owned key", session, set("spec.flinkProperties", map[string]interface{}{"rest.port": "9999"}), "spec.flinkProperties", "spec.jobManager.ports"},
-		{"unknown field (strict)", session, set("spec.jobManager.replicas", 2), "spec.jobManager.replicas", "unknown field"},
+		{"unknown field (strict)", session, set("spec.jobManager.replicaCount", 2), "spec.jobManager.replicaCount", "unknown field"},
 		{"name too long", session, set("metadata.name", "a-very-long-flink-cluster-name-that-is-too-long-1"), "metadata.name", "at most 45"},
 		{"name starting with a digit", session, set("metadata.name", "1cluster"), "metadata.name", "start with a letter"},
 	}
+	cases = append(cases, compatInvalidCases()...)
 	require.GreaterOrEqual(t, len(cases), 30)
 	ns := newNamespace(t)
 	for _, tc := range cases {
@@ -111,6 +112,8 @@ func TestInvalidUpdatesAreRejected(t *testing.T) {
 		{"cancelRequested removed", minimalJobCluster, set("spec.job.cancelRequested", true), del("spec.job.cancelRequested"), "spec.job.cancelRequested", "cannot go back"},
 		{"job cluster becomes session cluster", minimalJobCluster, noop, del("spec.job"), "spec.job", "cannot be added or removed"},
 		{"session cluster becomes job cluster", minimalSessionCluster, noop, set("spec.job", map[string]interface{}{"jarFile": "/x.jar", "className": "X"}), "spec.job", "cannot be added or removed"},
+		{"accessScope becomes Headless", minimalSessionCluster, noop, set("spec.jobManager.accessScope", "Headless"), "spec.jobManager.accessScope", "cannot change to or from Headless"},
+		{"accessScope stops being Headless", minimalSessionCluster, set("spec.jobManager.accessScope", "Headless"), set("spec.jobManager.accessScope", "NodePort"), "spec.jobManager.accessScope", "cannot change to or from Headless"},
 	}
 	ns := newNamespace(t)
 	ctx := context.Background()
@@ -142,4 +145,51 @@ func TestInvalidUpdatesAreRejected(t *testing.T) {
 		_, err = env.dynamic.Resource(fcResource).Namespace(ns).Update(ctx, created, metav1.UpdateOptions{})
 		assert.NoError(t, err)
 	})
+}
+
+// compatInvalidCases are the manifests of the original operator's API that this operator rejects,
+// and the conflicts its aliases and pod-level fields can cause: each message names the field and
+// says what to do instead.
+func compatInvalidCases() []invalidCase {
+	job, session := minimalJobCluster, minimalSessionCluster
+	obj := func(kv ...interface{}) map[string]interface{} {
+		m := map[string]interface{}{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	pvc := []interface{}{obj("metadata", obj("name", "data"), "spec", obj("accessModes", []interface{}{"ReadWriteOnce"}))}
+	return []invalidCase{
+		{"useTLS and useTls differ", session, set("spec.jobManager.ingress", obj("useTLS", true, "useTls", false, "tlsSecretName", "s")), "spec.jobManager.ingress", "must not differ"},
+		{"useTls without secret", session, set("spec.jobManager.ingress", obj("useTls", true)), "spec.jobManager.ingress", "tlsSecretName is required"},
+		{"takeSavepointOnUpdate and takeSavepointOnUpgrade differ", job, both(set("spec.job.takeSavepointOnUpdate", true), set("spec.job.takeSavepointOnUpgrade", false)), "spec.job", "must not differ"},
+		{"jobManager podLabels override the cluster label", session, set("spec.jobManager.podLabels", obj("flinkoperator.k8s.io/cluster", "other")), "spec.jobManager.podLabels", "operator's own labels"},
+		{"taskManager podLabels override the component label", session, set("spec.taskManager.podLabels", obj("app.kubernetes.io/component", "x")), "spec.taskManager.podLabels", "operator's own labels"},
+		{"job podLabels override the managed-by label", job, set("spec.job.podLabels", obj("app.kubernetes.io/managed-by", "me")), "spec.job.podLabels", "operator's own labels"},
+		{"ServiceLabels override the instance label", session, set("spec.jobManager.ServiceLabels", obj("app.kubernetes.io/instance", "x")), "spec.jobManager.ServiceLabels", "operator's own labels"},
+		{"podAnnotations in the operator's prefix", session, set("spec.taskManager.podAnnotations", obj("flinkoperator.k8s.io/config-hash", "x")), "spec.taskManager.podAnnotations", "flinkoperator.k8s.io/ prefix"},
+		{"batchSchedulerName", session, set("spec.batchSchedulerName", "volcano"), "spec.batchSchedulerName", "not supported"},
+		{"batchScheduler", session, set("spec.batchScheduler", obj("name", "volcano", "queue", "q")), "spec.batchScheduler", "not supported"},
+		{"jobManager volumeClaimTemplates", session, set("spec.jobManager.volumeClaimTemplates", pvc), "spec.jobManager.volumeClaimTemplates", "generic ephemeral volume"},
+		{"taskManager volumeClaimTemplates", session, set("spec.taskManager.volumeClaimTemplates", pvc), "spec.taskManager.volumeClaimTemplates", "generic ephemeral volume"},
+		{"recreateOnUpdate false", session, set("spec.recreateOnUpdate", false), "spec.recreateOnUpdate", "not supported"},
+		{"two JobManager replicas", session, set("spec.jobManager.replicas", 2), "spec.jobManager.replicas", "must be 1"},
+		{"TaskManager StatefulSet", session, set("spec.taskManager.deploymentType", "StatefulSet"), "spec.taskManager.deploymentType", "Deployment"},
+		{"job mode Blocking", job, set("spec.job.mode", "Blocking"), "spec.job.mode", "only Detached"},
+		{"job mode Application", job, set("spec.job.mode", "Application"), "spec.job.mode", "only Detached"},
+		{"python job", job, set("spec.job.pyFile", "gs://b/job.py"), "spec.job.pyFile", "jarFile and className"},
+		{"python job (older spelling)", job, set("spec.job.pythonModule", "job.main"), "spec.job", "jarFile and className"},
+		{"maxStateAgeToRestoreSeconds", job, set("spec.job.maxStateAgeToRestoreSeconds", 3600), "spec.job.maxStateAgeToRestoreSeconds", "autoSavepointSeconds"},
+		{"extraPorts reuse an operator port name", session, set("spec.jobManager.extraPorts", []interface{}{obj("name", "ui", "containerPort", 9999)}), "spec.jobManager.extraPorts", "must not use the names"},
+		{"extraPorts reuse an operator port number", session, set("spec.taskManager.extraPorts", []interface{}{obj("name", "x", "containerPort", 6122)}), "spec.taskManager.extraPorts", "must not repeat a port number"},
+		{"extraPorts with the same name twice", session, set("spec.jobManager.extraPorts", []interface{}{obj("name", "m", "containerPort", 9000), obj("name", "m", "containerPort", 9001)}), "spec.jobManager.extraPorts", "names must be unique"},
+		{"extraPorts with a bad protocol", session, set("spec.jobManager.extraPorts", []interface{}{obj("containerPort", 9000, "protocol", "HTTP")}), "spec.jobManager.extraPorts[0].protocol", "SCTP"},
+		{"logConfig replaces the Flink configuration", session, set("spec.logConfig", obj("flink-conf.yaml", "x: y")), "spec.logConfig", "spec.flinkProperties"},
+		{"logConfig with a path as key", session, set("spec.logConfig", obj("../log4j.properties", "x")), "spec.logConfig", "file names"},
+		{"logConfig CLI file with noLoggingToStdout", job, both(set("spec.job.noLoggingToStdout", true), set("spec.logConfig", obj("log4j-cli.properties", "rootLogger.level = INFO"))), "spec.logConfig", "noLoggingToStdout"},
+		{"flinkVersion not a version", session, set("spec.flinkVersion", "latest"), "spec.flinkVersion", "should match"},
+		{"memoryProcessRatio over 100", session, set("spec.taskManager.memoryProcessRatio", 120), "spec.taskManager.memoryProcessRatio", "less than or equal to 100"},
+		{"access scope not known", session, set("spec.jobManager.accessScope", "LoadBalancer"), "spec.jobManager.accessScope", "Headless"},
+	}
 }

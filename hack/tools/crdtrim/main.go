@@ -20,7 +20,7 @@ var embeddedFields = map[string]bool{
 	"envVars": true, "envFrom": true, "pullSecrets": true, "resources": true,
 	"volumes": true, "volumeMounts": true, "sidecars": true, "initContainers": true,
 	"conditions": true, "tolerations": true, "securityContext": true, "affinity": true,
-	"podSecurityContext": true,
+	"podSecurityContext": true, "livenessProbe": true, "readinessProbe": true,
 }
 
 func main() {

@@ -38,7 +38,7 @@ var OperatorOwnedKeys = []string{
 // win for every key the operator does not own.
 func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[string]string {
 	jm, tm := fc.Spec.JobManager, fc.Spec.TaskManager
-	version := parseFlinkVersion(fc.Spec.Image.Name)
+	version := clusterFlinkVersion(fc)
 	conf := map[string]string{
 		"jobmanager.rpc.address": names.JobManagerService(fc.Name),
 		"jobmanager.rpc.port":    port(jm.Ports.RPC, 6123),

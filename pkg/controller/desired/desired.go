@@ -51,11 +51,11 @@ var AllComponents = Components{JobManager: true, TaskManager: true}
 // Build returns the desired children. It fails only for a spec the CRD cannot reject by itself,
 // such as a memory limit smaller than the off-heap margin.
 func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
-	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin)
+	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin, fc.Spec.JobManager.MemoryProcessRatio)
 	if err != nil {
 		return nil, fmt.Errorf("spec.jobManager.resources: %w", err)
 	}
-	tmMemory, err := flinkProcessMemory(fc.Spec.TaskManager.Resources, fc.Spec.TaskManager.MemoryOffHeapRatio, fc.Spec.TaskManager.MemoryOffHeapMin)
+	tmMemory, err := flinkProcessMemory(fc.Spec.TaskManager.Resources, fc.Spec.TaskManager.MemoryOffHeapRatio, fc.Spec.TaskManager.MemoryOffHeapMin, fc.Spec.TaskManager.MemoryProcessRatio)
 	if err != nil {
 		return nil, fmt.Errorf("spec.taskManager.resources: %w", err)
 	}
@@ -107,14 +107,21 @@ func hashOf(v interface{}) string {
 	return hex.EncodeToString(sum[:])[:16]
 }
 
+// configMap holds the Flink configuration and the logging files; spec.logConfig replaces the
+// operator's logging files of the same name and adds others (the CRD keeps it off the
+// configuration files).
 func configMap(fc *v1beta1.FlinkCluster, conf map[string]string) *corev1.ConfigMap {
+	data := map[string]string{
+		Log4jKey:    defaultLog4j,
+		Log4jCLIKey: cliLog4j(fc),
+	}
+	for name, content := range fc.Spec.LogConfig {
+		data[name] = content
+	}
+	data[FlinkConfV1Key] = renderFlat(conf)
+	data[FlinkConfV2Key] = renderYAML(conf)
 	return &corev1.ConfigMap{
 		ObjectMeta: objectMeta(fc, names.ConfigMap(fc.Name), names.ComponentConfig),
-		Data: map[string]string{
-			FlinkConfV1Key: renderFlat(conf),
-			FlinkConfV2Key: renderYAML(conf),
-			Log4jKey:       defaultLog4j,
-			Log4jCLIKey:    cliLog4j(fc),
-		},
+		Data:       data,
 	}
 }

@@ -177,7 +177,7 @@ func TestFlinkProcessMemory(t *testing.T) {
 				res.Requests[corev1.ResourceMemory] = q(tt.req)
 			}
 			min := q(tt.min)
-			got, err := flinkProcessMemory(res, &tt.ratio, &min)
+			got, err := flinkProcessMemory(res, &tt.ratio, &min, nil)
 			if tt.err {
 				assert.Error(t, err)
 				return
@@ -314,6 +314,13 @@ func TestJobRevision(t *testing.T) {
 		func(fc *v1beta1.FlinkCluster) {
 			fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
 		},
+		func(fc *v1beta1.FlinkCluster) {
+			fc.Spec.Job.TakeSavepointOnUpdate, fc.Spec.Job.TakeSavepointOnUpgrade = nil, ptr.To(false)
+		},
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Mode = ptr.To("Detached") },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.RecreateOnUpdate = ptr.To(true) },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.JobManager.Replicas = ptr.To[int32](1) },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.DeploymentType = "Deployment" },
 	}
 	for i, change := range same {
 		fc := base()
@@ -325,6 +332,8 @@ func TestJobRevision(t *testing.T) {
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Args = []string{"--x"} },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.Image.Name = "flink:2.2" },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.FlinkProperties = map[string]string{"a": "b"} },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.NodeSelector = map[string]string{"pool": "x"} },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.LogConfig = map[string]string{Log4jKey: "x"} },
 	}
 	for i, change := range changed {
 		fc := base()

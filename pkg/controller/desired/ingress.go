@@ -31,14 +31,10 @@ func IngressURLs(fc *v1beta1.FlinkCluster) []string {
 		return nil
 	}
 	scheme := "http"
-	if useTLS(fc.Spec.JobManager.Ingress) {
+	if fc.Spec.JobManager.Ingress.TLSEnabled() {
 		scheme = "https"
 	}
 	return []string{scheme + "://" + host}
-}
-
-func useTLS(ing *v1beta1.JobManagerIngressSpec) bool {
-	return ing.UseTLS != nil && *ing.UseTLS
 }
 
 // jobManagerIngress routes the host (or every host) to the JobManager Service's ui port.
@@ -66,7 +62,7 @@ func jobManagerIngress(fc *v1beta1.FlinkCluster) *networkingv1.Ingress {
 		}}},
 	}
 	ing.Annotations = copyMap(spec.Annotations)
-	if useTLS(spec) {
+	if spec.TLSEnabled() {
 		tls := networkingv1.IngressTLS{SecretName: deref(spec.TLSSecretName, "")}
 		if host != "" {
 			tls.Hosts = []string{host}

@@ -10,33 +10,37 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
 
-// jobManagerDeployment runs one JobManager. Recreate, because two JobManagers without HA
-// services must never run side by side.
+// jobManagerDeployment runs one JobManager, with the user's init containers and sidecars.
+// Recreate, because two JobManagers without HA services must never run side by side.
 func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.Deployment {
 	jm := fc.Spec.JobManager
 	container := flinkContainer(fc, "jobmanager", jm.VolumeMounts)
 	container.Command = []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}
-	container.Ports = []corev1.ContainerPort{
+	container.Ports = append([]corev1.ContainerPort{
 		containerPort("rpc", jm.Ports.RPC, 6123),
 		containerPort("blob", jm.Ports.Blob, 6124),
 		containerPort("query", jm.Ports.Query, 6125),
 		containerPort("ui", jm.Ports.UI, 8081),
-	}
+	}, extraContainerPorts(jm.ExtraPorts)...)
 	container.Resources = jm.Resources
 	// Ready once the REST API answers: the operator and the submitter talk to it.
-	container.ReadinessProbe = &corev1.Probe{
+	container.ReadinessProbe = mergeProbe(&corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("ui")}},
 		PeriodSeconds: 5,
-	}
-	container.LivenessProbe = &corev1.Probe{
+	}, jm.ReadinessProbe)
+	container.LivenessProbe = mergeProbe(&corev1.Probe{
 		ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("rpc")}},
 		InitialDelaySeconds: 30,
 		PeriodSeconds:       10,
 		FailureThreshold:    6,
-	}
+	}, jm.LivenessProbe)
+	containers := append([]corev1.Container{container}, jm.Sidecars...)
 	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, 1,
 		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, []corev1.Container{container}))
+		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, containers, podOptions{
+			annotations: jm.PodAnnotations, labels: jm.PodLabels, nodeSelector: jm.NodeSelector,
+			tolerations: jm.Tolerations, securityContext: jm.SecurityContext, initContainers: jm.InitContainers,
+		}))
 }
 
 // deployment wraps a pod template in a Deployment selected by the operator's own labels.
@@ -44,10 +48,11 @@ func deployment(fc *v1beta1.FlinkCluster, name, component string, replicas int32
 	return &appsv1.Deployment{
 		ObjectMeta: objectMeta(fc, name, component),
 		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: names.SelectorLabels(fc.Name, component)},
-			Strategy: strategy,
-			Template: template,
+			Replicas:             &replicas,
+			Selector:             &metav1.LabelSelector{MatchLabels: names.SelectorLabels(fc.Name, component)},
+			Strategy:             strategy,
+			Template:             template,
+			RevisionHistoryLimit: fc.Spec.RevisionHistoryLimit,
 		},
 	}
 }

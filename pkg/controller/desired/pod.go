@@ -101,27 +101,109 @@ func flinkContainer(fc *v1beta1.FlinkCluster, name string, extraMounts []corev1.
 		Name:            name,
 		Image:           fc.Spec.Image.Name,
 		ImagePullPolicy: fc.Spec.Image.PullPolicy,
+		EnvFrom:         fc.Spec.EnvFrom,
 		Env:             flinkEnv(fc),
 		VolumeMounts:    append(flinkMounts(fc), extraMounts...),
 	}
 }
 
+// podOptions are the pod-level settings of one component (JobManager, TaskManager or submitter).
+type podOptions struct {
+	annotations     map[string]string
+	labels          map[string]string
+	nodeSelector    map[string]string
+	tolerations     []corev1.Toleration
+	securityContext *corev1.PodSecurityContext
+	initContainers  []corev1.Container
+}
+
 // podTemplate is the pod template of a Flink component; configHash in an annotation makes a
-// configuration change roll the pods, because Flink reads its configuration only at start.
-func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVolumes []corev1.Volume, containers []corev1.Container) corev1.PodTemplateSpec {
+// configuration change roll the pods, because Flink reads its configuration only at start. The
+// user's pod labels and annotations come first, so the operator's own always win (the CRD
+// rejects the user's attempts to set them anyway).
+func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVolumes []corev1.Volume, containers []corev1.Container, opts podOptions) corev1.PodTemplateSpec {
+	annotations := copyMap(opts.annotations)
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[ConfigHashAnnotation] = configHash
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
-			Labels:      names.ComponentLabels(fc.Name, component),
-			Annotations: map[string]string{ConfigHashAnnotation: configHash},
+			Labels:      mergeLabels(opts.labels, names.ComponentLabels(fc.Name, component)),
+			Annotations: annotations,
 		},
 		Spec: corev1.PodSpec{
-			Containers:       containers,
-			Volumes:          append(flinkVolumes(fc), extraVolumes...),
-			ImagePullSecrets: fc.Spec.Image.PullSecrets,
+			InitContainers:     opts.initContainers,
+			Containers:         containers,
+			Volumes:            append(flinkVolumes(fc), extraVolumes...),
+			ImagePullSecrets:   fc.Spec.Image.PullSecrets,
+			ServiceAccountName: deref(fc.Spec.ServiceAccountName, ""),
+			NodeSelector:       opts.nodeSelector,
+			Tolerations:        opts.tolerations,
+			SecurityContext:    opts.securityContext,
 		},
 	}
 }
 
+// mergeLabels returns user's labels overlaid with the operator's own, which always win.
+func mergeLabels(user, own map[string]string) map[string]string {
+	out := copyMap(user)
+	if out == nil {
+		return own
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
+// OperatorLabelKeys are the label keys the operator puts on children and selects pods by; the
+// CRD rejects them in podLabels and ServiceLabels (a test keeps the rule in step).
+var OperatorLabelKeys = []string{names.LabelName, names.LabelInstance, names.LabelComponent, names.LabelManagedBy, names.LabelCluster}
+
 func containerPort(name string, p *int32, def int32) corev1.ContainerPort {
 	return corev1.ContainerPort{Name: name, ContainerPort: deref(p, def), Protocol: corev1.ProtocolTCP}
 }
+
+// extraContainerPorts are the container ports of spec extraPorts.
+func extraContainerPorts(ports []v1beta1.NamedPort) []corev1.ContainerPort {
+	out := make([]corev1.ContainerPort, 0, len(ports))
+	for _, p := range ports {
+		out = append(out, corev1.ContainerPort{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: protocol(p)})
+	}
+	return out
+}
+
+func protocol(p v1beta1.NamedPort) corev1.Protocol {
+	if p.Protocol == "" {
+		return corev1.ProtocolTCP
+	}
+	return p.Protocol
+}
+
+// mergeProbe is the operator's probe with the fields the user set replacing the operator's: the
+// handler when the user gives one, and each timing field that is not zero.
+func mergeProbe(own *corev1.Probe, user *corev1.Probe) *corev1.Probe {
+	if user == nil {
+		return own
+	}
+	out := own.DeepCopy()
+	if h := user.ProbeHandler; h.Exec != nil || h.HTTPGet != nil || h.TCPSocket != nil || h.GRPC != nil {
+		out.ProbeHandler = *h.DeepCopy()
+	}
+	for _, f := range []struct{ dst, src *int32 }{
+		{&out.InitialDelaySeconds, &user.InitialDelaySeconds}, {&out.TimeoutSeconds, &user.TimeoutSeconds},
+		{&out.PeriodSeconds, &user.PeriodSeconds}, {&out.SuccessThreshold, &user.SuccessThreshold},
+		{&out.FailureThreshold, &user.FailureThreshold},
+	} {
+		if *f.src != 0 {
+			*f.dst = *f.src
+		}
+	}
+	if user.TerminationGracePeriodSeconds != nil {
+		out.TerminationGracePeriodSeconds = ptrTo(*user.TerminationGracePeriodSeconds)
+	}
+	return out
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,6 +1,9 @@
 package desired
 
 import (
+	"fmt"
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -18,8 +21,8 @@ var internalLoadBalancerAnnotations = map[string]string{
 	"service.beta.kubernetes.io/oci-load-balancer-internal":   "true",
 }
 
-// jobManagerService exposes the JobManager's rpc, blob, query and ui ports; its type follows
-// accessScope.
+// jobManagerService exposes the JobManager's rpc, blob, query and ui ports and its extraPorts;
+// its type follows accessScope.
 func jobManagerService(fc *v1beta1.FlinkCluster) *corev1.Service {
 	jm := fc.Spec.JobManager
 	svc := &corev1.Service{
@@ -35,14 +38,47 @@ func jobManagerService(fc *v1beta1.FlinkCluster) *corev1.Service {
 			},
 		},
 	}
+	for _, p := range jm.ExtraPorts {
+		svc.Spec.Ports = append(svc.Spec.Ports, extraServicePort(p))
+	}
+	svc.Labels = mergeLabels(jm.ServiceLabels, svc.Labels)
+	svc.Annotations = copyMap(jm.ServiceAnnotations)
 	switch jm.AccessScope {
 	case v1beta1.AccessScopeVPC:
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
-		svc.Annotations = copyMap(internalLoadBalancerAnnotations)
+		if svc.Annotations == nil {
+			svc.Annotations = map[string]string{}
+		}
+		for k, v := range internalLoadBalancerAnnotations {
+			if _, set := svc.Annotations[k]; !set {
+				svc.Annotations[k] = v
+			}
+		}
 	case v1beta1.AccessScopeExternal:
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	case v1beta1.AccessScopeNodePort:
+		svc.Spec.Type = corev1.ServiceTypeNodePort
+	case v1beta1.AccessScopeHeadless:
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
 	}
 	return svc
+}
+
+// extraServicePort exposes an extra port; a Service with several ports needs a name for each,
+// so an unnamed one is called port-NUMBER (with the protocol when it is not TCP) and targets the
+// container port by number.
+func extraServicePort(p v1beta1.NamedPort) corev1.ServicePort {
+	sp := corev1.ServicePort{Name: p.Name, Port: p.ContainerPort, Protocol: protocol(p)}
+	if p.Name != "" {
+		sp.TargetPort = intstr.FromString(p.Name)
+		return sp
+	}
+	sp.Name = fmt.Sprintf("port-%d", p.ContainerPort)
+	if sp.Protocol != corev1.ProtocolTCP {
+		sp.Name += "-" + strings.ToLower(string(sp.Protocol))
+	}
+	sp.TargetPort = intstr.FromInt32(p.ContainerPort)
+	return sp
 }
 
 func servicePort(name string, p *int32, def int32) corev1.ServicePort {

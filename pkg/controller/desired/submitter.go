@@ -43,11 +43,16 @@ func Submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	spec := fc.Spec.Job
 	main := flinkContainer(fc, submitterContainerName, spec.VolumeMounts)
 	main.Command = SubmitCommand(fc, in)
+	if spec.Resources != nil {
+		main.Resources = *spec.Resources
+	}
 	initContainers := append([]corev1.Container{waitForJobManager(fc)}, withJobMounts(spec.InitContainers, spec.VolumeMounts)...)
 
-	template := podTemplate(fc, names.ComponentSubmitter, "", spec.Volumes, []corev1.Container{main})
+	template := podTemplate(fc, names.ComponentSubmitter, "", spec.Volumes, []corev1.Container{main}, podOptions{
+		annotations: spec.PodAnnotations, labels: spec.PodLabels, nodeSelector: spec.NodeSelector,
+		tolerations: spec.Tolerations, securityContext: spec.SecurityContext, initContainers: initContainers,
+	})
 	delete(template.Annotations, ConfigHashAnnotation)
-	template.Spec.InitContainers = initContainers
 	template.Spec.RestartPolicy = corev1.RestartPolicyNever
 
 	backoff, deadline := int32(submitterBackoffLimit), int64(submitterDeadlineSeconds)
@@ -78,6 +83,9 @@ func SubmitCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
 			cmd = append(cmd, "--allowNonRestoredState")
 		}
 	}
+	for _, url := range spec.ClassPath {
+		cmd = append(cmd, "--classpath", url)
+	}
 	cmd = append(cmd, "--class", spec.ClassName, spec.JarFile)
 	return append(cmd, spec.Args...)
 }
@@ -95,12 +103,19 @@ done
 echo "JobManager %s:%d not reachable after %d s" >&2
 exit 1
 `, jobManagerWaitSeconds, host, p, host, p, jobManagerWaitSeconds)
-	return corev1.Container{
+	c := corev1.Container{
 		Name:            waitForJobManagerInitName,
 		Image:           fc.Spec.Image.Name,
 		ImagePullPolicy: fc.Spec.Image.PullPolicy,
 		Command:         []string{"/bin/bash", "-c", script},
 	}
+	// The submitter's resources, so that a namespace quota that requires them admits the pod; a
+	// pod requests the larger of its init containers' and its containers' resources, so this adds
+	// nothing.
+	if r := fc.Spec.Job.Resources; r != nil {
+		c.Resources = *r
+	}
+	return c
 }
 
 // withJobMounts adds the job's volumeMounts to each init container, except where the init

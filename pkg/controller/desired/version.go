@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 )
 
 // flinkVersion is the Flink major.minor an image tag names; zero when the tag does not say (a
@@ -13,9 +15,22 @@ type flinkVersion struct{ major, minor int }
 // A Flink image tag starts with the version: 1.20, 1.20.1-scala_2.12-java17, 2.1-java21, ...
 var versionTag = regexp.MustCompile(`^v?([12])\.(\d+)(?:[.\-_]|$)`)
 
+// clusterFlinkVersion is spec.flinkVersion when set, otherwise the version the image tag names.
+func clusterFlinkVersion(fc *v1beta1.FlinkCluster) flinkVersion {
+	if fc.Spec.FlinkVersion != "" {
+		return parseVersionString(fc.Spec.FlinkVersion)
+	}
+	return parseFlinkVersion(fc.Spec.Image.Name)
+}
+
 // parseFlinkVersion reads the version from the tag of an image reference.
 func parseFlinkVersion(image string) flinkVersion {
-	m := versionTag.FindStringSubmatch(imageTag(image))
+	return parseVersionString(imageTag(image))
+}
+
+// parseVersionString reads major.minor from the start of s (1.20, 1.20.1-java17, v2.1, ...).
+func parseVersionString(s string) flinkVersion {
+	m := versionTag.FindStringSubmatch(s)
 	if m == nil {
 		return flinkVersion{}
 	}

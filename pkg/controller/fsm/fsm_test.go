@@ -461,6 +461,12 @@ func TestUpdateAndDeleteTransitions(t *testing.T) {
 			in.Spec.TakeSavepointOnUpdate = ptr.To(false)
 			return in
 		}, Updating, []ActionKind{ActCancelJob}, nil},
+		{"takeSavepointOnUpgrade (the original spelling) false works too", func() Input {
+			in := changed(Running)
+			in.Spec.SavepointsDir = nil
+			in.Spec.TakeSavepointOnUpgrade = ptr.To(false)
+			return in
+		}, Updating, []ActionKind{ActCancelJob}, nil},
 		{"update savepoint failed recently: wait", func() Input {
 			in := changed(Running)
 			in.Status.Savepoint = &v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonUpdate, State: v1beta1.SavepointStateFailed, EndTime: at(-5 * time.Second)}

@@ -171,5 +171,5 @@ func recentlyFailed(in Input, reason v1beta1.SavepointReason) bool {
 
 // takeSavepointOnUpdate defaults to true.
 func takeSavepointOnUpdate(spec v1beta1.JobSpec) bool {
-	return spec.TakeSavepointOnUpdate == nil || *spec.TakeSavepointOnUpdate
+	return spec.SavepointOnUpdate()
 }

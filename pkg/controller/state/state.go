@@ -63,7 +63,8 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	c.JobManagerDeployment = v1beta1.ComponentStatus{Name: names.JobManagerDeployment(fc.Name),
 		State: wantedState(in.Wanted.JobManager, obs.JobManagerDeployment != nil, deploymentState(obs.JobManagerDeployment))}
 	c.JobManagerService = v1beta1.ComponentStatus{Name: names.JobManagerService(fc.Name),
-		State: wantedState(in.Wanted.JobManager, obs.JobManagerService != nil, presence(obs.JobManagerService != nil))}
+		State:    wantedState(in.Wanted.JobManager, obs.JobManagerService != nil, presence(obs.JobManagerService != nil)),
+		NodePort: uiNodePort(obs.JobManagerService)}
 	c.JobManagerIngress = ingressStatus(obs, in.Wanted.JobManager)
 	c.TaskManagerDeployment = taskManagerStatus(obs, in.Wanted.TaskManager)
 	c.Job = in.Job.DeepCopy()
@@ -165,6 +166,20 @@ func presence(exists bool) v1beta1.ComponentState {
 		return v1beta1.ComponentStateReady
 	}
 	return v1beta1.ComponentStateNotReady
+}
+
+// uiNodePort is the node port of the JobManager Service's ui port (accessScope NodePort), 0
+// while none is allocated or the Service has no node ports.
+func uiNodePort(svc *corev1.Service) int32 {
+	if svc == nil || svc.Spec.Type != corev1.ServiceTypeNodePort {
+		return 0
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.Name == "ui" {
+			return p.NodePort
+		}
+	}
+	return 0
 }
 
 func ingressStatus(obs *observer.Observed, wanted bool) *v1beta1.IngressStatus {

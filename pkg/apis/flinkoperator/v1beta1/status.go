@@ -127,6 +127,11 @@ type ComponentStatus struct {
 	// State is NotReady, Ready or Deleted.
 	// +optional
 	State ComponentState `json:"state,omitempty"`
+
+	// NodePort is, for the JobManager Service with accessScope NodePort, the node port of the UI
+	// and REST API port. Other components leave it unset.
+	// +optional
+	NodePort int32 `json:"nodePort,omitempty"`
 }
 
 // IngressStatus is the JobManager Ingress and the URLs it serves.

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // FlinkCluster is an Apache Flink cluster: a JobManager, TaskManagers and, when spec.job is set, one
@@ -57,9 +58,36 @@ type FlinkClusterList struct {
 // FlinkClusterSpec is the desired state of a Flink cluster.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.job) == has(oldSelf.job)",message="spec.job cannot be added or removed after creation: a session cluster cannot become a job cluster or back; create a new FlinkCluster instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.batchSchedulerName)",fieldPath=".batchSchedulerName",message="spec.batchSchedulerName is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
+// +kubebuilder:validation:XValidation:rule="!has(self.batchScheduler)",fieldPath=".batchScheduler",message="spec.batchScheduler is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
+// +kubebuilder:validation:XValidation:rule="!has(self.recreateOnUpdate) || self.recreateOnUpdate",fieldPath=".recreateOnUpdate",message="spec.recreateOnUpdate: false is not supported: a spec change to a job cluster always rolls out by savepoint, stop, rebuild and resume (the meaning of true); remove the field or set it to true"
+// +kubebuilder:validation:XValidation:rule="!(has(self.job) && has(self.job.noLoggingToStdout) && self.job.noLoggingToStdout && has(self.logConfig) && 'log4j-cli.properties' in self.logConfig)",fieldPath=".logConfig",message="spec.logConfig['log4j-cli.properties'] cannot be combined with spec.job.noLoggingToStdout: true, because that file then is the submitter's logging; set rootLogger.level = OFF in it instead"
 type FlinkClusterSpec struct {
+	// FlinkVersion is the Flink version of the image, for example 1.20 or 2.1. It chooses the
+	// memory configuration keys; without it the version is read from the image tag (an unknown
+	// tag is treated as current Flink). It must match the image.
+	// +kubebuilder:validation:Pattern=`^v?[12]\.[0-9]+(\.[0-9]+)?$`
+	// +optional
+	FlinkVersion string `json:"flinkVersion,omitempty"`
+
 	// Image is the Flink image used by the JobManager, TaskManager and job submitter containers.
 	Image ImageSpec `json:"image"`
+
+	// ServiceAccountName is the service account of every pod of the cluster (JobManager,
+	// TaskManagers and job submitter). Without it the namespace's default service account is used.
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	ServiceAccountName *string `json:"serviceAccountName,omitempty"`
+
+	// BatchSchedulerName is not supported and rejected (the original operator's Volcano gang
+	// scheduling); see docs/compatibility.md.
+	// +optional
+	BatchSchedulerName *string `json:"batchSchedulerName,omitempty"`
+
+	// BatchScheduler is not supported and rejected (the original operator's Volcano gang
+	// scheduling); see docs/compatibility.md.
+	// +optional
+	BatchScheduler *runtime.RawExtension `json:"batchScheduler,omitempty"`
 
 	// JobManager configures the JobManager Deployment, its Service and optional Ingress.
 	JobManager JobManagerSpec `json:"jobManager"`
@@ -76,6 +104,11 @@ type FlinkClusterSpec struct {
 	// +optional
 	EnvVars []corev1.EnvVar `json:"envVars,omitempty"`
 
+	// EnvFrom injects environment variables from ConfigMaps or Secrets into the JobManager,
+	// TaskManager and job containers. Variables from envVars win over these.
+	// +optional
+	EnvFrom []corev1.EnvFromSource `json:"envFrom,omitempty"`
+
 	// FlinkProperties are appended to the Flink configuration file and override the operator's
 	// values, except for the few keys the operator must own (see docs/api.md).
 	// +kubebuilder:validation:XValidation:rule="['jobmanager.rpc.address', 'jobmanager.rpc.port', 'blob.server.port', 'rest.port', 'rest.address', 'taskmanager.rpc.port', 'taskmanager.data.port', '$internal.pipeline.job-id'].all(k, !(k in self))",message="spec.flinkProperties must not set jobmanager.rpc.address, jobmanager.rpc.port, blob.server.port, rest.port, rest.address, taskmanager.rpc.port, taskmanager.data.port or $internal.pipeline.job-id: the operator sets them from spec.jobManager.ports and spec.taskManager.ports"
@@ -90,6 +123,28 @@ type FlinkClusterSpec struct {
 	// GOOGLE_APPLICATION_CREDENTIALS at it.
 	// +optional
 	GCPConfig *GCPConfig `json:"gcpConfig,omitempty"`
+
+	// LogConfig maps a file name to its content, written into the cluster's ConfigMap next to the
+	// Flink configuration (FLINK_CONF_DIR). An entry replaces the operator's default file of that
+	// name: log4j-console.properties is the JobManager's and TaskManagers' logging,
+	// log4j-cli.properties the job submitter's (the flink CLI); other names, such as
+	// logback-console.xml, are added as they are.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-._a-zA-Z0-9]+$'))",message="spec.logConfig keys must be file names made of letters, digits, '-', '_' and '.'"
+	// +kubebuilder:validation:XValidation:rule="!('flink-conf.yaml' in self) && !('config.yaml' in self)",message="spec.logConfig must not hold flink-conf.yaml or config.yaml: the operator writes the Flink configuration; use spec.flinkProperties"
+	// +optional
+	LogConfig map[string]string `json:"logConfig,omitempty"`
+
+	// RevisionHistoryLimit is how many old revisions (ReplicaSets) the JobManager and TaskManager
+	// Deployments keep for rollback. Without it Kubernetes keeps 10.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
+	// RecreateOnUpdate is accepted only as true, which is what this operator always does: a spec
+	// change to a running job cluster is rolled out by savepoint, stop, rebuild and resume.
+	// +optional
+	RecreateOnUpdate *bool `json:"recreateOnUpdate,omitempty"`
 }
 
 // ImageSpec names the Flink image.
@@ -111,7 +166,7 @@ type ImageSpec struct {
 }
 
 // AccessScope says from where the JobManager Service is reachable.
-// +kubebuilder:validation:Enum=Cluster;VPC;External
+// +kubebuilder:validation:Enum=Cluster;VPC;External;NodePort;Headless
 type AccessScope string
 
 const (
@@ -121,18 +176,68 @@ const (
 	AccessScopeVPC AccessScope = "VPC"
 	// AccessScopeExternal exposes it to the internet through a load balancer.
 	AccessScopeExternal AccessScope = "External"
+	// AccessScopeNodePort exposes it on a port of every node (a NodePort Service); the node port
+	// of the UI/REST port is reported in status.components.jobManagerService.nodePort.
+	AccessScopeNodePort AccessScope = "NodePort"
+	// AccessScopeHeadless makes the Service headless (clusterIP: None): its name resolves to the
+	// JobManager pod's IP, for networks where pod IPs are routable.
+	AccessScopeHeadless AccessScope = "Headless"
 )
+
+// NamedPort is an extra container port, for example of a metrics reporter.
+type NamedPort struct {
+	// Name of the port: an IANA service name (at most 15 lowercase letters, digits and '-'),
+	// unique in the pod. Without it the JobManager Service names the port port-NUMBER.
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// ContainerPort is the port number, 1-65535.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	ContainerPort int32 `json:"containerPort"`
+
+	// Protocol is TCP, UDP or SCTP.
+	// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+	// +kubebuilder:default=TCP
+	// +optional
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
 
 // JobManagerSpec configures the JobManager.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.resources) || (has(self.resources.limits) && 'memory' in self.resources.limits) || (has(self.resources.requests) && 'memory' in self.resources.requests)",message="spec.jobManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas == 1",fieldPath=".replicas",message="spec.jobManager.replicas must be 1: this operator runs one JobManager (without high-availability services); remove the field"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.accessScope) || !has(self.accessScope) || ((self.accessScope == 'Headless') == (oldSelf.accessScope == 'Headless'))",fieldPath=".accessScope",message="spec.jobManager.accessScope cannot change to or from Headless: a Service cannot gain or lose its cluster IP; create a new FlinkCluster (a job can move through a savepoint)"
+// +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !has(p.name) || !(p.name in ['rpc', 'blob', 'query', 'ui']))",fieldPath=".extraPorts",message="spec.jobManager.extraPorts must not use the names rpc, blob, query, ui: the operator's ports have them"
+// +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !(p.containerPort in [(has(self.ports.rpc) ? self.ports.rpc : 6123), (has(self.ports.blob) ? self.ports.blob : 6124), (has(self.ports.query) ? self.ports.query : 6125), (has(self.ports.ui) ? self.ports.ui : 8081)]))",fieldPath=".extraPorts",message="spec.jobManager.extraPorts must not repeat a port number of spec.jobManager.ports"
+// +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates)",fieldPath=".volumeClaimTemplates",message="spec.jobManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 type JobManagerSpec struct {
+	// Replicas is the number of JobManagers; only 1 is accepted (the original operator's field).
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
 	// AccessScope says from where the JobManager Service can be reached: Cluster (ClusterIP,
-	// inside the Kubernetes cluster), VPC (an internal load balancer) or External (a public load
-	// balancer).
+	// inside the Kubernetes cluster), VPC (an internal load balancer), External (a public load
+	// balancer), NodePort (a port on every node, reported in
+	// status.components.jobManagerService.nodePort) or Headless (clusterIP: None, the name
+	// resolves to the pod IP). A change to or from Headless is rejected.
 	// +kubebuilder:default=Cluster
 	// +optional
 	AccessScope AccessScope `json:"accessScope,omitempty"`
+
+	// ServiceAnnotations are added to the JobManager Service (for example load balancer settings).
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('flinkoperator.k8s.io/'))",message="spec.jobManager.ServiceAnnotations must not use the flinkoperator.k8s.io/ prefix: the operator's own annotations live there"
+	// +optional
+	ServiceAnnotations map[string]string `json:"ServiceAnnotations,omitempty"`
+
+	// ServiceLabels are added to the JobManager Service; they never replace the operator's own
+	// labels.
+	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="spec.jobManager.ServiceLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the Service; use other keys"
+	// +optional
+	ServiceLabels map[string]string `json:"ServiceLabels,omitempty"`
 
 	// Ports are the JobManager's ports.
 	// +kubebuilder:default={}
@@ -142,6 +247,16 @@ type JobManagerSpec struct {
 	// Ingress, when set, creates an Ingress to the JobManager's web UI and REST API.
 	// +optional
 	Ingress *JobManagerIngressSpec `json:"ingress,omitempty"`
+
+	// ExtraPorts are more ports of the JobManager container (for example a Prometheus reporter's),
+	// also exposed on the JobManager Service.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))",message="spec.jobManager.extraPorts names must be unique"
+	// +listType=map
+	// +listMapKey=containerPort
+	// +listMapKey=protocol
+	// +optional
+	ExtraPorts []NamedPort `json:"extraPorts,omitempty"`
 
 	// Resources of the JobManager container. The memory limit (or request) sets Flink's memory
 	// after the off-heap margin is taken away.
@@ -163,6 +278,13 @@ type JobManagerSpec struct {
 	// +optional
 	MemoryOffHeapMin *resource.Quantity `json:"memoryOffHeapMin,omitempty"`
 
+	// MemoryProcessRatio, when set, makes Flink's memory this percentage of the container memory
+	// (1-100), instead of what memoryOffHeapRatio and memoryOffHeapMin leave.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MemoryProcessRatio *int32 `json:"memoryProcessRatio,omitempty"`
+
 	// Volumes are added to the JobManager pod.
 	// +optional
 	Volumes []corev1.Volume `json:"volumes,omitempty"`
@@ -170,6 +292,51 @@ type JobManagerSpec struct {
 	// VolumeMounts are added to the JobManager container.
 	// +optional
 	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
+
+	// InitContainers run in the JobManager pod before the Flink container starts.
+	// +optional
+	InitContainers []corev1.Container `json:"initContainers,omitempty"`
+
+	// NodeSelector must match a node's labels for the pod to be scheduled on that node.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations let the pod be scheduled on nodes with matching taints.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// Sidecars are extra containers in the JobManager pod, for example a log shipper.
+	// +optional
+	Sidecars []corev1.Container `json:"sidecars,omitempty"`
+
+	// PodAnnotations are added to the pod template.
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('flinkoperator.k8s.io/'))",message="spec.jobManager.podAnnotations must not use the flinkoperator.k8s.io/ prefix: the operator's own annotations live there"
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// PodLabels are added to the pod template; they never replace the operator's own labels.
+	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="spec.jobManager.podLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the pods; use other keys"
+	// +optional
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// SecurityContext is the pod-level security context.
+	// +optional
+	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+
+	// LivenessProbe adjusts the Flink container's liveness probe: the fields set here replace
+	// those of the operator's probe (a TCP check of the RPC port), the others are kept.
+	// +optional
+	LivenessProbe *corev1.Probe `json:"livenessProbe,omitempty"`
+
+	// ReadinessProbe adjusts the Flink container's readiness probe in the same way (the
+	// operator's is a TCP check of the UI/REST port).
+	// +optional
+	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+
+	// VolumeClaimTemplates is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	VolumeClaimTemplates []runtime.RawExtension `json:"volumeClaimTemplates,omitempty"`
 }
 
 // JobManagerPorts are the JobManager's ports.
@@ -205,7 +372,8 @@ type JobManagerPorts struct {
 
 // JobManagerIngressSpec configures the Ingress to the JobManager UI and REST API.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.useTLS) || !self.useTLS || (has(self.tlsSecretName) && size(self.tlsSecretName) > 0)",message="spec.jobManager.ingress.tlsSecretName is required when useTLS is true"
+// +kubebuilder:validation:XValidation:rule="!((has(self.useTLS) && self.useTLS) || (has(self.useTls) && self.useTls)) || (has(self.tlsSecretName) && size(self.tlsSecretName) > 0)",message="spec.jobManager.ingress.tlsSecretName is required when useTLS (or useTls) is true"
+// +kubebuilder:validation:XValidation:rule="!has(self.useTLS) || !has(self.useTls) || self.useTLS == self.useTls",message="spec.jobManager.ingress.useTLS and useTls are two spellings of one field and must not differ; set only one of them"
 type JobManagerIngressSpec struct {
 	// HostFormat is the Ingress host; {{$clusterName}} is replaced by the FlinkCluster's name, for
 	// example {{$clusterName}}.flink.example.com. Without it the rule matches every host.
@@ -216,28 +384,61 @@ type JobManagerIngressSpec struct {
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 
-	// UseTLS serves the Ingress over TLS with the certificate in tlsSecretName.
-	// +kubebuilder:default=false
+	// UseTLS serves the Ingress over TLS with the certificate in tlsSecretName. Absent means
+	// false. Read it through TLSEnabled, which also honours useTls.
 	// +optional
 	UseTLS *bool `json:"useTLS,omitempty"`
+
+	// UseTls is the original operator's JSON spelling of useTLS, accepted as an alias: set either
+	// (both only with the same value).
+	// +optional
+	UseTls *bool `json:"useTls,omitempty"`
 
 	// TLSSecretName is the Secret holding the TLS certificate and key, required with useTLS.
 	// +optional
 	TLSSecretName *string `json:"tlsSecretName,omitempty"`
 }
 
+// TLSEnabled reports whether the Ingress serves TLS: useTLS or its alias useTls is true.
+func (s *JobManagerIngressSpec) TLSEnabled() bool {
+	if s == nil {
+		return false
+	}
+	return (s.UseTLS != nil && *s.UseTLS) || (s.UseTls != nil && *s.UseTls)
+}
+
 // TaskManagerSpec configures the TaskManagers.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.resources) || (has(self.resources.limits) && 'memory' in self.resources.limits) || (has(self.resources.requests) && 'memory' in self.resources.requests)",message="spec.taskManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
+// +kubebuilder:validation:XValidation:rule="!has(self.deploymentType) || self.deploymentType == 'Deployment'",fieldPath=".deploymentType",message="spec.taskManager.deploymentType: StatefulSet is not supported: the TaskManagers run in a Deployment; remove the field or set it to Deployment"
+// +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !has(p.name) || !(p.name in ['data', 'rpc', 'query']))",fieldPath=".extraPorts",message="spec.taskManager.extraPorts must not use the names data, rpc, query: the operator's ports have them"
+// +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !(p.containerPort in [(has(self.ports.data) ? self.ports.data : 6121), (has(self.ports.rpc) ? self.ports.rpc : 6122), (has(self.ports.query) ? self.ports.query : 6125)]))",fieldPath=".extraPorts",message="spec.taskManager.extraPorts must not repeat a port number of spec.taskManager.ports"
+// +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates)",fieldPath=".volumeClaimTemplates",message="spec.taskManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 type TaskManagerSpec struct {
 	// Replicas is the number of TaskManagers.
 	// +kubebuilder:validation:Minimum=0
 	Replicas int32 `json:"replicas"`
 
+	// DeploymentType is the kind of workload of the TaskManagers; only Deployment, what this
+	// operator creates, is accepted.
+	// +kubebuilder:validation:Enum=StatefulSet;Deployment
+	// +optional
+	DeploymentType string `json:"deploymentType,omitempty"`
+
 	// Ports are the TaskManager's ports.
 	// +kubebuilder:default={}
 	// +optional
 	Ports TaskManagerPorts `json:"ports,omitempty"`
+
+	// ExtraPorts are more ports of the TaskManager container (for example a Prometheus
+	// reporter's).
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))",message="spec.taskManager.extraPorts names must be unique"
+	// +listType=map
+	// +listMapKey=containerPort
+	// +listMapKey=protocol
+	// +optional
+	ExtraPorts []NamedPort `json:"extraPorts,omitempty"`
 
 	// Resources of the TaskManager container. The memory limit (or request) sets Flink's memory
 	// after the off-heap margin is taken away.
@@ -259,6 +460,13 @@ type TaskManagerSpec struct {
 	// +optional
 	MemoryOffHeapMin *resource.Quantity `json:"memoryOffHeapMin,omitempty"`
 
+	// MemoryProcessRatio, when set, makes Flink's memory this percentage of the container memory
+	// (1-100), instead of what memoryOffHeapRatio and memoryOffHeapMin leave.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MemoryProcessRatio *int32 `json:"memoryProcessRatio,omitempty"`
+
 	// Volumes are added to the TaskManager pod.
 	// +optional
 	Volumes []corev1.Volume `json:"volumes,omitempty"`
@@ -270,6 +478,47 @@ type TaskManagerSpec struct {
 	// Sidecars are extra containers in the TaskManager pod.
 	// +optional
 	Sidecars []corev1.Container `json:"sidecars,omitempty"`
+
+	// InitContainers run in the TaskManager pod before the Flink container starts.
+	// +optional
+	InitContainers []corev1.Container `json:"initContainers,omitempty"`
+
+	// NodeSelector must match a node's labels for the pod to be scheduled on that node.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations let the pod be scheduled on nodes with matching taints.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// PodAnnotations are added to the pod template.
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('flinkoperator.k8s.io/'))",message="spec.taskManager.podAnnotations must not use the flinkoperator.k8s.io/ prefix: the operator's own annotations live there"
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// PodLabels are added to the pod template; they never replace the operator's own labels.
+	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="spec.taskManager.podLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the pods; use other keys"
+	// +optional
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// SecurityContext is the pod-level security context.
+	// +optional
+	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+
+	// LivenessProbe adjusts the Flink container's liveness probe: the fields set here replace
+	// those of the operator's probe (a TCP check of the RPC port), the others are kept.
+	// +optional
+	LivenessProbe *corev1.Probe `json:"livenessProbe,omitempty"`
+
+	// ReadinessProbe gives the Flink container a readiness probe (the operator sets none on
+	// TaskManagers): a TCP check of the RPC port, with the fields set here replacing its own.
+	// +optional
+	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+
+	// VolumeClaimTemplates is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	VolumeClaimTemplates []runtime.RawExtension `json:"volumeClaimTemplates,omitempty"`
 }
 
 // TaskManagerPorts are the TaskManager's ports.
@@ -325,6 +574,10 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.autoSavepointSeconds) || (has(self.savepointsDir) && size(self.savepointsDir) > 0)",message="spec.job.autoSavepointSeconds requires spec.job.savepointsDir"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.cancelRequested) || !oldSelf.cancelRequested || (has(self.cancelRequested) && self.cancelRequested)",message="spec.job.cancelRequested cannot go back from true to false; create a new FlinkCluster to run the job again"
+// +kubebuilder:validation:XValidation:rule="!has(self.takeSavepointOnUpdate) || !has(self.takeSavepointOnUpgrade) || self.takeSavepointOnUpdate == self.takeSavepointOnUpgrade",message="spec.job.takeSavepointOnUpdate and takeSavepointOnUpgrade are two names of one field and must not differ; set only one of them"
+// +kubebuilder:validation:XValidation:rule="!has(self.pyFile) && !has(self.pyFiles) && !has(self.pyModule) && !has(self.pythonFile) && !has(self.pythonFiles) && !has(self.pythonModule)",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxStateAgeToRestoreSeconds)",fieldPath=".maxStateAgeToRestoreSeconds",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode == 'Detached'",fieldPath=".mode",message="spec.job.mode: only Detached is supported (the submitter runs flink run --detached); remove the field or set it to Detached"
 type JobSpec struct {
 	// JarFile is the job's JAR: a path inside the image or a remote URI (https://, gs://, ...).
 	// +kubebuilder:validation:MinLength=1
@@ -333,6 +586,39 @@ type JobSpec struct {
 	// ClassName is the fully qualified name of the job's main class.
 	// +kubebuilder:validation:MinLength=1
 	ClassName string `json:"className"`
+
+	// ClassPath are URLs added to the user code classloader on every node (flink run
+	// --classpath); each needs a protocol (file://, ...) and must be reachable from all nodes.
+	// +optional
+	ClassPath []string `json:"classPath,omitempty"`
+
+	// Mode is how the job is submitted; only Detached (the default behaviour) is accepted.
+	// +kubebuilder:validation:Enum=Detached;Blocking;Application
+	// +optional
+	Mode *string `json:"mode,omitempty"`
+
+	// PyFile is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	PyFile *string `json:"pyFile,omitempty"`
+	// PyFiles is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	PyFiles *string `json:"pyFiles,omitempty"`
+	// PyModule is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	PyModule *string `json:"pyModule,omitempty"`
+	// PythonFile is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	PythonFile *string `json:"pythonFile,omitempty"`
+	// PythonFiles is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	PythonFiles *string `json:"pythonFiles,omitempty"`
+	// PythonModule is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	PythonModule *string `json:"pythonModule,omitempty"`
+
+	// MaxStateAgeToRestoreSeconds is not supported and rejected; see docs/compatibility.md.
+	// +optional
+	MaxStateAgeToRestoreSeconds *int32 `json:"maxStateAgeToRestoreSeconds,omitempty"`
 
 	// Args are the program arguments passed to the main class.
 	// +optional
@@ -393,6 +679,35 @@ type JobSpec struct {
 	// +optional
 	InitContainers []corev1.Container `json:"initContainers,omitempty"`
 
+	// Resources of the submitter container (and of the init container that waits for the
+	// JobManager). Without them the containers have none.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// SecurityContext is the submitter pod's security context.
+	// +optional
+	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+
+	// NodeSelector must match a node's labels for the submitter pod to be scheduled there.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations let the submitter pod be scheduled on nodes with matching taints.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// PodAnnotations are added to the submitter pod template.
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('flinkoperator.k8s.io/'))",message="spec.job.podAnnotations must not use the flinkoperator.k8s.io/ prefix: the operator's own annotations live there"
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// PodLabels are added to the submitter pod template; they never replace the operator's own
+	// labels.
+	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="spec.job.podLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the pods; use other keys"
+	// +optional
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+
 	// RestartPolicy says what happens when the job fails: Never leaves it failed;
 	// FromSavepointOnFailure restarts it from the savepoint recorded in status, if there is one.
 	// +kubebuilder:default=Never
@@ -411,10 +726,30 @@ type JobSpec struct {
 
 	// TakeSavepointOnUpdate takes a savepoint before a spec change restarts the job, and resumes
 	// from it. Set it to false to allow an update to restart the job without its state when no
-	// savepoint can be taken.
-	// +kubebuilder:default=true
+	// savepoint can be taken. Absent means true. Read it through SavepointOnUpdate, which also
+	// honours takeSavepointOnUpgrade.
 	// +optional
 	TakeSavepointOnUpdate *bool `json:"takeSavepointOnUpdate,omitempty"`
+
+	// TakeSavepointOnUpgrade is the original operator's name of takeSavepointOnUpdate, accepted
+	// as an alias: set either (both only with the same value).
+	// +optional
+	TakeSavepointOnUpgrade *bool `json:"takeSavepointOnUpgrade,omitempty"`
+}
+
+// SavepointOnUpdate reports whether a spec change takes a savepoint before it restarts the job:
+// takeSavepointOnUpdate, or its alias takeSavepointOnUpgrade; true when neither is set.
+func (j *JobSpec) SavepointOnUpdate() bool {
+	if j == nil {
+		return true
+	}
+	if j.TakeSavepointOnUpdate != nil {
+		return *j.TakeSavepointOnUpdate
+	}
+	if j.TakeSavepointOnUpgrade != nil {
+		return *j.TakeSavepointOnUpgrade
+	}
+	return true
 }
 
 // CleanupPolicy says what happens to the cluster after the job ends.
