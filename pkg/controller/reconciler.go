@@ -218,7 +218,11 @@ func (r *Reconciler) syncDeletion(ctx context.Context, obs *observer.Observed) (
 		if job.Savepoint != nil && job.Savepoint.Reason == v1beta1.SavepointReasonDelete {
 			r.Updater.FinalSavepointOutcome(fc, *job.Savepoint)
 		}
-		return Result{}, r.Updater.ReleaseFinalizer(ctx, fc, st, FinalSavepointFinalizer)
+		if err := r.Updater.ReleaseFinalizer(ctx, fc, st, FinalSavepointFinalizer); err != nil {
+			return Result{}, err
+		}
+		countEndedSavepoint(fc, st)
+		return Result{}, nil
 	}
 	res, err := r.commit(ctx, obs, jm, decision, st)
 	if deadline := r.deletionDeadline(fc).Sub(r.Now()); err == nil && (res.RequeueAfter == 0 || deadline < res.RequeueAfter) {
@@ -232,11 +236,13 @@ func (r *Reconciler) finalSavepointDone(fc *v1beta1.FlinkCluster, job v1beta1.Jo
 	switch {
 	case !r.Now().Before(r.deletionDeadline(fc)):
 		return true
+	case fc.Annotations[SkipFinalSavepointAnnotation] == "true" && job.State != fsm.Deleting:
+		return true
 	case job.State == fsm.Deleting:
 		return !fsm.SavepointInFlight(job)
 	case job.State == fsm.Running:
 		// Waits while a final savepoint can still be taken (Flink not RUNNING yet, say).
-		return d.Transition == nil && (fc.Annotations[SkipFinalSavepointAnnotation] == "true" || fc.Spec.Job.SavepointsDir == nil)
+		return d.Transition == nil && fc.Spec.Job.SavepointsDir == nil
 	}
 	// Savepointing, Cancelling, Updating finish their operation first; every other state has no
 	// running job to save.
@@ -263,6 +269,9 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (
 		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
 	case !held:
 		return "", ""
+	case job.Revision == desired.JobRevision(fc):
+		return "OperatorUpgrade", "this operator builds some children differently than the one that created them; " +
+			"they are updated when the job next stops (restart, update or cancel), never under a running job"
 	case spec.SavepointsDir == nil && spec.SavepointOnUpdate():
 		return "SavepointsDirRequired", "the spec changed while the job runs; the update needs a savepoint but " +
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
@@ -270,10 +279,14 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (
 	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
 }
 
-// observeMetrics updates the cluster's series after its status was written, counting a savepoint
-// operation that ended in this step.
+// observeMetrics updates the cluster's series after its status was written.
 func observeMetrics(fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) {
 	metrics.ObserveCluster(fc.Namespace, fc.Name, st)
+	countEndedSavepoint(fc, st)
+}
+
+// countEndedSavepoint counts a savepoint operation that ended between fc's status and st.
+func countEndedSavepoint(fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) {
 	before, after := fc.Status.Components.Job, st.Components.Job
 	if before == nil || after == nil || before.Savepoint == nil || after.Savepoint == nil {
 		return

@@ -380,3 +380,35 @@ func TestUpdateWithoutSavepointsDirWaits(t *testing.T) {
 	}
 	assert.Equal(t, "SavepointsDirRequired", reason)
 }
+
+func TestSkipAnnotationReleasesAnyState(t *testing.T) {
+	f := newFixture(t, jobCluster())
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	require.Equal(t, fsm.Submitting, f.job().State)
+	deleting := f.cluster().DeepCopy()
+	now := metav1.NewTime(f.now)
+	deleting.DeletionTimestamp = &now
+	deleting.Annotations = map[string]string{SkipFinalSavepointAnnotation: "true"}
+	require.NoError(t, f.indexers["fc"].Update(deleting))
+	assert.Contains(t, f.sync(), "update flinkclusters", "no final savepoint to wait for: released at once")
+	assert.Empty(t, f.cluster().Finalizers)
+}
+
+func TestChildrenBuiltDifferentlyWaitForTheJobToStop(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	// As after an operator upgrade whose builders changed: the live hash differs, the spec did not.
+	item, _, _ := f.indexers["deploy"].GetByKey("ns/c-jobmanager")
+	jm := item.(*appsv1.Deployment).DeepCopy()
+	jm.Annotations[desired.SpecHashAnnotation] = "built-by-an-older-operator"
+	require.NoError(t, f.indexers["deploy"].Update(jm))
+	writes := f.sync()
+	assert.NotContains(t, writes, "update deployments", "never under a running job")
+	cond := condition(f.cluster(), "UpdatePending")
+	require.NotNil(t, cond)
+	assert.Equal(t, "OperatorUpgrade", cond.Reason)
+	assert.Equal(t, fsm.Running, f.job().State)
+}

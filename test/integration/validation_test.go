@@ -136,6 +136,19 @@ func TestInvalidUpdatesAreRejected(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.wantText)
 		})
 	}
+	t.Run("savepointGeneration jumps to status + 1", func(t *testing.T) {
+		// Scheduled savepoints raise status; a user asks for one now with status + 1 in one step.
+		obj := fromYAML(t, minimalJobCluster)
+		setPath(obj.Object, "metadata.name", "jumps-to-status")
+		created, err := createStrict(ctx, ns, obj)
+		require.NoError(t, err)
+		setPath(created.Object, "status", map[string]interface{}{"components": map[string]interface{}{"job": map[string]interface{}{"savepointGeneration": 5}}})
+		withStatus, err := env.dynamic.Resource(fcResource).Namespace(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		setPath(withStatus.Object, "spec.job.savepointGeneration", 6)
+		_, err = env.dynamic.Resource(fcResource).Namespace(ns).Update(ctx, withStatus, metav1.UpdateOptions{})
+		assert.NoError(t, err)
+	})
 	t.Run("savepointGeneration grows by 1", func(t *testing.T) {
 		obj := fromYAML(t, minimalJobCluster)
 		setPath(obj.Object, "metadata.name", "grows-by-one")

@@ -24,6 +24,10 @@ var (
 		Help:    "Latency of calls to JobManager REST APIs, by endpoint.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 	}, []string{"endpoint"})
+	leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "flinkoperator_leader",
+		Help: "1 while this replica holds the leader Lease (or runs without leader election), 0 on a standby.",
+	})
 	apiWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "flinkoperator_api_writes_total",
 		Help: "Writes the operator made to the Kubernetes API, by kind and verb (create, update, delete, update_status).",
@@ -31,7 +35,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(syncDuration, flinkRequests, flinkLatency, apiWrites)
+	Registry.MustRegister(syncDuration, flinkRequests, flinkLatency, apiWrites, leader)
 }
 
 // SyncDone records the duration of a sync.
@@ -41,6 +45,15 @@ func SyncDone(d time.Duration, err error) {
 		outcome = "error"
 	}
 	syncDuration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// SetLeading records whether this replica leads.
+func SetLeading(lead bool) {
+	if lead {
+		leader.Set(1)
+		return
+	}
+	leader.Set(0)
 }
 
 // APIWrite counts one write to the Kubernetes API.

@@ -18,6 +18,7 @@ import (
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.taskManager.replicas,statuspath=.status.components.taskManagerDeployment.replicas,selectorpath=.status.components.taskManagerDeployment.selector
 // +kubebuilder:metadata:annotations="api-approved.kubernetes.io=unapproved, experimental-only"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.job) || !has(oldSelf.spec.job) || self.spec.job.savepointGeneration == oldSelf.spec.job.savepointGeneration || self.spec.job.savepointGeneration == oldSelf.spec.job.savepointGeneration + 1 || (has(self.status) && has(self.status.components) && has(self.status.components.job) && has(self.status.components.job.savepointGeneration) && self.spec.job.savepointGeneration == self.status.components.job.savepointGeneration + 1)",message="spec.job.savepointGeneration can only grow by exactly 1, or be set to status.components.job.savepointGeneration + 1 to take a savepoint now"
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 45",message="metadata.name must be at most 45 characters so that child names such as NAME-job-submitter stay within 63"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must start with a letter and hold only lowercase letters, digits and '-', because it names the JobManager Service"
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`,description="Overall cluster state"
@@ -650,7 +651,6 @@ type JobSpec struct {
 	// status.components.job.savepointGeneration + 1. It can only ever grow by exactly 1.
 	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf || self == oldSelf + 1",message="spec.job.savepointGeneration can only grow by exactly 1 (set it to status.components.job.savepointGeneration + 1)"
 	// +optional
 	SavepointGeneration int32 `json:"savepointGeneration,omitempty"`
 
