@@ -71,3 +71,13 @@ test-integration: ## Integration tests on a local cluster that the suite starts 
 test-flink: ## Contract tests of the Flink REST client against real Apache Flink 2.3.0 and 1.20.5 (local JVMs).
 	hack/test-flink.sh > $(BIN)/test-flink.out 2>&1 || (tail -80 $(BIN)/test-flink.out; exit 1)
 	@grep -E '^(--- |ok|FAIL|PASS|FACT)' $(BIN)/test-flink.log | grep -v '^    ' | tail -40
+
+##@ Benchmarks
+
+.PHONY: bench
+bench: ## Benchmarks at 100 and 1,000 FlinkClusters on the local cluster; writes docs/benchmarks.md (about 25 min). ARGS=--with-5000 adds 5,000.
+	hack/bench.sh $(ARGS)
+
+.PHONY: bench-ci
+bench-ci: ## CI-sized benchmark (50 clusters, about 3 min): fails on idle API writes or too many Flink REST polls.
+	hack/bench.sh --ci
