@@ -165,7 +165,12 @@ func killLeader(t *testing.T, ns, lease string, leader, standby *operatorProcess
 	// before the kill.
 	bound := testLeaseDuration + 4*testRetryPeriod
 	assert.Less(t, took, bound, "takeover after a SIGKILL within the lease duration plus retry periods")
-	assert.GreaterOrEqual(t, acquired.Sub(lastRenew), testLeaseDuration, "the standby waited out the dead leader's lease")
+	// client-go notices a renewal only when the record's JSON changes, and that JSON carries
+	// RenewTime in whole seconds: renewals inside one second look alike, so the standby's clock
+	// can start up to a second after the last renewal. A lease duration less that second is
+	// what client-go guarantees, and what this checks (CI once saw 3.9 s with a 4 s lease).
+	assert.GreaterOrEqual(t, acquired.Sub(lastRenew), testLeaseDuration-time.Second,
+		"the standby waited out the dead leader's lease (less client-go's one-second record granularity)")
 	assert.Equal(t, transitions+1, newTransitions)
 	t.Logf("%s killed; %s holds the Lease %s later (lease %s, retry period %s)", leader.name, standby.name,
 		took.Round(time.Millisecond), testLeaseDuration, testRetryPeriod)
