@@ -9,7 +9,11 @@ MODULE="github.com/flink-operator/flink-operator"
 # Generated code is written relative to OUTPUT_ROOT, so verify-codegen.sh can point it at a copy.
 OUTPUT_ROOT="${OUTPUT_ROOT:-${ROOT}}"
 
+# `go list -m` reports an empty Dir for a module not yet in the module cache (a fresh machine):
+# download it first.
+go mod download k8s.io/code-generator
 CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
+[[ -n ${CODEGEN_PKG} ]] || { echo "update-codegen: k8s.io/code-generator not found in the module cache" >&2; exit 1; }
 # The generators are installed into the project's bin/, never into the user's GOPATH.
 export GOBIN="${ROOT}/bin/codegen"
 mkdir -p "${GOBIN}"
