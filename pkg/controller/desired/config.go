@@ -59,6 +59,9 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 		conf["jobmanager.heap.size"] = fmt.Sprintf("%dm", jmMemoryMi)
 		conf["taskmanager.heap.size"] = fmt.Sprintf("%dm", tmMemoryMi)
 	}
+	if version.needsModuleOptions(fc.Spec.Image.Name) {
+		conf[DefaultJVMOptionsKey] = jdkModuleOptions
+	}
 	if fc.Spec.Job != nil && fc.Spec.Job.SavepointsDir != nil {
 		conf["state.savepoints.dir"] = *fc.Spec.Job.SavepointsDir
 	}
@@ -69,6 +72,38 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 	}
 	return conf
 }
+
+// DefaultJVMOptionsKey holds the JVM options Flink's scripts give every Flink process before
+// env.java.opts.all (Flink 1.19+).
+const DefaultJVMOptionsKey = "env.java.default-opts.all"
+
+// jdkModuleOptions are the flags that Flink's own default configuration (env.java.opts.all in the
+// config.yaml inside flink-dist) passes to every JVM so that Flink may reach into JDK internals on
+// Java 17 and later. FLINK_CONF_DIR points at the operator's ConfigMap, so the image's defaults
+// are never read: without these, `flink run` of a Flink 2.x image on Java 17 fails with "module
+// java.base does not opens java.util" (found by the end-to-end tests). They go into
+// env.java.default-opts.all, Flink's key for administrator defaults, so that a user's
+// env.java.opts.all in flinkProperties adds to them instead of replacing them; a user may still
+// override the key itself.
+const jdkModuleOptions = "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED" +
+	" --add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED" +
+	" --add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED" +
+	" --add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED" +
+	" --add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED" +
+	" --add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED" +
+	" --add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED" +
+	" --add-opens=java.base/java.lang=ALL-UNNAMED" +
+	" --add-opens=java.base/java.net=ALL-UNNAMED" +
+	" --add-opens=java.base/java.io=ALL-UNNAMED" +
+	" --add-opens=java.base/java.nio=ALL-UNNAMED" +
+	" --add-opens=java.base/sun.nio.ch=ALL-UNNAMED" +
+	" --add-opens=java.base/java.lang.reflect=ALL-UNNAMED" +
+	" --add-opens=java.base/java.text=ALL-UNNAMED" +
+	" --add-opens=java.base/java.time=ALL-UNNAMED" +
+	" --add-opens=java.base/java.util=ALL-UNNAMED" +
+	" --add-opens=java.base/java.util.concurrent=ALL-UNNAMED" +
+	" --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED" +
+	" --add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED"
 
 func isOperatorOwned(key string) bool {
 	for _, k := range OperatorOwnedKeys {

@@ -213,6 +213,39 @@ func TestMemoryKeysFollowFlinkVersion(t *testing.T) {
 	}
 }
 
+// TestJDKModuleOptions: the operator's FLINK_CONF_DIR hides the image's default configuration,
+// so the --add-opens flags Flink needs on Java 17 must come from the operator (the end-to-end
+// test's `flink run` failed without them), except where the key does not exist or the JVM is 8.
+func TestJDKModuleOptions(t *testing.T) {
+	tests := []struct {
+		image   string
+		version string
+		want    bool
+	}{
+		{image: "flink:2.3.0", want: true},
+		{image: "flink:1.20", want: true},
+		{image: "flink:1.19.1-scala_2.12-java11", want: true},
+		{image: "flink:1.20.1-scala_2.12-java8", want: false},
+		{image: "flink:1.18", want: false},
+		{image: "my-flink-image:latest", want: true},
+		{image: "my-flink-image:latest", version: "1.17", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image+"/"+tt.version, func(t *testing.T) {
+			fc := base()
+			fc.Spec.Image.Name, fc.Spec.FlinkVersion = tt.image, tt.version
+			opts, ok := flinkConfig(fc, 1000, 2000)[DefaultJVMOptionsKey]
+			assert.Equal(t, tt.want, ok)
+			if tt.want {
+				assert.Contains(t, opts, "--add-opens=java.base/java.util=ALL-UNNAMED")
+			}
+		})
+	}
+	fc := base()
+	fc.Spec.FlinkProperties = map[string]string{DefaultJVMOptionsKey: "-Dmine=1"}
+	assert.Equal(t, "-Dmine=1", flinkConfig(fc, 1000, 2000)[DefaultJVMOptionsKey], "flinkProperties may override it")
+}
+
 func TestFlinkPropertiesWinExceptOwnedKeys(t *testing.T) {
 	fc := base()
 	fc.Spec.FlinkProperties = map[string]string{"taskmanager.memory.process.size": "999m", "rest.port": "1", "parallelism.default": "3"}

@@ -53,3 +53,13 @@ func (v flinkVersion) known() bool { return v.major > 0 }
 func (v flinkVersion) hasProcessMemory() bool {
 	return !v.known() || v.major > 1 || v.minor >= 10
 }
+
+// needsModuleOptions: Flink 1.19 introduced env.java.default-opts.all, and its images run on Java
+// 11 or newer except the java8 variants, on which --add-opens would stop the JVM from starting.
+// A custom image without a version is taken to be a current Flink.
+func (v flinkVersion) needsModuleOptions(image string) bool {
+	if strings.Contains(imageTag(image), "java8") {
+		return false
+	}
+	return !v.known() || v.major > 1 || v.minor >= 19
+}
