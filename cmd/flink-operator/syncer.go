@@ -29,7 +29,11 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	}
 	rest := flinkclient.New(flinkclient.Options{Timeout: opts.flinkTimeout,
 		Transport: metrics.InstrumentFlinkTransport(flinkclient.NewTransport())})
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	// client-go's default spam filter lets an object emit 25 events and then one per 5 minutes:
+	// a job cluster with frequent savepoints would lose its Failed or Lost events to it. One per
+	// 30 s after a burst of 50 still stops a flood.
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx),
+		record.WithCorrelatorOptions(record.CorrelatorOptions{BurstSize: 50, QPS: 1.0 / 30}))
 	broadcaster.StartStructuredLogging(klog.Level(4))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})

@@ -106,6 +106,14 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 	return r.commit(ctx, obs, jm, decision, st)
 }
 
+// eventWorthy: every change of the job's state gets an event for `kubectl describe`, except
+// self-transitions (a poll that changed only the status's details) and the start of a savepoint
+// (its end gets one). Event recorders let one object emit only a burst of events before they drop
+// them, and that noise once crowded out a deletion's final-savepoint event in the e2e tests.
+func eventWorthy(t *fsm.Transition) bool {
+	return t.From != t.To && !(t.From == fsm.Running && t.To == fsm.Savepointing)
+}
+
 // commit writes the status a step decided, then runs its actions (write-ahead).
 func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm string, decision fsm.Decision, st v1beta1.FlinkClusterStatus) (Result, error) {
 	fc, job := obs.Cluster, decision.Status
@@ -115,7 +123,9 @@ func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm stri
 	observeMetrics(fc, st)
 	if decision.Transition != nil {
 		klog.FromContext(ctx).Info("Job transition", "transition", decision.Message, "jobID", job.ID)
-		r.Updater.Transition(fc, decision.Message, job)
+		if eventWorthy(decision.Transition) {
+			r.Updater.Transition(fc, decision.Message, job)
+		}
 	}
 	if err := r.Updater.Execute(ctx, obs, jm, decision.Actions); err != nil {
 		return Result{}, err

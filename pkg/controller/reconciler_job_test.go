@@ -141,6 +141,7 @@ func TestSucceededJobDeletesTheCluster(t *testing.T) {
 	assert.Equal(t, fsm.Succeeded, f.job().State)
 	assert.Contains(t, writes, "delete deployments")
 	assert.Contains(t, writes, "delete services")
+	assert.Contains(t, writes, "delete configmaps", "DeleteCluster leaves no child behind (the e2e batch test found the ConfigMap kept)")
 	assert.Equal(t, v1beta1.ClusterStateStopping, f.cluster().Status.State)
 	f.sync()
 	assert.Equal(t, v1beta1.ClusterStateStopped, f.cluster().Status.State)
@@ -411,4 +412,24 @@ func TestChildrenBuiltDifferentlyWaitForTheJobToStop(t *testing.T) {
 	require.NotNil(t, cond)
 	assert.Equal(t, "OperatorUpgrade", cond.Reason)
 	assert.Equal(t, fsm.Running, f.job().State)
+}
+
+func TestEventWorthyTransitions(t *testing.T) {
+	tests := []struct {
+		from, to fsm.State
+		want     bool
+	}{
+		{fsm.Running, fsm.Failed, true},
+		{fsm.Running, fsm.Lost, true},
+		{fsm.Savepointing, fsm.Running, true},
+		{fsm.Running, fsm.Deleting, true},
+		{fsm.Running, fsm.Savepointing, false},
+		{fsm.Submitting, fsm.Submitting, false},
+		{fsm.Running, fsm.Running, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.from)+"->"+string(tt.to), func(t *testing.T) {
+			assert.Equal(t, tt.want, eventWorthy(&fsm.Transition{From: tt.from, To: tt.to}))
+		})
+	}
 }

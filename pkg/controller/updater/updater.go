@@ -64,7 +64,11 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, wan
 	a := applier{u: u, fc: fc, hold: opts.HoldDrift}
 	steps := []func() error{
 		func() error {
-			return apply(ctx, a, "ConfigMap", u.kube.CoreV1().ConfigMaps(ns), obs.ConfigMap, want.ConfigMap, mergeConfigMap, nil)
+			configMaps := u.kube.CoreV1().ConfigMaps(ns)
+			if !opts.Want.JobManager && !opts.Want.TaskManager {
+				return u.remove(ctx, fc, "ConfigMap", obs.ConfigMap, configMaps.Delete)
+			}
+			return apply(ctx, a, "ConfigMap", configMaps, obs.ConfigMap, want.ConfigMap, mergeConfigMap, nil)
 		},
 		func() error {
 			if !opts.Want.JobManager {
