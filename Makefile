@@ -29,6 +29,7 @@ verify: ## Fail if generated code, the CRD, formatting, vet or go.mod are not cl
 	hack/verify-crd.sh
 	hack/verify-gofmt.sh
 	go vet ./...
+	go vet -tags integration,flink,e2e ./...
 	hack/verify-gomod.sh
 
 ##@ Local cluster
@@ -56,7 +57,7 @@ dev: ## Local cluster + CRD + operator, in one command (Ctrl-C stops the operato
 ##@ Tests
 
 .PHONY: test
-test: verify test-unit test-integration test-flink ## Run every test: verify, unit (race), integration on the local cluster, contract tests against real Flink.
+test: verify test-unit test-integration test-flink test-e2e ## Run every test: verify, unit (race), integration on the local cluster, contract tests and end-to-end runs against real Flink.
 
 .PHONY: test-unit
 test-unit: ## Unit and sync tests with the race detector.
@@ -71,6 +72,11 @@ test-integration: ## Integration tests on a local cluster that the suite starts 
 test-flink: ## Contract tests of the Flink REST client against real Apache Flink 2.3.0 and 1.20.5 (local JVMs).
 	hack/test-flink.sh > $(BIN)/test-flink.out 2>&1 || (tail -80 $(BIN)/test-flink.out; exit 1)
 	@grep -E '^(--- |ok|FAIL|PASS|FACT)' $(BIN)/test-flink.log | grep -v '^    ' | tail -40
+
+.PHONY: test-e2e
+test-e2e: ## End to end: the operator drives real Flink JobManagers, TaskManagers and jobs on a local node (about 12 min).
+	hack/build-cluster-tools.sh
+	$(GO_TEST) -tags e2e,flink -count=1 -timeout 25m -v ./test/e2e/... 2>&1 | tee $(BIN)/test-e2e.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || (tail -80 $(BIN)/test-e2e.log; exit 1)
 
 ##@ Benchmarks
 

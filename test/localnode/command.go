@@ -1,0 +1,325 @@
+//go:build flink
+
+package localnode
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-operator/flink-operator/test/flinkcluster"
+)
+
+// The image's entry points the node knows how to run, and what they run: the same Java classes
+// Flink's scripts exec (the scripts are not in the distribution tests get from PyPI).
+const (
+	jobManagerScript  = "/opt/flink/bin/jobmanager.sh"
+	taskManagerScript = "/opt/flink/bin/taskmanager.sh"
+	flinkCLIScript    = "/opt/flink/bin/flink"
+
+	jobManagerMain  = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+	taskManagerMain = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+	cliMain         = "org.apache.flink.client.cli.CliFrontend"
+)
+
+// command builds the process of a container: its environment and command line with volume paths
+// mapped to the pod directory, then the Flink entry point as a JVM, or a shell script with
+// Service addresses mapped to loopback. Every rewrite is appended to the pod's rewrites.log.
+func (r *podRunner) command(ctx context.Context, c corev1.Container) (*exec.Cmd, error) {
+	dist, err := r.node.opts.Dist(c.Image)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", c.Image, err)
+	}
+	env, err := r.env(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	argv := expandVars(append(append([]string{}, c.Command...), c.Args...), env)
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("no command: the image's default entrypoint is not run locally")
+	}
+	for i := range argv {
+		argv[i] = r.localPath(c, argv[i])
+	}
+	var rw rewrites
+	var cmd *exec.Cmd
+	switch argv[0] {
+	case jobManagerScript, taskManagerScript:
+		cmd, err = r.flinkDaemon(c, dist, env, argv, &rw)
+	case flinkCLIScript:
+		cmd, err = r.flinkCLI(ctx, c, dist, env, argv[1:], &rw)
+	case "/bin/bash", "/bin/sh", "bash", "sh":
+		cmd, err = r.shell(ctx, argv, &rw)
+	default:
+		err = fmt.Errorf("command %q: the local node runs Flink's jobmanager.sh, taskmanager.sh and flink, and shell scripts", argv[0])
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Env == nil {
+		cmd.Env = environ(dist, env)
+	}
+	cmd.Dir = r.dir
+	return cmd, rw.write(filepath.Join(r.dir, "rewrites.log"), c.Name)
+}
+
+// env is the container's environment as the kubelet builds it, volume paths mapped.
+func (r *podRunner) env(ctx context.Context, c corev1.Container) (map[string]string, error) {
+	env := map[string]string{}
+	for _, from := range c.EnvFrom {
+		data, err := r.envSource(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range data {
+			env[from.Prefix+k] = v
+		}
+	}
+	for _, e := range c.Env {
+		v, err := r.envValue(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", e.Name, err)
+		}
+		env[e.Name] = r.localPath(c, expandVars([]string{v}, env)[0])
+	}
+	return env, nil
+}
+
+func (r *podRunner) envSource(ctx context.Context, from corev1.EnvFromSource) (map[string]string, error) {
+	switch {
+	case from.ConfigMapRef != nil:
+		cm, err := r.node.opts.Kube.CoreV1().ConfigMaps(r.pod.Namespace).Get(ctx, from.ConfigMapRef.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return cm.Data, nil
+	case from.SecretRef != nil:
+		s, err := r.node.opts.Kube.CoreV1().Secrets(r.pod.Namespace).Get(ctx, from.SecretRef.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		for k, v := range s.Data {
+			out[k] = string(v)
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+func (r *podRunner) envValue(ctx context.Context, e corev1.EnvVar) (string, error) {
+	f := e.ValueFrom
+	switch {
+	case f == nil:
+		return e.Value, nil
+	case f.FieldRef != nil:
+		switch f.FieldRef.FieldPath {
+		case "metadata.name":
+			return r.pod.Name, nil
+		case "metadata.namespace":
+			return r.pod.Namespace, nil
+		case "metadata.uid":
+			return string(r.pod.UID), nil
+		case "spec.nodeName":
+			return r.node.opts.Name, nil
+		case "status.podIP", "status.hostIP":
+			return loopback, nil
+		}
+		return "", fmt.Errorf("fieldRef %s is not supported locally", f.FieldRef.FieldPath)
+	case f.ConfigMapKeyRef != nil:
+		cm, err := r.node.opts.Kube.CoreV1().ConfigMaps(r.pod.Namespace).Get(ctx, f.ConfigMapKeyRef.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		return cm.Data[f.ConfigMapKeyRef.Key], nil
+	case f.SecretKeyRef != nil:
+		s, err := r.node.opts.Kube.CoreV1().Secrets(r.pod.Namespace).Get(ctx, f.SecretKeyRef.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		return string(s.Data[f.SecretKeyRef.Key]), nil
+	}
+	return "", fmt.Errorf("valueFrom is not supported locally")
+}
+
+var varRefRE = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)`)
+
+// expandVars expands $(VAR) references as the kubelet does: defined variables only, "$$" escapes.
+func expandVars(args []string, env map[string]string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = varRefRE.ReplaceAllStringFunc(a, func(m string) string {
+			if m == "$$" {
+				return "$"
+			}
+			if v, ok := env[m[2:len(m)-1]]; ok {
+				return v
+			}
+			return m
+		})
+	}
+	return out
+}
+
+// localPath maps a path under one of the container's volume mounts into the pod directory; it
+// also maps the value of a "key=/path" argument.
+func (r *podRunner) localPath(c corev1.Container, s string) string {
+	prefix, path := "", s
+	if i := strings.IndexByte(s, '='); i >= 0 && !strings.HasPrefix(s, "/") {
+		prefix, path = s[:i+1], s[i+1:]
+	}
+	best := ""
+	for _, m := range c.VolumeMounts {
+		mp := strings.TrimSuffix(m.MountPath, "/")
+		if (path == mp || strings.HasPrefix(path, mp+"/")) && len(mp) > len(best) {
+			best = mp
+		}
+	}
+	if best == "" {
+		return s
+	}
+	return prefix + r.mounts[c.Name+"\x00"+mountPathOf(c, best)] + strings.TrimPrefix(path, best)
+}
+
+func mountPathOf(c corev1.Container, trimmed string) string {
+	for _, m := range c.VolumeMounts {
+		if strings.TrimSuffix(m.MountPath, "/") == trimmed {
+			return m.MountPath
+		}
+	}
+	return trimmed
+}
+
+// flinkDaemon runs jobmanager.sh/taskmanager.sh start-foreground: the entry point class with the
+// JVM options from the configuration in FLINK_CONF_DIR and the memory flags and dynamic
+// properties Flink's BashJavaUtils computes from it, as Flink's scripts do.
+func (r *podRunner) flinkDaemon(c corev1.Container, dist flinkcluster.Dist, env map[string]string, argv []string, rw *rewrites) (*exec.Cmd, error) {
+	if len(argv) != 2 || argv[1] != "start-foreground" {
+		return nil, fmt.Errorf("%v: only `start-foreground` without further arguments is supported locally", argv)
+	}
+	role, main, resources := "jobmanager", jobManagerMain, "GET_JM_RESOURCE_PARAMS"
+	if argv[0] == taskManagerScript {
+		role, main, resources = "taskmanager", taskManagerMain, "GET_TM_RESOURCE_PARAMS"
+	}
+	confDir, conf, err := r.localConf(context.Background(), c, env, rw)
+	if err != nil {
+		return nil, err
+	}
+	jvm, dynamic, err := dist.ResourceParams(confDir, resources)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := dist.Classpath()
+	if err != nil {
+		return nil, err
+	}
+	args := append(javaOpts(conf, role), jvm...)
+	args = append(args, logSettings(filepath.Join(r.dir, c.Name+"-flink.log"), filepath.Join(confDir, "log4j-console.properties"))...)
+	args = append(args, "-classpath", cp, main, "--configDir", confDir)
+	args = append(args, dynamic...)
+	cmd := exec.Command("java", args...)
+	cmd.Env = environ(dist, withConfDir(env, confDir))
+	return cmd, nil
+}
+
+// flinkCLI runs bin/flink: CliFrontend with the client's JVM options and log4j-cli.properties.
+func (r *podRunner) flinkCLI(ctx context.Context, c corev1.Container, dist flinkcluster.Dist, env map[string]string, cliArgs []string, rw *rewrites) (*exec.Cmd, error) {
+	confDir, conf, err := r.localConf(ctx, c, env, rw)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := dist.Classpath()
+	if err != nil {
+		return nil, err
+	}
+	args := javaOpts(conf, "client")
+	args = append(args, logSettings(filepath.Join(r.dir, c.Name+"-flink.log"), filepath.Join(confDir, "log4j-cli.properties"))...)
+	args = append(args, "-classpath", cp, cliMain)
+	args = append(args, cliArgs...)
+	cmd := exec.Command("java", args...)
+	cmd.Env = environ(dist, withConfDir(env, confDir))
+	return cmd, nil
+}
+
+// shell runs `sh -c SCRIPT` (or bash) with Service addresses in the script mapped to loopback.
+func (r *podRunner) shell(ctx context.Context, argv []string, rw *rewrites) (*exec.Cmd, error) {
+	if len(argv) < 3 || argv[1] != "-c" {
+		return nil, fmt.Errorf("%v: only `sh -c SCRIPT` is supported locally", argv)
+	}
+	script, changes := r.rewriteScript(ctx, argv[2])
+	rw.add(changes...)
+	args := append([]string{"-c", script}, argv[3:]...)
+	return exec.Command("bash", args...), nil
+}
+
+// logSettings are the -D flags Flink's scripts give every JVM for log4j.
+func logSettings(logFile, log4j string) []string {
+	return []string{"-Dlog.file=" + logFile, "-Dlog4j.configuration=file:" + log4j, "-Dlog4j.configurationFile=file:" + log4j}
+}
+
+// javaOpts reads the JVM options from the configuration as Flink's config.sh does:
+// env.java.default-opts.all and env.java.opts.all (or the deprecated env.java.opts), then the
+// role's default-opts and opts. Nothing is taken from the distribution's bundled configuration:
+// in a pod whose FLINK_CONF_DIR is the operator's ConfigMap, the image's conf/ is not read either.
+func javaOpts(conf map[string]string, role string) []string {
+	all := conf["env.java.opts.all"]
+	if all == "" {
+		all = conf["env.java.opts"]
+	}
+	opts := []string{"-XX:+IgnoreUnrecognizedVMOptions"}
+	for _, v := range []string{conf["env.java.default-opts.all"], all, conf["env.java.default-opts."+role], conf["env.java.opts."+role]} {
+		opts = append(opts, strings.Fields(strings.Trim(v, `"`))...)
+	}
+	return opts
+}
+
+func withConfDir(env map[string]string, confDir string) map[string]string {
+	out := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		out[k] = v
+	}
+	out["FLINK_CONF_DIR"] = confDir
+	return out
+}
+
+// environ is this process's environment (PATH, JAVA_HOME), the variables Flink's scripts export
+// for the distribution, then the container's.
+func environ(dist flinkcluster.Dist, env map[string]string) []string {
+	out := dist.Env(env["FLINK_CONF_DIR"])
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// rewrites collects what a container's launch changed, for rewrites.log.
+type rewrites struct{ lines []string }
+
+func (rw *rewrites) add(lines ...string) { rw.lines = append(rw.lines, lines...) }
+
+func (rw *rewrites) write(path, container string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, l := range rw.lines {
+		if _, err := fmt.Fprintf(f, "%s: %s\n", container, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}

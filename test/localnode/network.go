@@ -1,0 +1,252 @@
+//go:build flink
+
+package localnode
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+)
+
+// serviceTable gives every Service port a stable loopback port, standing in for the Service's
+// ClusterIP:port: all pods share one network namespace here, so a JobManager cannot listen on
+// 6123 in two clusters at once. A pod's container port that a Service targets listens on the
+// Service's loopback port, so a client configured with the Service's name and port reaches the
+// pod that backs it, across restarts of either.
+type serviceTable struct {
+	kube kubernetes.Interface
+	// backing finds the loopback port of a running pod the Service port targets, for a Service
+	// created after its pod started.
+	backing func(svc *corev1.Service, sp corev1.ServicePort) (int, bool)
+	mu      sync.Mutex
+	ports   map[string]int // namespace/service/port → loopback port
+}
+
+func newServiceTable(kube kubernetes.Interface) *serviceTable {
+	return &serviceTable{kube: kube, ports: map[string]int{}}
+}
+
+func serviceKey(ns, name string, port int32) string { return fmt.Sprintf("%s/%s/%d", ns, name, port) }
+
+// port returns the loopback port of a Service port: the one a running pod behind it already
+// listens on, or a new one.
+func (s *serviceTable) port(svc *corev1.Service, sp corev1.ServicePort) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := serviceKey(svc.Namespace, svc.Name, sp.Port)
+	if p, ok := s.ports[k]; ok {
+		return p, nil
+	}
+	if p, ok := s.backing(svc, sp); ok {
+		s.ports[k] = p
+		return p, nil
+	}
+	p, err := freePort()
+	if err != nil {
+		return 0, err
+	}
+	s.ports[k] = p
+	return p, nil
+}
+
+// lookup returns the loopback port of a Service port if one was allocated.
+func (s *serviceTable) lookup(ns, name string, port int32) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.ports[serviceKey(ns, name, port)]
+	return p, ok
+}
+
+// serviceForHost finds the Service a DNS name means from a pod in ns: "svc", "svc.ns",
+// "svc.ns.svc" or "svc.ns.svc.cluster.local". nil when the name is not a Service.
+func (s *serviceTable) serviceForHost(ctx context.Context, ns, host string) *corev1.Service {
+	parts := strings.Split(strings.TrimSuffix(host, ".cluster.local"), ".")
+	switch {
+	case len(parts) == 1:
+	case len(parts) == 2 || (len(parts) == 3 && parts[2] == "svc"):
+		ns = parts[1]
+	default:
+		return nil
+	}
+	svc, err := s.kube.CoreV1().Services(ns).Get(ctx, parts[0], metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	return svc
+}
+
+// allocatePorts gives every container port of the pod a loopback port: the Service's port when a
+// Service selects the pod and targets that port, a free port otherwise.
+func (r *podRunner) allocatePorts(ctx context.Context) error {
+	services, err := r.node.opts.Kube.CoreV1().Services(r.pod.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, c := range append(append([]corev1.Container{}, r.pod.Spec.InitContainers...), r.pod.Spec.Containers...) {
+		for _, p := range c.Ports {
+			local, err := r.portFor(services.Items, p)
+			if err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.ports[c.Name+"/"+strconv.Itoa(int(p.ContainerPort))] = local
+			if p.Name != "" {
+				r.ports[c.Name+"/"+p.Name] = local
+			}
+			r.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (r *podRunner) portFor(services []corev1.Service, p corev1.ContainerPort) (int, error) {
+	for _, svc := range services {
+		if len(svc.Spec.Selector) == 0 || !labelsMatch(svc.Spec.Selector, r.pod.Labels) {
+			continue
+		}
+		for _, sp := range svc.Spec.Ports {
+			if targets(sp, p) {
+				return r.node.services.port(&svc, sp)
+			}
+		}
+	}
+	return freePort()
+}
+
+// targets reports whether a Service port sends its traffic to a container port.
+func targets(sp corev1.ServicePort, p corev1.ContainerPort) bool {
+	switch {
+	case sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "":
+		return sp.TargetPort.StrVal == p.Name
+	case sp.TargetPort.IntVal != 0:
+		return sp.TargetPort.IntVal == p.ContainerPort
+	default:
+		return sp.Port == p.ContainerPort
+	}
+}
+
+// backingPort is the loopback port of a container port that sp targets in a running pod of this
+// node that svc selects.
+func (n *Node) backingPort(svc *corev1.Service, sp corev1.ServicePort) (int, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range n.pods {
+		if r.pod.Namespace != svc.Namespace || len(svc.Spec.Selector) == 0 || !labelsMatch(svc.Spec.Selector, r.pod.Labels) || r.stopping() {
+			continue
+		}
+		for _, c := range r.pod.Spec.Containers {
+			for _, p := range c.Ports {
+				if targets(sp, p) {
+					if local, ok := r.containerPort(c, strconv.Itoa(int(p.ContainerPort))); ok {
+						return local, true
+					}
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// containerPort is the loopback port of a container's port, by name or number.
+func (r *podRunner) containerPort(c corev1.Container, nameOrNumber string) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.ports[c.Name+"/"+nameOrNumber]
+	return p, ok
+}
+
+// servicePort resolves host:port as the pod would through cluster DNS and the Service's
+// ClusterIP: the loopback port of that Service port, when host names a Service that has it.
+func (r *podRunner) servicePort(ctx context.Context, host string, port int32) (int, bool) {
+	svc := r.node.services.serviceForHost(ctx, r.pod.Namespace, host)
+	if svc == nil {
+		return 0, false
+	}
+	for _, sp := range svc.Spec.Ports {
+		if sp.Port == port {
+			p, err := r.node.services.port(svc, sp)
+			return p, err == nil
+		}
+	}
+	return 0, false
+}
+
+// hostPortRE finds host:port and /dev/tcp/host/port in shell scripts.
+var hostPortRE = regexp.MustCompile(`([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)([:/])([0-9]{1,5})\b`)
+
+// rewriteScript replaces every service:port (and /dev/tcp/service/port) in a shell script with
+// the loopback address and the Service port's loopback port. Other text is left alone.
+func (r *podRunner) rewriteScript(ctx context.Context, script string) (string, []string) {
+	var changes []string
+	out := hostPortRE.ReplaceAllStringFunc(script, func(m string) string {
+		g := hostPortRE.FindStringSubmatch(m)
+		port, err := strconv.Atoi(g[6])
+		if err != nil {
+			return m
+		}
+		local, ok := r.servicePort(ctx, g[1], int32(port))
+		if !ok {
+			return m
+		}
+		repl := loopback + g[5] + strconv.Itoa(local)
+		changes = append(changes, fmt.Sprintf("script: %s -> %s", m, repl))
+		return repl
+	})
+	return out, changes
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", loopback+":0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ProxyHandler serves /services/NAMESPACE/SERVICE/PORT/... by forwarding to that Service port's
+// loopback port: what the operator outside the cluster uses as its JobManager URL
+// (--jobmanager-url-template=http://ADDR/services/{{.Namespace}}/{{.Service}}/{{.Port}}), as it
+// would use the API server's service proxy or a port-forward against a remote cluster.
+func (n *Node) ProxyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		parts := strings.SplitN(strings.TrimPrefix(req.URL.Path, "/services/"), "/", 4)
+		if len(parts) < 3 {
+			http.Error(w, "want /services/NAMESPACE/SERVICE/PORT/...", http.StatusNotFound)
+			return
+		}
+		port, err := strconv.Atoi(parts[2])
+		if err != nil {
+			http.Error(w, "bad port", http.StatusNotFound)
+			return
+		}
+		local, ok := n.services.lookup(parts[0], parts[1], int32(port))
+		if !ok {
+			http.Error(w, "no endpoints for service "+parts[0]+"/"+parts[1], http.StatusServiceUnavailable)
+			return
+		}
+		rest := "/"
+		if len(parts) == 4 {
+			rest += parts[3]
+		}
+		target := &url.URL{Scheme: "http", Host: net.JoinHostPort(loopback, strconv.Itoa(local))}
+		proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path = rest
+			pr.Out.URL.RawPath = ""
+		}}
+		proxy.ServeHTTP(w, req)
+	})
+}
