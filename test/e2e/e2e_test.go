@@ -18,11 +18,9 @@ import (
 
 const counterClass = "org.flinkoperator.testjob.CounterJob"
 
-// streamingCluster is a job cluster running the keyed counter with the operator's default
-// resources. The restart strategy is none so that a lost TaskManager fails the job (Flink's own
-// retries would hide the operator's recovery), and heartbeats are short so Flink notices a killed
-// process in seconds.
-func streamingCluster(ns, name, dir, out string, extraJob string) string {
+// flinkCluster is a FlinkCluster of the suite's Flink image with the operator's default
+// resources; rest is the YAML of spec fields after image and jobManager, indented by two.
+func flinkCluster(ns, name string, taskManagers int, rest string) string {
 	return fmt.Sprintf(`
 apiVersion: flinkoperator.k8s.io/v1beta1
 kind: FlinkCluster
@@ -34,20 +32,33 @@ spec:
     name: flink:%s
   jobManager: {}
   taskManager:
-    replicas: 1
-  job:
+    replicas: %d
+%s`, name, ns, env.version, taskManagers, rest)
+}
+
+// counterJob is the job section running the keyed counter from the suite's JAR; extra is more
+// job fields, indented by four.
+func counterJob(args, extra string) string {
+	return fmt.Sprintf(`  job:
     jarFile: %s
     className: %s
-    args: ["--out", "%s", "--rate", "20", "--keys", "4"]
-    parallelism: 1
-    savepointsDir: file://%s/savepoints
+    args: [%s]
 %s
-  flinkProperties:
+`, env.jobJar, counterClass, args, extra)
+}
+
+// streamingCluster is a job cluster running the keyed counter. The restart strategy is none so
+// that a lost TaskManager fails the job (Flink's own retries would hide the operator's recovery),
+// and heartbeats are short so Flink notices a killed process in seconds.
+func streamingCluster(ns, name, dir, out string, extraJob string) string {
+	job := counterJob(fmt.Sprintf(`"--out", "%s", "--rate", "20", "--keys", "4"`, out),
+		fmt.Sprintf("    parallelism: 1\n    savepointsDir: file://%s/savepoints\n%s", dir, extraJob))
+	return flinkCluster(ns, name, 1, job+`  flinkProperties:
     taskmanager.numberOfTaskSlots: "2"
     heartbeat.interval: "1000"
     heartbeat.timeout: "5000"
     restart-strategy.type: none
-`, name, ns, env.version, env.jobJar, counterClass, out, dir, extraJob)
+`)
 }
 
 // TestJobClusterLifecycle takes one streaming job cluster through its life on real Flink:
@@ -244,25 +255,8 @@ func TestBatchJobSucceeds(t *testing.T) {
 	ns, dir := newNamespace(t, "batch")
 	const name = "batch"
 	out := filepath.Join(dir, "counts.txt")
-	apply(t, fmt.Sprintf(`
-apiVersion: flinkoperator.k8s.io/v1beta1
-kind: FlinkCluster
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  image:
-    name: flink:%s
-  jobManager: {}
-  taskManager:
-    replicas: 1
-  job:
-    jarFile: %s
-    className: %s
-    args: ["--out", "%s", "--bounded", "400", "--rate", "400", "--keys", "4"]
-    cleanupPolicy:
-      afterJobSucceeds: DeleteCluster
-`, name, ns, env.version, env.jobJar, counterClass, out))
+	apply(t, flinkCluster(ns, name, 1, counterJob(fmt.Sprintf(`"--out", "%s", "--bounded", "400", "--rate", "400", "--keys", "4"`, out),
+		"    cleanupPolicy:\n      afterJobSucceeds: DeleteCluster")))
 	fc := waitFor(t, ns, name, 5*time.Minute, "the job to succeed",
 		func(fc *v1beta1.FlinkCluster) bool { return jobOf(fc).State == v1beta1.JobStateSucceeded })
 	assert.Equal(t, "FINISHED", jobOf(fc).FlinkJobState)
@@ -288,21 +282,9 @@ spec:
 func TestSessionCluster(t *testing.T) {
 	ns, _ := newNamespace(t, "session")
 	const name = "session"
-	apply(t, fmt.Sprintf(`
-apiVersion: flinkoperator.k8s.io/v1beta1
-kind: FlinkCluster
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  image:
-    name: flink:%s
-  jobManager: {}
-  taskManager:
-    replicas: 2
-  flinkProperties:
+	apply(t, flinkCluster(ns, name, 2, `  flinkProperties:
     taskmanager.numberOfTaskSlots: "3"
-`, name, ns, env.version))
+`))
 	waitFor(t, ns, name, 4*time.Minute, "the cluster to run",
 		func(fc *v1beta1.FlinkCluster) bool { return fc.Status.State == v1beta1.ClusterStateRunning })
 	var overview struct {

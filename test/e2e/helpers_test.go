@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/test/flinkcluster"
 )
 
 // newNamespace creates a namespace for one test and its own directory for savepoints and job
@@ -48,28 +49,16 @@ func newNamespace(t *testing.T, name string) (string, string) {
 }
 
 func dumpLogs(t *testing.T, ns string) {
-	t.Logf("--- tail of operator.log:\n%s", tail(filepath.Join(env.work, "operator.log"), 40))
+	t.Logf("--- tail of operator.log:\n%s", flinkcluster.TailFile(filepath.Join(env.work, "operator.log"), 40))
 	for _, d := range env.node.PodDirs(ns, nil) {
 		logs, _ := filepath.Glob(filepath.Join(d, "*.log"))
 		for _, l := range logs {
-			t.Logf("--- tail of %s:\n%s", l, tail(l, 30))
+			t.Logf("--- tail of %s:\n%s", l, flinkcluster.TailFile(l, 30))
 		}
 	}
 	if out, err := kubectl("get", "events", "-n", ns, "--sort-by=.lastTimestamp"); err == nil {
 		t.Logf("--- events in %s:\n%s", ns, out)
 	}
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // kubectl runs bin/kubectl against the e2e cluster.

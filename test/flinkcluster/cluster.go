@@ -323,7 +323,7 @@ func (c *Cluster) cleanup() {
 	if c.t.Failed() {
 		logs, _ := filepath.Glob(filepath.Join(c.LogDir, "*"))
 		for _, l := range logs {
-			c.t.Logf("--- tail of %s:\n%s", l, tailFile(l, 25))
+			c.t.Logf("--- tail of %s:\n%s", l, TailFile(l, 25))
 		}
 	}
 	for _, p := range procs {
@@ -406,9 +406,10 @@ func (p *Process) Kill() {
 }
 
 // Tail returns the last n lines of the process's stdout/stderr.
-func (p *Process) Tail(n int) string { return tailFile(p.OutFile, n) }
+func (p *Process) Tail(n int) string { return TailFile(p.OutFile, n) }
 
-func tailFile(path string, n int) string {
+// TailFile returns the last n lines of a file (or the error reading it), for failure reports.
+func TailFile(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()

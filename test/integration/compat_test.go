@@ -423,13 +423,22 @@ func checkSubmitter(t *testing.T, fc *v1beta1.FlinkCluster, sub *batchv1.Job) {
 func checkPodsScheduled(t *testing.T, ns string, fc *v1beta1.FlinkCluster) {
 	t.Helper()
 	ctx := context.Background()
-	pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: names.LabelCluster + "=" + fc.Name})
-	require.NoError(t, err)
-	for _, p := range pods.Items {
-		if p.Spec.NodeName == "" {
-			t.Errorf("pod %s is not scheduled", p.Name)
-			continue
+	var pods *corev1.PodList
+	// The submitter's pod is created once the cluster is ready, so it may be moments old here:
+	// CI once saw it not yet scheduled.
+	waitFor(t, 30*time.Second, "every pod to be scheduled", func() bool {
+		var err error
+		pods, err = env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: names.LabelCluster + "=" + fc.Name})
+		require.NoError(t, err)
+		for _, p := range pods.Items {
+			if p.Spec.NodeName == "" {
+				t.Logf("pod %s is not scheduled yet", p.Name)
+				return false
+			}
 		}
+		return true
+	})
+	for _, p := range pods.Items {
 		node, err := env.kube.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
 		require.NoError(t, err)
 		for k, v := range p.Spec.NodeSelector {

@@ -128,7 +128,11 @@ func TestJobClusterLifecycle(t *testing.T) {
 	for _, e := range events.Items {
 		reasons = append(reasons, e.Reason+": "+e.Message)
 	}
-	assert.Contains(t, strings.Join(reasons, "\n"), "Running -> Savepointing", "kubectl describe reads like a log")
+	log := strings.Join(reasons, "\n")
+	for _, want := range []string{"Submitting -> Running", "Savepointing -> Running on SavepointCompleted", "Running -> Failed", "Cancelling -> Cancelled"} {
+		assert.Contains(t, log, want, "kubectl describe reads like a log")
+	}
+	assert.NotContains(t, log, "Running -> Savepointing", "a savepoint's start spends no event; its end has one")
 }
 
 // TestBatchJobSucceeds: a job that finishes is Succeeded and afterJobSucceeds (DeleteCluster)
