@@ -48,6 +48,7 @@ func TestOperatorWriteVerbs(t *testing.T) {
 		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Subresource: "finalizers", Verb: "update"},
 		{Group: "", Resource: "events", Verb: "create"},
 		{Group: "events.k8s.io", Resource: "events", Verb: "create"},
+		{Group: "", Resource: "events", Verb: "patch"},
 		{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: "flink-operator-system"},
 		{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "flink-operator-system"},
 	}
@@ -65,6 +66,9 @@ func TestOperatorWriteVerbs(t *testing.T) {
 	}
 	t.Run("nothing beyond the operator's needs", func(t *testing.T) {
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "get"}))
+		// The operator writes with update, never patch.
+		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "apps", Resource: "deployments", Verb: "patch"}))
+		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "patch"}))
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: "default"}))
 	})
 }

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/test/flinkcluster"
@@ -110,7 +111,9 @@ func (n *Node) Register(ctx context.Context) error {
 	if _, err := n.opts.Kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating node %s: %w", n.opts.Name, err)
 	}
-	return n.updateNodeStatus(ctx)
+	// The node lifecycle controller writes a new Node at once (taints), so the first status write
+	// can conflict: CI saw it.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return n.updateNodeStatus(ctx) })
 }
 
 func (n *Node) updateNodeStatus(ctx context.Context) error {
