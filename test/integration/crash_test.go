@@ -206,3 +206,72 @@ func countSavepoints(c simCluster) int {
 	}
 	return n
 }
+
+// TestOperatorKilledInTheOtherStates kills the operator once on first sight of each state the
+// lifecycle above does not pass through: Pending (before the first submission), Failed and Lost
+// (the restart path, which records a new attempt before submitting it), and Succeeded (the
+// cleanup). Each life must still complete with exactly one Flink job per attempt.
+func TestOperatorKilledInTheOtherStates(t *testing.T) {
+	ctx := context.Background()
+	running := func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	}
+	runningJobs := func(c simCluster) int {
+		n := 0
+		for _, j := range c.Jobs {
+			if j.State == "RUNNING" {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run(string(v1beta1.JobStatePending), func(t *testing.T) {
+		ns := newNamespace(t)
+		stop := killOnState(t, ns, "counter", v1beta1.JobStatePending)
+		_, err := createStrict(ctx, ns, fromYAML(t, savepointJobCluster))
+		require.NoError(t, err)
+		waitJob(t, ns, "counter", 2*time.Minute, "the job to run", running)
+		require.True(t, stop(), "the operator was never seen in state Pending")
+		assert.Len(t, simState(t, ns, "counter").Jobs, 1, "submitted once")
+	})
+	for _, state := range []v1beta1.JobState{v1beta1.JobStateFailed, v1beta1.JobStateLost} {
+		t.Run(string(state), func(t *testing.T) {
+			ns := newNamespace(t)
+			_, err := createStrict(ctx, ns, fromYAML(t, savepointJobCluster))
+			require.NoError(t, err)
+			waitJob(t, ns, "counter", 2*time.Minute, "the job to run", running)
+			patchJob(t, ns, "counter", `{"savepointGeneration":1}`)
+			first := waitJob(t, ns, "counter", time.Minute, "the savepoint", func(j *v1beta1.JobStatus) bool {
+				return j.SavepointGeneration == 1 && j.State == v1beta1.JobStateRunning
+			})
+			stop := killOnState(t, ns, "counter", state)
+			if state == v1beta1.JobStateFailed {
+				simPost(t, ns, "counter", "jobs/"+first.ID+"/fail", `{"message":"boom"}`)
+			} else {
+				simPost(t, ns, "counter", "jobmanager/restart", `{}`)
+			}
+			j := waitJob(t, ns, "counter", 2*time.Minute, "the restarted job to run", func(j *v1beta1.JobStatus) bool {
+				return running(j) && j.ID != first.ID
+			})
+			require.True(t, stop(), "the operator was never seen in state %s", state)
+			assert.Equal(t, int32(1), j.RestartCount, "restarted once")
+			assert.Equal(t, first.SavepointLocation, j.FromSavepoint)
+			time.Sleep(2 * time.Second) // a duplicate submission would show up by now
+			assert.Equal(t, 1, runningJobs(simState(t, ns, "counter")), "exactly one job runs")
+		})
+	}
+	t.Run(string(v1beta1.JobStateSucceeded), func(t *testing.T) {
+		ns := newNamespace(t)
+		_, err := createStrict(ctx, ns, fromYAML(t, minimalJobCluster))
+		require.NoError(t, err)
+		j := waitJob(t, ns, "minimal", 2*time.Minute, "the job to run", running)
+		stop := killOnState(t, ns, "minimal", v1beta1.JobStateSucceeded)
+		simPost(t, ns, "minimal", "jobs/"+j.ID+"/finish", `{}`)
+		waitFor(t, time.Minute, "the cluster to stop", func() bool {
+			return getFC(t, ns, "minimal").Status.State == v1beta1.ClusterStateStopped
+		})
+		require.True(t, stop(), "the operator was never seen in state Succeeded")
+		assert.Len(t, simState(t, ns, "minimal").Jobs, 1)
+		assert.Equal(t, v1beta1.JobStateSucceeded, jobStatus(t, ns, "minimal").State)
+	})
+}
