@@ -73,10 +73,15 @@ test-flink: ## Contract tests of the Flink REST client against real Apache Flink
 	hack/test-flink.sh > $(BIN)/test-flink.out 2>&1 || (tail -80 $(BIN)/test-flink.out; exit 1)
 	@grep -E '^(--- |ok|FAIL|PASS|FACT)' $(BIN)/test-flink.log | grep -v '^    ' | tail -40
 
+E2E_FLINK_VERSIONS ?= 2.3.0 1.20.5
+
 .PHONY: test-e2e
-test-e2e: ## End to end: the operator drives real Flink JobManagers, TaskManagers and jobs on a local node (about 12 min).
+test-e2e: ## End to end: the operator drives real Flink JobManagers, TaskManagers and jobs on a local node, per version in E2E_FLINK_VERSIONS (about 4 min each).
 	hack/build-cluster-tools.sh
-	$(GO_TEST) -tags e2e,flink -count=1 -timeout 25m -v ./test/e2e/... 2>&1 | tee $(BIN)/test-e2e.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || (tail -80 $(BIN)/test-e2e.log; exit 1)
+	@for v in $(E2E_FLINK_VERSIONS); do \
+	  echo "== e2e against Flink $$v"; \
+	  E2E_FLINK_VERSION=$$v $(GO_TEST) -tags e2e,flink -count=1 -timeout 25m -v ./test/e2e/... 2>&1 | tee $(BIN)/test-e2e-$$v.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || { tail -80 $(BIN)/test-e2e-$$v.log; exit 1; }; \
+	done
 
 ##@ Benchmarks
 
