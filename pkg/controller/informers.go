@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeinformers "k8s.io/client-go/informers"
@@ -44,7 +47,7 @@ func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespac
 	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
 		kubeinformers.WithNamespace(namespace),
 		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
-		kubeinformers.WithTransform(stripManagedFields))
+		kubeinformers.WithTransform(SlimChild))
 	flinkFactory := fcinformers.NewSharedInformerFactoryWithOptions(flink, 0,
 		fcinformers.WithNamespace(namespace),
 		fcinformers.WithTransform(stripManagedFields))
@@ -105,10 +108,29 @@ func (i *Informers) Shutdown() {
 }
 
 // stripManagedFields drops managedFields before objects enter the caches: the operator never
-// reads them and they are often the largest part of an object.
+// reads them and they are often the largest part of an object. FlinkClusters keep everything
+// else: the operator writes them back whole (finalizers), so nothing else may be lost.
 func stripManagedFields(obj interface{}) (interface{}, error) {
 	if accessor, err := meta.Accessor(obj); err == nil {
 		accessor.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// SlimChild is the cache transform of the children: besides managedFields it drops the pod
+// templates of Deployments and Jobs and the data of ConfigMaps, the bulk of a cached child and
+// most of the operator's memory at a thousand clusters. The operator never reads them: it tells
+// whether a child drifted by its spec-hash annotation, an update replaces the whole spec or data,
+// and scaling goes through the scale subresource. Exported for the sync tests, whose fake caches
+// must hold what the real ones hold.
+func SlimChild(obj interface{}) (interface{}, error) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		o.Spec.Template = corev1.PodTemplateSpec{}
+	case *batchv1.Job:
+		o.Spec.Template = corev1.PodTemplateSpec{}
+	case *corev1.ConfigMap:
+		o.Data, o.BinaryData = nil, nil
+	}
+	return stripManagedFields(obj)
 }

@@ -8,11 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -62,6 +65,8 @@ func newFixture(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
 		ConfigMaps:    corelisters.NewConfigMapLister(f.indexers["cm"]),
 		Jobs:          batchlisters.NewJobLister(f.indexers["job"]),
 	}
+	f.kube.PrependReactor("update", "deployments", f.scaleReactor)
+	f.kube.PrependReactor("*", "deployments", rejectDeploymentWithoutContainers)
 	f.rest = flinkfake.New()
 	urls, err := names.NewJobManagerURLs(names.DefaultJobManagerURLTemplate)
 	require.NoError(t, err)
@@ -92,13 +97,17 @@ func (f *fixture) sync() []string {
 	return actions
 }
 
+// feed stores a written object as the informers would: through the same cache transform, so a
+// sync that needs what the caches drop fails here too.
 func (f *fixture) feed(a k8stesting.Action) {
+	if update, ok := a.(k8stesting.UpdateAction); ok && a.GetSubresource() == "scale" {
+		f.feedScale(update)
+		return
+	}
 	var obj runtime.Object
 	switch a := a.(type) {
-	case k8stesting.CreateAction:
-		obj = a.GetObject()
-	case k8stesting.UpdateAction:
-		obj = a.GetObject()
+	case k8stesting.CreateAction: // also every update: the two interfaces have the same methods
+		obj = a.GetObject().DeepCopyObject()
 	case k8stesting.DeleteAction:
 		idx := f.indexerFor(a.GetResource().Resource)
 		if item, ok, _ := idx.GetByKey(a.GetNamespace() + "/" + a.GetName()); ok {
@@ -108,7 +117,57 @@ func (f *fixture) feed(a k8stesting.Action) {
 	default:
 		return
 	}
+	if a.GetResource().Resource != "flinkclusters" {
+		slim, err := SlimChild(obj)
+		require.NoError(f.t, err)
+		obj = slim.(runtime.Object)
+	}
 	require.NoError(f.t, f.indexerFor(a.GetResource().Resource).Update(obj))
+}
+
+// scaleReactor plays the API server's deployments/scale, which the fake clientset's object
+// tracker does not know: it sets the stored Deployment's replicas.
+func (f *fixture) scaleReactor(a k8stesting.Action) (bool, runtime.Object, error) {
+	update, ok := a.(k8stesting.UpdateAction)
+	if !ok || a.GetSubresource() != "scale" {
+		return false, nil, nil
+	}
+	scale := update.GetObject().(*autoscalingv1.Scale)
+	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
+	obj, err := f.kube.Tracker().Get(gvr, a.GetNamespace(), scale.Name)
+	if err != nil {
+		return true, nil, err
+	}
+	d := obj.(*appsv1.Deployment).DeepCopy()
+	d.Spec.Replicas = ptr.To(scale.Spec.Replicas)
+	return true, scale, f.kube.Tracker().Update(gvr, d, a.GetNamespace())
+}
+
+// rejectDeploymentWithoutContainers is the API server's validation that matters to the sync
+// tests: a Deployment written back from the slimmed cache has no containers.
+func rejectDeploymentWithoutContainers(a k8stesting.Action) (bool, runtime.Object, error) {
+	write, ok := a.(k8stesting.CreateAction)
+	if !ok || a.GetSubresource() != "" {
+		return false, nil, nil
+	}
+	if d, ok := write.GetObject().(*appsv1.Deployment); ok && len(d.Spec.Template.Spec.Containers) == 0 {
+		return true, nil, apierrors.NewInvalid(appsv1.SchemeGroupVersion.WithKind("Deployment").GroupKind(), d.Name,
+			field.ErrorList{field.Required(field.NewPath("spec", "template", "spec", "containers"), "")})
+	}
+	return false, nil, nil
+}
+
+// feedScale plays the API server's deployments/scale: new replicas, a new generation.
+func (f *fixture) feedScale(a k8stesting.UpdateAction) {
+	scale := a.GetObject().(*autoscalingv1.Scale)
+	item, ok, err := f.indexers["deploy"].GetByKey(a.GetNamespace() + "/" + scale.Name)
+	require.NoError(f.t, err)
+	require.True(f.t, ok, "scaled Deployment %s is not cached", scale.Name)
+	d := item.(*appsv1.Deployment).DeepCopy()
+	require.Equal(f.t, d.ResourceVersion, scale.ResourceVersion, "the scale carries the observed resourceVersion")
+	d.Spec.Replicas = ptr.To(scale.Spec.Replicas)
+	d.Generation++
+	require.NoError(f.t, f.indexers["deploy"].Update(d))
 }
 
 func (f *fixture) indexerFor(resource string) cache.Indexer {
@@ -189,7 +248,7 @@ func TestReplicasChangeOnlyScalesTaskManagers(t *testing.T) {
 	f.makeAvailable()
 	f.sync()
 	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.Replicas = 5 })
-	assert.Equal(t, []string{"update deployments", "update flinkclusters/status"}, f.sync())
+	assert.Equal(t, []string{"update deployments/scale", "update flinkclusters/status"}, f.sync())
 	tm, _, _ := f.indexers["deploy"].GetByKey("ns/c-taskmanager")
 	assert.Equal(t, int32(5), *tm.(*appsv1.Deployment).Spec.Replicas)
 	assert.Equal(t, v1beta1.ClusterStateUpdating, f.cluster().Status.State)

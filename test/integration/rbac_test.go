@@ -46,6 +46,7 @@ func TestOperatorWriteVerbs(t *testing.T) {
 		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "update"},
 		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Subresource: "status", Verb: "update"},
 		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Subresource: "finalizers", Verb: "update"},
+		{Group: "apps", Resource: "deployments", Subresource: "scale", Verb: "update"},
 		{Group: "", Resource: "events", Verb: "create"},
 		{Group: "events.k8s.io", Resource: "events", Verb: "create"},
 		{Group: "", Resource: "events", Verb: "patch"},

@@ -1,12 +1,16 @@
 package updater
 
 import (
+	"context"
 	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
+	"k8s.io/utils/ptr"
 )
 
 // The merge functions put the desired fields onto a copy of the live object, keeping what other
@@ -38,14 +42,22 @@ func mergeDeployment(live, want *appsv1.Deployment) *appsv1.Deployment {
 	return out
 }
 
-// scaleDeployment copies the desired replicas onto the live Deployment when they differ.
-func scaleDeployment(live, want *appsv1.Deployment) (*appsv1.Deployment, bool) {
-	if live.Spec.Replicas != nil && want.Spec.Replicas != nil && *live.Spec.Replicas == *want.Spec.Replicas {
-		return nil, false
+// scaleDeployment writes the desired replicas through the scale subresource when they differ:
+// the cached Deployment has no pod template (see controller.SlimChild), so it cannot be written
+// back whole. The live resourceVersion makes a stale cache fail with a conflict, as updates do.
+func scaleDeployment(deployments appsv1client.DeploymentInterface) scaler[*appsv1.Deployment] {
+	return func(ctx context.Context, live, want *appsv1.Deployment) (bool, error) {
+		replicas := ptr.Deref(want.Spec.Replicas, 1)
+		if ptr.Deref(live.Spec.Replicas, 1) == replicas {
+			return false, nil
+		}
+		scale := &autoscalingv1.Scale{
+			ObjectMeta: metav1.ObjectMeta{Name: live.Name, Namespace: live.Namespace, ResourceVersion: live.ResourceVersion},
+			Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
+		}
+		_, err := deployments.UpdateScale(ctx, live.Name, scale, metav1.UpdateOptions{})
+		return err == nil, err
 	}
-	out := live.DeepCopy()
-	out.Spec.Replicas = want.Spec.Replicas
-	return out, true
 }
 
 func mergeIngress(live, want *networkingv1.Ingress) *networkingv1.Ingress {

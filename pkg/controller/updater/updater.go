@@ -74,7 +74,7 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, wan
 			if !opts.Want.JobManager {
 				return u.remove(ctx, fc, "Deployment", obs.JobManagerDeployment, deployments.Delete)
 			}
-			return apply(ctx, a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment)
+			return apply(ctx, a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment(deployments))
 		},
 		func() error {
 			if !opts.Want.JobManager {
@@ -86,7 +86,7 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, wan
 			if !opts.Want.TaskManager {
 				return u.remove(ctx, fc, "Deployment", obs.TaskManagerDeployment, deployments.Delete)
 			}
-			return apply(ctx, a, "Deployment", deployments, obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment, scaleDeployment)
+			return apply(ctx, a, "Deployment", deployments, obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment, scaleDeployment(deployments))
 		},
 		func() error {
 			if want.JobManagerIngress == nil || !opts.Want.JobManager {
@@ -131,11 +131,15 @@ type applier struct {
 	hold bool
 }
 
+// scaler sets live's replicas to want's when they differ, and says whether it wrote.
+type scaler[T metav1.Object] func(ctx context.Context, live, want T) (bool, error)
+
 // apply creates want when live is nil, updates live with want (through merge) when their spec
 // hashes differ, or only scales it (through scale, when given) when replicas alone differ. A
 // child is never compared field by field with the server's copy, whose defaults always differ.
-func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typedClient[T], live, want T, merge func(live, want T) T, scale func(live, want T) (T, bool)) error {
+func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typedClient[T], live, want T, merge func(live, want T) T, scale scaler[T]) error {
 	u, fc, name := a.u, a.fc, want.GetName()
+	logger := klog.FromContext(ctx)
 	if isNil(live) {
 		if _, err := c.Create(ctx, want, metav1.CreateOptions{}); err != nil {
 			if apierrors.IsAlreadyExists(err) {
@@ -145,31 +149,32 @@ func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typed
 			return u.failed(fc, "create", kind, name, err)
 		}
 		metrics.APIWrite(kind, "create")
-		klog.FromContext(ctx).V(2).Info("Created child", "kind", kind, "name", name)
+		logger.V(2).Info("Created child", "kind", kind, "name", name)
 		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonCreated, "Created %s %s", kind, name)
 		return nil
 	}
 	drifted := live.GetAnnotations()[desired.SpecHashAnnotation] != want.GetAnnotations()[desired.SpecHashAnnotation]
-	var update T
-	message := "Updated %s %s to the current spec"
-	switch {
-	case drifted && !a.hold:
-		update = merge(live, want)
-	case scale != nil:
-		scaled, changed := scale(live, want)
-		if !changed {
-			return nil
+	if drifted && !a.hold {
+		if _, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{}); err != nil {
+			return u.failed(fc, "update", kind, name, err)
 		}
-		update, message = scaled, "Scaled %s %s"
-	default:
+		metrics.APIWrite(kind, "update")
+		logger.V(2).Info("Updated child", "kind", kind, "name", name)
+		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, "Updated %s %s to the current spec", kind, name)
 		return nil
 	}
-	if _, err := c.Update(ctx, update, metav1.UpdateOptions{}); err != nil {
-		return u.failed(fc, "update", kind, name, err)
+	if scale == nil {
+		return nil
 	}
-	metrics.APIWrite(kind, "update")
-	klog.FromContext(ctx).V(2).Info("Updated child", "kind", kind, "name", name)
-	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, message, kind, name)
+	scaled, err := scale(ctx, live, want)
+	if err != nil {
+		return u.failed(fc, "scale", kind, name, err)
+	}
+	if scaled {
+		metrics.APIWrite(kind, "scale")
+		logger.V(2).Info("Scaled child", "kind", kind, "name", name)
+		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, "Scaled %s %s", kind, name)
+	}
 	return nil
 }
 

@@ -1,0 +1,60 @@
+package controller
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+)
+
+// TestSlimChild: the caches keep what the sync reads (metadata with the spec hash, replicas,
+// status, a Service's ports) and drop pod templates, ConfigMap data and managedFields.
+func TestSlimChild(t *testing.T) {
+	meta := func() metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: "c", Namespace: "ns", ResourceVersion: "7",
+			Annotations:   map[string]string{desired.SpecHashAnnotation: "h"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "flink-operator"}}}
+	}
+	template := corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "flink", Image: "flink:2.3"}}}}
+	slimMeta := meta()
+	slimMeta.ManagedFields = nil
+	tests := []struct {
+		name     string
+		in, want runtime.Object
+	}{
+		{"Deployment keeps replicas and status",
+			&appsv1.Deployment{ObjectMeta: meta(), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Template: template},
+				Status: appsv1.DeploymentStatus{ReadyReplicas: 2}},
+			&appsv1.Deployment{ObjectMeta: slimMeta, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)},
+				Status: appsv1.DeploymentStatus{ReadyReplicas: 2}}},
+		{"Job keeps its status",
+			&batchv1.Job{ObjectMeta: meta(), Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: template},
+				Status: batchv1.JobStatus{Failed: 1}},
+			&batchv1.Job{ObjectMeta: slimMeta, Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0)},
+				Status: batchv1.JobStatus{Failed: 1}}},
+		{"ConfigMap without data",
+			&corev1.ConfigMap{ObjectMeta: meta(), Data: map[string]string{"config.yaml": "a: b"}, BinaryData: map[string][]byte{"x": {1}}},
+			&corev1.ConfigMap{ObjectMeta: slimMeta}},
+		{"Service whole: its node ports are merged on update",
+			&corev1.Service{ObjectMeta: meta(), Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "ui", NodePort: 30081}}}},
+			&corev1.Service{ObjectMeta: slimMeta, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "ui", NodePort: 30081}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := SlimChild(tt.in)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, out)
+			again, err := SlimChild(out)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, again, "idempotent: a transform may see an object twice")
+		})
+	}
+}
