@@ -39,8 +39,8 @@ func defaultOptions() options {
 	host, _ := os.Hostname()
 	return options{
 		workers:              2,
-		kubeAPIQPS:           50,
-		kubeAPIBurst:         100,
+		kubeAPIQPS:           200,
+		kubeAPIBurst:         400,
 		cacheSyncTimeout:     2 * time.Minute,
 		leaderElectionID:     "flink-operator",
 		leaseDuration:        15 * time.Second,
@@ -60,7 +60,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "Path to a kubeconfig. Empty: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.")
 	fs.StringVar(&o.namespace, "namespace", o.namespace, "Watch FlinkClusters in this namespace only. Empty: all namespaces.")
 	fs.IntVar(&o.workers, "workers", o.workers, "Number of FlinkClusters synced in parallel.")
-	fs.Func("kube-api-qps", "Client-side QPS limit towards the API server (default 50).", func(s string) error { return parseFloat32(s, &o.kubeAPIQPS) })
+	fs.Func("kube-api-qps", "Client-side QPS limit towards the API server (default 200); the API server's priority and fairness protects it beyond that.", func(s string) error { return parseFloat32(s, &o.kubeAPIQPS) })
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", o.kubeAPIBurst, "Client-side burst towards the API server.")
 	fs.DurationVar(&o.cacheSyncTimeout, "cache-sync-timeout", o.cacheSyncTimeout, "Give up when the informer caches have not synced by then.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "Elect a leader through a Lease so that only one replica acts.")

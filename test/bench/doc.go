@@ -34,7 +34,7 @@ Everything runs on this machine as separate processes, as in production, only wi
   command lines (docs/simulator.md).
 - **Operator**: the ` + "`cmd/flink-operator`" + ` binary, pointed at the simulator with
   ` + "`--jobmanager-url-template`" + `, default flags unless the run says otherwise (2 workers,
-  ` + "`--flink-poll-interval=10s`" + `, client QPS 50 / burst 100), metrics on a local port. It is built
+  ` + "`--flink-poll-interval=10s`" + `, client QPS 200 / burst 400), metrics on a local port. It is built
   with ` + "`go build -overlay`" + ` adding one file (` + "`test/bench/testdata/operator_pprof.go`" + `) that serves
   ` + "`net/http/pprof`" + ` when ` + "`FLINK_OPERATOR_BENCH_PPROF`" + ` is set; the operator's code is unchanged.
 - **Harness** (` + "`test/bench`" + `): creates job clusters (1 TaskManager, the minimal job spec of the

@@ -589,6 +589,8 @@ func (e *env) phases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	lat0, _ := scrapeAPILatency(ctx, e.kube)
+	machine0 := machineCPU()
 	burstStart := time.Now()
 	burstKeys, err := e.burst(ctx, "bench-burst", "b", e.n)
 	if err != nil {
@@ -598,6 +600,10 @@ func (e *env) phases(ctx context.Context) error {
 	logf("burst: %d creates sent in %s", e.n, r.BurstCreate.Round(time.Millisecond))
 	if _, err := e.waitFor(ctx, "burst: children", burstKeys, runningTimeout(e.n), hasChildren); err != nil {
 		return err
+	}
+	r.BurstMachineBusy = machineCPU().busySince(machine0)
+	if lat1, err := scrapeAPILatency(ctx, e.kube); err == nil {
+		r.BurstWriteLatency = lat1.meanSince(lat0)
 	}
 	missing, err := e.waitFor(ctx, "burst: job Running", burstKeys, runningTimeout(e.n), jobRunning)
 	if err != nil {

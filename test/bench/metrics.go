@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -296,4 +297,66 @@ func (s *sampler) peakCPURate(from, to time.Time) float64 {
 		}
 	}
 	return best
+}
+
+// apiLatency is the API server's request-duration histogram, summed over every client, for
+// writes (POST and PUT) only: its mean between two scrapes says how long one write took.
+type apiLatency struct{ sum, count float64 }
+
+func scrapeAPILatency(ctx context.Context, kube kubernetes.Interface) (apiLatency, error) {
+	body, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return apiLatency{}, err
+	}
+	var l apiLatency
+	keep := func(n string) bool {
+		return n == "apiserver_request_duration_seconds_sum" || n == "apiserver_request_duration_seconds_count"
+	}
+	for _, s := range parseSamples(strings.NewReader(string(body)), keep) {
+		if v := s.labels["verb"]; v != "POST" && v != "PUT" {
+			continue
+		}
+		if strings.HasSuffix(s.name, "_sum") {
+			l.sum += s.value
+		} else {
+			l.count += s.value
+		}
+	}
+	return l, nil
+}
+
+// meanSince is the mean write duration between before and l.
+func (l apiLatency) meanSince(before apiLatency) time.Duration {
+	if l.count <= before.count {
+		return 0
+	}
+	return time.Duration((l.sum - before.sum) / (l.count - before.count) * float64(time.Second))
+}
+
+// cpuTimes is /proc/stat's first line: jiffies the whole machine spent busy and in total.
+type cpuTimes struct{ busy, total uint64 }
+
+func machineCPU() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var t cpuTimes
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseUint(f, 10, 64)
+		t.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+// busySince is the share of the machine's CPU time that was busy between before and t.
+func (t cpuTimes) busySince(before cpuTimes) float64 {
+	if t.total <= before.total {
+		return 0
+	}
+	return float64(t.busy-before.busy) / float64(t.total-before.total)
 }

@@ -53,6 +53,10 @@ type runResult struct {
 	BurstWrites                   float64
 	BurstAPIWrites                writeCounts
 	BurstEvents                   int
+	// Until every burst cluster had its children: the share of the machine's CPU that was busy
+	// (every process) and the API server's mean write (POST, PUT) duration over all clients.
+	BurstMachineBusy              float64
+	BurstWriteLatency             time.Duration
 	IdleCPUProfileTop             string
 	Settle                        time.Duration
 	IdleNote                      string
@@ -404,7 +408,7 @@ func (res *results) generated(cfg *config) string {
 	fmt.Fprintf(&b, "- Command: `%s`\n", res.Command)
 	opArgs := res.OperatorArgs
 	if opArgs == "" {
-		opArgs = "none (client QPS 50, burst 100: the defaults)"
+		opArgs = "none (client QPS 200, burst 400: the defaults)"
 	}
 	fmt.Fprintf(&b, "- Operator: `--workers=%d --flink-poll-interval=%s`, other flags: %s\n\n", res.Workers, res.PollInterval, opArgs)
 	b.WriteString(res.summary(cfg))
@@ -418,8 +422,8 @@ func (res *results) generated(cfg *config) string {
 	}
 	b.WriteString("\n### Details\n")
 	for _, r := range res.Runs {
-		fmt.Fprintf(&b, "\n**N = %d.** Cluster up in %s. Burst: %d creates sent in %s; create → children measured from the create request instead of the watch event: %s. The operator made %.0f API writes (its own counter, without events) until every burst job was Running; the API server counted %s and %d events (all writers: the operator's Event recorder, kube-controller-manager, the scheduler). Settled in %s before the idle window",
-			r.N, fmtDur(r.ClusterUp), r.N, fmtDur(r.BurstCreate), r.BurstChildrenClient, r.BurstWrites, r.BurstAPIWrites, r.BurstEvents, fmtDur(r.Settle))
+		fmt.Fprintf(&b, "\n**N = %d.** Cluster up in %s. Burst: %d creates sent in %s; create → children measured from the create request instead of the watch event: %s. Until every burst cluster had its children the machine's CPU was %.0f%% busy (all processes) and a write took the API server %s on average (POST and PUT of every client). The operator made %.0f API writes (its own counter, without events) until every burst job was Running; the API server counted %s and %d events (all writers: the operator's Event recorder, kube-controller-manager, the scheduler). Settled in %s before the idle window",
+			r.N, fmtDur(r.ClusterUp), r.N, fmtDur(r.BurstCreate), r.BurstChildrenClient, 100*r.BurstMachineBusy, fmtDur(r.BurstWriteLatency), r.BurstWrites, r.BurstAPIWrites, r.BurstEvents, fmtDur(r.Settle))
 		if r.IdleNote != "" {
 			b.WriteString(" (" + r.IdleNote + ")")
 		}

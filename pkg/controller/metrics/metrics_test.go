@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,20 +42,80 @@ func TestClusterSeriesAndForget(t *testing.T) {
 		}},
 	}}
 	ObserveCluster("ns", "c", st)
-	assert.Equal(t, 1.0, testutil.ToFloat64(clusterState.WithLabelValues("ns", "c", "Running")))
-	assert.Equal(t, 0.0, testutil.ToFloat64(clusterState.WithLabelValues("ns", "c", "Creating")))
-	assert.Equal(t, 1.0, testutil.ToFloat64(jobState.WithLabelValues("ns", "c", "Running")))
-	assert.Equal(t, 2.0, testutil.ToFloat64(jobRestarts.WithLabelValues("ns", "c")))
-	assert.Equal(t, 1700000000.0, testutil.ToFloat64(lastSavepoint.WithLabelValues("ns", "c")), "the last successful one, not the newer failure")
+	ObserveCluster("ns", "session", v1beta1.FlinkClusterStatus{State: v1beta1.ClusterStateCreating})
+	c := map[string]string{"namespace": "ns", "name": "c"}
+	assert.Equal(t, 1.0, gathered(t, "flinkcluster_state", c, "state", "Running"))
+	assert.Equal(t, 0.0, gathered(t, "flinkcluster_state", c, "state", "Creating"))
+	assert.Len(t, series(t, "flinkcluster_state", c), 7, "one series per cluster state")
+	assert.Len(t, series(t, "flinkcluster_job_state", c), 12, "one series per job state")
+	assert.Equal(t, 1.0, gathered(t, "flinkcluster_job_state", c, "state", "Running"))
+	assert.Equal(t, 2.0, gathered(t, "flinkcluster_job_restarts", c))
+	assert.Equal(t, 1700000000.0, gathered(t, "flinkcluster_job_last_successful_savepoint_timestamp_seconds", c), "the last successful one, not the newer failure")
+	session := map[string]string{"namespace": "ns", "name": "session"}
+	assert.Equal(t, 1.0, gathered(t, "flinkcluster_state", session, "state", "Creating"))
+	assert.Empty(t, series(t, "flinkcluster_job_state", session), "a session cluster has no job series")
+
+	st.Components.Job.SavepointHistory = st.Components.Job.SavepointHistory[:1]
+	ObserveCluster("ns", "c", st)
+	assert.Equal(t, 1700000000.0, gathered(t, "flinkcluster_job_last_successful_savepoint_timestamp_seconds", c),
+		"kept when failures pushed the success out of the bounded history")
+
 	SavepointEnded("ns", "c", v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonScheduled, State: v1beta1.SavepointStateSucceeded})
 	assert.Equal(t, 1.0, testutil.ToFloat64(savepoints.WithLabelValues("ns", "c", "Scheduled", "Succeeded")))
 
 	ForgetCluster("ns", "c")
-	assert.Equal(t, 0, testutil.CollectAndCount(clusterState))
-	assert.Equal(t, 0, testutil.CollectAndCount(jobState))
-	assert.Equal(t, 0, testutil.CollectAndCount(jobRestarts))
-	assert.Equal(t, 0, testutil.CollectAndCount(lastSavepoint))
-	assert.Equal(t, 0, testutil.CollectAndCount(savepoints), "a deleted cluster leaves no series behind")
+	ForgetCluster("ns", "session")
+	for _, name := range []string{"flinkcluster_state", "flinkcluster_job_state", "flinkcluster_job_restarts",
+		"flinkcluster_job_last_successful_savepoint_timestamp_seconds", "flinkcluster_savepoints_total"} {
+		assert.Empty(t, series(t, name, nil), "a deleted cluster leaves no %s series behind", name)
+	}
+}
+
+// series returns the samples of the family name in Registry whose labels include match.
+func series(t *testing.T, name string, match map[string]string) []*dto.Metric {
+	t.Helper()
+	families, err := Registry.Gather()
+	require.NoError(t, err)
+	var out []*dto.Metric
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if hasLabels(m, match) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// gathered is the value of the one gauge of family name with labels match plus the extra pairs.
+func gathered(t *testing.T, name string, match map[string]string, extra ...string) float64 {
+	t.Helper()
+	labels := map[string]string{}
+	for k, v := range match {
+		labels[k] = v
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		labels[extra[i]] = extra[i+1]
+	}
+	found := series(t, name, labels)
+	require.Len(t, found, 1, "%s%v", name, labels)
+	return found[0].GetGauge().GetValue()
+}
+
+func hasLabels(m *dto.Metric, match map[string]string) bool {
+	have := map[string]string{}
+	for _, l := range m.GetLabel() {
+		have[l.GetName()] = l.GetValue()
+	}
+	for k, v := range match {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func TestFlinkTransportIsInstrumented(t *testing.T) {
