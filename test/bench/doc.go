@@ -74,9 +74,16 @@ simulator's counters, and the operator's ` + "`/metrics`" + ` endpoint only for 
   and the total for the stopped clusters (expected 0).
 - **RSS**: ` + "`process_resident_memory_bytes`" + ` of the operator, scraped every second: the mean over the
   idle window (steady state) and the maximum during the burst (first create to last job Running).
-  Also ` + "`go_memstats_heap_inuse_bytes`" + `.
+  Also ` + "`go_memstats_heap_inuse_bytes`" + `, and at the end of the idle window RSS split into anonymous memory
+  and file-backed pages (` + "`RssAnon`" + ` and ` + "`RssFile`" + ` of ` + "`/proc/PID/status`" + `; the latter is the operator's own
+  executable mapped from the page cache).
 - **CPU**: ` + "`process_cpu_seconds_total`" + `: consumed during the burst, the highest rate over 5 s in
   the burst (cores), and seconds per minute while idle.
+- **Machine and API server during the burst** (in the details): from the first create until every
+  burst cluster has its children, the share of the machine's CPU time that was busy
+  (` + "`/proc/stat`" + `, every process) and the API server's mean duration of a write
+  (` + "`apiserver_request_duration_seconds`" + `, POST and PUT of every client). They tell an operator
+  bottleneck from a control-plane one.
 - **cold restart**: SIGTERM, then a new operator process with every cluster Running. "ready" is
   ` + "`/readyz`" + ` answering 200 (informer caches synced); "every cluster synced" is when the operator's
   sync counter (` + "`flinkoperator_sync_duration_seconds_count`" + `) reached the number of clusters with
