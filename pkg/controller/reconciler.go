@@ -279,9 +279,14 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (
 		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
 	case !held:
 		return "", ""
-	case job.Revision == desired.JobRevision(fc):
+	case job.Revision == desired.JobRevision(fc) && fc.Generation == fc.Status.ObservedGeneration:
+		// The children matched this very spec once, so only the builders can have changed.
 		return "OperatorUpgrade", "this operator builds some children differently than the one that created them; " +
 			"they are updated when the job next stops (restart, update or cancel), never under a running job"
+	case job.Revision == desired.JobRevision(fc):
+		return "HeldUntilJobStops", "the spec changed only in fields that do not restart the job (such as " +
+			"spec.job.savepointsDir, which new savepoints use at once), or this operator builds some children differently; " +
+			"the children are updated when the job next stops (restart, update or cancel), never under a running job"
 	case spec.SavepointsDir == nil && spec.SavepointOnUpdate():
 		return "SavepointsDirRequired", "the spec changed while the job runs; the update needs a savepoint but " +
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"

@@ -420,6 +420,24 @@ func TestChildrenBuiltDifferentlyWaitForTheJobToStop(t *testing.T) {
 	assert.Equal(t, fsm.Running, f.job().State)
 }
 
+// A savepointsDir change restarts no job but changes the Flink configuration: it is held like an
+// operator upgrade's changes, and reported as what it is (it was reported as OperatorUpgrade).
+func TestSavepointsDirChangeIsHeldAndNamed(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	require.Equal(t, fsm.Running, f.job().State)
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointsDir = ptr.To("/savepoints/elsewhere") })
+	writes := f.sync()
+	assert.NotContains(t, writes, "update configmaps", "never under a running job")
+	assert.NotContains(t, writes, "update deployments", "never under a running job")
+	cond := condition(f.cluster(), "UpdatePending")
+	require.NotNil(t, cond)
+	assert.Equal(t, "HeldUntilJobStops", cond.Reason)
+	assert.Contains(t, cond.Message, "spec.job.savepointsDir")
+	assert.Equal(t, fsm.Running, f.job().State)
+}
+
 func TestEventWorthyTransitions(t *testing.T) {
 	tests := []struct {
 		from, to fsm.State
