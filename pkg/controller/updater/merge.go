@@ -42,21 +42,24 @@ func mergeDeployment(live, want *appsv1.Deployment) *appsv1.Deployment {
 	return out
 }
 
-// scaleDeployment writes the desired replicas through the scale subresource when they differ:
-// the cached Deployment has no pod template (see controller.SlimChild), so it cannot be written
-// back whole. The live resourceVersion makes a stale cache fail with a conflict, as updates do.
+// scaleDeployment plans writing the desired replicas through the scale subresource when they
+// differ: the cached Deployment has no pod template (see controller.SlimChild), so it cannot be
+// written back whole. The live resourceVersion makes a stale cache fail with a conflict, as
+// updates do.
 func scaleDeployment(deployments appsv1client.DeploymentInterface) scaler[*appsv1.Deployment] {
-	return func(ctx context.Context, live, want *appsv1.Deployment) (bool, error) {
+	return func(live, want *appsv1.Deployment) func(ctx context.Context) error {
 		replicas := ptr.Deref(want.Spec.Replicas, 1)
 		if ptr.Deref(live.Spec.Replicas, 1) == replicas {
-			return false, nil
+			return nil
 		}
 		scale := &autoscalingv1.Scale{
 			ObjectMeta: metav1.ObjectMeta{Name: live.Name, Namespace: live.Namespace, ResourceVersion: live.ResourceVersion},
 			Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
 		}
-		_, err := deployments.UpdateScale(ctx, live.Name, scale, metav1.UpdateOptions{})
-		return err == nil, err
+		return func(ctx context.Context) error {
+			_, err := deployments.UpdateScale(ctx, live.Name, scale, metav1.UpdateOptions{})
+			return err
+		}
 	}
 }
 

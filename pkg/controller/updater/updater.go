@@ -56,80 +56,82 @@ type ApplyOptions struct {
 	HoldDrift bool
 }
 
-// ApplyChildren brings the children to want. The ConfigMap goes first, so that pods never start
-// before their configuration exists; the other children are independent objects, so their writes
-// run concurrently and a sync that creates a cluster waits for two round trips to the API server
-// instead of five. Failed writes are returned together, and the key is retried with backoff.
+// ApplyChildren brings the children to want. It first decides, without I/O, which writes are
+// needed; an idle cluster needs none and costs nothing more. The ConfigMap goes first, so that
+// pods never start before their configuration exists; the other children are independent
+// objects, so their writes run concurrently and a sync that creates a cluster waits for two
+// round trips to the API server instead of five. Failed writes are returned together, and the
+// key is retried with backoff.
 func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, want *desired.Cluster, opts ApplyOptions) error {
-	fc, ns := obs.Cluster, obs.Cluster.Namespace
+	ns := obs.Cluster.Namespace
+	configMaps := u.kube.CoreV1().ConfigMaps(ns)
 	deployments := u.kube.AppsV1().Deployments(ns)
 	services := u.kube.CoreV1().Services(ns)
 	ingresses := u.kube.NetworkingV1().Ingresses(ns)
-	a := applier{u: u, fc: fc, hold: opts.HoldDrift}
-	steps := []func() error{
-		func() error {
-			configMaps := u.kube.CoreV1().ConfigMaps(ns)
-			if !opts.Want.JobManager && !opts.Want.TaskManager {
-				return u.remove(ctx, fc, "ConfigMap", obs.ConfigMap, configMaps.Delete)
-			}
-			return apply(ctx, a, "ConfigMap", configMaps, obs.ConfigMap, want.ConfigMap, mergeConfigMap, nil)
+	a := applier{u: u, fc: obs.Cluster, hold: opts.HoldDrift}
+	jm, tm := opts.Want.JobManager, opts.Want.TaskManager
+	configMap := pick(jm || tm,
+		func() write {
+			return plan(a, "ConfigMap", configMaps, obs.ConfigMap, want.ConfigMap, mergeConfigMap, nil)
 		},
-		func() error {
-			if !opts.Want.JobManager {
-				return u.remove(ctx, fc, "Deployment", obs.JobManagerDeployment, deployments.Delete)
-			}
-			return apply(ctx, a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment(deployments))
-		},
-		func() error {
-			if !opts.Want.JobManager {
-				return u.remove(ctx, fc, "Service", obs.JobManagerService, services.Delete)
-			}
-			return apply(ctx, a, "Service", services, obs.JobManagerService, want.JobManagerService, mergeService, nil)
-		},
-		func() error {
-			if !opts.Want.TaskManager {
-				return u.remove(ctx, fc, "Deployment", obs.TaskManagerDeployment, deployments.Delete)
-			}
-			return apply(ctx, a, "Deployment", deployments, obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment, scaleDeployment(deployments))
-		},
-		func() error {
-			if want.JobManagerIngress == nil || !opts.Want.JobManager {
-				return u.remove(ctx, fc, "Ingress", obs.JobManagerIngress, ingresses.Delete)
-			}
-			return apply(ctx, a, "Ingress", ingresses, obs.JobManagerIngress, want.JobManagerIngress, mergeIngress, nil)
-		},
-	}
-	if err := steps[0](); err != nil {
+		func() write { return a.remove("ConfigMap", obs.ConfigMap, configMaps.Delete) })
+	if err := run(ctx, configMap); err != nil {
 		return err
 	}
-	return concurrently(steps[1:])
+	return run(ctx,
+		pick(jm,
+			func() write {
+				return plan(a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment(deployments))
+			},
+			func() write { return a.remove("Deployment", obs.JobManagerDeployment, deployments.Delete) }),
+		pick(jm,
+			func() write {
+				return plan(a, "Service", services, obs.JobManagerService, want.JobManagerService, mergeService, nil)
+			},
+			func() write { return a.remove("Service", obs.JobManagerService, services.Delete) }),
+		pick(tm,
+			func() write {
+				return plan(a, "Deployment", deployments, obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment, scaleDeployment(deployments))
+			},
+			func() write { return a.remove("Deployment", obs.TaskManagerDeployment, deployments.Delete) }),
+		pick(jm && want.JobManagerIngress != nil,
+			func() write {
+				return plan(a, "Ingress", ingresses, obs.JobManagerIngress, want.JobManagerIngress, mergeIngress, nil)
+			},
+			func() write { return a.remove("Ingress", obs.JobManagerIngress, ingresses.Delete) }),
+	)
 }
 
-// concurrently runs independent steps at once and joins their errors.
-func concurrently(steps []func() error) error {
-	errs := make([]error, len(steps))
+// write is one API write a sync decided on; nil stands for nothing to write.
+type write func(ctx context.Context) error
+
+// pick plans the child's apply when it is wanted and its removal when not.
+func pick(wanted bool, apply, remove func() write) write {
+	if wanted {
+		return apply()
+	}
+	return remove()
+}
+
+// run performs the planned writes, concurrently when there are several, and joins their errors.
+// Goroutines are started only for writes, so a sync that writes nothing starts none.
+func run(ctx context.Context, planned ...write) error {
+	var writes []write
+	for _, w := range planned {
+		if w != nil {
+			writes = append(writes, w)
+		}
+	}
+	if len(writes) == 1 {
+		return writes[0](ctx)
+	}
+	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
-	for i, step := range steps {
-		wg.Go(func() { errs[i] = step() })
+	for i, w := range writes {
+		wg.Go(func() { errs[i] = w(ctx) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// remove deletes a child the spec or the job's cleanup policy no longer wants.
-func (u *Updater) remove(ctx context.Context, fc *v1beta1.FlinkCluster, kind string, live metav1.Object, del func(context.Context, string, metav1.DeleteOptions) error) error {
-	if isNil(live) || live.GetDeletionTimestamp() != nil {
-		return nil
-	}
-	name := live.GetName()
-	policy := metav1.DeletePropagationBackground
-	if err := del(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
-		return u.failed(fc, "delete", kind, name, err)
-	}
-	metrics.APIWrite(kind, "delete")
-	klog.FromContext(ctx).V(2).Info("Deleted child", "kind", kind, "name", name)
-	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonDeleted, "Deleted %s %s", kind, name)
-	return nil
 }
 
 // typedClient is the part of a client-go typed client the updater uses.
@@ -144,51 +146,65 @@ type applier struct {
 	hold bool
 }
 
-// scaler sets live's replicas to want's when they differ, and says whether it wrote.
-type scaler[T metav1.Object] func(ctx context.Context, live, want T) (bool, error)
+// scaler plans setting live's replicas to want's; nil when they are equal.
+type scaler[T metav1.Object] func(live, want T) func(ctx context.Context) error
 
-// apply creates want when live is nil, updates live with want (through merge) when their spec
+// plan creates want when live is nil, updates live with want (through merge) when their spec
 // hashes differ, or only scales it (through scale, when given) when replicas alone differ. A
 // child is never compared field by field with the server's copy, whose defaults always differ.
-func apply[T metav1.Object](ctx context.Context, a applier, kind string, c typedClient[T], live, want T, merge func(live, want T) T, scale scaler[T]) error {
-	u, fc, name := a.u, a.fc, want.GetName()
-	logger := klog.FromContext(ctx)
+func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want T, merge func(live, want T) T, scale scaler[T]) write {
+	name := want.GetName()
 	if isNil(live) {
-		if _, err := c.Create(ctx, want, metav1.CreateOptions{}); err != nil {
+		return a.recorded("create", kind, name, ReasonCreated, "Created %s %s", func(ctx context.Context) error {
+			_, err := c.Create(ctx, want, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
-				u.recorder.Eventf(fc, corev1.EventTypeWarning, ReasonNameConflict,
+				a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
 					"%s %s exists but is not managed by this FlinkCluster; rename or delete it", kind, name)
 			}
-			return u.failed(fc, "create", kind, name, err)
-		}
-		metrics.APIWrite(kind, "create")
-		logger.V(2).Info("Created child", "kind", kind, "name", name)
-		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonCreated, "Created %s %s", kind, name)
-		return nil
+			return err
+		})
 	}
-	drifted := live.GetAnnotations()[desired.SpecHashAnnotation] != want.GetAnnotations()[desired.SpecHashAnnotation]
-	if drifted && !a.hold {
-		if _, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{}); err != nil {
-			return u.failed(fc, "update", kind, name, err)
-		}
-		metrics.APIWrite(kind, "update")
-		logger.V(2).Info("Updated child", "kind", kind, "name", name)
-		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, "Updated %s %s to the current spec", kind, name)
-		return nil
+	if live.GetAnnotations()[desired.SpecHashAnnotation] != want.GetAnnotations()[desired.SpecHashAnnotation] && !a.hold {
+		return a.recorded("update", kind, name, ReasonUpdated, "Updated %s %s to the current spec", func(ctx context.Context) error {
+			_, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{})
+			return err
+		})
 	}
 	if scale == nil {
 		return nil
 	}
-	scaled, err := scale(ctx, live, want)
-	if err != nil {
-		return u.failed(fc, "scale", kind, name, err)
-	}
-	if scaled {
-		metrics.APIWrite(kind, "scale")
-		logger.V(2).Info("Scaled child", "kind", kind, "name", name)
-		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonUpdated, "Scaled %s %s", kind, name)
+	if do := scale(live, want); do != nil {
+		return a.recorded("scale", kind, name, ReasonUpdated, "Scaled %s %s", do)
 	}
 	return nil
+}
+
+// remove plans deleting a child the spec or the job's cleanup policy no longer wants.
+func (a applier) remove(kind string, live metav1.Object, del func(context.Context, string, metav1.DeleteOptions) error) write {
+	if isNil(live) || live.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	name := live.GetName()
+	return a.recorded("delete", kind, name, ReasonDeleted, "Deleted %s %s", func(ctx context.Context) error {
+		policy := metav1.DeletePropagationBackground
+		if err := del(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+}
+
+// recorded wraps a write so that its outcome is counted, logged and reported as an event.
+func (a applier) recorded(verb, kind, name, reason, message string, do func(ctx context.Context) error) write {
+	return func(ctx context.Context) error {
+		if err := do(ctx); err != nil {
+			return a.u.failed(a.fc, verb, kind, name, err)
+		}
+		metrics.APIWrite(kind, verb)
+		klog.FromContext(ctx).V(2).Info("Wrote child", "verb", verb, "kind", kind, "name", name)
+		a.u.recorder.Eventf(a.fc, corev1.EventTypeNormal, reason, message, kind, name)
+		return nil
+	}
 }
 
 // failed records a write failure; conflicts are normal (a stale cache) and retried quietly.
