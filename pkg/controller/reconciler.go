@@ -98,8 +98,9 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 			return Result{}, err
 		}
 	}
-	changed := job.Revision != "" && job.Revision != desired.JobRevision(fc)
-	reason, message := pendingUpdate(fc, job, held && (changed || (want != nil && heldDrift(obs, want))))
+	// in.Revision is the spec's revision, hashed once per sync.
+	changed := job.Revision != "" && job.Revision != in.Revision
+	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(obs, want))))
 	st := state.Derive(state.Input{Observed: obs, Want: want, BuildErr: buildErr, Now: r.Now(),
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: jm})
@@ -271,19 +272,20 @@ func maxDuration(a, b time.Duration) time.Duration {
 	return b
 }
 
-// pendingUpdate explains a spec change that has not rolled out to the running job.
-func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, held bool) (reason, message string) {
+// pendingUpdate explains a spec change that has not rolled out to the running job; revision is
+// the current spec's job revision.
+func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held bool) (reason, message string) {
 	spec := fc.Spec.Job
 	switch {
 	case job.State == fsm.Updating || job.State == fsm.Deploying:
 		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
 	case !held:
 		return "", ""
-	case job.Revision == desired.JobRevision(fc) && fc.Generation == fc.Status.ObservedGeneration:
+	case job.Revision == revision && fc.Generation == fc.Status.ObservedGeneration:
 		// The children matched this very spec once, so only the builders can have changed.
 		return "OperatorUpgrade", "this operator builds some children differently than the one that created them; " +
 			"they are updated when the job next stops (restart, update or cancel), never under a running job"
-	case job.Revision == desired.JobRevision(fc):
+	case job.Revision == revision:
 		return "HeldUntilJobStops", "the spec changed only in fields that do not restart the job (such as " +
 			"spec.job.savepointsDir, which new savepoints use at once), or this operator builds some children differently; " +
 			"the children are updated when the job next stops (restart, update or cancel), never under a running job"
