@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
@@ -94,6 +95,10 @@ func (o *options) validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
+	}
+	if o.fsm.SavepointTimeout > desired.AsyncOperationStoreDuration {
+		errs = append(errs, fmt.Errorf("--savepoint-timeout must be at most %s: job clusters keep a stop's result in Flink "+
+			"(%s) that long, and a stop is confirmed from that result", desired.AsyncOperationStoreDuration, desired.AsyncOperationStoreKey))
 	}
 	if _, err := names.NewJobManagerURLs(o.jobManagerURLTemplate); err != nil {
 		errs = append(errs, fmt.Errorf("--jobmanager-url-template: %w", err))

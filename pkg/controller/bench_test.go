@@ -274,3 +274,7 @@ func (runningFlink) GetJobExceptions(context.Context, string, string) (flinkclie
 func (runningFlink) GetSavepointStatus(context.Context, string, string, string) (flinkclient.SavepointStatus, error) {
 	return flinkclient.SavepointStatus{}, fmt.Errorf("no savepoint in flight")
 }
+
+func (runningFlink) GetCheckpoints(context.Context, string, string) (flinkclient.CheckpointStats, error) {
+	return flinkclient.CheckpointStats{}, nil
+}

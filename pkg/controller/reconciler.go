@@ -26,6 +26,9 @@ type Reconciler struct {
 	Updater  *updater.Updater
 	Settings fsm.Settings
 	Now      func() time.Time
+
+	// savepoints times the savepoints in flight on this process's own clock.
+	savepoints savepointClock
 }
 
 // Sync implements Syncer.
@@ -43,6 +46,7 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 	fc := obs.Cluster
 	if fc == nil {
 		metrics.ForgetCluster(ns, name)
+		r.savepoints.seenAt(key, "", time.Time{})
 		return Result{}, nil
 	}
 	if fc.DeletionTimestamp != nil {
@@ -89,22 +93,46 @@ func (r *Reconciler) syncJob(ctx context.Context, obs *observer.Observed, want *
 	}
 	jm := r.jobManagerURL(ctx, fc)
 	in := r.fsmInput(ctx, obs, want, jm)
-	decision := fsm.Step(in)
+	decision := r.step(ctx, in, jm)
 	job := decision.Status
 	wanted := wantedComponents(*fc.Spec.Job, job)
 	held := fsm.Active(job)
-	if want != nil {
-		if err := r.Updater.ApplyChildren(ctx, obs, want, updater.ApplyOptions{Want: wanted, HoldDrift: held}); err != nil {
-			return Result{}, err
-		}
-	}
 	// in.Revision is the spec's revision, hashed once per sync.
 	changed := job.Revision != "" && job.Revision != in.Revision
-	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(obs, want))))
-	st := state.Derive(state.Input{Observed: obs, Want: want, BuildErr: buildErr, Now: r.Now(),
+	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(obs, want))), buildErr != nil)
+	st := state.Derive(state.Input{Observed: obs, Want: want, BuildErr: buildErr, Now: in.Now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: jm})
-	return r.commit(ctx, obs, jm, decision, st)
+	// The status goes first (write-ahead): a cleanup policy deletes children only after the
+	// job's end, and whatever it recorded (a savepoint found in the checkpoint history), is in
+	// status.
+	return r.commit(ctx, obs, jm, decision, st, func() error {
+		if want == nil {
+			return nil
+		}
+		return r.Updater.ApplyChildren(ctx, obs, want, updater.ApplyOptions{Want: wanted, HoldDrift: held})
+	})
+}
+
+// step completes the observation with the checkpoint history when the machine needs it, times
+// the savepoint in flight on this process's clock, and takes one step.
+func (r *Reconciler) step(ctx context.Context, in fsm.Input, jm string) fsm.Decision {
+	key := in.Namespace + "/" + in.Name
+	if fsm.NeedsCheckpoints(in) {
+		in.Checkpoints = observer.ObserveCheckpoints(ctx, r.Flink, jm, in.Status.ID)
+	}
+	in.SavepointSeenAt = r.savepoints.seenAt(key, inFlightTrigger(in.Status), in.Now)
+	d := fsm.Step(in)
+	// A savepoint this step triggers is timed from now.
+	r.savepoints.seenAt(key, inFlightTrigger(d.Status), in.Now)
+	return d
+}
+
+func inFlightTrigger(st v1beta1.JobStatus) string {
+	if !fsm.SavepointInFlight(st) {
+		return ""
+	}
+	return st.Savepoint.TriggerID
 }
 
 // eventWorthy: every change of the job's state gets an event for `kubectl describe`, except
@@ -115,8 +143,9 @@ func eventWorthy(t *fsm.Transition) bool {
 	return t.From != t.To && !(t.From == fsm.Running && t.To == fsm.Savepointing)
 }
 
-// commit writes the status a step decided, then runs its actions (write-ahead).
-func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm string, decision fsm.Decision, st v1beta1.FlinkClusterStatus) (Result, error) {
+// commit writes the status a step decided, then applies the children (when given) and runs the
+// step's actions (write-ahead).
+func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm string, decision fsm.Decision, st v1beta1.FlinkClusterStatus, applyChildren func() error) (Result, error) {
 	fc, job := obs.Cluster, decision.Status
 	if err := r.Updater.WriteStatus(ctx, fc, st); err != nil {
 		return Result{}, err
@@ -126,6 +155,18 @@ func (r *Reconciler) commit(ctx context.Context, obs *observer.Observed, jm stri
 		klog.FromContext(ctx).Info("Job transition", "transition", decision.Message, "jobID", job.ID)
 		if eventWorthy(decision.Transition) {
 			r.Updater.Transition(fc, decision.Message, job)
+		}
+	}
+	var before v1beta1.JobStatus
+	if fc.Status.Components.Job != nil {
+		before = *fc.Status.Components.Job
+	}
+	for _, n := range fsm.Notices(before, job) {
+		r.Updater.Notice(fc, n)
+	}
+	if applyChildren != nil {
+		if err := applyChildren(); err != nil {
+			return Result{}, err
 		}
 	}
 	if err := r.Updater.Execute(ctx, obs, jm, decision.Actions); err != nil {
@@ -143,11 +184,12 @@ func (r *Reconciler) fsmInput(ctx context.Context, obs *observer.Observed, want 
 	flinkObs, savepointObs := observer.ObserveFlink(ctx, r.Flink, jm, &current)
 	phase, reason := state.SubmitterPhase(obs.Submitter, current.ID)
 	return fsm.Input{
-		Now: r.Now(), ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
+		Now: r.Now(), Namespace: fc.Namespace, Name: fc.Name, ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
 		ClusterReady: state.ClusterReady(obs), Flink: flinkObs, Savepoint: savepointObs,
 		Submitter: phase, SubmitterReason: reason, Settings: r.Settings,
 		Revision:            desired.JobRevision(fc),
 		ClusterUpToDate:     want != nil && state.ChildrenMatch(obs, want),
+		SpecInvalid:         want == nil && fc.DeletionTimestamp == nil,
 		Deleting:            fc.DeletionTimestamp != nil,
 		SkipFinalSavepoint:  fc.Annotations[SkipFinalSavepointAnnotation] == "true",
 		SavepointRetryToken: fc.Annotations[SavepointRetryAnnotation],
@@ -221,7 +263,7 @@ func (r *Reconciler) syncDeletion(ctx context.Context, obs *observer.Observed) (
 		return Result{}, nil
 	}
 	jm := r.jobManagerURL(ctx, fc)
-	decision := fsm.Step(r.fsmInput(ctx, obs, nil, jm))
+	decision := r.step(ctx, r.fsmInput(ctx, obs, nil, jm), jm)
 	job := decision.Status
 	st := *fc.Status.DeepCopy()
 	st.Components.Job = &job
@@ -235,7 +277,7 @@ func (r *Reconciler) syncDeletion(ctx context.Context, obs *observer.Observed) (
 		countEndedSavepoint(fc, st)
 		return Result{}, nil
 	}
-	res, err := r.commit(ctx, obs, jm, decision, st)
+	res, err := r.commit(ctx, obs, jm, decision, st, nil)
 	if deadline := r.deletionDeadline(fc).Sub(r.Now()); err == nil && (res.RequeueAfter == 0 || deadline < res.RequeueAfter) {
 		res.RequeueAfter = maxDuration(deadline, time.Second)
 	}
@@ -274,13 +316,16 @@ func maxDuration(a, b time.Duration) time.Duration {
 
 // pendingUpdate explains a spec change that has not rolled out to the running job; revision is
 // the current spec's job revision.
-func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held bool) (reason, message string) {
+func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held, invalid bool) (reason, message string) {
 	spec := fc.Spec.Job
 	switch {
 	case job.State == fsm.Updating || job.State == fsm.Deploying:
 		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
 	case !held:
 		return "", ""
+	case invalid:
+		return "InvalidSpec", "the new spec cannot be built (condition Ready says why); the job keeps running on the spec it " +
+			"was submitted with and nothing is stopped until the spec is fixed"
 	case job.Revision == revision && fc.Generation == fc.Status.ObservedGeneration:
 		// The children matched this very spec once, so only the builders can have changed.
 		return "OperatorUpgrade", "this operator builds some children differently than the one that created them; " +

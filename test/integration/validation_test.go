@@ -74,6 +74,7 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"gcp service account without keyFile", session, set("spec.gcpConfig.serviceAccount", map[string]interface{}{"secretName": "s", "mountPath": "/etc/gcp"}), "spec.gcpConfig.serviceAccount.keyFile", "Required"},
 		{"flinkProperties value not a string", session, set("spec.flinkProperties", map[string]interface{}{"parallelism.default": 2}), "spec.flinkProperties.parallelism.default", "string"},
 		{"flinkProperties sets an operator-owned key", session, set("spec.flinkProperties", map[string]interface{}{"rest.port": "9999"}), "spec.flinkProperties", "spec.jobManager.ports"},
+		{"flinkProperties shortens how long Flink keeps savepoint results", job, set("spec.flinkProperties", map[string]interface{}{"rest.async.store-duration": "1 min"}), "spec.flinkProperties", "keeps savepoint results long enough to confirm every stop"},
 		{"unknown field (strict)", session, set("spec.jobManager.replicaCount", 2), "spec.jobManager.replicaCount", "unknown field"},
 		{"name too long", session, set("metadata.name", "a-very-long-flink-cluster-name-that-is-too-long-1"), "metadata.name", "at most 45"},
 		{"name starting with a digit", session, set("metadata.name", "1cluster"), "metadata.name", "start with a letter"},

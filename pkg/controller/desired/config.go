@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
@@ -32,7 +33,18 @@ const (
 var OperatorOwnedKeys = []string{
 	"jobmanager.rpc.address", "jobmanager.rpc.port", "blob.server.port", "rest.port",
 	"rest.address", "taskmanager.rpc.port", "taskmanager.data.port", JobIDOption,
+	AsyncOperationStoreKey,
 }
+
+// AsyncOperationStoreKey is how long Flink's REST API keeps the result of an asynchronous
+// operation (a savepoint, a stop) after it ends; Flink's default is 5 minutes. A stop's result
+// must outlive any wait of the operator's (the savepoint timeout, an operator restart), so a
+// job cluster gets AsyncOperationStoreDuration and the operator refuses a longer
+// --savepoint-timeout.
+const AsyncOperationStoreKey = "rest.async.store-duration"
+
+// AsyncOperationStoreDuration is the value of AsyncOperationStoreKey on job clusters.
+const AsyncOperationStoreDuration = time.Hour
 
 // flinkConfig renders the Flink configuration: the operator's keys, then flinkProperties, which
 // win for every key the operator does not own.
@@ -61,6 +73,9 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 	}
 	if version.needsModuleOptions(fc.Spec.Image.Name) {
 		conf[DefaultJVMOptionsKey] = jdkModuleOptions
+	}
+	if fc.Spec.Job != nil {
+		conf[AsyncOperationStoreKey] = fmt.Sprintf("%ds", int64(AsyncOperationStoreDuration/time.Second))
 	}
 	if fc.Spec.Job != nil && fc.Spec.Job.SavepointsDir != nil {
 		conf["state.savepoints.dir"] = *fc.Spec.Job.SavepointsDir

@@ -255,6 +255,14 @@ func TestFlinkPropertiesWinExceptOwnedKeys(t *testing.T) {
 	assert.Equal(t, "8081", conf["rest.port"], "an operator-owned key keeps the spec's value")
 }
 
+func TestJobClustersKeepSavepointResultsAnHour(t *testing.T) {
+	fc := base()
+	fc.Spec.FlinkProperties = map[string]string{AsyncOperationStoreKey: "1 min"}
+	assert.Equal(t, "3600s", flinkConfig(fc, 1000, 2000)[AsyncOperationStoreKey], "a stop's result outlives the savepoint timeout")
+	fc.Spec.Job = nil
+	assert.NotContains(t, flinkConfig(fc, 1000, 2000), AsyncOperationStoreKey, "session clusters keep Flink's default (no roll on upgrade)")
+}
+
 // TestOwnedKeysMatchTheCRDRule keeps the CEL rule that rejects owned keys in flinkProperties in
 // step with the list the builder ignores.
 func TestOwnedKeysMatchTheCRDRule(t *testing.T) {

@@ -96,9 +96,10 @@ const docEvents = `
 | event | raised when |
 |---|---|
 | ClusterReady | the JobManager and TaskManager Deployments are ready |
-| SavepointCompleted / SavepointFailed | the poll of the savepoint in flight says so |
-| SavepointTimedOut | the savepoint in flight is older than the savepoint timeout (default 10 min) |
-| SavepointUnknown | the JobManager does not know the recorded trigger ID (the operator stopped before triggering, or the JobManager restarted): it is triggered again with the same ID |
+| SavepointCompleted / SavepointFailed | the poll of the savepoint in flight says so; or, for a stop whose job stopped after the JobManager forgot the trigger, the job's checkpoint history shows a savepoint above the checkpoint ID recorded before the stop (AfterCheckpointID) |
+| SavepointTimedOut | the savepoint in flight is older than the savepoint timeout (default 10 min), counted on this operator process's clock from when it first saw it; a stop is never timed out while Flink reports it in progress, and only once (it is then marked overdue and still polled) |
+| SavepointUnknown | the JobManager does not know the recorded trigger ID (the operator stopped before triggering, or the JobManager restarted) while the job has not stopped: it is triggered again with the same ID |
+| StopUnconfirmed | the job stopped while a stop of ours was in flight, the JobManager no longer knows the trigger, and the checkpoint history shows no savepoint above the recorded checkpoint ID |
 | JobFinished / JobFailed / JobCanceled | Flink reports FINISHED / FAILED / CANCELED for the job ID |
 | JobActive | Flink reports any other state for the job ID |
 | JobMissing | the JobManager answers but does not know the job ID |
@@ -108,7 +109,7 @@ const docEvents = `
 | CancelRequested | spec.job.cancelRequested is true |
 | SavepointDue | spec.job.savepointGeneration = status + 1 (retried at most 3 times, 30 s, 60 s apart), or autoSavepointSeconds passed since the job's start or the last savepoint operation; only with savepointsDir |
 | RestartDue | restartPolicy FromSavepointOnFailure, a savepoint is recorded, and the restart backoff (10 s, doubling per restart, at most 5 min) passed since the job ended |
-| SpecChanged | the spec's job revision (a hash of the spec without replicas, savepoint requests, cancellation and policies) differs from the one the running attempt was submitted with |
+| SpecChanged | the spec's job revision (a hash of the spec without replicas, savepoint requests, cancellation and policies) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why) |
 | DeletionRequested | the FlinkCluster has a deletion timestamp (the final-savepoint finalizer holds it) |
 | SavepointRetry | the annotation flinkoperator.k8s.io/savepoint-retry has a value the operator has not acted on: the requested savepoint, given up after 3 failures, is tried again |
 
@@ -118,8 +119,23 @@ A spec change to a running job rolls out as: the target revision is recorded, th
 with a savepoint (Updating), the children are rebuilt with the new spec once the job has stopped
 (Deploying; while the job runs, changes other than TaskManager replicas are held back), and a new
 attempt is submitted from that savepoint when every child carries the new spec (Submitting). A
-failed or timed-out savepoint leaves the job running on its old spec and is tried again after 30 s:
-an update never drops state. Without savepointsDir the update waits (condition UpdatePending,
+failed savepoint leaves the job running on its old spec and is tried again after 30 s: an update
+never drops state.
+
+## Stops are confirmed
+
+A stop with a savepoint (update, cancel, delete) is triggered only after the job's checkpoint
+history was read, and the highest checkpoint ID it showed is recorded with the stop
+(savepoint.afterCheckpointID). A job that stops while such a stop is in flight stopped because of
+it: nothing is rebuilt, resubmitted or cleaned up until the stop's savepoint is known, from the
+trigger's status or, when the JobManager forgot the trigger, from the checkpoint history (only a
+savepoint above the recorded ID). If neither shows it, the stop ends Unconfirmed (condition
+StopUnconfirmed, an event): an update then leaves the job Failed and is not restarted from an older
+savepoint. A stop that Flink does not confirm within the savepoint timeout is marked overdue
+(condition StopUnconfirmed, reason Overdue, an event) and still polled; it never returns the job to
+Running and is never read as the job's own end. A job stopped outside the operator (Flink's UI or
+REST API) is read as ended only after its checkpoint history was read, and a savepoint that stopped
+it is recorded in status (reason External) before any cleanup policy runs. Without savepointsDir the update waits (condition UpdatePending,
 reason SavepointsDirRequired) unless takeSavepointOnUpdate is false, which cancels the job and
 resubmits it from the last recorded savepoint, if any.
 
@@ -127,9 +143,9 @@ resubmits it from the last recorded savepoint, if any.
 
 A job cluster with savepointsDir carries the finalizer flinkoperator.k8s.io/final-savepoint.
 Deleting it while the job runs stops the job with a final savepoint (Deleting); the finalizer is
-released when that savepoint succeeded or failed, when the job was not running, when the
-annotation flinkoperator.k8s.io/skip-final-savepoint is "true", or at the latest after the savepoint
-timeout plus a minute, so a deletion never hangs.
+released when that savepoint succeeded, failed or ended unconfirmed, when the job was not running,
+when the annotation flinkoperator.k8s.io/skip-final-savepoint is "true", or at the latest after the
+savepoint timeout plus a minute, so a deletion never hangs.
 
 An unreachable JobManager raises no event: the job keeps its state and is polled again.
 `

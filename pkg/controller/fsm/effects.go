@@ -120,18 +120,52 @@ var (
 	}}
 	retrigger = Effect{"trigger the recorded savepoint again (same trigger ID)", func(in Input, st *v1beta1.JobStatus) []Action {
 		kind := ActTriggerSavepoint
-		if r := st.Savepoint.Reason; r == v1beta1.SavepointReasonCancel || r == v1beta1.SavepointReasonUpdate || r == v1beta1.SavepointReasonDelete {
+		if isStop(st.Savepoint.Reason) {
 			kind = ActStopWithSavepoint
 		}
 		return []Action{{Kind: kind, JobID: st.ID, TriggerID: st.Savepoint.TriggerID, TargetDir: savepointsDir(in.Spec)}}
 	}}
-	savepointSucceeded = Effect{"record the savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
-		sp := finishSavepoint(in, st, v1beta1.SavepointStateSucceeded, "")
-		sp.Location = in.Savepoint.Location
-		st.SavepointLocation = in.Savepoint.Location
+	savepointSucceeded = Effect{"record the savepoint (from its trigger, or from the checkpoint history when Flink forgot a stop's trigger)", func(in Input, st *v1beta1.JobStatus) []Action {
+		location, msg := in.Savepoint.Location, ""
+		if path, ok := stopSavepointInHistory(in); ok && !in.Savepoint.Done {
+			location = path
+			msg = fmt.Sprintf("confirmed from the job's checkpoint history (checkpoint %d): the JobManager no longer knew the trigger", in.Checkpoints.LatestSavepointID)
+		}
+		sp := finishSavepoint(in, st, v1beta1.SavepointStateSucceeded, msg)
+		sp.Location = location
+		st.SavepointLocation = location
 		st.SavepointGeneration++
 		st.UserSavepointFailures = 0
 		pushHistory(st, *sp)
+		return nil
+	}}
+	markStopOverdue = Effect{"mark the stop overdue and keep asking Flink (never read as the job's end)", func(in Input, st *v1beta1.JobStatus) []Action {
+		sp := st.Savepoint.DeepCopy()
+		sp.Message = fmt.Sprintf("Flink has not confirmed this stop within %s; the operator keeps asking and "+
+			"rebuilds, resubmits or releases nothing until the stop's savepoint is found", in.Settings.SavepointTimeout)
+		st.Savepoint = sp
+		return nil
+	}}
+	stopUnconfirmed = Effect{"record that the stop's savepoint cannot be confirmed", func(in Input, st *v1beta1.JobStatus) []Action {
+		msg := fmt.Sprintf("the job stopped, but the JobManager no longer knows the stop's trigger and its checkpoint history "+
+			"shows no savepoint after checkpoint %d", st.Savepoint.AfterCheckpointID)
+		sp := finishSavepoint(in, st, v1beta1.SavepointStateUnconfirmed, msg)
+		pushHistory(st, *sp)
+		if sp.Reason == v1beta1.SavepointReasonUpdate {
+			st.Message = msg + "; the update is not resubmitted from the older savepoint " + quoteOrNone(st.SavepointLocation) +
+				": to resume, recreate the FlinkCluster with spec.job.fromSavepoint set to the savepoint to restore"
+		}
+		return nil
+	}}
+	recordExternalSavepoint = Effect{"record a savepoint that stopped the job from outside the operator (checkpoint history)", func(in Input, st *v1beta1.JobStatus) []Action {
+		path := in.Checkpoints.LatestSavepointPath
+		if path == "" || path == st.SavepointLocation || inHistory(st, path) {
+			return nil
+		}
+		now := stamp(in.Now)
+		st.SavepointLocation = path
+		pushHistory(st, v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonExternal, State: v1beta1.SavepointStateSucceeded,
+			EndTime: now, Location: path, Message: fmt.Sprintf("taken outside the operator; found in the job's checkpoint history (checkpoint %d)", in.Checkpoints.LatestSavepointID)})
 		return nil
 	}}
 	savepointFailed = Effect{"record the savepoint failure", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -167,6 +201,9 @@ func newAttempt(in Input, st *v1beta1.JobStatus, fromSavepoint string) []Action 
 func startSavepoint(in Input, st *v1beta1.JobStatus, reason v1beta1.SavepointReason, kind ActionKind) []Action {
 	id := triggerID(st.ID, reason, in.Now)
 	st.Savepoint = &v1beta1.SavepointOperation{TriggerID: id, Reason: reason, State: v1beta1.SavepointStateInProgress, StartTime: stamp(in.Now)}
+	if isStop(reason) {
+		st.Savepoint.AfterCheckpointID = in.Checkpoints.MaxID
+	}
 	st.LastSavepointTriggerID = id
 	return []Action{{Kind: kind, JobID: st.ID, TriggerID: id, TargetDir: savepointsDir(in.Spec)}}
 }
@@ -186,6 +223,22 @@ func failSavepoint(in Input, st *v1beta1.JobStatus, msg string) {
 		st.UserSavepointFailures++
 	}
 	pushHistory(st, *sp)
+}
+
+func inHistory(st *v1beta1.JobStatus, location string) bool {
+	for _, sp := range st.SavepointHistory {
+		if sp.Location == location {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteOrNone(location string) string {
+	if location == "" {
+		return "(none recorded)"
+	}
+	return location
 }
 
 func pushHistory(st *v1beta1.JobStatus, sp v1beta1.SavepointOperation) {

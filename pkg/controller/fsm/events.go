@@ -33,10 +33,13 @@ func detect(in Input) []Event {
 	add(in.ClusterReady, ClusterReady)
 	sp := in.Savepoint
 	inFlight := savepointInFlight(in.Status)
-	add(inFlight && sp.Polled && sp.Done && sp.Failure == "", SavepointCompleted)
+	_, inHistory := stopSavepointInHistory(in)
+	forgotten := stopForgotten(in)
+	add(inFlight && ((sp.Polled && sp.Done && sp.Failure == "") || inHistory), SavepointCompleted)
 	add(inFlight && sp.Polled && sp.Done && sp.Failure != "", SavepointFailed)
-	add(inFlight && !sp.Done && savepointExpired(in), SavepointTimedOut)
-	add(inFlight && sp.Polled && sp.NotFound && !savepointExpired(in), SavepointUnknown)
+	add(savepointPastTimeout(in), SavepointTimedOut)
+	add(inFlight && sp.Polled && sp.NotFound && !forgotten && (stopInFlight(in.Status) || !savepointExpired(in)), SavepointUnknown)
+	add(forgotten && in.Checkpoints.Read && !inHistory, StopUnconfirmed)
 
 	f := in.Flink
 	if f.Polled && f.Reachable && f.Found {
@@ -51,7 +54,7 @@ func detect(in Input) []Event {
 	add(notFound, JobMissing)
 	add(in.Deleting, DeletionRequested)
 	add(in.Spec.CancelRequested != nil && *in.Spec.CancelRequested, CancelRequested)
-	add(in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision, SpecChanged)
+	add(!in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision, SpecChanged)
 	add(restartDue(in), RestartDue)
 	add(in.SavepointRetryToken != "" && in.SavepointRetryToken != in.Status.SavepointRetryToken, SavepointRetry)
 	add(savepointDue(in) != "", SavepointDue)
@@ -65,9 +68,76 @@ func savepointInFlight(st v1beta1.JobStatus) bool {
 	return st.Savepoint != nil && st.Savepoint.State == v1beta1.SavepointStateInProgress
 }
 
+// stopInFlight: a stop with a savepoint (cancel, update, delete) is in progress.
+func stopInFlight(st v1beta1.JobStatus) bool {
+	return savepointInFlight(st) && isStop(st.Savepoint.Reason)
+}
+
+func isStop(r v1beta1.SavepointReason) bool {
+	return r == v1beta1.SavepointReasonCancel || r == v1beta1.SavepointReasonUpdate || r == v1beta1.SavepointReasonDelete
+}
+
+// jobStopped: Flink reports the job FINISHED or CANCELED, the ends a stop with a savepoint leads
+// to (or a stop done outside the operator).
+func jobStopped(f FlinkObservation) bool {
+	if !f.Polled || !f.Reachable || !f.Found {
+		return false
+	}
+	ev := FlinkStateMeaning[f.State]
+	return ev == JobFinished || ev == JobCanceled
+}
+
+// stopForgotten: the job stopped while our stop was in flight, and the JobManager no longer
+// knows the stop's trigger (rest.async.store-duration passed, or a new leader). The stop is
+// ours: its savepoint is looked for in the checkpoint history before anything moves on.
+func stopForgotten(in Input) bool {
+	return stopInFlight(in.Status) && in.Savepoint.Polled && in.Savepoint.NotFound && jobStopped(in.Flink)
+}
+
+// stopSavepointInHistory returns the stop's savepoint from the job's checkpoint history: the
+// latest savepoint, if its checkpoint ID is above the highest ID seen before the stop was
+// triggered (an older one is not the stop's).
+func stopSavepointInHistory(in Input) (string, bool) {
+	cp := in.Checkpoints
+	ok := stopForgotten(in) && cp.Read && cp.LatestSavepointPath != "" && cp.LatestSavepointID > in.Status.Savepoint.AfterCheckpointID
+	return cp.LatestSavepointPath, ok
+}
+
+// savepointPastTimeout: a savepoint in flight is past its timeout. A stop is never timed out while
+// Flink reports it in progress, and times out once: it is then marked overdue and still polled,
+// since a stop that completes later must be found, not read as the job's own end.
+func savepointPastTimeout(in Input) bool {
+	sp := in.Savepoint
+	if !savepointInFlight(in.Status) || sp.Done || !savepointExpired(in) {
+		return false
+	}
+	if !isStop(in.Status.Savepoint.Reason) {
+		return true
+	}
+	flinkSaysInProgress := sp.Polled && !sp.NotFound
+	return !flinkSaysInProgress && !StopOverdue(in.Status)
+}
+
+// StopOverdue reports whether the stop in flight outlived the savepoint timeout unconfirmed.
+func StopOverdue(st v1beta1.JobStatus) bool {
+	return stopInFlight(st) && st.Savepoint.Message != ""
+}
+
+// savepointExpired measures the savepoint's age from when this process first saw it
+// (SavepointSeenAt, its own clock), or from the recorded start when that is not known.
 func savepointExpired(in Input) bool {
 	sp := in.Status.Savepoint
-	return sp != nil && sp.StartTime != nil && in.Now.Sub(sp.StartTime.Time) >= in.Settings.SavepointTimeout
+	if sp == nil {
+		return false
+	}
+	start := in.SavepointSeenAt
+	if start.IsZero() {
+		if sp.StartTime == nil {
+			return false
+		}
+		start = sp.StartTime.Time
+	}
+	return in.Now.Sub(start) >= in.Settings.SavepointTimeout
 }
 
 // lostGraceOver: the JobManager has not known the job for longer than the grace period. A
@@ -81,11 +151,25 @@ func lostGraceOver(in Input) bool {
 // restartDue: FromSavepointOnFailure, a savepoint to restart from, and the backoff passed.
 func restartDue(in Input) bool {
 	st := in.Status
-	policy := in.Spec.RestartPolicy
-	if policy == nil || *policy != v1beta1.JobRestartPolicyFromSavepointOnFailure || st.SavepointLocation == "" {
+	if !restartAllowed(in.Spec, st) {
 		return false
 	}
 	return st.EndTime == nil || !in.Now.Before(st.EndTime.Add(restartBackoff(in)))
+}
+
+// restartAllowed: FromSavepointOnFailure with a savepoint recorded, unless the job stopped for an
+// update whose savepoint could not be confirmed: restarting from the older savepoint would drop
+// the state since, so that is left to the user.
+func restartAllowed(spec v1beta1.JobSpec, st v1beta1.JobStatus) bool {
+	policy := spec.RestartPolicy
+	return policy != nil && *policy == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation != "" &&
+		!UpdateStopUnconfirmed(st)
+}
+
+// UpdateStopUnconfirmed: the job stopped for an update and its savepoint could not be confirmed.
+func UpdateStopUnconfirmed(st v1beta1.JobStatus) bool {
+	sp := st.Savepoint
+	return st.State == Failed && sp != nil && sp.Reason == v1beta1.SavepointReasonUpdate && sp.State == v1beta1.SavepointStateUnconfirmed
 }
 
 // restartBackoff doubles with every restart, capped, so a crashing job does not hammer the

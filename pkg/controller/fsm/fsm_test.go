@@ -25,10 +25,13 @@ func input(state State) Input {
 			SavepointsDir: ptr.To("/sp"),
 			RestartPolicy: ptr.To(v1beta1.JobRestartPolicyNever),
 		},
-		Status:    v1beta1.JobStatus{State: state, ID: JobID("uid", 1), Attempt: 1, StartTime: at(-time.Minute)},
-		Flink:     FlinkObservation{Polled: true, Reachable: true, Found: true, State: "RUNNING"},
-		Submitter: SubmitterSucceeded,
-		Settings:  DefaultSettings(),
+		Status: v1beta1.JobStatus{State: state, ID: JobID("uid", 1), Attempt: 1, StartTime: at(-time.Minute)},
+		Flink:  FlinkObservation{Polled: true, Reachable: true, Found: true, State: "RUNNING"},
+		// The observer read the checkpoint history (NeedsCheckpoints decides when it does):
+		// checkpoint 7 was the latest.
+		Checkpoints: CheckpointObservation{Read: true, MaxID: 7},
+		Submitter:   SubmitterSucceeded,
+		Settings:    DefaultSettings(),
 	}
 }
 

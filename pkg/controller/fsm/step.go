@@ -42,6 +42,20 @@ func Step(in Input) Decision {
 	return d
 }
 
+// NeedsCheckpoints reports whether this step needs the job's checkpoint history, which costs one
+// more REST call: to record the baseline of a stop it is about to trigger, to find the savepoint
+// of a stop whose trigger Flink forgot, or to record the savepoint of a job stopped outside the
+// operator. It asks the table: would a transition that reads the history be taken if it were read?
+func NeedsCheckpoints(in Input) bool {
+	if in.Checkpoints.Read {
+		return false
+	}
+	probe := in
+	probe.Checkpoints = CheckpointObservation{Read: true}
+	t := Step(probe).Transition
+	return t != nil && ((t.Guard != nil && t.Guard.NeedsHistory) || t.On == StopUnconfirmed)
+}
+
 // explainNoRestart says why a failed or lost job that asked to be restarted stays down.
 func explainNoRestart(in Input, st *v1beta1.JobStatus) {
 	p := in.Spec.RestartPolicy
@@ -54,7 +68,7 @@ func explainNoRestart(in Input, st *v1beta1.JobStatus) {
 func find(state State, ev Event, in Input) *Transition {
 	for i := range Table {
 		t := &Table[i]
-		if t.From == state && t.On == ev && (t.Guard == nil || t.Guard.OK(in)) {
+		if t.From == state && t.On == ev && (t.Guard == nil || t.Guard.holds(in)) {
 			return t
 		}
 	}
@@ -79,7 +93,7 @@ func requeueAfter(in Input, st v1beta1.JobStatus) time.Duration {
 	case Running:
 		return minPositive(in.Settings.PollInterval, untilScheduledSavepoint(next))
 	case Failed, Lost:
-		if p := in.Spec.RestartPolicy; p != nil && *p == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation != "" && st.EndTime != nil {
+		if restartAllowed(in.Spec, st) && st.EndTime != nil {
 			return maxDuration(time.Second, st.EndTime.Add(restartBackoff(next)).Sub(in.Now))
 		}
 	}

@@ -8,6 +8,9 @@ import (
 type Guard struct {
 	Name string
 	OK   func(Input) bool
+	// NeedsHistory: the guard reads the job's checkpoint history (Input.Checkpoints), which the
+	// observer fetches only when NeedsCheckpoints says so.
+	NeedsHistory bool
 }
 
 // Transition is one row of the table: in state From, on event On, if Guard holds, go to To and
@@ -20,21 +23,32 @@ type Transition struct {
 	Do    []Effect
 }
 
-// The guards.
+// holds: the guard's condition, and the checkpoint history read if it needs it.
+func (g *Guard) holds(in Input) bool {
+	return (!g.NeedsHistory || in.Checkpoints.Read) && g.OK(in)
+}
+
+// The guards. A stop with a savepoint is triggered only once the checkpoint history was read,
+// so that its baseline (AfterCheckpointID) is recorded before the stop exists.
 var (
-	noSavepointsDir     = &Guard{"no savepointsDir", func(in Input) bool { return savepointsDir(in.Spec) == "" }}
-	cancelSavepointDue  = &Guard{"savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s", cancelSavepointAllowed}
-	firstMiss           = &Guard{"not missing before", func(in Input) bool { return in.Status.NotFoundSince == nil }}
-	wasMissing          = &Guard{"was missing", func(in Input) bool { return in.Status.NotFoundSince != nil }}
-	noSavepointPending  = &Guard{"no savepoint in flight", func(in Input) bool { return !savepointInFlight(in.Status) }}
-	updateWithSavepoint = &Guard{"savepointsDir set, takeSavepointOnUpdate, Flink reports RUNNING, no failed update savepoint in the last 30 s", updateSavepointAllowed}
-	statelessUpdate     = &Guard{"takeSavepointOnUpdate is false", func(in Input) bool { return !takeSavepointOnUpdate(in.Spec) }}
-	upToDate            = &Guard{"every child carries the new spec", func(in Input) bool { return in.ClusterUpToDate }}
-	finalSavepoint      = &Guard{"savepointsDir set, not skipped, Flink reports RUNNING", func(in Input) bool {
+	noSavepointsDir     = &Guard{Name: "no savepointsDir", OK: func(in Input) bool { return savepointsDir(in.Spec) == "" }}
+	cancelSavepointDue  = &Guard{Name: "savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s, checkpoint history read", OK: cancelSavepointAllowed, NeedsHistory: true}
+	firstMiss           = &Guard{Name: "not missing before", OK: func(in Input) bool { return in.Status.NotFoundSince == nil }}
+	wasMissing          = &Guard{Name: "was missing", OK: func(in Input) bool { return in.Status.NotFoundSince != nil }}
+	noSavepointPending  = &Guard{Name: "no savepoint in flight", OK: func(in Input) bool { return !savepointInFlight(in.Status) }}
+	updateWithSavepoint = &Guard{Name: "savepointsDir set, takeSavepointOnUpdate, Flink reports RUNNING, no failed update savepoint in the last 30 s, checkpoint history read", OK: updateSavepointAllowed, NeedsHistory: true}
+	statelessUpdate     = &Guard{Name: "takeSavepointOnUpdate is false", OK: func(in Input) bool { return !takeSavepointOnUpdate(in.Spec) }}
+	upToDate            = &Guard{Name: "every child carries the new spec", OK: func(in Input) bool { return in.ClusterUpToDate }}
+	finalSavepoint      = &Guard{Name: "savepointsDir set, not skipped, Flink reports RUNNING, checkpoint history read", OK: func(in Input) bool {
 		return savepointsDir(in.Spec) != "" && !in.SkipFinalSavepoint && in.Flink.State == "RUNNING"
-	}}
+	}, NeedsHistory: true}
 	// Flink refuses savepoints unless every task runs (not while INITIALIZING or RESTARTING).
-	flinkRunning = &Guard{"Flink reports RUNNING", func(in Input) bool { return in.Flink.State == "RUNNING" }}
+	flinkRunning = &Guard{Name: "Flink reports RUNNING", OK: func(in Input) bool { return in.Flink.State == "RUNNING" }}
+	// A job that stopped is read as its own end only after its checkpoint history was read, so
+	// that a savepoint that stopped it from outside the operator is recorded first.
+	historyRead = &Guard{Name: "checkpoint history read", OK: func(Input) bool { return true }, NeedsHistory: true}
+	// The job stopped while our stop was still unconfirmed: wait for its savepoint.
+	stopConfirmed = &Guard{Name: "no savepoint in flight (a stop of ours is confirmed first)", OK: func(in Input) bool { return !savepointInFlight(in.Status) }}
 )
 
 // Table is the whole machine. Every (state, event) pair is either here or in Ignored; a test
@@ -43,17 +57,17 @@ var Table = []Transition{
 	{Pending, ClusterReady, nil, Submitting, []Effect{submitFirst}},
 
 	{Submitting, JobActive, nil, Running, []Effect{markStarted}},
-	{Submitting, JobFinished, nil, Succeeded, []Effect{endJob}},
+	{Submitting, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
 	{Submitting, JobFailed, nil, Failed, []Effect{endJob}},
-	{Submitting, JobCanceled, nil, Cancelled, []Effect{endJob}},
+	{Submitting, JobCanceled, historyRead, Cancelled, []Effect{recordExternalSavepoint, endJob}},
 	{Submitting, SubmitterFailed, nil, Failed, []Effect{failFromSubmitter}},
 	{Submitting, JobLost, nil, Lost, []Effect{endJob}},
 	{Submitting, JobMissing, firstMiss, Submitting, []Effect{markMissing}},
 	{Submitting, SubmitterAbsent, nil, Submitting, []Effect{resubmit}},
 
-	{Running, JobFinished, nil, Succeeded, []Effect{endJob}},
+	{Running, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
 	{Running, JobFailed, nil, Failed, []Effect{endJob}},
-	{Running, JobCanceled, nil, Cancelled, []Effect{endJob}},
+	{Running, JobCanceled, historyRead, Cancelled, []Effect{recordExternalSavepoint, endJob}},
 	{Running, JobLost, nil, Lost, []Effect{endJob}},
 	{Running, JobMissing, firstMiss, Running, []Effect{markMissing}},
 	{Running, CancelRequested, cancelSavepointDue, Cancelling, []Effect{stopWithSavepoint}},
@@ -67,10 +81,11 @@ var Table = []Transition{
 
 	{Updating, SavepointCompleted, nil, Updating, []Effect{savepointSucceeded}},
 	{Updating, SavepointFailed, nil, Running, []Effect{savepointFailed, clearTarget}},
-	{Updating, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut, clearTarget}},
+	{Updating, SavepointTimedOut, nil, Updating, []Effect{markStopOverdue}},
 	{Updating, SavepointUnknown, nil, Updating, []Effect{retrigger}},
-	{Updating, JobFinished, nil, Deploying, []Effect{markStopped}},
-	{Updating, JobCanceled, nil, Deploying, []Effect{markStopped}},
+	{Updating, StopUnconfirmed, nil, Failed, []Effect{clearTarget, endJob, stopUnconfirmed}},
+	{Updating, JobFinished, stopConfirmed, Deploying, []Effect{markStopped}},
+	{Updating, JobCanceled, stopConfirmed, Deploying, []Effect{markStopped}},
 	{Updating, JobFailed, nil, Failed, []Effect{abandonSavepoint, clearTarget, endJob}},
 	{Updating, JobLost, nil, Lost, []Effect{abandonSavepoint, clearTarget, endJob}},
 	{Updating, JobMissing, firstMiss, Updating, []Effect{markMissing}},
@@ -80,25 +95,27 @@ var Table = []Transition{
 
 	{Deleting, SavepointCompleted, nil, Deleting, []Effect{savepointSucceeded}},
 	{Deleting, SavepointFailed, nil, Deleting, []Effect{savepointFailed}},
-	{Deleting, SavepointTimedOut, nil, Deleting, []Effect{savepointTimedOut}},
+	{Deleting, SavepointTimedOut, nil, Deleting, []Effect{markStopOverdue}},
 	{Deleting, SavepointUnknown, nil, Deleting, []Effect{retrigger}},
+	{Deleting, StopUnconfirmed, nil, Deleting, []Effect{stopUnconfirmed}},
 
 	{Savepointing, SavepointCompleted, nil, Running, []Effect{savepointSucceeded}},
 	{Savepointing, SavepointFailed, nil, Running, []Effect{savepointFailed}},
 	{Savepointing, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut}},
 	{Savepointing, SavepointUnknown, nil, Savepointing, []Effect{retrigger}},
-	{Savepointing, JobFinished, nil, Succeeded, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobFinished, historyRead, Succeeded, []Effect{abandonSavepoint, recordExternalSavepoint, endJob}},
 	{Savepointing, JobFailed, nil, Failed, []Effect{abandonSavepoint, endJob}},
-	{Savepointing, JobCanceled, nil, Cancelled, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobCanceled, historyRead, Cancelled, []Effect{abandonSavepoint, recordExternalSavepoint, endJob}},
 	{Savepointing, JobLost, nil, Lost, []Effect{abandonSavepoint, endJob}},
 	{Savepointing, JobMissing, firstMiss, Savepointing, []Effect{markMissing}},
 
 	{Cancelling, SavepointCompleted, nil, Cancelling, []Effect{savepointSucceeded}},
 	{Cancelling, SavepointFailed, nil, Running, []Effect{savepointFailed}},
-	{Cancelling, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut}},
+	{Cancelling, SavepointTimedOut, nil, Cancelling, []Effect{markStopOverdue}},
 	{Cancelling, SavepointUnknown, nil, Cancelling, []Effect{retrigger}},
-	{Cancelling, JobFinished, nil, Cancelled, []Effect{endJob}},
-	{Cancelling, JobCanceled, nil, Cancelled, []Effect{endJob}},
+	{Cancelling, StopUnconfirmed, nil, Cancelled, []Effect{endJob, stopUnconfirmed}},
+	{Cancelling, JobFinished, stopConfirmed, Cancelled, []Effect{endJob}},
+	{Cancelling, JobCanceled, stopConfirmed, Cancelled, []Effect{endJob}},
 	{Cancelling, JobFailed, nil, Failed, []Effect{abandonSavepoint, endJob}},
 	{Cancelling, JobLost, nil, Lost, []Effect{abandonSavepoint, endJob}},
 	{Cancelling, JobMissing, firstMiss, Cancelling, []Effect{markMissing}},
@@ -115,11 +132,11 @@ var Ignored = map[State]struct {
 }{
 	Pending: {allBut(ClusterReady),
 		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready"},
-	Submitting: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Submitting: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is not running yet: savepoints, cancellation, updates and deletion wait until Flink reports it"},
-	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, SubmitterFailed, SubmitterAbsent, RestartDue},
+	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, SubmitterFailed, SubmitterAbsent, RestartDue},
 		"the job runs; the submitter's fate no longer matters and no savepoint is in flight"},
-	Savepointing: {[]Event{ClusterReady, JobActive, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Savepointing: {[]Event{ClusterReady, StopUnconfirmed, JobActive, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"one savepoint at a time: deletion, cancellation, updates and new savepoints wait for this one"},
 	Cancelling: {[]Event{ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"already cancelling: the job ends anyway, and the finalizer is released when it has"},
@@ -127,7 +144,7 @@ var Ignored = map[State]struct {
 		"the job is being stopped for the update; everything else waits until it resumes"},
 	Deploying: {allBut(ClusterReady),
 		"the job is stopped and its savepoint recorded; it resumes once the cluster runs the new spec"},
-	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown),
+	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed),
 		"the FlinkCluster is being deleted: only the final savepoint matters"},
 	Succeeded: {allBut(), "terminal: the job finished"},
 	Cancelled: {allBut(), "terminal: the job was cancelled"},

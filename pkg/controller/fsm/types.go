@@ -43,6 +43,7 @@ const (
 	SavepointFailed    Event = "SavepointFailed"
 	SavepointTimedOut  Event = "SavepointTimedOut"
 	SavepointUnknown   Event = "SavepointUnknown"
+	StopUnconfirmed    Event = "StopUnconfirmed"
 	JobFinished        Event = "JobFinished"
 	JobFailed          Event = "JobFailed"
 	JobCanceled        Event = "JobCanceled"
@@ -61,7 +62,7 @@ const (
 
 // Events lists every event in priority order.
 var Events = []Event{
-	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown,
+	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed,
 	JobFinished, JobFailed, JobCanceled, SubmitterFailed, SubmitterAbsent, JobLost, JobMissing,
 	DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue, JobActive,
 }
@@ -102,6 +103,20 @@ type SavepointObservation struct {
 	Failure  string
 }
 
+// CheckpointObservation is what the job's checkpoint history (GET /jobs/{id}/checkpoints) said.
+// The observer reads it only when NeedsCheckpoints asks for it.
+type CheckpointObservation struct {
+	// Read is true when the JobManager answered (a job without checkpointing counts: its history
+	// is empty).
+	Read bool
+	// MaxID is the highest checkpoint ID the history shows (completed, failed or restored).
+	MaxID int64
+	// LatestSavepointID and LatestSavepointPath are the job's latest completed savepoint
+	// (0 and "" when it has none).
+	LatestSavepointID   int64
+	LatestSavepointPath string
+}
+
 // Settings are the operator-wide knobs of the machine.
 type Settings struct {
 	// PollInterval is how often a running job is polled.
@@ -136,21 +151,33 @@ func DefaultSettings() Settings {
 
 // Input is everything one step looks at.
 type Input struct {
-	Now          time.Time
-	ClusterUID   string
-	Spec         v1beta1.JobSpec
-	Status       v1beta1.JobStatus
-	ClusterReady bool
-	Flink        FlinkObservation
-	Submitter    SubmitterPhase
+	Now time.Time
+	// Namespace and Name are the FlinkCluster's.
+	Namespace, Name string
+	ClusterUID      string
+	Spec            v1beta1.JobSpec
+	Status          v1beta1.JobStatus
+	ClusterReady    bool
+	Flink           FlinkObservation
+	Submitter       SubmitterPhase
 	// SubmitterReason says why a failed submitter failed.
 	SubmitterReason string
 	Savepoint       SavepointObservation
+	// Checkpoints is the job's checkpoint history, when NeedsCheckpoints asked for it.
+	Checkpoints CheckpointObservation
+	// SavepointSeenAt is when this operator process first saw the savepoint in flight (its own
+	// clock, at the precision of Now); zero when unknown. Timeouts count from it, not from the
+	// start recorded in status, which is truncated to the second and may come from another
+	// replica's clock.
+	SavepointSeenAt time.Time
 	Settings        Settings
 	// Revision is the revision of the current spec (desired.JobRevision).
 	Revision string
 	// ClusterUpToDate: every child carries the current spec.
 	ClusterUpToDate bool
+	// SpecInvalid: the current spec cannot be built, so it cannot be rolled out; the running
+	// job is never stopped for it.
+	SpecInvalid bool
 	// Deleting: the FlinkCluster is being deleted.
 	Deleting bool
 	// SkipFinalSavepoint: the user asked to delete without a final savepoint.

@@ -17,6 +17,47 @@ type FlinkReader interface {
 	GetJob(ctx context.Context, jm, jobID string) (flinkclient.JobDetails, error)
 	GetJobExceptions(ctx context.Context, jm, jobID string) (flinkclient.JobExceptions, error)
 	GetSavepointStatus(ctx context.Context, jm, jobID, triggerID string) (flinkclient.SavepointStatus, error)
+	GetCheckpoints(ctx context.Context, jm, jobID string) (flinkclient.CheckpointStats, error)
+}
+
+// ObserveCheckpoints reads the job's checkpoint history (only when fsm.NeedsCheckpoints asks for
+// it: one more REST call). A job without checkpointing has an empty history; any other error
+// leaves it unread, and the step that needed it waits for the next poll.
+func ObserveCheckpoints(ctx context.Context, flink FlinkReader, jm, jobID string) fsm.CheckpointObservation {
+	stats, err := flink.GetCheckpoints(ctx, jm, jobID)
+	switch {
+	case errors.Is(err, flinkclient.ErrCheckpointingDisabled):
+		return fsm.CheckpointObservation{Read: true}
+	case err != nil:
+		klog.FromContext(ctx).V(2).Info("Cannot read the checkpoint history", "url", jm, "jobID", jobID, "err", err)
+		return fsm.CheckpointObservation{}
+	}
+	obs := fsm.CheckpointObservation{Read: true}
+	if sp := stats.LatestSavepoint; sp != nil && !sp.Discarded {
+		obs.LatestSavepointID, obs.LatestSavepointPath = sp.ID, sp.ExternalPath
+	}
+	for _, id := range checkpointIDs(stats) {
+		obs.MaxID = max(obs.MaxID, id)
+	}
+	return obs
+}
+
+// checkpointIDs are the IDs the history's latest entries carry.
+func checkpointIDs(stats flinkclient.CheckpointStats) []int64 {
+	var ids []int64
+	if c := stats.LatestCompleted; c != nil {
+		ids = append(ids, c.ID)
+	}
+	if c := stats.LatestSavepoint; c != nil {
+		ids = append(ids, c.ID)
+	}
+	if c := stats.LatestFailed; c != nil {
+		ids = append(ids, c.ID)
+	}
+	if c := stats.LatestRestored; c != nil {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 // ObserveFlink asks the JobManager about the job, and about the savepoint in flight, when the

@@ -29,6 +29,10 @@ const (
 	ConditionReady = "Ready"
 	// ConditionUpdatePending is True while spec changes are held back from a running job.
 	ConditionUpdatePending = "UpdatePending"
+	// ConditionStopUnconfirmed is True while a stop with a savepoint is overdue (reason Overdue),
+	// and after an update's stop ended without a savepoint the operator could confirm (reason
+	// SavepointNotFound): the job is then not resubmitted from an older savepoint by itself.
+	ConditionStopUnconfirmed = "StopUnconfirmed"
 )
 
 // Input is what status is derived from.
@@ -76,6 +80,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	}
 	setReadyCondition(&st, in.BuildErr, in.Now)
 	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
+	setStopCondition(&st, in.Job, in.Now)
 	if in.FlinkPolled {
 		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
 	}
@@ -271,6 +276,20 @@ func setUpdatePendingCondition(st *v1beta1.FlinkClusterStatus, reason, message s
 	}
 	setCondition(&st.Conditions, metav1.Condition{Type: ConditionUpdatePending, Status: metav1.ConditionTrue, Reason: reason,
 		ObservedGeneration: st.ObservedGeneration, Message: message}, now)
+}
+
+func setStopCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStatus, now time.Time) {
+	cond := metav1.Condition{Type: ConditionStopUnconfirmed, Status: metav1.ConditionTrue, ObservedGeneration: st.ObservedGeneration}
+	switch {
+	case job != nil && fsm.StopOverdue(*job):
+		cond.Reason, cond.Message = "Overdue", job.Savepoint.Message
+	case job != nil && fsm.UpdateStopUnconfirmed(*job):
+		cond.Reason, cond.Message = "SavepointNotFound", job.Message
+	default:
+		meta.RemoveStatusCondition(&st.Conditions, ConditionStopUnconfirmed)
+		return
+	}
+	setCondition(&st.Conditions, cond, now)
 }
 
 func setReachableCondition(st *v1beta1.FlinkClusterStatus, reachable bool, url string, now time.Time) {

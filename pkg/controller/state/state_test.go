@@ -109,3 +109,40 @@ func TestStoppedStates(t *testing.T) {
 		})
 	}
 }
+
+func TestStopUnconfirmedCondition(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	inFlight := func(msg string) *v1beta1.SavepointOperation {
+		return &v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonUpdate, State: v1beta1.SavepointStateInProgress, Message: msg}
+	}
+	tests := []struct {
+		name   string
+		job    *v1beta1.JobStatus
+		reason string
+	}{
+		{"session cluster", nil, ""},
+		{"a stop in flight, not overdue", &v1beta1.JobStatus{State: v1beta1.JobStateUpdating, Savepoint: inFlight("")}, ""},
+		{"an overdue stop", &v1beta1.JobStatus{State: v1beta1.JobStateUpdating, Savepoint: inFlight("not confirmed")}, "Overdue"},
+		{"an update whose stop ended unconfirmed", &v1beta1.JobStatus{State: v1beta1.JobStateFailed, Message: "why",
+			Savepoint: &v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonUpdate, State: v1beta1.SavepointStateUnconfirmed}}, "SavepointNotFound"},
+		{"a cancel whose stop ended unconfirmed: the job is cancelled as asked", &v1beta1.JobStatus{State: v1beta1.JobStateCancelled,
+			Savepoint: &v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonCancel, State: v1beta1.SavepointStateUnconfirmed}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &v1beta1.FlinkClusterStatus{}
+			setStopCondition(st, tt.job, t0)
+			if tt.reason == "" {
+				assert.Empty(t, st.Conditions)
+				return
+			}
+			assert.Len(t, st.Conditions, 1)
+			assert.Equal(t, ConditionStopUnconfirmed, st.Conditions[0].Type)
+			assert.Equal(t, tt.reason, st.Conditions[0].Reason)
+			assert.NotEmpty(t, st.Conditions[0].Message)
+			tt.job.State, tt.job.Savepoint = v1beta1.JobStateRunning, nil
+			setStopCondition(st, tt.job, t0)
+			assert.Empty(t, st.Conditions, "removed once resolved")
+		})
+	}
+}

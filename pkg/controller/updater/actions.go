@@ -108,3 +108,12 @@ func (u *Updater) Transition(fc *v1beta1.FlinkCluster, message string, st v1beta
 	}
 	u.recorder.Event(fc, kind, ReasonJobTransition, message)
 }
+
+// Notice records an event for something a step did to a savepoint (fsm.Notices).
+func (u *Updater) Notice(fc *v1beta1.FlinkCluster, n fsm.Notice) {
+	kind := corev1.EventTypeNormal
+	if n.Warning {
+		kind = corev1.EventTypeWarning
+	}
+	u.recorder.Event(fc, kind, n.Reason, n.Message)
+}

@@ -57,6 +57,9 @@ const (
 	SavepointReasonUpdate    SavepointReason = "Update"
 	SavepointReasonCancel    SavepointReason = "Cancel"
 	SavepointReasonDelete    SavepointReason = "Delete"
+	// SavepointReasonExternal is a savepoint taken outside the operator (Flink's UI or REST
+	// API) that stopped the job; the operator found it in the job's checkpoint history.
+	SavepointReasonExternal SavepointReason = "External"
 )
 
 // SavepointState is the state of one savepoint operation.
@@ -67,6 +70,10 @@ const (
 	SavepointStateInProgress SavepointState = "InProgress"
 	SavepointStateSucceeded  SavepointState = "Succeeded"
 	SavepointStateFailed     SavepointState = "Failed"
+	// SavepointStateUnconfirmed ends a stop-with-savepoint whose job stopped while neither
+	// Flink's trigger status nor the job's checkpoint history shows the savepoint: the operator
+	// does not resubmit from an older savepoint by itself.
+	SavepointStateUnconfirmed SavepointState = "Unconfirmed"
 )
 
 // FlinkClusterStatus is what the operator last observed and did. Every field is optional.
@@ -270,19 +277,26 @@ type JobStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
-// SavepointOperation is one savepoint the operator triggered.
+// SavepointOperation is one savepoint the operator triggered (or, with reason External, found).
 type SavepointOperation struct {
 	// TriggerID is Flink's savepoint trigger ID.
 	// +optional
 	TriggerID string `json:"triggerID,omitempty"`
 
-	// Reason is why it was taken: Scheduled, User, Update, Cancel or Delete.
+	// Reason is why it was taken: Scheduled, User, Update, Cancel, Delete, or External (found in
+	// the checkpoint history of a job stopped outside the operator).
 	// +optional
 	Reason SavepointReason `json:"reason,omitempty"`
 
-	// State is InProgress, Succeeded or Failed.
+	// State is InProgress, Succeeded, Failed or (for a stop) Unconfirmed.
 	// +optional
 	State SavepointState `json:"state,omitempty"`
+
+	// AfterCheckpointID is, for a stop with a savepoint, the highest checkpoint ID the
+	// JobManager had reported before the stop was triggered: if Flink forgets the trigger, only a
+	// savepoint above it in the job's checkpoint history can be the stop's own.
+	// +optional
+	AfterCheckpointID int64 `json:"afterCheckpointID,omitempty"`
 
 	// StartTime is when it was triggered.
 	// +optional
@@ -296,7 +310,8 @@ type SavepointOperation struct {
 	// +optional
 	Location string `json:"location,omitempty"`
 
-	// Message says why it failed.
+	// Message says why it failed, why a stop in progress is not confirmed yet, or how a
+	// savepoint was confirmed when Flink no longer knew its trigger.
 	// +optional
 	Message string `json:"message,omitempty"`
 }

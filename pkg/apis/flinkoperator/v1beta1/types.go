@@ -112,7 +112,7 @@ type FlinkClusterSpec struct {
 
 	// FlinkProperties are appended to the Flink configuration file and override the operator's
 	// values, except for the few keys the operator must own (see docs/api.md).
-	// +kubebuilder:validation:XValidation:rule="['jobmanager.rpc.address', 'jobmanager.rpc.port', 'blob.server.port', 'rest.port', 'rest.address', 'taskmanager.rpc.port', 'taskmanager.data.port', '$internal.pipeline.job-id'].all(k, !(k in self))",message="spec.flinkProperties must not set jobmanager.rpc.address, jobmanager.rpc.port, blob.server.port, rest.port, rest.address, taskmanager.rpc.port, taskmanager.data.port or $internal.pipeline.job-id: the operator sets them from spec.jobManager.ports and spec.taskManager.ports"
+	// +kubebuilder:validation:XValidation:rule="['jobmanager.rpc.address', 'jobmanager.rpc.port', 'blob.server.port', 'rest.port', 'rest.address', 'taskmanager.rpc.port', 'taskmanager.data.port', '$internal.pipeline.job-id', 'rest.async.store-duration'].all(k, !(k in self))",message="spec.flinkProperties must not set jobmanager.rpc.address, jobmanager.rpc.port, blob.server.port, rest.port, rest.address, taskmanager.rpc.port, taskmanager.data.port, $internal.pipeline.job-id or rest.async.store-duration: the operator sets them from spec.jobManager.ports and spec.taskManager.ports, and keeps savepoint results long enough to confirm every stop"
 	// +optional
 	FlinkProperties map[string]string `json:"flinkProperties,omitempty"`
 

@@ -1,0 +1,237 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
+)
+
+// checkpointsUpTo is a checkpoint history whose latest checkpoint is id, with the latest savepoint
+// (when path is set) at savepointID.
+func checkpointsUpTo(id, savepointID int64, path string) *flinkclient.CheckpointStats {
+	stats := &flinkclient.CheckpointStats{LatestCompleted: &flinkclient.CompletedCheckpoint{ID: id, ExternalPath: "/checkpoints/chk-x"}}
+	if path != "" {
+		stats.LatestSavepoint = &flinkclient.CompletedCheckpoint{ID: savepointID, IsSavepoint: true, ExternalPath: path}
+	}
+	return stats
+}
+
+// flinkForgets plays a JobManager on which the job ended in state with the given history, and
+// which no longer knows any savepoint trigger (rest.async.store-duration passed).
+func (f *fixture) flinkForgets(state flinkclient.JobState, stats *flinkclient.CheckpointStats) {
+	f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: f.job().ID, State: state}, Checkpoints: stats})
+}
+
+// stopWith starts a stop of the running job of f by the given request, while its checkpoint
+// history ends at checkpoint 5, and returns the state it stops in.
+func stopWith(t *testing.T, f *fixture, request string) fsm.State {
+	f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: f.job().ID, State: flinkclient.JobStateRunning},
+		Checkpoints: checkpointsUpTo(5, 0, ""), SavepointOutcome: flinkfake.Outcome{Polls: 1000}})
+	switch request {
+	case "update":
+		f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Parallelism = ptr.To[int32](2) })
+	case "cancel":
+		f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.CancelRequested = ptr.To(true) })
+	case "delete":
+		deleting := f.cluster().DeepCopy()
+		now := metav1.NewTime(f.now)
+		deleting.DeletionTimestamp = &now
+		require.NoError(t, f.indexers["fc"].Update(deleting))
+	}
+	f.rest.ResetCalls()
+	f.sync()
+	require.True(t, fsm.SavepointInFlight(*f.job()), "%s: a stop is in flight", request)
+	assert.Equal(t, int64(5), f.job().Savepoint.AfterCheckpointID, "the baseline is recorded with the stop")
+	var paths []string
+	for _, c := range f.rest.Calls() {
+		paths = append(paths, c.Method+" "+c.Path[strings.LastIndex(c.Path, "/"):])
+	}
+	assert.Equal(t, []string{"GET /" + f.job().ID, "GET /checkpoints", "POST /stop"}, paths, "history read before the stop")
+	return f.job().State
+}
+
+func (f *fixture) events() string {
+	var all []string
+	for len(f.recorder.Events) > 0 {
+		all = append(all, <-f.recorder.Events)
+	}
+	return strings.Join(all, "\n")
+}
+
+func TestAStopWhoseTriggerFlinkForgotIsFoundInTheCheckpointHistory(t *testing.T) {
+	for _, request := range []string{"update", "cancel", "delete"} {
+		t.Run(request, func(t *testing.T) {
+			f := startedJob(t, jobCluster())
+			f.makeAvailable()
+			f.sync()
+			stopWith(t, f, request)
+			f.flinkForgets(flinkclient.JobStateFinished, checkpointsUpTo(5, 6, "/savepoints/savepoint-6"))
+			f.events()
+			f.sync()
+			job := f.job()
+			assert.Equal(t, "/savepoints/savepoint-6", job.SavepointLocation)
+			assert.Equal(t, v1beta1.SavepointStateSucceeded, job.Savepoint.State)
+			events := f.events()
+			if request == "delete" {
+				assert.Contains(t, events, "Final savepoint written to /savepoints/savepoint-6")
+				return
+			}
+			assert.Contains(t, events, "SavepointConfirmed savepoint /savepoints/savepoint-6 confirmed from the job's checkpoint history")
+			if request != "update" {
+				return
+			}
+			for i := 0; i < 3 && f.job().State != fsm.Submitting; i++ {
+				f.sync()
+				f.makeAvailable()
+			}
+			assert.Equal(t, fsm.Submitting, f.job().State)
+			assert.Equal(t, "/savepoints/savepoint-6", f.job().FromSavepoint, "the update restores from the stop's savepoint")
+		})
+	}
+}
+
+func TestAStopWithoutAConfirmableSavepointStopsTheOperator(t *testing.T) {
+	for _, tt := range []struct {
+		request string
+		want    fsm.State
+	}{{"update", fsm.Failed}, {"cancel", fsm.Cancelled}, {"delete", fsm.Deleting}} {
+		t.Run(tt.request, func(t *testing.T) {
+			fc := jobCluster()
+			fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+			fc.Status.Components.Job = &v1beta1.JobStatus{SavepointLocation: "/savepoints/older"}
+			f := startedJob(t, fc)
+			require.Equal(t, "/savepoints/older", f.job().SavepointLocation)
+			stopWith(t, f, tt.request)
+			// Only a savepoint taken before the stop (checkpoint 4) is in the history.
+			f.flinkForgets(flinkclient.JobStateCanceled, checkpointsUpTo(5, 4, "/savepoints/savepoint-4"))
+			f.events()
+			writes := f.sync()
+			events := f.events()
+			assert.Equal(t, "/savepoints/older", f.job().SavepointLocation, "the older savepoint is not taken for the stop's")
+			if tt.request == "delete" {
+				assert.Empty(t, f.cluster().Finalizers, "the deletion goes on and says so")
+				assert.Contains(t, events, "Warning FinalSavepoint No final savepoint (Unconfirmed): the job stopped, but")
+				return
+			}
+			assert.Contains(t, events, "Warning StopUnconfirmed")
+			assert.Equal(t, tt.want, f.job().State)
+			assert.NotContains(t, writes, "create jobs")
+			if tt.request == "update" {
+				cond := condition(f.cluster(), "StopUnconfirmed")
+				require.NotNil(t, cond)
+				assert.Equal(t, "SavepointNotFound", cond.Reason)
+				f.now = f.now.Add(time.Hour)
+				assert.NotContains(t, f.sync(), "create jobs", "not restarted from the older savepoint")
+				assert.Equal(t, fsm.Failed, f.job().State)
+			}
+		})
+	}
+}
+
+func TestAStopThatOutlivesItsTimeoutIsNeverTheJobsEnd(t *testing.T) {
+	for _, request := range []string{"update", "cancel", "delete"} {
+		t.Run(request, func(t *testing.T) {
+			f := startedJob(t, jobCluster())
+			f.makeAvailable()
+			f.sync()
+			state := stopWith(t, f, request)
+			id := f.job().ID
+			// Flink's answer about the stop fails when the savepoint timeout has passed.
+			f.rest.Inject(flinkfake.Fault{Method: "GET", Path: "/jobs/" + id + "/savepoints/" + f.job().Savepoint.TriggerID, Err: flinkfake.Timeout(), Times: 1})
+			f.now = f.now.Add(fsm.DefaultSettings().SavepointTimeout)
+			f.events()
+			f.sync()
+			assert.Equal(t, state, f.job().State, "a stop's timeout never returns the job to Running")
+			assert.True(t, fsm.StopOverdue(*f.job()))
+			assert.Contains(t, f.events(), "Warning StopOverdue")
+			if request != "delete" {
+				cond := condition(f.cluster(), "StopUnconfirmed")
+				require.NotNil(t, cond)
+				assert.Equal(t, "Overdue", cond.Reason)
+			}
+			// Flink finishes the stop late, and the job ends as a stop-with-savepoint leaves it.
+			f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: id, State: flinkclient.JobStateFinished},
+				Checkpoints: checkpointsUpTo(5, 6, "/savepoints/late")})
+			f.rest.SetSavepointOutcome(jmURL, id, flinkfake.Outcome{Location: "/savepoints/late"})
+			_, err := f.rest.StopWithSavepoint(t.Context(), jmURL, id, flinkclient.StopRequest{TriggerID: f.job().Savepoint.TriggerID})
+			require.NoError(t, err)
+			var writes []string
+			for i := 0; i < 4; i++ {
+				writes = append(writes, f.sync()...)
+				f.makeAvailable()
+				assert.NotEqual(t, fsm.Succeeded, f.job().State, "a late stop is never read as the job's own end")
+				assert.NotEqual(t, fsm.Running, f.job().State)
+			}
+			if request == "update" {
+				assert.NotContains(t, writes, "delete deployments", "afterJobSucceeds: DeleteCluster never runs")
+			}
+			assert.Equal(t, "/savepoints/late", f.job().SavepointLocation)
+			if request == "update" {
+				assert.Equal(t, "/savepoints/late", f.job().FromSavepoint, "the update restores from the late stop's savepoint")
+			}
+		})
+	}
+}
+
+func TestAnUnbuildableUpdateNeverStopsTheRunningJob(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.Job.Parallelism = ptr.To[int32](2)
+		fc.Spec.TaskManager.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("500M")
+	})
+	f.rest.ResetCalls()
+	writes := f.sync()
+	f.sync()
+	for _, c := range f.rest.Calls() {
+		assert.NotEqual(t, "POST", c.Method, "nothing is stopped: %s", c.Path)
+	}
+	assert.NotContains(t, writes, "update deployments")
+	assert.Equal(t, fsm.Running, f.job().State)
+	ready := condition(f.cluster(), "Ready")
+	require.NotNil(t, ready)
+	assert.Equal(t, "InvalidSpec", ready.Reason)
+	assert.Contains(t, ready.Message, "off-heap")
+	pending := condition(f.cluster(), "UpdatePending")
+	require.NotNil(t, pending)
+	assert.Equal(t, "InvalidSpec", pending.Reason)
+}
+
+func TestASavepointThatStoppedTheJobOutsideIsRecordedBeforeCleanup(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: f.job().ID, State: flinkclient.JobStateFinished},
+		Checkpoints: checkpointsUpTo(8, 9, "/savepoints/from-the-ui")})
+	f.events()
+	var atFirstDelete *v1beta1.JobStatus
+	f.kube.PrependReactor("delete", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if atFirstDelete == nil {
+			obj, err := f.flink.Tracker().Get(v1beta1.SchemeGroupVersion.WithResource("flinkclusters"), "ns", "c")
+			require.NoError(t, err)
+			atFirstDelete = obj.(*v1beta1.FlinkCluster).Status.Components.Job.DeepCopy()
+		}
+		return false, nil, nil
+	})
+	writes := f.sync()
+	assert.Equal(t, fsm.Succeeded, f.job().State)
+	assert.Equal(t, "/savepoints/from-the-ui", f.job().SavepointLocation)
+	assert.Equal(t, v1beta1.SavepointReasonExternal, f.job().SavepointHistory[0].Reason)
+	assert.Contains(t, f.events(), "ExternalSavepoint recorded savepoint /savepoints/from-the-ui")
+	require.Contains(t, writes, "delete deployments")
+	require.NotNil(t, atFirstDelete)
+	assert.Equal(t, "/savepoints/from-the-ui", atFirstDelete.SavepointLocation, "status is written before the cleanup policy deletes anything")
+}

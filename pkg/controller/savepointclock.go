@@ -1,0 +1,40 @@
+package controller
+
+import (
+	"sync"
+	"time"
+)
+
+// savepointClock remembers when this operator process first saw each cluster's savepoint in
+// flight, on its own clock (with Go's monotonic reading), so that a savepoint's timeout is
+// measured precisely and never against the second-truncated start that status records, which
+// may come from another replica's clock. A new leader starts counting when it first sees the
+// savepoint: its timeout can only come late, never early. The zero value is ready to use.
+type savepointClock struct {
+	mu   sync.Mutex
+	seen map[string]seenSavepoint
+}
+
+type seenSavepoint struct {
+	triggerID string
+	at        time.Time
+}
+
+// seenAt returns when triggerID was first seen for the cluster key, recording now if it is
+// new. An empty triggerID (nothing in flight) forgets the cluster and returns the zero time.
+func (c *savepointClock) seenAt(key, triggerID string, now time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if triggerID == "" {
+		delete(c.seen, key)
+		return time.Time{}
+	}
+	if s, ok := c.seen[key]; ok && s.triggerID == triggerID {
+		return s.at
+	}
+	if c.seen == nil {
+		c.seen = map[string]seenSavepoint{}
+	}
+	c.seen[key] = seenSavepoint{triggerID: triggerID, at: now}
+	return now
+}
