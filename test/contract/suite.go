@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 )
 
@@ -560,6 +561,11 @@ func testStopWithSavepointAndRestore(t *testing.T, s *S) {
 	s.waitRunning(t, ctx, id)
 	s.waitCounts(t, ctx, out, job.Keys, 5)
 
+	// The operator's own observation, as it records it before a stop.
+	historyBefore := observer.ObserveCheckpoints(ctx, s.Client, s.URL, id)
+	if !historyBefore.Read {
+		t.Fatalf("the checkpoint history of a running job cannot be read")
+	}
 	trigger := flinkclient.NewTriggerID()
 	got, err := s.Client.StopWithSavepoint(ctx, s.URL, id, flinkclient.StopRequest{TargetDirectory: s.Target.SavepointDir(), TriggerID: trigger})
 	if err != nil || got != trigger {
@@ -574,6 +580,14 @@ func testStopWithSavepointAndRestore(t *testing.T, s *S) {
 	s.fact(t, "stop-with-savepoint: trigger states %v, job states %v", seen, states)
 	if d.EndTime.Time().IsZero() {
 		t.Errorf("stopped job has no end-time")
+	}
+	// The operator confirms a stop whose trigger Flink forgot from the stopped job's checkpoint
+	// history: its latest savepoint, above the highest ID seen before the stop, is the stop's.
+	historyAfter := observer.ObserveCheckpoints(ctx, s.Client, s.URL, id)
+	if !historyAfter.Read || historyAfter.LatestSavepointPath != st.Location || historyAfter.LatestSavepointID <= historyBefore.MaxID {
+		t.Errorf("stopped job's checkpoint history = %+v, want latest savepoint %s with an ID above %d", historyAfter, st.Location, historyBefore.MaxID)
+	} else {
+		s.fact(t, "stopped job's checkpoint history: latest savepoint %d (%s) above %d", historyAfter.LatestSavepointID, historyAfter.LatestSavepointPath, historyBefore.MaxID)
 	}
 	before, err := s.Target.ReadCounts(ctx, out)
 	if err != nil {
@@ -674,6 +688,11 @@ func testBatchJobFinishes(t *testing.T, s *S) {
 	s.fact(t, "CancelJob on a FINISHED job: %s", describeErr(err))
 	_, err = s.Client.GetCheckpoints(ctx, s.URL, id)
 	s.fact(t, "GetCheckpoints on a BATCH job: %s", describeErr(err))
+	// The operator reads a job's end only after its checkpoint history: a batch job's must count
+	// as read (empty), or a finished batch job would never be Succeeded.
+	if h := observer.ObserveCheckpoints(ctx, s.Client, s.URL, id); !h.Read || h.LatestSavepointPath != "" {
+		t.Errorf("the operator's observation of a finished BATCH job's checkpoint history = %+v, want read and empty", h)
+	}
 	if d, err := s.Client.GetJob(ctx, s.URL, id); err != nil || d.State != flinkclient.JobStateFinished {
 		t.Errorf("after the operations the job is %s (%v), want still FINISHED", d.State, err)
 	}

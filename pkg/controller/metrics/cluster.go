@@ -41,7 +41,7 @@ var (
 		[]string{"namespace", "name"}, nil)
 	savepoints = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "flinkcluster_savepoints_total",
-		Help: "Savepoint operations that ended, by reason (Scheduled, User, Update, Cancel, Delete) and outcome (Succeeded, Failed).",
+		Help: "Savepoint operations that ended, by reason (Scheduled, User, Update, Cancel, Delete) and outcome (Succeeded, Failed, Unconfirmed).",
 	}, []string{"namespace", "name", "reason", "outcome"})
 
 	clusters = &clusterCollector{records: map[clusterKey]clusterRecord{}}
