@@ -24,10 +24,11 @@ generate: ## Regenerate the clientset, listers, informers, deepcopy and the CRD.
 	hack/update-crd.sh
 
 .PHONY: verify
-verify: ## Fail if generated code, the CRD, formatting, vet or go.mod are not clean.
+verify: ## Fail if generated code, the CRD, formatting, import rules, vet or go.mod are not clean.
 	hack/verify-codegen.sh
 	hack/verify-crd.sh
 	hack/verify-gofmt.sh
+	hack/verify-imports.sh
 	go vet ./...
 	go vet -tags integration,flink,e2e ./...
 	hack/verify-gomod.sh

@@ -14,7 +14,6 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
-	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/scheme"
@@ -37,12 +36,7 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	broadcaster.StartStructuredLogging(klog.Level(4))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
-	return &controller.Reconciler{
-		Observer: observer.New(listers),
-		Flink:    rest,
-		URLs:     urls,
-		Updater:  updater.New(kube, flink, rest, recorder),
-		Settings: opts.fsm,
-		Now:      time.Now,
-	}, broadcaster.Shutdown, nil
+	return controller.NewReconciler(controller.Config{Listers: listers, Kube: kube, Flink: flink,
+		FlinkReader: rest, FlinkWriter: rest, URLs: urls, Recorder: recorder, Settings: opts.fsm, Now: time.Now,
+	}), broadcaster.Shutdown, nil
 }

@@ -12,10 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	appslisters "k8s.io/client-go/listers/apps/v1"
-	batchlisters "k8s.io/client-go/listers/batch/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -23,13 +19,9 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
-	"github.com/flink-operator/flink-operator/pkg/controller/names"
-	"github.com/flink-operator/flink-operator/pkg/controller/observer"
-	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
-	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
 )
 
 // benchClusters is how many FlinkClusters the benchmark's caches hold; workers sync them round
@@ -108,10 +100,7 @@ type benchFixture struct {
 func newBenchFixture(tb testing.TB, kind string) *benchFixture {
 	tb.Helper()
 	var clusters []runtime.Object
-	f := &benchFixture{tb: tb, indexers: map[string]cache.Indexer{}}
-	for _, k := range []string{"fc", "deploy", "svc", "ing", "cm", "job"} {
-		f.indexers[k] = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	}
+	f := &benchFixture{tb: tb, indexers: newIndexers()}
 	for i := 0; i < benchClusters; i++ {
 		fc := sessionCluster()
 		if kind == "job" {
@@ -126,24 +115,11 @@ func newBenchFixture(tb testing.TB, kind string) *benchFixture {
 		}
 	}
 	f.kube, f.flink = kubefake.NewClientset(), fcfake.NewSimpleClientset(clusters...)
-	listers := observer.Listers{
-		FlinkClusters: fclisters.NewFlinkClusterLister(f.indexers["fc"]),
-		Deployments:   appslisters.NewDeploymentLister(f.indexers["deploy"]),
-		Services:      corelisters.NewServiceLister(f.indexers["svc"]),
-		Ingresses:     networkinglisters.NewIngressLister(f.indexers["ing"]),
-		ConfigMaps:    corelisters.NewConfigMapLister(f.indexers["cm"]),
-		Jobs:          batchlisters.NewJobLister(f.indexers["job"]),
-	}
-	urls, err := names.NewJobManagerURLs(names.DefaultJobManagerURLTemplate)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	f.rest = flinkfake.New()
 	// A FakeRecorder without a channel drops events (one with a full channel would block).
-	f.r = &Reconciler{Observer: observer.New(listers), Flink: f.rest, URLs: urls,
-		Updater:  updater.New(f.kube, f.flink, f.rest, &record.FakeRecorder{}),
-		Settings: fsm.DefaultSettings(), Now: func() time.Time { return now }}
+	clock := func() time.Time { return now }
+	f.r = testReconciler(tb, f.indexers, f.kube, f.flink, f.rest, f.rest, &record.FakeRecorder{}, clock)
 
 	// Bring every cluster to Running as reconciler_test.go does: create the children, play the
 	// Deployment controller, play Flink.
@@ -198,7 +174,7 @@ func newBenchFixture(tb testing.TB, kind string) *benchFixture {
 	f.flink.PrependReactor("*", "*", count)
 	// The fake REST client records every call; a stub that answers RUNNING keeps the benchmark
 	// from measuring the fake's bookkeeping.
-	f.r.Flink = runningFlink{}
+	f.r = testReconciler(tb, f.indexers, f.kube, f.flink, runningFlink{}, f.rest, &record.FakeRecorder{}, clock)
 	return f
 }
 

@@ -94,7 +94,7 @@ func TestRestartedOperatorDoesNotResubmit(t *testing.T) {
 	f.sync()
 	id := f.job().ID
 	// A new operator process: same API state, fresh reconciler.
-	f.r = &Reconciler{Observer: f.r.Observer, Flink: f.rest, URLs: f.r.URLs, Updater: f.r.Updater, Settings: f.r.Settings, Now: f.r.Now}
+	f.r = f.newProcess()
 	assert.NotContains(t, f.sync(), "create jobs")
 	assert.Equal(t, id, f.job().ID)
 }
@@ -436,24 +436,4 @@ func TestSavepointsDirChangeIsHeldAndNamed(t *testing.T) {
 	assert.Equal(t, "HeldUntilJobStops", cond.Reason)
 	assert.Contains(t, cond.Message, "spec.job.savepointsDir")
 	assert.Equal(t, fsm.Running, f.job().State)
-}
-
-func TestEventWorthyTransitions(t *testing.T) {
-	tests := []struct {
-		from, to fsm.State
-		want     bool
-	}{
-		{fsm.Running, fsm.Failed, true},
-		{fsm.Running, fsm.Lost, true},
-		{fsm.Savepointing, fsm.Running, true},
-		{fsm.Running, fsm.Deleting, true},
-		{fsm.Running, fsm.Savepointing, false},
-		{fsm.Submitting, fsm.Submitting, false},
-		{fsm.Running, fsm.Running, false},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.from)+"->"+string(tt.to), func(t *testing.T) {
-			assert.Equal(t, tt.want, eventWorthy(&fsm.Transition{From: tt.from, To: tt.to}))
-		})
-	}
 }

@@ -17,23 +17,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	appslisters "k8s.io/client-go/listers/apps/v1"
-	batchlisters "k8s.io/client-go/listers/batch/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
-	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
-	"github.com/flink-operator/flink-operator/pkg/controller/names"
-	"github.com/flink-operator/flink-operator/pkg/controller/observer"
-	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
-	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
 )
 
 // fixture is a sync test bench: fake clientsets for the writes, indexers standing in for the
@@ -52,27 +43,18 @@ type fixture struct {
 func newFixture(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
 	f := &fixture{t: t, kube: kubefake.NewClientset(), flink: fcfake.NewSimpleClientset(fc),
 		recorder: record.NewFakeRecorder(100), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	f.indexers = map[string]cache.Indexer{}
-	for _, kind := range []string{"fc", "deploy", "svc", "ing", "cm", "job"} {
-		f.indexers[kind] = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	}
+	f.indexers = newIndexers()
 	require.NoError(t, f.indexers["fc"].Add(fc))
-	listers := observer.Listers{
-		FlinkClusters: fclisters.NewFlinkClusterLister(f.indexers["fc"]),
-		Deployments:   appslisters.NewDeploymentLister(f.indexers["deploy"]),
-		Services:      corelisters.NewServiceLister(f.indexers["svc"]),
-		Ingresses:     networkinglisters.NewIngressLister(f.indexers["ing"]),
-		ConfigMaps:    corelisters.NewConfigMapLister(f.indexers["cm"]),
-		Jobs:          batchlisters.NewJobLister(f.indexers["job"]),
-	}
 	f.kube.PrependReactor("update", "deployments", f.scaleReactor)
 	f.kube.PrependReactor("*", "deployments", rejectDeploymentWithoutContainers)
 	f.rest = flinkfake.New()
-	urls, err := names.NewJobManagerURLs(names.DefaultJobManagerURLTemplate)
-	require.NoError(t, err)
-	f.r = &Reconciler{Observer: observer.New(listers), Flink: f.rest, URLs: urls,
-		Updater: updater.New(f.kube, f.flink, f.rest, f.recorder), Settings: fsm.DefaultSettings(), Now: func() time.Time { return f.now }}
+	f.r = f.newProcess()
 	return f
+}
+
+// newProcess is a fresh operator process over the fixture's caches, clients and clock.
+func (f *fixture) newProcess() *Reconciler {
+	return testReconciler(f.t, f.indexers, f.kube, f.flink, f.rest, f.rest, f.recorder, func() time.Time { return f.now })
 }
 
 // sync runs one sync and returns the mutating actions it made, then feeds every written object

@@ -1,23 +1,25 @@
 // Package observer reads, and only reads, what one sync needs: the FlinkCluster and its children
-// from the informer caches. Nothing here writes.
+// from the informer caches, and the job from its JobManager's REST API, into one snapshot.
+// Nothing here writes.
 package observer
 
 import (
+	"context"
 	"fmt"
+	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
 )
 
@@ -31,53 +33,91 @@ type Listers struct {
 	Jobs          batchlisters.JobLister
 }
 
-// Observed is one consistent-enough snapshot for a sync. Cluster is a deep copy the sync may
-// change; the children are the caches' objects and must not be modified. A child is nil when it
-// does not exist or is not controlled by this FlinkCluster (see Foreign).
-type Observed struct {
-	Cluster               *v1beta1.FlinkCluster
-	ConfigMap             *corev1.ConfigMap
-	JobManagerDeployment  *appsv1.Deployment
-	JobManagerService     *corev1.Service
-	JobManagerIngress     *networkingv1.Ingress
-	TaskManagerDeployment *appsv1.Deployment
-	Submitter             *batchv1.Job
-	// Foreign names children whose names are taken by objects this FlinkCluster does not
-	// control: the operator never touches them and reports the conflict.
-	Foreign []string
-}
-
-// Observer builds Observed snapshots.
+// Observer builds one snapshot per sync: the caches, then the JobManager's REST API.
 type Observer struct {
 	listers Listers
+	flink   FlinkReader
+	urls    *names.JobManagerURLs
+	// savepoints times the savepoints in flight on this process's own clock.
+	savepoints savepointClock
 }
 
-// New returns an observer over the listers.
-func New(listers Listers) *Observer { return &Observer{listers: listers} }
+// New returns an observer over the listers and the JobManagers reached through flink at urls.
+func New(listers Listers, flink FlinkReader, urls *names.JobManagerURLs) *Observer {
+	return &Observer{listers: listers, flink: flink, urls: urls}
+}
 
-// Observe reads the FlinkCluster namespace/name and its children. Observed.Cluster is nil when the
-// FlinkCluster no longer exists.
-func (o *Observer) Observe(namespace, name string) (*Observed, error) {
+// Observe reads the FlinkCluster namespace/name and its children and, for a job cluster, asks its
+// JobManager about the job, the savepoint in flight and (when needsCheckpoints says the decision
+// needs it) the job's checkpoint history. Snapshot.Cluster is nil when the FlinkCluster no longer
+// exists. now is the sync's time, for the savepoint clock.
+func (o *Observer) Observe(ctx context.Context, namespace, name string, now time.Time, needsCheckpoints func(*snapshot.Snapshot) bool) (*snapshot.Snapshot, error) {
+	key := namespace + "/" + name
 	fc, err := o.listers.FlinkClusters.FlinkClusters(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
-		return &Observed{}, nil
+		o.savepoints.seenAt(key, "", now)
+		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading FlinkCluster: %w", err)
 	}
-	obs := &Observed{Cluster: fc.DeepCopy()}
-	obs.ConfigMap = child(obs, names.ConfigMap(name), o.listers.ConfigMaps.ConfigMaps(namespace).Get)
-	obs.JobManagerDeployment = child(obs, names.JobManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
-	obs.JobManagerService = child(obs, names.JobManagerService(name), o.listers.Services.Services(namespace).Get)
-	obs.JobManagerIngress = child(obs, names.JobManagerIngress(name), o.listers.Ingresses.Ingresses(namespace).Get)
-	obs.TaskManagerDeployment = child(obs, names.TaskManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
-	obs.Submitter = child(obs, names.Submitter(name), o.listers.Jobs.Jobs(namespace).Get)
-	return obs, nil
+	snap := &snapshot.Snapshot{Cluster: fc.DeepCopy()}
+	snap.ConfigMap = child(snap, names.ConfigMap(name), o.listers.ConfigMaps.ConfigMaps(namespace).Get)
+	snap.JobManagerDeployment = child(snap, names.JobManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
+	snap.JobManagerService = child(snap, names.JobManagerService(name), o.listers.Services.Services(namespace).Get)
+	snap.JobManagerIngress = child(snap, names.JobManagerIngress(name), o.listers.Ingresses.Ingresses(namespace).Get)
+	snap.TaskManagerDeployment = child(snap, names.TaskManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
+	snap.Submitter = child(snap, names.Submitter(name), o.listers.Jobs.Jobs(namespace).Get)
+	if fc.Spec.Job != nil {
+		o.observeJob(ctx, snap, now, needsCheckpoints)
+	}
+	return snap, nil
+}
+
+// observeJob asks the JobManager what the job's status says there is to ask.
+func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now time.Time, needsCheckpoints func(*snapshot.Snapshot) bool) {
+	fc := snap.Cluster
+	var job v1beta1.JobStatus
+	if fc.Status.Components.Job != nil {
+		job = *fc.Status.Components.Job
+	}
+	snap.SavepointSeenAt = o.savepoints.seenAt(fc.Namespace+"/"+fc.Name, InFlightTrigger(job), now)
+	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
+	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)
+	if needsCheckpoints != nil && needsCheckpoints(snap) {
+		snap.Checkpoints = ObserveCheckpoints(ctx, o.flink, snap.JobManagerURL, job.ID)
+	}
+}
+
+// SavepointStarted records that a savepoint the sync just decided on is in flight (timed from
+// now): job is the status the sync wrote.
+func (o *Observer) SavepointStarted(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, now time.Time) {
+	o.savepoints.seenAt(fc.Namespace+"/"+fc.Name, InFlightTrigger(job), now)
+}
+
+// InFlightTrigger is the trigger ID of the savepoint in flight, "" when none is.
+func InFlightTrigger(st v1beta1.JobStatus) string {
+	if !fsm.SavepointInFlight(st) {
+		return ""
+	}
+	return st.Savepoint.TriggerID
+}
+
+func (o *Observer) jobManagerURL(ctx context.Context, fc *v1beta1.FlinkCluster) string {
+	port := int32(8081)
+	if p := fc.Spec.JobManager.Ports.UI; p != nil {
+		port = *p
+	}
+	url, err := o.urls.URL(fc.Name, fc.Namespace, port)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Cannot build the JobManager URL")
+	}
+	return url
 }
 
 // child returns the named object when this FlinkCluster controls it. A lister error other than
 // not-found cannot happen with a cache, so it reads as absent.
-func child[T metav1.Object](obs *Observed, name string, get func(string) (T, error)) T {
+func child[T metav1.Object](obs *snapshot.Snapshot, name string, get func(string) (T, error)) T {
 	var none T
 	obj, err := get(name)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
-	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 )
 
 // Condition types.
@@ -37,7 +37,7 @@ const (
 
 // Input is what status is derived from.
 type Input struct {
-	Observed *observer.Observed
+	Observed *snapshot.Snapshot
 	// Want is nil when the spec could not be built; BuildErr says why.
 	Want     *desired.Cluster
 	BuildErr error
@@ -93,7 +93,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 
 // ClusterReady reports whether the JobManager and TaskManagers are up, so a job can be
 // submitted.
-func ClusterReady(obs *observer.Observed) bool {
+func ClusterReady(obs *snapshot.Snapshot) bool {
 	return deploymentState(obs.JobManagerDeployment) == v1beta1.ComponentStateReady &&
 		deploymentState(obs.TaskManagerDeployment) == v1beta1.ComponentStateReady &&
 		obs.JobManagerService != nil
@@ -187,7 +187,7 @@ func uiNodePort(svc *corev1.Service) int32 {
 	return 0
 }
 
-func ingressStatus(obs *observer.Observed, wanted bool) *v1beta1.IngressStatus {
+func ingressStatus(obs *snapshot.Snapshot, wanted bool) *v1beta1.IngressStatus {
 	if obs.Cluster.Spec.JobManager.Ingress == nil {
 		return nil
 	}
@@ -202,7 +202,7 @@ func ingressStatus(obs *observer.Observed, wanted bool) *v1beta1.IngressStatus {
 	return st
 }
 
-func taskManagerStatus(obs *observer.Observed, wanted bool) v1beta1.TaskManagerStatus {
+func taskManagerStatus(obs *snapshot.Snapshot, wanted bool) v1beta1.TaskManagerStatus {
 	fc := obs.Cluster
 	st := v1beta1.TaskManagerStatus{
 		Name:     names.TaskManagerDeployment(fc.Name),
@@ -216,13 +216,13 @@ func taskManagerStatus(obs *observer.Observed, wanted bool) v1beta1.TaskManagerS
 }
 
 // ChildrenMatch reports whether every child exists with the current spec's hash.
-func ChildrenMatch(obs *observer.Observed, want *desired.Cluster) bool {
+func ChildrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	return childrenMatch(obs, want)
 }
 
 // childrenMatch reports whether every child exists with the desired spec hash (and the
 // TaskManagers with the desired replicas), and no Ingress is left that the spec no longer wants.
-func childrenMatch(obs *observer.Observed, want *desired.Cluster) bool {
+func childrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	if want == nil {
 		return false
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
-	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 )
 
@@ -32,7 +32,7 @@ const (
 
 // Execute runs the state machine's actions, after the status that records them was written. Each
 // is safe to repeat: the job ID and trigger ID it uses were chosen and recorded beforehand.
-func (u *Updater) Execute(ctx context.Context, obs *observer.Observed, jm string, actions []fsm.Action) error {
+func (u *Updater) Execute(ctx context.Context, obs *snapshot.Snapshot, jm string, actions []fsm.Action) error {
 	for _, a := range actions {
 		if err := u.execute(ctx, obs, jm, a); err != nil {
 			u.recorder.Eventf(obs.Cluster, corev1.EventTypeWarning, ReasonActionFailed, "%s failed (will retry): %v", a.Kind, err)
@@ -43,7 +43,7 @@ func (u *Updater) Execute(ctx context.Context, obs *observer.Observed, jm string
 	return nil
 }
 
-func (u *Updater) execute(ctx context.Context, obs *observer.Observed, jm string, a fsm.Action) error {
+func (u *Updater) execute(ctx context.Context, obs *snapshot.Snapshot, jm string, a fsm.Action) error {
 	switch a.Kind {
 	case fsm.ActCreateSubmitter:
 		return u.createSubmitter(ctx, obs, a)
@@ -64,7 +64,7 @@ func (u *Updater) execute(ctx context.Context, obs *observer.Observed, jm string
 // createSubmitter replaces a submitter of an older attempt (its Job name is fixed) and creates the
 // one for a.JobID. A submitter for the same job ID that already exists is kept: Flink would reject
 // its submission as a duplicate anyway.
-func (u *Updater) createSubmitter(ctx context.Context, obs *observer.Observed, a fsm.Action) error {
+func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a fsm.Action) error {
 	jobs := u.kube.BatchV1().Jobs(obs.Cluster.Namespace)
 	if old := obs.Submitter; old != nil {
 		if old.Annotations[desired.JobIDAnnotation] == a.JobID {

@@ -20,7 +20,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
-	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
@@ -62,7 +62,7 @@ type ApplyOptions struct {
 // objects, so their writes run concurrently and a sync that creates a cluster waits for two
 // round trips to the API server instead of five. Failed writes are returned together, and the
 // key is retried with backoff.
-func (u *Updater) ApplyChildren(ctx context.Context, obs *observer.Observed, want *desired.Cluster, opts ApplyOptions) error {
+func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, want *desired.Cluster, opts ApplyOptions) error {
 	ns := obs.Cluster.Namespace
 	configMaps := u.kube.CoreV1().ConfigMaps(ns)
 	deployments := u.kube.AppsV1().Deployments(ns)

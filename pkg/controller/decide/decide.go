@@ -1,0 +1,161 @@
+// Package decide is the pure decision of one sync: from the snapshot the observer took, the
+// operator's settings and the time, it returns one Plan (the status to write, the children to
+// apply, the Flink actions, the events, the finalizer to add or release, when to look again). It
+// composes the desired builders, the job's state machine and status derivation; every policy of a
+// sync is a small function here, each with a table test. It does no I/O.
+package decide
+
+import (
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+	"github.com/flink-operator/flink-operator/pkg/controller/state"
+)
+
+// The final-savepoint finalizer and the annotations that steer a job cluster.
+const (
+	FinalSavepointFinalizer      = "flinkoperator.k8s.io/final-savepoint"
+	SkipFinalSavepointAnnotation = "flinkoperator.k8s.io/skip-final-savepoint"
+	// SavepointRetryAnnotation: a new value asks again for a requested savepoint whose retries
+	// were used up.
+	SavepointRetryAnnotation = "flinkoperator.k8s.io/savepoint-retry"
+)
+
+// Plan is everything one sync does, decided without I/O. The updater applies it in this order:
+// a finalizer to add (and nothing else); events for foreign children and an invalid spec; then
+// either the release of the finalizer (with Status), or Status and Children in the order
+// StatusFirst says, the job's transition and notices as events, and the job's actions.
+type Plan struct {
+	// Gone: the FlinkCluster no longer exists; its series and timers are forgotten.
+	Gone bool
+	// AddFinalizer: add the final-savepoint finalizer before anything else runs.
+	AddFinalizer bool
+	// Foreign names children whose names other objects hold; BuildErr says why the spec cannot
+	// be built. Each is reported as an event.
+	Foreign  []string
+	BuildErr error
+	// Children are the children to apply (nil: none).
+	Children *Children
+	// Status is the status to write (nil: none).
+	Status *v1beta1.FlinkClusterStatus
+	// StatusFirst: write Status before applying Children (job clusters: write-ahead, so a
+	// cleanup policy never runs before what the step recorded is in status).
+	StatusFirst bool
+	// Job is the state machine's step (nil for a session cluster).
+	Job *fsm.Decision
+	// TransitionEvent: the step's transition gets an event (see eventWorthy).
+	TransitionEvent bool
+	// Notices are the savepoint events of the step.
+	Notices []fsm.Notice
+	// ReleaseFinalizer: the deletion may proceed; Status is written with the release.
+	// FinalSavepoint, when set, is the final savepoint's outcome to report.
+	ReleaseFinalizer bool
+	FinalSavepoint   *v1beta1.SavepointOperation
+	// RequeueAfter is when to look again without a watch event (0: never).
+	RequeueAfter time.Duration
+}
+
+// Children are the children to apply.
+type Children struct {
+	Want *desired.Cluster
+	// Components are the components that should exist; the others are deleted.
+	Components desired.Components
+	// HoldDrift leaves existing children whose spec changed alone (a running job's pods are never
+	// replaced under it).
+	HoldDrift bool
+}
+
+// Decide returns the plan for one sync.
+func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
+	fc := snap.Cluster
+	switch {
+	case fc == nil:
+		return Plan{Gone: true}
+	case fc.DeletionTimestamp != nil:
+		// The garbage collector removes the children through their ownerReferences; a job
+		// cluster's finalizer holds the deletion for its final savepoint.
+		return decideDeletion(snap, settings, now)
+	}
+	want, buildErr := desired.Build(fc)
+	if needsFinalizer(fc) {
+		// Added before anything runs, so a deletion always finds it.
+		return Plan{AddFinalizer: true, Foreign: snap.Foreign, BuildErr: buildErr}
+	}
+	if fc.Spec.Job == nil {
+		return decideSession(snap, want, buildErr, now)
+	}
+	return decideJob(snap, want, buildErr, settings, now)
+}
+
+func decideSession(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, now time.Time) Plan {
+	p := Plan{Foreign: snap.Foreign, BuildErr: buildErr}
+	if want != nil {
+		p.Children = &Children{Want: want, Components: desired.AllComponents}
+	}
+	// Status reflects what was observed before this sync's writes; their watch events bring
+	// the next sync, which sees them.
+	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now, Wanted: desired.AllComponents})
+	p.Status = &st
+	return p
+}
+
+// decideJob runs one step of the job's state machine. Its new status is written before its
+// actions run, so whatever the operator is doing when it stops, the next sync resumes from status.
+func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, settings fsm.Settings, now time.Time) Plan {
+	fc := snap.Cluster
+	in := JobInput(snap, want, settings, now)
+	d := fsm.Step(in)
+	job := d.Status
+	wanted := wantedComponents(*fc.Spec.Job, job)
+	held := fsm.Active(job)
+	changed := job.Revision != "" && job.Revision != in.Revision
+	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(snap, want))), buildErr != nil)
+	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
+		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
+		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL})
+	p := Plan{Foreign: snap.Foreign, BuildErr: buildErr, Status: &st, StatusFirst: true, Job: &d,
+		TransitionEvent: eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
+	if want != nil {
+		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held}
+	}
+	return p
+}
+
+// JobInput is the state machine's input for the snapshot; want is nil when the spec cannot be
+// built (or the cluster is being deleted).
+func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Settings, now time.Time) fsm.Input {
+	fc := snap.Cluster
+	var current v1beta1.JobStatus
+	if fc.Status.Components.Job != nil {
+		current = *fc.Status.Components.Job
+	}
+	phase, reason := state.SubmitterPhase(snap.Submitter, current.ID)
+	return fsm.Input{
+		Now: now, Namespace: fc.Namespace, Name: fc.Name, ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
+		ClusterReady: state.ClusterReady(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
+		SavepointSeenAt: snap.SavepointSeenAt, Submitter: phase, SubmitterReason: reason, Settings: settings,
+		Revision:            desired.JobRevision(fc),
+		ClusterUpToDate:     want != nil && state.ChildrenMatch(snap, want),
+		SpecInvalid:         want == nil && fc.DeletionTimestamp == nil,
+		Deleting:            fc.DeletionTimestamp != nil,
+		SkipFinalSavepoint:  fc.Annotations[SkipFinalSavepointAnnotation] == "true",
+		SavepointRetryToken: fc.Annotations[SavepointRetryAnnotation],
+	}
+}
+
+// NeedsCheckpoints reports whether the decision on snap needs the job's checkpoint history
+// (fsm.NeedsCheckpoints), for the observer, which reads it only then.
+func NeedsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
+	fc := snap.Cluster
+	if fc == nil || fc.Spec.Job == nil || !snap.Flink.Polled {
+		return false
+	}
+	var want *desired.Cluster
+	if fc.DeletionTimestamp == nil {
+		want, _ = desired.Build(fc)
+	}
+	return fsm.NeedsCheckpoints(JobInput(snap, want, settings, now))
+}

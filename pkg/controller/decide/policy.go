@@ -1,0 +1,134 @@
+package decide
+
+import (
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+)
+
+// eventWorthy: every change of the job's state gets an event for `kubectl describe`, except
+// self-transitions (a poll that changed only the status's details) and the start of a savepoint
+// (its end gets one). Event recorders let one object emit only a burst of events before they drop
+// them, and that noise once crowded out a deletion's final-savepoint event in the e2e tests.
+func eventWorthy(t *fsm.Transition) bool {
+	return t != nil && t.From != t.To && !(t.From == fsm.Running && t.To == fsm.Savepointing)
+}
+
+// wantedComponents applies the cleanup policy the job's state calls for.
+func wantedComponents(spec v1beta1.JobSpec, job v1beta1.JobStatus) desired.Components {
+	switch fsm.Cleanup(spec, job) {
+	case v1beta1.CleanupActionDeleteCluster:
+		return desired.Components{}
+	case v1beta1.CleanupActionDeleteTaskManager:
+		return desired.Components{JobManager: true}
+	}
+	return desired.AllComponents
+}
+
+// heldDrift reports whether an existing child differs from the spec (changes held back while
+// the job runs).
+func heldDrift(snap *snapshot.Snapshot, want *desired.Cluster) bool {
+	differs := func(live, desiredHash string) bool { return live != "" && live != desiredHash }
+	hash := func(annotations map[string]string) string { return annotations[desired.SpecHashAnnotation] }
+	return (snap.ConfigMap != nil && differs(hash(snap.ConfigMap.Annotations), hash(want.ConfigMap.Annotations))) ||
+		(snap.JobManagerDeployment != nil && differs(hash(snap.JobManagerDeployment.Annotations), hash(want.JobManagerDeployment.Annotations))) ||
+		(snap.TaskManagerDeployment != nil && differs(hash(snap.TaskManagerDeployment.Annotations), hash(want.TaskManagerDeployment.Annotations))) ||
+		(snap.JobManagerService != nil && differs(hash(snap.JobManagerService.Annotations), hash(want.JobManagerService.Annotations)))
+}
+
+// needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.
+func needsFinalizer(fc *v1beta1.FlinkCluster) bool {
+	job := fc.Spec.Job
+	return job != nil && job.SavepointsDir != nil && *job.SavepointsDir != "" && !hasFinalizer(fc)
+}
+
+func hasFinalizer(fc *v1beta1.FlinkCluster) bool {
+	for _, f := range fc.Finalizers {
+		if f == FinalSavepointFinalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingUpdate explains a spec change that has not rolled out to the running job; revision is
+// the current spec's job revision, invalid says the current spec cannot be built.
+func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held, invalid bool) (reason, message string) {
+	spec := fc.Spec.Job
+	switch {
+	case job.State == fsm.Updating || job.State == fsm.Deploying:
+		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
+	case !held:
+		return "", ""
+	case invalid:
+		return "InvalidSpec", "the new spec cannot be built (condition Ready says why); the job keeps running on the spec it " +
+			"was submitted with and nothing is stopped until the spec is fixed"
+	case job.Revision == revision && fc.Generation == fc.Status.ObservedGeneration:
+		// The children matched this very spec once, so only the builders can have changed.
+		return "OperatorUpgrade", "this operator builds some children differently than the one that created them; " +
+			"they are updated when the job next stops (restart, update or cancel), never under a running job"
+	case job.Revision == revision:
+		return "HeldUntilJobStops", "the spec changed only in fields that do not restart the job (such as " +
+			"spec.job.savepointsDir, which new savepoints use at once), or this operator builds some children differently; " +
+			"the children are updated when the job next stops (restart, update or cancel), never under a running job"
+	case spec.SavepointsDir == nil && spec.SavepointOnUpdate():
+		return "SavepointsDirRequired", "the spec changed while the job runs; the update needs a savepoint but " +
+			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
+	}
+	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
+}
+
+// decideDeletion steps the job's state machine for a FlinkCluster being deleted (it takes the
+// final savepoint of a running job) and releases the finalizer once that is done, has failed, was
+// skipped, or its time ran out: a deletion never hangs.
+func decideDeletion(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
+	fc := snap.Cluster
+	if fc.Spec.Job == nil || !hasFinalizer(fc) {
+		return Plan{}
+	}
+	in := JobInput(snap, nil, settings, now)
+	d := fsm.Step(in)
+	job := d.Status
+	st := *fc.Status.DeepCopy()
+	st.Components.Job = &job
+	deadline := deletionDeadline(fc, settings)
+	if finalSavepointDone(fc, job, d, deadline, now) {
+		p := Plan{ReleaseFinalizer: true, Status: &st}
+		if job.Savepoint != nil && job.Savepoint.Reason == v1beta1.SavepointReasonDelete {
+			p.FinalSavepoint = job.Savepoint.DeepCopy()
+		}
+		return p
+	}
+	p := Plan{Status: &st, StatusFirst: true, Job: &d, TransitionEvent: eventWorthy(d.Transition),
+		Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
+	if left := deadline.Sub(now); p.RequeueAfter == 0 || left < p.RequeueAfter {
+		p.RequeueAfter = max(left, time.Second)
+	}
+	return p
+}
+
+// finalSavepointDone: nothing (more) to wait for before the FlinkCluster may go.
+func finalSavepointDone(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, d fsm.Decision, deadline, now time.Time) bool {
+	switch {
+	case !now.Before(deadline):
+		return true
+	case fc.Annotations[SkipFinalSavepointAnnotation] == "true" && job.State != fsm.Deleting:
+		return true
+	case job.State == fsm.Deleting:
+		return !fsm.SavepointInFlight(job)
+	case job.State == fsm.Running:
+		// Waits while a final savepoint can still be taken (Flink not RUNNING yet, say).
+		return d.Transition == nil && fc.Spec.Job.SavepointsDir == nil
+	}
+	// Savepointing, Cancelling, Updating finish their operation first; every other state has no
+	// running job to save.
+	return !fsm.Active(job)
+}
+
+// deletionDeadline bounds the wait for the final savepoint.
+func deletionDeadline(fc *v1beta1.FlinkCluster, settings fsm.Settings) time.Time {
+	return fc.DeletionTimestamp.Add(settings.SavepointTimeout + time.Minute)
+}

@@ -1,0 +1,172 @@
+package decide
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+)
+
+func TestEventWorthyTransitions(t *testing.T) {
+	tests := []struct {
+		from, to fsm.State
+		want     bool
+	}{
+		{fsm.Running, fsm.Failed, true},
+		{fsm.Running, fsm.Lost, true},
+		{fsm.Savepointing, fsm.Running, true},
+		{fsm.Running, fsm.Deleting, true},
+		{fsm.Running, fsm.Savepointing, false},
+		{fsm.Submitting, fsm.Submitting, false},
+		{fsm.Running, fsm.Running, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.from)+"->"+string(tt.to), func(t *testing.T) {
+			assert.Equal(t, tt.want, eventWorthy(&fsm.Transition{From: tt.from, To: tt.to}))
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func jobCluster() *v1beta1.FlinkCluster {
+	return &v1beta1.FlinkCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c", Generation: 2},
+		Spec:       v1beta1.FlinkClusterSpec{Job: &v1beta1.JobSpec{SavepointsDir: ptr.To("/sp")}},
+		Status:     v1beta1.FlinkClusterStatus{ObservedGeneration: 2},
+	}
+}
+
+func TestPendingUpdate(t *testing.T) {
+	noDir := func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointsDir = nil }
+	newGeneration := func(fc *v1beta1.FlinkCluster) { fc.Generation = 3 }
+	tests := []struct {
+		name    string
+		edit    func(*v1beta1.FlinkCluster)
+		state   fsm.State
+		rev     string
+		held    bool
+		invalid bool
+		want    string
+	}{
+		{"an update in progress", nil, fsm.Updating, "a", true, false, "Updating"},
+		{"rebuilding", nil, fsm.Deploying, "a", false, false, "Updating"},
+		{"nothing held", nil, fsm.Running, "b", false, false, ""},
+		{"an unbuildable spec", nil, fsm.Running, "b", true, true, "InvalidSpec"},
+		{"same spec, children built differently", nil, fsm.Running, "a", true, false, "OperatorUpgrade"},
+		{"same revision, new generation", newGeneration, fsm.Running, "a", true, false, "HeldUntilJobStops"},
+		{"no savepointsDir for the update", noDir, fsm.Running, "b", true, false, "SavepointsDirRequired"},
+		{"waiting for the job", nil, fsm.Running, "b", true, false, "WaitingForJob"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := jobCluster()
+			if tt.edit != nil {
+				tt.edit(fc)
+			}
+			reason, message := pendingUpdate(fc, v1beta1.JobStatus{State: tt.state, Revision: "a"}, tt.rev, tt.held, tt.invalid)
+			assert.Equal(t, tt.want, reason)
+			assert.Equal(t, tt.want == "", message == "")
+		})
+	}
+}
+
+func TestFinalSavepointDone(t *testing.T) {
+	deadline := t0.Add(time.Minute)
+	inFlight := &v1beta1.SavepointOperation{State: v1beta1.SavepointStateInProgress}
+	step := fsm.Decision{Transition: &fsm.Transition{}}
+	tests := []struct {
+		name string
+		edit func(*v1beta1.FlinkCluster)
+		job  v1beta1.JobStatus
+		d    fsm.Decision
+		now  time.Time
+		want bool
+	}{
+		{"past the deadline", nil, v1beta1.JobStatus{State: fsm.Deleting, Savepoint: inFlight}, fsm.Decision{}, deadline, true},
+		{"skipped", func(fc *v1beta1.FlinkCluster) {
+			fc.Annotations = map[string]string{SkipFinalSavepointAnnotation: "true"}
+		},
+			v1beta1.JobStatus{State: fsm.Running}, fsm.Decision{}, t0, true},
+		{"final savepoint in flight", nil, v1beta1.JobStatus{State: fsm.Deleting, Savepoint: inFlight}, fsm.Decision{}, t0, false},
+		{"final savepoint ended", nil, v1beta1.JobStatus{State: fsm.Deleting}, fsm.Decision{}, t0, true},
+		{"running, a final savepoint can still be taken", nil, v1beta1.JobStatus{State: fsm.Running}, fsm.Decision{}, t0, false},
+		{"running, stopping now", nil, v1beta1.JobStatus{State: fsm.Running}, step, t0, false},
+		{"running without savepointsDir", func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointsDir = nil },
+			v1beta1.JobStatus{State: fsm.Running}, fsm.Decision{}, t0, true},
+		{"an update's stop finishes first", nil, v1beta1.JobStatus{State: fsm.Updating}, fsm.Decision{}, t0, false},
+		{"nothing runs", nil, v1beta1.JobStatus{State: fsm.Failed}, fsm.Decision{}, t0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := jobCluster()
+			if tt.edit != nil {
+				tt.edit(fc)
+			}
+			assert.Equal(t, tt.want, finalSavepointDone(fc, tt.job, tt.d, deadline, tt.now))
+		})
+	}
+}
+
+func TestDeletionDeadline(t *testing.T) {
+	fc := jobCluster()
+	fc.DeletionTimestamp = &metav1.Time{Time: t0}
+	assert.Equal(t, t0.Add(11*time.Minute), deletionDeadline(fc, fsm.DefaultSettings()), "the savepoint timeout plus a minute")
+}
+
+func TestWantedComponents(t *testing.T) {
+	spec := v1beta1.JobSpec{CleanupPolicy: &v1beta1.CleanupPolicy{AfterJobSucceeds: "DeleteCluster", AfterJobCancelled: "DeleteTaskManager", AfterJobFails: "KeepCluster"}}
+	assert.Equal(t, desired.Components{}, wantedComponents(spec, v1beta1.JobStatus{State: fsm.Succeeded}))
+	assert.Equal(t, desired.Components{JobManager: true}, wantedComponents(spec, v1beta1.JobStatus{State: fsm.Cancelled}))
+	assert.Equal(t, desired.AllComponents, wantedComponents(spec, v1beta1.JobStatus{State: fsm.Failed}))
+	assert.Equal(t, desired.AllComponents, wantedComponents(spec, v1beta1.JobStatus{State: fsm.Running}))
+}
+
+func TestNeedsFinalizer(t *testing.T) {
+	fc := jobCluster()
+	assert.True(t, needsFinalizer(fc))
+	fc.Finalizers = []string{FinalSavepointFinalizer}
+	assert.False(t, needsFinalizer(fc), "already there")
+	fc = jobCluster()
+	fc.Spec.Job.SavepointsDir = ptr.To("")
+	assert.False(t, needsFinalizer(fc), "no final savepoint without a directory")
+	fc.Spec.Job = nil
+	assert.False(t, needsFinalizer(fc), "session clusters have no job to save")
+}
+
+func TestHeldDrift(t *testing.T) {
+	hashed := func(h string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Annotations: map[string]string{desired.SpecHashAnnotation: h}}
+	}
+	want := &desired.Cluster{
+		ConfigMap:             &corev1.ConfigMap{ObjectMeta: hashed("cm")},
+		JobManagerDeployment:  &appsv1.Deployment{ObjectMeta: hashed("jm")},
+		TaskManagerDeployment: &appsv1.Deployment{ObjectMeta: hashed("tm")},
+		JobManagerService:     &corev1.Service{ObjectMeta: hashed("svc")},
+	}
+	same := func() *snapshot.Snapshot {
+		return &snapshot.Snapshot{ConfigMap: want.ConfigMap, JobManagerDeployment: want.JobManagerDeployment,
+			TaskManagerDeployment: want.TaskManagerDeployment, JobManagerService: want.JobManagerService}
+	}
+	assert.False(t, heldDrift(same(), want))
+	assert.False(t, heldDrift(&snapshot.Snapshot{}, want), "missing children are created, not held")
+	for name, edit := range map[string]func(*snapshot.Snapshot){
+		"ConfigMap":   func(s *snapshot.Snapshot) { s.ConfigMap = &corev1.ConfigMap{ObjectMeta: hashed("old")} },
+		"JobManager":  func(s *snapshot.Snapshot) { s.JobManagerDeployment = &appsv1.Deployment{ObjectMeta: hashed("old")} },
+		"TaskManager": func(s *snapshot.Snapshot) { s.TaskManagerDeployment = &appsv1.Deployment{ObjectMeta: hashed("old")} },
+		"Service":     func(s *snapshot.Snapshot) { s.JobManagerService = &corev1.Service{ObjectMeta: hashed("old")} },
+	} {
+		s := same()
+		edit(s)
+		assert.True(t, heldDrift(s, want), name)
+	}
+}

@@ -1,0 +1,46 @@
+// Package snapshot is what one sync observed, as plain data: the FlinkCluster, its children and
+// what its JobManager said. The observer fills one per sync; every decision reads it. It holds no
+// client, so the packages that decide stay pure.
+package snapshot
+
+import (
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+)
+
+// Snapshot is one consistent-enough observation for a sync. Cluster is a deep copy the sync may
+// change; the children are the caches' objects and must not be modified. A child is nil when it
+// does not exist or is not controlled by this FlinkCluster (see Foreign). Cluster is nil when the
+// FlinkCluster no longer exists.
+type Snapshot struct {
+	Cluster               *v1beta1.FlinkCluster
+	ConfigMap             *corev1.ConfigMap
+	JobManagerDeployment  *appsv1.Deployment
+	JobManagerService     *corev1.Service
+	JobManagerIngress     *networkingv1.Ingress
+	TaskManagerDeployment *appsv1.Deployment
+	Submitter             *batchv1.Job
+	// Foreign names children whose names are taken by objects this FlinkCluster does not
+	// control: the operator never touches them and reports the conflict.
+	Foreign []string
+
+	// JobManagerURL is the JobManager's REST URL ("" when it cannot be built); set for job
+	// clusters.
+	JobManagerURL string
+	// Flink and Savepoint are what the JobManager said about the job and the savepoint in flight
+	// (zero when it was not asked); Checkpoints is the job's checkpoint history, read only when
+	// the decision needs it (fsm.NeedsCheckpoints).
+	Flink       fsm.FlinkObservation
+	Savepoint   fsm.SavepointObservation
+	Checkpoints fsm.CheckpointObservation
+	// SavepointSeenAt is when this operator process first saw the savepoint in flight, on its
+	// own clock (zero when none is in flight).
+	SavepointSeenAt time.Time
+}
