@@ -180,12 +180,7 @@ func killLeader(t *testing.T, ns, lease string, leader, standby *operatorProcess
 // waitJobFast is waitJob with a short poll interval, to catch a state that lasts a moment.
 func waitJobFast(t *testing.T, ns, name string, timeout time.Duration, what string, cond func(*v1beta1.JobStatus) bool) *v1beta1.JobStatus {
 	t.Helper()
-	var last *v1beta1.JobStatus
-	require.Eventually(t, func() bool {
-		last = jobStatus(t, ns, name)
-		return cond(last)
-	}, timeout, 20*time.Millisecond, "timed out waiting for %s; job status: %+v", what, last)
-	return last
+	return pollJob(t, ns, name, timeout, 20*time.Millisecond, what, cond)
 }
 
 func savepointInFlight(j *v1beta1.JobStatus, reason v1beta1.SavepointReason) bool {

@@ -48,12 +48,24 @@ func jobStatus(t *testing.T, ns, name string) *v1beta1.JobStatus {
 
 func waitJob(t *testing.T, ns, name string, timeout time.Duration, what string, cond func(*v1beta1.JobStatus) bool) *v1beta1.JobStatus {
 	t.Helper()
-	var last *v1beta1.JobStatus
-	require.Eventually(t, func() bool {
-		last = jobStatus(t, ns, name)
-		return cond(last)
-	}, timeout, 200*time.Millisecond, "timed out waiting for %s; job status: %+v", what, last)
-	return last
+	return pollJob(t, ns, name, timeout, 200*time.Millisecond, what, cond)
+}
+
+// pollJob reads the job status every interval until cond holds, and fails with the last status it
+// read when timeout passes first.
+func pollJob(t *testing.T, ns, name string, timeout, interval time.Duration, what string, cond func(*v1beta1.JobStatus) bool) *v1beta1.JobStatus {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		last := jobStatus(t, ns, name)
+		if cond(last) {
+			return last
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; last job status: %+v", timeout, what, *last)
+		}
+		time.Sleep(interval)
+	}
 }
 
 // simPost calls the simulator's control API for a cluster.

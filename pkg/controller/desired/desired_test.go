@@ -382,3 +382,46 @@ func TestJobRevision(t *testing.T) {
 		assert.NotEqual(t, rev, JobRevision(fc), "change %d must roll out", i)
 	}
 }
+
+// legacyJobRevision is JobRevision as it was written before v1beta1.SpecFieldEffects declared
+// the fields: the revision of every running job must stay the same, or an operator upgrade would
+// roll them all out.
+func legacyJobRevision(fc *v1beta1.FlinkCluster) string {
+	spec := fc.Spec.DeepCopy()
+	spec.TaskManager.Replicas = 0
+	spec.RecreateOnUpdate = nil
+	spec.JobManager.Replicas = nil
+	spec.TaskManager.DeploymentType = ""
+	if job := spec.Job; job != nil {
+		job.SavepointGeneration = 0
+		job.CancelRequested = nil
+		job.AutoSavepointSeconds = nil
+		job.SavepointsDir = nil
+		job.RestartPolicy = nil
+		job.CleanupPolicy = nil
+		job.TakeSavepointOnUpdate = nil
+		job.TakeSavepointOnUpgrade = nil
+		job.Mode = nil
+		job.FromSavepoint = nil
+	}
+	return hashOf(spec)
+}
+
+func TestJobRevisionIsUnchangedByTheFieldTable(t *testing.T) {
+	everything := func() *v1beta1.FlinkCluster {
+		fc := full()
+		j := fc.Spec.Job
+		j.SavepointGeneration, j.CancelRequested, j.AutoSavepointSeconds = 4, ptr.To(true), ptr.To[int32](30)
+		j.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+		j.CleanupPolicy = &v1beta1.CleanupPolicy{AfterJobSucceeds: "KeepCluster"}
+		j.TakeSavepointOnUpdate, j.TakeSavepointOnUpgrade, j.Mode = ptr.To(true), ptr.To(true), ptr.To("Detached")
+		fc.Spec.RecreateOnUpdate, fc.Spec.JobManager.Replicas = ptr.To(true), ptr.To[int32](1)
+		fc.Spec.TaskManager.DeploymentType = "Deployment"
+		return fc
+	}
+	session := base()
+	session.Spec.Job = nil
+	for name, fc := range map[string]*v1beta1.FlinkCluster{"base": base(), "full": full(), "compat": compat(), "every field set": everything(), "session": session} {
+		assert.Equal(t, legacyJobRevision(fc), JobRevision(fc), name)
+	}
+}

@@ -1,32 +1,78 @@
 package desired
 
 import (
+	"reflect"
+	"sort"
+	"strings"
+
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 )
 
-// JobRevision identifies what a job cluster's job runs with: the whole spec except the fields that
-// change no running pod and no submission (TaskManager replicas scale in place; savepoint
-// requests, cancellation and the policies act on the running job; the original operator's fields
-// that have one accepted value here change nothing). It hashes the user's spec, not the objects
-// built from it, so an operator upgrade that builds objects differently never restarts a running
-// job; fields added to the API must therefore be omitted from JSON while unset.
+// JobRevision identifies what a job cluster's job runs with: the spec without the fields whose
+// change does not restart the job (v1beta1.SpecFieldEffects: TaskManager replicas scale in
+// place; savepoint requests, cancellation and the policies act on the running job; fields read
+// only at the first submission or accepted with one value change nothing). It hashes the user's
+// spec, not the objects built from it, so an operator upgrade that builds objects differently
+// never restarts a running job; fields added to the API must therefore be omitted from JSON while
+// unset.
 func JobRevision(fc *v1beta1.FlinkCluster) string {
 	spec := fc.Spec.DeepCopy()
-	spec.TaskManager.Replicas = 0
-	spec.RecreateOnUpdate = nil
-	spec.JobManager.Replicas = nil
-	spec.TaskManager.DeploymentType = ""
-	if job := spec.Job; job != nil {
-		job.SavepointGeneration = 0
-		job.CancelRequested = nil
-		job.AutoSavepointSeconds = nil
-		job.SavepointsDir = nil
-		job.RestartPolicy = nil
-		job.CleanupPolicy = nil
-		job.TakeSavepointOnUpdate = nil
-		job.TakeSavepointOnUpgrade = nil
-		job.Mode = nil
-		job.FromSavepoint = nil
+	root := reflect.ValueOf(spec).Elem()
+	for _, index := range nonRestartingFields {
+		clearField(root, index)
 	}
 	return hashOf(spec)
+}
+
+// nonRestartingFields are the struct field index paths (below FlinkClusterSpec) of the fields
+// that are not RestartsJob, resolved once from their JSON paths.
+var nonRestartingFields = func() [][]int {
+	var paths []string
+	for path, effect := range v1beta1.SpecFieldEffects {
+		if effect != v1beta1.RestartsJob {
+			paths = append(paths, path)
+		}
+	}
+	sort.Strings(paths)
+	out := make([][]int, 0, len(paths))
+	for _, path := range paths {
+		out = append(out, fieldIndex(reflect.TypeOf(v1beta1.FlinkClusterSpec{}), strings.Split(path, ".")[1:], path))
+	}
+	return out
+}()
+
+// fieldIndex resolves a JSON path to struct field indexes; a path that names no field is a
+// programming error (TestEveryFieldHasAnEffect keeps the table true to the types).
+func fieldIndex(t reflect.Type, names []string, path string) []int {
+	var index []int
+	for _, name := range names {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		found := false
+		for i := 0; !found && i < t.NumField(); i++ {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); tag == name {
+				index, t, found = append(index, i), t.Field(i).Type, true
+			}
+		}
+		if !found {
+			panic("v1beta1.SpecFieldEffects: no field " + path)
+		}
+	}
+	return index
+}
+
+// clearField sets the field at index under v to its zero value; a nil pointer on the way means
+// the field is unset already.
+func clearField(v reflect.Value, index []int) {
+	for _, i := range index {
+		for v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return
+			}
+			v = v.Elem()
+		}
+		v = v.Field(i)
+	}
+	v.Set(reflect.Zero(v.Type()))
 }

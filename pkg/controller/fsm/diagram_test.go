@@ -73,6 +73,10 @@ func renderDoc() string {
 	for _, s := range flinkStates {
 		fmt.Fprintf(&b, "| %s | %s |\n", s, FlinkStateMeaning[s])
 	}
+	b.WriteString("\n## Events\n\nIn the priority a step considers them (`fsm.Detectors`; durations are the flags' defaults):\n\n| event | raised when |\n|---|---|\n")
+	for _, d := range Detectors {
+		fmt.Fprintf(&b, "| %s | %s |\n", d.Event, d.When(DefaultSettings()))
+	}
 	b.WriteString(docEvents)
 	return b.String()
 }
@@ -91,28 +95,6 @@ is triggered.
 `
 
 const docEvents = `
-## Events
-
-| event | raised when |
-|---|---|
-| ClusterReady | the JobManager and TaskManager Deployments are ready |
-| SavepointCompleted / SavepointFailed | the poll of the savepoint in flight says so; or, for a stop whose job stopped after the JobManager forgot the trigger, the job's checkpoint history shows a savepoint above the checkpoint ID recorded before the stop (AfterCheckpointID) |
-| SavepointTimedOut | the savepoint in flight is older than the savepoint timeout (default 10 min), counted on this operator process's clock from when it first saw it; a stop is never timed out while Flink reports it in progress, and only once (it is then marked overdue and still polled) |
-| SavepointUnknown | the JobManager does not know the recorded trigger ID (the operator stopped before triggering, or the JobManager restarted) while the job has not stopped: it is triggered again with the same ID |
-| StopUnconfirmed | the job stopped while a stop of ours was in flight, the JobManager no longer knows the trigger, and the checkpoint history shows no savepoint above the recorded checkpoint ID |
-| JobFinished / JobFailed / JobCanceled | Flink reports FINISHED / FAILED / CANCELED for the job ID |
-| JobActive | Flink reports any other state for the job ID |
-| JobMissing | the JobManager answers but does not know the job ID |
-| JobLost | the job has been missing for the grace period (default 1 min) and no submitter is still running |
-| SubmitterFailed | the submitter Job failed and Flink does not know the job |
-| SubmitterAbsent | no submitter exists and Flink does not know the job |
-| CancelRequested | spec.job.cancelRequested is true |
-| SavepointDue | spec.job.savepointGeneration = status + 1 (retried at most 3 times, 30 s, 60 s apart), or autoSavepointSeconds passed since the job's start or the last savepoint operation; only with savepointsDir |
-| RestartDue | restartPolicy FromSavepointOnFailure, a savepoint is recorded, and the restart backoff (10 s, doubling per restart, at most 5 min) passed since the job ended |
-| SpecChanged | the spec's job revision (a hash of the spec without replicas, savepoint requests, cancellation and policies) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why) |
-| DeletionRequested | the FlinkCluster has a deletion timestamp (the final-savepoint finalizer holds it) |
-| SavepointRetry | the annotation flinkoperator.k8s.io/savepoint-retry has a value the operator has not acted on: the requested savepoint, given up after 3 failures, is tried again |
-
 ## Updates
 
 A spec change to a running job rolls out as: the target revision is recorded, the job is stopped

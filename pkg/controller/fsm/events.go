@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -22,42 +23,109 @@ var FlinkStateMeaning = map[string]Event{
 	"CANCELED":     JobCanceled,
 }
 
+// Detector raises one event from an observation.
+type Detector struct {
+	Event Event
+	// Raised reports whether the input shows the event.
+	Raised func(Input) bool
+	// When says when it is raised, for docs/state-machine.md, with the durations of settings.
+	When func(Settings) string
+}
+
+// Detectors are the events in the priority Step considers them: the first event raised that has
+// a transition from the current state whose guard holds is taken. It is the one source of that
+// order: Events, the generated doc and detect all read it.
+var Detectors = []Detector{
+	{ClusterReady, func(in Input) bool { return in.ClusterReady },
+		always("the JobManager and TaskManager Deployments are ready")},
+	{SavepointCompleted, func(in Input) bool {
+		sp := in.Savepoint
+		_, inHistory := stopSavepointInHistory(in)
+		return savepointInFlight(in.Status) && ((sp.Polled && sp.Done && sp.Failure == "") || inHistory)
+	}, always("the poll of the savepoint in flight says it completed; or, for a stop whose job stopped after the JobManager forgot the trigger, the job's checkpoint history shows a savepoint above the checkpoint ID recorded before the stop (afterCheckpointID)")},
+	{SavepointFailed, func(in Input) bool {
+		sp := in.Savepoint
+		return savepointInFlight(in.Status) && sp.Polled && sp.Done && sp.Failure != ""
+	}, always("the poll of the savepoint in flight says it failed")},
+	{SavepointTimedOut, savepointPastTimeout, func(s Settings) string {
+		return fmt.Sprintf("the savepoint in flight is older than the savepoint timeout (%s), counted on this operator process's clock from when it first saw it; a stop is never timed out while Flink reports it in progress, and only once (it is then marked overdue and still polled)", s.SavepointTimeout)
+	}},
+	{SavepointUnknown, func(in Input) bool {
+		sp := in.Savepoint
+		return savepointInFlight(in.Status) && sp.Polled && sp.NotFound && !stopForgotten(in) && (stopInFlight(in.Status) || !savepointExpired(in))
+	}, always("the JobManager does not know the recorded trigger ID (the operator stopped before triggering, or the JobManager restarted) while the job has not stopped: it is triggered again with the same ID")},
+	{StopUnconfirmed, func(in Input) bool {
+		_, inHistory := stopSavepointInHistory(in)
+		return stopForgotten(in) && in.Checkpoints.Read && !inHistory
+	}, always("the job stopped while a stop of ours was in flight, the JobManager no longer knows the trigger, and the checkpoint history shows no savepoint above the recorded checkpoint ID")},
+	{JobFinished, flinkReports(JobFinished), always("Flink reports FINISHED for the job ID")},
+	{JobFailed, flinkReports(JobFailed), always("Flink reports FAILED for the job ID")},
+	{JobCanceled, flinkReports(JobCanceled), always("Flink reports CANCELED for the job ID")},
+	{JobActive, flinkReports(JobActive), always("Flink reports any other state for the job ID")},
+	{SubmitterFailed, func(in Input) bool { return jobUnknown(in) && in.Submitter == SubmitterFailedP },
+		always("the submitter Job failed and Flink does not know the job")},
+	{SubmitterAbsent, func(in Input) bool { return jobUnknown(in) && in.Submitter == SubmitterNone },
+		always("no submitter exists and Flink does not know the job")},
+	{JobLost, func(in Input) bool { return jobUnknown(in) && lostGraceOver(in) }, func(s Settings) string {
+		return fmt.Sprintf("the job has been missing for the grace period (%s) and no submitter is still running", s.LostGrace)
+	}},
+	{JobMissing, jobUnknown, always("the JobManager answers but does not know the job ID")},
+	{DeletionRequested, func(in Input) bool { return in.Deleting },
+		always("the FlinkCluster has a deletion timestamp (the final-savepoint finalizer holds it)")},
+	{CancelRequested, func(in Input) bool { return in.Spec.CancelRequested != nil && *in.Spec.CancelRequested },
+		always("spec.job.cancelRequested is true")},
+	{SpecChanged, func(in Input) bool {
+		return !in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision
+	}, always("the spec's job revision (a hash of the spec without the fields that do not restart the job, v1beta1.SpecFieldEffects) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why)")},
+	{RestartDue, restartDue, func(s Settings) string {
+		return fmt.Sprintf("restartPolicy FromSavepointOnFailure, a savepoint is recorded, and the restart backoff (%s, doubling per restart, at most %s) passed since the job ended", s.RestartBackoff, s.MaxRestartBackoff)
+	}},
+	{SavepointRetry, func(in Input) bool {
+		return in.SavepointRetryToken != "" && in.SavepointRetryToken != in.Status.SavepointRetryToken
+	}, func(s Settings) string {
+		return fmt.Sprintf("the annotation flinkoperator.k8s.io/savepoint-retry has a value the operator has not acted on: the requested savepoint, given up after %d failures, is tried again", s.MaxUserSavepointRetries)
+	}},
+	{SavepointDue, func(in Input) bool { return savepointDue(in) != "" }, func(s Settings) string {
+		return fmt.Sprintf("spec.job.savepointGeneration = status + 1 (tried at most %d times, waiting %s after the first failure and twice as long after each further one), or autoSavepointSeconds passed since the job's start or the last savepoint operation; only with savepointsDir", s.MaxUserSavepointRetries, userRetryBaseDelay)
+	}},
+}
+
+func always(text string) func(Settings) string { return func(Settings) string { return text } }
+
+// flinkReports: Flink knows the job and its state means ev.
+func flinkReports(ev Event) func(Input) bool {
+	return func(in Input) bool {
+		f := in.Flink
+		if !f.Polled || !f.Reachable || !f.Found {
+			return false
+		}
+		got, ok := FlinkStateMeaning[f.State]
+		return ok && got == ev
+	}
+}
+
+// jobUnknown: a reachable JobManager does not know the job ID.
+func jobUnknown(in Input) bool {
+	return in.Flink.Polled && in.Flink.Reachable && !in.Flink.Found
+}
+
+// Events lists every event in priority order.
+var Events = func() []Event {
+	evs := make([]Event, len(Detectors))
+	for i, d := range Detectors {
+		evs[i] = d.Event
+	}
+	return evs
+}()
+
 // detect returns the events the input shows, in priority order.
 func detect(in Input) []Event {
 	var evs []Event
-	add := func(ok bool, e Event) {
-		if ok {
-			evs = append(evs, e)
+	for _, d := range Detectors {
+		if d.Raised(in) {
+			evs = append(evs, d.Event)
 		}
 	}
-	add(in.ClusterReady, ClusterReady)
-	sp := in.Savepoint
-	inFlight := savepointInFlight(in.Status)
-	_, inHistory := stopSavepointInHistory(in)
-	forgotten := stopForgotten(in)
-	add(inFlight && ((sp.Polled && sp.Done && sp.Failure == "") || inHistory), SavepointCompleted)
-	add(inFlight && sp.Polled && sp.Done && sp.Failure != "", SavepointFailed)
-	add(savepointPastTimeout(in), SavepointTimedOut)
-	add(inFlight && sp.Polled && sp.NotFound && !forgotten && (stopInFlight(in.Status) || !savepointExpired(in)), SavepointUnknown)
-	add(forgotten && in.Checkpoints.Read && !inHistory, StopUnconfirmed)
-
-	f := in.Flink
-	if f.Polled && f.Reachable && f.Found {
-		if ev, ok := FlinkStateMeaning[f.State]; ok {
-			evs = append(evs, ev)
-		}
-	}
-	notFound := f.Polled && f.Reachable && !f.Found
-	add(notFound && in.Submitter == SubmitterFailedP, SubmitterFailed)
-	add(notFound && in.Submitter == SubmitterNone, SubmitterAbsent)
-	add(notFound && lostGraceOver(in), JobLost)
-	add(notFound, JobMissing)
-	add(in.Deleting, DeletionRequested)
-	add(in.Spec.CancelRequested != nil && *in.Spec.CancelRequested, CancelRequested)
-	add(!in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision, SpecChanged)
-	add(restartDue(in), RestartDue)
-	add(in.SavepointRetryToken != "" && in.SavepointRetryToken != in.Status.SavepointRetryToken, SavepointRetry)
-	add(savepointDue(in) != "", SavepointDue)
 	return evs
 }
 
@@ -204,6 +272,10 @@ func userSavepointRequested(in Input) bool {
 	return in.Spec.SavepointGeneration == in.Status.SavepointGeneration+1
 }
 
+// userRetryBaseDelay is the wait after a requested savepoint's first failure; it doubles after
+// each further one.
+const userRetryBaseDelay = 30 * time.Second
+
 // userRetryAllowed bounds retries of a failed user savepoint, waiting longer after each failure.
 func userRetryAllowed(in Input) bool {
 	n := in.Status.UserSavepointFailures
@@ -213,7 +285,7 @@ func userRetryAllowed(in Input) bool {
 	if n >= in.Settings.MaxUserSavepointRetries || in.Status.LastSavepointTime == nil {
 		return false
 	}
-	wait := 30 * time.Second << (n - 1)
+	wait := userRetryBaseDelay << (n - 1)
 	return !in.Now.Before(in.Status.LastSavepointTime.Add(wait))
 }
 

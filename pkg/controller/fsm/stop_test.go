@@ -279,3 +279,14 @@ func TestStopHelpers(t *testing.T) {
 		assert.False(t, savepointExpired(in))
 	})
 }
+
+// TestPriorityIsTheDetectorsOrder: when several events are raised, the first in Detectors that
+// has a transition wins (a job seen again after missing is recorded before a cancel is started).
+func TestPriorityIsTheDetectorsOrder(t *testing.T) {
+	in := input(Running)
+	in.Status.NotFoundSince = at(-time.Second)
+	in.Spec.CancelRequested = ptr.To(true)
+	assert.Equal(t, []Event{JobActive, CancelRequested}, detect(in))
+	assert.Equal(t, JobActive, Step(in).Event)
+	assert.Equal(t, Events[0], Detectors[0].Event)
+}

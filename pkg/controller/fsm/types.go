@@ -36,7 +36,7 @@ var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Upd
 // Event is something an observation shows.
 type Event string
 
-// The events, in the priority Step considers them.
+// The events; Detectors says when each is raised and in which priority Step considers them.
 const (
 	ClusterReady       Event = "ClusterReady"
 	SavepointCompleted Event = "SavepointCompleted"
@@ -59,13 +59,6 @@ const (
 	SavepointRetry     Event = "SavepointRetry"
 	DeletionRequested  Event = "DeletionRequested"
 )
-
-// Events lists every event in priority order.
-var Events = []Event{
-	ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed,
-	JobFinished, JobFailed, JobCanceled, SubmitterFailed, SubmitterAbsent, JobLost, JobMissing,
-	DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue, JobActive,
-}
 
 // SubmitterPhase is what became of the current attempt's submitter Job.
 type SubmitterPhase string

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -101,21 +102,9 @@ func EndpointTemplate(path string) string {
 	}
 	segs = segs[start:]
 	for i, s := range segs {
-		if isHexID(s) {
+		if flinkclient.IsValidID(s) {
 			segs[i] = ":id"
 		}
 	}
 	return "/" + strings.Join(segs, "/")
-}
-
-func isHexID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 )
 
 // Configuration keys the simulator reads from -D properties.
@@ -222,7 +224,7 @@ func lookupOption(w string) (*option, string, bool, error) {
 func (c *RunCommand) applyProperties() error {
 	p := c.Properties
 	if id, ok := p[PropJobID]; ok {
-		if !isHexID(id) {
+		if !flinkclient.IsValidID(id) {
 			return fmt.Errorf("-D%s=%q: a job ID is 32 hexadecimal characters", PropJobID, id)
 		}
 		c.JobID = strings.ToLower(id)
@@ -246,19 +248,6 @@ func (c *RunCommand) applyProperties() error {
 		}
 	}
 	return nil
-}
-
-func isHexID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseFlinkDuration parses Flink's duration syntax: a number with an

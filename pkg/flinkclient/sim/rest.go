@@ -106,12 +106,12 @@ func (c *Cluster) serveREST(w http.ResponseWriter, r *http.Request, rt routed, b
 		writeFlinkError(w, http.StatusNotFound, "Not found: "+rt.path)
 		return
 	}
-	if rt.jobID != "" && !isHexID(rt.jobID) {
+	if rt.jobID != "" && !flinkclient.IsValidID(rt.jobID) {
 		writeFlinkError(w, http.StatusBadRequest, fmt.Sprintf(
 			"Bad request, could not parse parameters: Cannot resolve path parameter (jobid) from value \"%s\".", rt.jobID))
 		return
 	}
-	if rt.trigger != "" && !isHexID(rt.trigger) {
+	if rt.trigger != "" && !flinkclient.IsValidID(rt.trigger) {
 		writeFlinkError(w, http.StatusBadRequest, fmt.Sprintf(
 			"Bad request, could not parse parameters: Cannot resolve path parameter (triggerid) from value \"%s\".", rt.trigger))
 		return
@@ -203,7 +203,7 @@ func (c *Cluster) triggerREST(w http.ResponseWriter, ep endpoint, jobID string, 
 		writeFlinkError(w, http.StatusBadRequest, "Request did not match expected format "+bodyName+".")
 		return
 	}
-	if req.TriggerID != "" && !isHexID(req.TriggerID) {
+	if req.TriggerID != "" && !flinkclient.IsValidID(req.TriggerID) {
 		writeFlinkError(w, http.StatusBadRequest, "Request did not match expected format "+bodyName+".")
 		return
 	}
