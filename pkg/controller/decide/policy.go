@@ -7,6 +7,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+	"github.com/flink-operator/flink-operator/pkg/controller/state"
 )
 
 // eventWorthy: every change of the job's state gets an event for `kubectl describe`, except
@@ -31,12 +32,7 @@ func wantedComponents(spec v1beta1.JobSpec, job v1beta1.JobStatus) desired.Compo
 // heldDrift reports whether an existing child differs from the spec (changes held back while
 // the job runs).
 func heldDrift(snap *snapshot.Snapshot, want *desired.Cluster) bool {
-	differs := func(live, desiredHash string) bool { return live != "" && live != desiredHash }
-	hash := func(annotations map[string]string) string { return annotations[desired.SpecHashAnnotation] }
-	return (snap.ConfigMap != nil && differs(hash(snap.ConfigMap.Annotations), hash(want.ConfigMap.Annotations))) ||
-		(snap.JobManagerDeployment != nil && differs(hash(snap.JobManagerDeployment.Annotations), hash(want.JobManagerDeployment.Annotations))) ||
-		(snap.TaskManagerDeployment != nil && differs(hash(snap.TaskManagerDeployment.Annotations), hash(want.TaskManagerDeployment.Annotations))) ||
-		(snap.JobManagerService != nil && differs(hash(snap.JobManagerService.Annotations), hash(want.JobManagerService.Annotations)))
+	return len(state.Drifted(snap, want)) > 0
 }
 
 // needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -152,10 +153,11 @@ func TestHeldDrift(t *testing.T) {
 		JobManagerDeployment:  &appsv1.Deployment{ObjectMeta: hashed("jm")},
 		TaskManagerDeployment: &appsv1.Deployment{ObjectMeta: hashed("tm")},
 		JobManagerService:     &corev1.Service{ObjectMeta: hashed("svc")},
+		JobManagerIngress:     &networkingv1.Ingress{ObjectMeta: hashed("ing")},
 	}
 	same := func() *snapshot.Snapshot {
 		return &snapshot.Snapshot{ConfigMap: want.ConfigMap, JobManagerDeployment: want.JobManagerDeployment,
-			TaskManagerDeployment: want.TaskManagerDeployment, JobManagerService: want.JobManagerService}
+			TaskManagerDeployment: want.TaskManagerDeployment, JobManagerService: want.JobManagerService, JobManagerIngress: want.JobManagerIngress}
 	}
 	assert.False(t, heldDrift(same(), want))
 	assert.False(t, heldDrift(&snapshot.Snapshot{}, want), "missing children are created, not held")
@@ -164,6 +166,10 @@ func TestHeldDrift(t *testing.T) {
 		"JobManager":  func(s *snapshot.Snapshot) { s.JobManagerDeployment = &appsv1.Deployment{ObjectMeta: hashed("old")} },
 		"TaskManager": func(s *snapshot.Snapshot) { s.TaskManagerDeployment = &appsv1.Deployment{ObjectMeta: hashed("old")} },
 		"Service":     func(s *snapshot.Snapshot) { s.JobManagerService = &corev1.Service{ObjectMeta: hashed("old")} },
+		// The Ingress is held like every other child, so its held change is reported too.
+		"Ingress": func(s *snapshot.Snapshot) { s.JobManagerIngress = &networkingv1.Ingress{ObjectMeta: hashed("old")} },
+		// A child whose hash annotation was removed is drifted, as the updater and status see it.
+		"annotation removed": func(s *snapshot.Snapshot) { s.ConfigMap = &corev1.ConfigMap{} },
 	} {
 		s := same()
 		edit(s)

@@ -27,6 +27,14 @@ const (
 	ConfigHashAnnotation = "flinkoperator.k8s.io/config-hash"
 )
 
+// SpecDrifted reports whether a live child was built from another spec than want: its spec-hash
+// annotation differs. It is the one definition of a child's drift: status (state.ChildrenMatch),
+// the changes held back from a running job (state.Drifted) and the updater's writes all use it. A
+// child is never compared field by field with the server's copy, whose defaults always differ.
+func SpecDrifted(live, want metav1.Object) bool {
+	return live.GetAnnotations()[SpecHashAnnotation] != want.GetAnnotations()[SpecHashAnnotation]
+}
+
 // Cluster holds the desired children of a FlinkCluster; Ingress is nil when the spec has none.
 // The submitter is built separately (Submitter), because when it exists is the state machine's
 // decision.

@@ -220,8 +220,8 @@ func ChildrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	return childrenMatch(obs, want)
 }
 
-// childrenMatch reports whether every child exists with the desired spec hash (and the
-// TaskManagers with the desired replicas), and no Ingress is left that the spec no longer wants.
+// childrenMatch reports whether every child exists and has not drifted (and the TaskManagers have
+// the desired replicas), and no Ingress is left that the spec no longer wants.
 func childrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	if want == nil {
 		return false
@@ -229,20 +229,29 @@ func childrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	if d := obs.TaskManagerDeployment; d != nil && *d.Spec.Replicas != *want.TaskManagerDeployment.Spec.Replicas {
 		return false
 	}
-	match := sameHash(obs.ConfigMap != nil, func() metav1.Object { return obs.ConfigMap }, want.ConfigMap) &&
-		sameHash(obs.JobManagerDeployment != nil, func() metav1.Object { return obs.JobManagerDeployment }, want.JobManagerDeployment) &&
-		sameHash(obs.JobManagerService != nil, func() metav1.Object { return obs.JobManagerService }, want.JobManagerService) &&
-		sameHash(obs.TaskManagerDeployment != nil, func() metav1.Object { return obs.TaskManagerDeployment }, want.TaskManagerDeployment)
-	if want.JobManagerIngress == nil {
-		return match && obs.JobManagerIngress == nil
-	}
-	return match && sameHash(obs.JobManagerIngress != nil, func() metav1.Object { return obs.JobManagerIngress }, want.JobManagerIngress)
+	exist := obs.ConfigMap != nil && obs.JobManagerDeployment != nil && obs.JobManagerService != nil && obs.TaskManagerDeployment != nil &&
+		(obs.JobManagerIngress != nil) == (want.JobManagerIngress != nil)
+	return exist && len(Drifted(obs, want)) == 0
 }
 
-// sameHash compares spec hashes; live is read only when it exists (a typed nil pointer inside an
-// interface is not nil, hence the separate flag).
-func sameHash(exists bool, live func() metav1.Object, want metav1.Object) bool {
-	return exists && live().GetAnnotations()[desired.SpecHashAnnotation] == want.GetAnnotations()[desired.SpecHashAnnotation]
+// Drifted names the existing children that were built from another spec than want
+// (desired.SpecDrifted); missing children and children the spec no longer wants are not drift.
+func Drifted(obs *snapshot.Snapshot, want *desired.Cluster) []string {
+	var out []string
+	check := func(exists bool, live func() metav1.Object, want metav1.Object) {
+		if exists && desired.SpecDrifted(live(), want) {
+			out = append(out, want.GetName())
+		}
+	}
+	// A typed nil pointer inside an interface is not nil, hence the separate flags.
+	check(obs.ConfigMap != nil, func() metav1.Object { return obs.ConfigMap }, want.ConfigMap)
+	check(obs.JobManagerDeployment != nil, func() metav1.Object { return obs.JobManagerDeployment }, want.JobManagerDeployment)
+	check(obs.JobManagerService != nil, func() metav1.Object { return obs.JobManagerService }, want.JobManagerService)
+	check(obs.TaskManagerDeployment != nil, func() metav1.Object { return obs.TaskManagerDeployment }, want.TaskManagerDeployment)
+	if want.JobManagerIngress != nil {
+		check(obs.JobManagerIngress != nil, func() metav1.Object { return obs.JobManagerIngress }, want.JobManagerIngress)
+	}
+	return out
 }
 
 func setReadyCondition(st *v1beta1.FlinkClusterStatus, buildErr error, now time.Time) {

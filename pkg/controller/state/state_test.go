@@ -7,10 +7,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 )
 
 func TestDeploymentState(t *testing.T) {
@@ -145,4 +148,65 @@ func TestStopUnconfirmedCondition(t *testing.T) {
 			assert.Empty(t, st.Conditions, "removed once resolved")
 		})
 	}
+}
+
+func TestDerive(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	fc := &v1beta1.FlinkCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c", Generation: 3}}
+	ready := func(name string, hash string) *appsv1.Deployment {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1, Annotations: map[string]string{desired.SpecHashAnnotation: hash}},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1)}}
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: 1, UpdatedReplicas: 1, AvailableReplicas: 1, ReadyReplicas: 1, Replicas: 1}
+		return d
+	}
+	hashed := func(name, hash string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Annotations: map[string]string{desired.SpecHashAnnotation: hash}}
+	}
+	want := &desired.Cluster{ConfigMap: &corev1.ConfigMap{ObjectMeta: hashed("c-configmap", "cm")},
+		JobManagerDeployment: ready("c-jobmanager", "jm"), TaskManagerDeployment: ready("c-taskmanager", "tm"),
+		JobManagerService: &corev1.Service{ObjectMeta: hashed("c-jobmanager", "svc")}}
+	snap := func(tmHash string) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Cluster: fc.DeepCopy(), ConfigMap: want.ConfigMap, JobManagerDeployment: want.JobManagerDeployment,
+			TaskManagerDeployment: ready("c-taskmanager", tmHash), JobManagerService: want.JobManagerService}
+	}
+	t.Run("every child ready and current", func(t *testing.T) {
+		st := Derive(Input{Observed: snap("tm"), Want: want, Now: t0, Wanted: desired.AllComponents})
+		assert.Equal(t, v1beta1.ClusterStateRunning, st.State)
+		assert.Equal(t, int64(3), st.ObservedGeneration)
+		assert.Equal(t, t0, st.LastUpdateTime.Time)
+		s := snap("tm")
+		s.Cluster.Status = st
+		again := Derive(Input{Observed: s, Want: want, Now: t0.Add(time.Hour), Wanted: desired.AllComponents})
+		assert.Equal(t, st, again, "nothing changed: the same status, lastUpdateTime included")
+	})
+	t.Run("a drifted child held for a running job", func(t *testing.T) {
+		s := snap("old")
+		s.Cluster.Status.State = v1beta1.ClusterStateRunning
+		held := Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents, HeldDrift: true,
+			UpdateReason: "WaitingForJob", UpdateMessage: "m"})
+		assert.Equal(t, v1beta1.ClusterStateRunning, held.State, "held changes do not make the cluster Updating")
+		assert.Zero(t, held.ObservedGeneration, "the spec has not reached the children")
+		assert.Equal(t, "WaitingForJob", condition(held, ConditionUpdatePending).Reason)
+		rolling := Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents})
+		assert.Equal(t, v1beta1.ClusterStateUpdating, rolling.State)
+	})
+	t.Run("an unbuildable spec", func(t *testing.T) {
+		st := Derive(Input{Observed: snap("tm"), BuildErr: errors.New("bad memory"), Now: t0, Wanted: desired.AllComponents})
+		assert.Equal(t, "InvalidSpec", condition(st, ConditionReady).Reason)
+		assert.Equal(t, "bad memory", condition(st, ConditionReady).Message)
+	})
+	t.Run("an unreachable JobManager is a condition", func(t *testing.T) {
+		st := Derive(Input{Observed: snap("tm"), Want: want, Now: t0, Wanted: desired.AllComponents,
+			FlinkPolled: true, JobManagerURL: "http://c-jobmanager.ns.svc:8081"})
+		assert.Equal(t, "Unreachable", condition(st, ConditionJobManagerReachable).Reason)
+	})
+}
+
+func condition(st v1beta1.FlinkClusterStatus, kind string) metav1.Condition {
+	for _, c := range st.Conditions {
+		if c.Type == kind {
+			return c
+		}
+	}
+	return metav1.Condition{}
 }

@@ -150,8 +150,8 @@ type applier struct {
 type scaler[T metav1.Object] func(live, want T) func(ctx context.Context) error
 
 // plan creates want when live is nil, updates live with want (through merge) when their spec
-// hashes differ, or only scales it (through scale, when given) when replicas alone differ. A
-// child is never compared field by field with the server's copy, whose defaults always differ.
+// spec drifted (desired.SpecDrifted), or only scales it (through scale, when given) when replicas
+// alone differ.
 func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want T, merge func(live, want T) T, scale scaler[T]) write {
 	name := want.GetName()
 	if isNil(live) {
@@ -164,7 +164,7 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 			return err
 		})
 	}
-	if live.GetAnnotations()[desired.SpecHashAnnotation] != want.GetAnnotations()[desired.SpecHashAnnotation] && !a.hold {
+	if desired.SpecDrifted(live, want) && !a.hold {
 		return a.recorded("update", kind, name, ReasonUpdated, "Updated %s %s to the current spec", func(ctx context.Context) error {
 			_, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{})
 			return err
