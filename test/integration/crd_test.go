@@ -13,6 +13,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 )
@@ -148,10 +149,19 @@ func TestStatusWithEmptySubStructs(t *testing.T) {
 	ctx := context.Background()
 	created, err := createStrict(ctx, ns, fromYAML(t, minimalJobCluster))
 	require.NoError(t, err)
-	require.NoError(t, unstructured.SetNestedField(created.Object, map[string]interface{}{
-		"state":      "Creating",
-		"components": map[string]interface{}{"job": map[string]interface{}{}, "jobManagerIngress": map[string]interface{}{}},
-	}, "status"))
-	_, err = env.dynamic.Resource(fcResource).Namespace(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	// The operator writes status too: a write based on an older version conflicts and is redone
+	// on the newer one (the rule under test is the schema's, not the resourceVersion's).
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := env.dynamic.Resource(fcResource).Namespace(ns).Get(ctx, created.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		require.NoError(t, unstructured.SetNestedField(latest.Object, map[string]interface{}{
+			"state":      "Creating",
+			"components": map[string]interface{}{"job": map[string]interface{}{}, "jobManagerIngress": map[string]interface{}{}},
+		}, "status"))
+		_, err = env.dynamic.Resource(fcResource).Namespace(ns).UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+		return err
+	})
 	assert.NoError(t, err)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 type invalidCase struct {
@@ -103,6 +104,22 @@ type invalidUpdate struct {
 	wantText  string
 }
 
+// updateLatest changes the FlinkCluster's latest version with change and updates it. The operator
+// writes status (which bumps the resourceVersion) while the test runs, so an update of the object
+// as created may conflict instead of meeting the rule under test; a conflict is retried on the
+// newer version, any other answer is returned.
+func updateLatest(ctx context.Context, ns, name string, change func(map[string]interface{})) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := env.dynamic.Resource(fcResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(latest.Object)
+		_, err = env.dynamic.Resource(fcResource).Namespace(ns).Update(ctx, latest, metav1.UpdateOptions{FieldValidation: "Strict"})
+		return err
+	})
+}
+
 // TestInvalidUpdatesAreRejected checks the transition rules, which only an update can break.
 func TestInvalidUpdatesAreRejected(t *testing.T) {
 	noop := func(map[string]interface{}) {}
@@ -128,10 +145,9 @@ func TestInvalidUpdatesAreRejected(t *testing.T) {
 			name = strings.TrimRight(name, "-") + "-" + string(rune('a'+i))
 			setPath(obj.Object, "metadata.name", name)
 			tc.before(obj.Object)
-			created, err := createStrict(ctx, ns, obj)
+			_, err := createStrict(ctx, ns, obj)
 			require.NoError(t, err)
-			tc.after(created.Object)
-			_, err = env.dynamic.Resource(fcResource).Namespace(ns).Update(ctx, created, metav1.UpdateOptions{FieldValidation: "Strict"})
+			err = updateLatest(ctx, ns, name, tc.after)
 			require.Error(t, err, "the API server accepted an invalid update")
 			assert.Contains(t, err.Error(), tc.wantField)
 			assert.Contains(t, err.Error(), tc.wantText)
@@ -141,23 +157,27 @@ func TestInvalidUpdatesAreRejected(t *testing.T) {
 		// Scheduled savepoints raise status; a user asks for one now with status + 1 in one step.
 		obj := fromYAML(t, minimalJobCluster)
 		setPath(obj.Object, "metadata.name", "jumps-to-status")
-		created, err := createStrict(ctx, ns, obj)
+		_, err := createStrict(ctx, ns, obj)
 		require.NoError(t, err)
-		setPath(created.Object, "status", map[string]interface{}{"components": map[string]interface{}{"job": map[string]interface{}{"savepointGeneration": 5}}})
-		withStatus, err := env.dynamic.Resource(fcResource).Namespace(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
-		require.NoError(t, err)
-		setPath(withStatus.Object, "spec.job.savepointGeneration", 6)
-		_, err = env.dynamic.Resource(fcResource).Namespace(ns).Update(ctx, withStatus, metav1.UpdateOptions{})
-		assert.NoError(t, err)
+		// The operator cannot overwrite this status: its writes carry the resourceVersion it
+		// observed, so one based on an older version conflicts and is redone on this one.
+		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			latest, err := env.dynamic.Resource(fcResource).Namespace(ns).Get(ctx, "jumps-to-status", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			setPath(latest.Object, "status.components.job.savepointGeneration", 5)
+			_, err = env.dynamic.Resource(fcResource).Namespace(ns).UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+			return err
+		}))
+		assert.NoError(t, updateLatest(ctx, ns, "jumps-to-status", set("spec.job.savepointGeneration", 6)))
 	})
 	t.Run("savepointGeneration grows by 1", func(t *testing.T) {
 		obj := fromYAML(t, minimalJobCluster)
 		setPath(obj.Object, "metadata.name", "grows-by-one")
-		created, err := createStrict(ctx, ns, obj)
+		_, err := createStrict(ctx, ns, obj)
 		require.NoError(t, err)
-		setPath(created.Object, "spec.job.savepointGeneration", 1)
-		_, err = env.dynamic.Resource(fcResource).Namespace(ns).Update(ctx, created, metav1.UpdateOptions{})
-		assert.NoError(t, err)
+		assert.NoError(t, updateLatest(ctx, ns, "grows-by-one", set("spec.job.savepointGeneration", 1)))
 	})
 }
 
