@@ -172,7 +172,7 @@ func TestSpecChangeIsHeldWhileTheJobRuns(t *testing.T) {
 	f.makeAvailable()
 	f.sync()
 	f.edit(func(fc *v1beta1.FlinkCluster) {
-		fc.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "4"}
+		fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.numberOfTaskSlots": "4"}
 		fc.Spec.TaskManager.Replicas = 3
 	})
 	writes := f.sync()

@@ -246,7 +246,7 @@ func TestConfigChangeRollsOut(t *testing.T) {
 	f.makeAvailable()
 	f.sync()
 	f.edit(func(fc *v1beta1.FlinkCluster) {
-		fc.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "4"}
+		fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.numberOfTaskSlots": "4"}
 	})
 	assert.Equal(t, []string{"update configmaps", "update deployments", "update deployments", "update flinkclusters/status"}, f.sync())
 	f.makeAvailable()

@@ -295,7 +295,7 @@ func checkConfigMap(t *testing.T, fc *v1beta1.FlinkCluster, cm *corev1.ConfigMap
 	t.Helper()
 	conf := cm.Data[desired.FlinkConfV2Key]
 	for k, v := range fc.Spec.FlinkProperties {
-		assert.Contains(t, conf, k+": "+strconv.Quote(v), "flinkProperties %s", k)
+		assert.Contains(t, conf, k+": "+strconv.Quote(string(v)), "flinkProperties %s", k)
 	}
 	if job := fc.Spec.Job; job != nil && job.SavepointsDir != nil {
 		assert.Contains(t, conf, "state.savepoints.dir: "+strconv.Quote(*job.SavepointsDir), "job.savepointsDir")

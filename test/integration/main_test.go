@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -144,8 +145,20 @@ func installOperatorManifests(ctx context.Context) error {
 	if _, err := kubectl(ctx, "apply", "-k", filepath.Join(env.root, "deploy")); err != nil {
 		return err
 	}
-	_, err := kubectl(ctx, "wait", "--for", "condition=Established", "--timeout=60s", "crd/flinkclusters.flinkoperator.k8s.io")
-	return err
+	// kubectl wait --for condition=Established fails at once, instead of waiting, while the new
+	// CRD has no status.conditions yet (seen on a loaded machine), so poll the condition.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := kubectl(ctx, "get", "crd/flinkclusters.flinkoperator.k8s.io",
+			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		if err == nil && strings.TrimSpace(out) == "True" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the FlinkCluster CRD is not Established after a minute (last: %q, %v)", out, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // startSimulator runs the simulated JobManager (one process for every FlinkCluster) and its

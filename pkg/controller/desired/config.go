@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,7 +83,7 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 	}
 	for k, v := range fc.Spec.FlinkProperties {
 		if !isOperatorOwned(k) {
-			conf[k] = v
+			conf[k] = string(v)
 		}
 	}
 	return conf
@@ -119,6 +120,41 @@ const jdkModuleOptions = "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED" +
 	" --add-opens=java.base/java.util.concurrent=ALL-UNNAMED" +
 	" --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED" +
 	" --add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED"
+
+// plainKey is what a Flink configuration key looks like; the CRD rejects other keys too (this
+// also covers FlinkClusters stored before that rule).
+var plainKey = regexp.MustCompile(`^[a-zA-Z0-9][-._a-zA-Z0-9]*$`)
+
+// checkFlinkProperties refuses what Flink's parsers would not read back as written: a key that
+// is not plain, a value with a line break (it would start another key), and, for Flink 1.x,
+// whose flink-conf.yaml parser cuts each line at the first '#' and trims the value with no way
+// to escape either, a value with '#' or surrounding whitespace. An image whose tag does not name
+// its version may be 1.x, so it is held to the 1.x rule until spec.flinkVersion says otherwise.
+func checkFlinkProperties(fc *v1beta1.FlinkCluster) error {
+	keys := make([]string, 0, len(fc.Spec.FlinkProperties))
+	for k := range fc.Spec.FlinkProperties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	legacy := clusterFlinkVersion(fc).major < 2
+	for _, k := range keys {
+		v := string(fc.Spec.FlinkProperties[k])
+		field := fmt.Sprintf("spec.flinkProperties[%q]", k)
+		switch {
+		case !plainKey.MatchString(k):
+			return fmt.Errorf("%s: a key must be a plain Flink key (letters, digits, '.', '-', '_')", field)
+		case strings.ContainsAny(v, "\r\n"):
+			return fmt.Errorf("%s: a value must be a single line", field)
+		case legacy && strings.Contains(v, "#"):
+			return fmt.Errorf("%s: Flink 1.x reads flink-conf.yaml, which ends a value at '#' with no escape; "+
+				"remove the '#' (or set spec.flinkVersion if the image runs Flink 2)", field)
+		case legacy && strings.TrimSpace(v) != v:
+			return fmt.Errorf("%s: Flink 1.x reads flink-conf.yaml, which trims spaces around a value; "+
+				"remove them (or set spec.flinkVersion if the image runs Flink 2)", field)
+		}
+	}
+	return nil
+}
 
 func isOperatorOwned(key string) bool {
 	for _, k := range OperatorOwnedKeys {
@@ -159,8 +195,38 @@ func renderYAML(conf map[string]string) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s: %s\n", k, strconv.Quote(conf[k]))
+		fmt.Fprintf(&b, "%s: %s\n", k, yamlQuote(conf[k]))
 	}
+	return b.String()
+}
+
+// yamlQuote writes s as a YAML double-quoted scalar that any YAML 1.1 or 1.2 parser reads back
+// as s: backslash, quote, control characters and the characters YAML 1.1 takes for line breaks
+// (NEL, LS, PS) are escaped; everything else is written as it is. (Go's strconv.Quote is close,
+// but writes invalid UTF-8 as byte escapes, which YAML reads as code points.)
+func yamlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '\\' || r == '"':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f || r == 0x85:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r == 0x2028 || r == 0x2029 || r == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
 	return b.String()
 }
 

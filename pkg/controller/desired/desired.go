@@ -59,6 +59,9 @@ var AllComponents = Components{JobManager: true, TaskManager: true}
 // Build returns the desired children. It fails only for a spec the CRD cannot reject by itself,
 // such as a memory limit smaller than the off-heap margin.
 func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
+	if err := checkFlinkProperties(fc); err != nil {
+		return nil, err
+	}
 	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin, fc.Spec.JobManager.MemoryProcessRatio)
 	if err != nil {
 		return nil, fmt.Errorf("spec.jobManager.resources: %w", err)

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,7 @@ func full() *v1beta1.FlinkCluster {
 		{Name: "own-mount", Image: "busybox", VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/jars"}}},
 	}
 	fc.Spec.EnvVars = []corev1.EnvVar{{Name: "ENVIRONMENT", Value: "production"}}
-	fc.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "2", "state.backend.type": "rocksdb"}
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.numberOfTaskSlots": "2", "state.backend.type": "rocksdb"}
 	fc.Spec.HadoopConfig = &v1beta1.HadoopConfig{ConfigMapName: "hadoop-conf", MountPath: "/etc/hadoop/conf"}
 	fc.Spec.GCPConfig = &v1beta1.GCPConfig{ServiceAccount: &v1beta1.GCPServiceAccount{SecretName: "gcp-key", KeyFile: "key.json", MountPath: "/etc/gcp"}}
 	return fc
@@ -242,13 +243,13 @@ func TestJDKModuleOptions(t *testing.T) {
 		})
 	}
 	fc := base()
-	fc.Spec.FlinkProperties = map[string]string{DefaultJVMOptionsKey: "-Dmine=1"}
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{DefaultJVMOptionsKey: "-Dmine=1"}
 	assert.Equal(t, "-Dmine=1", flinkConfig(fc, 1000, 2000)[DefaultJVMOptionsKey], "flinkProperties may override it")
 }
 
 func TestFlinkPropertiesWinExceptOwnedKeys(t *testing.T) {
 	fc := base()
-	fc.Spec.FlinkProperties = map[string]string{"taskmanager.memory.process.size": "999m", "rest.port": "1", "parallelism.default": "3"}
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.memory.process.size": "999m", "rest.port": "1", "parallelism.default": "3"}
 	conf := flinkConfig(fc, 1000, 2000)
 	assert.Equal(t, "999m", conf["taskmanager.memory.process.size"], "flinkProperties win")
 	assert.Equal(t, "3", conf["parallelism.default"])
@@ -257,7 +258,7 @@ func TestFlinkPropertiesWinExceptOwnedKeys(t *testing.T) {
 
 func TestJobClustersKeepSavepointResultsAnHour(t *testing.T) {
 	fc := base()
-	fc.Spec.FlinkProperties = map[string]string{AsyncOperationStoreKey: "1 min"}
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{AsyncOperationStoreKey: "1 min"}
 	assert.Equal(t, "3600s", flinkConfig(fc, 1000, 2000)[AsyncOperationStoreKey], "a stop's result outlives the savepoint timeout")
 	fc.Spec.Job = nil
 	assert.NotContains(t, flinkConfig(fc, 1000, 2000), AsyncOperationStoreKey, "session clusters keep Flink's default (no roll on upgrade)")
@@ -315,7 +316,7 @@ func TestConfigChangeRollsPods(t *testing.T) {
 	a, err := Build(base())
 	require.NoError(t, err)
 	changed := base()
-	changed.Spec.FlinkProperties = map[string]string{"taskmanager.numberOfTaskSlots": "4"}
+	changed.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.numberOfTaskSlots": "4"}
 	b, err := Build(changed)
 	require.NoError(t, err)
 	assert.NotEqual(t, a.TaskManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation], b.TaskManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation])
@@ -372,7 +373,9 @@ func TestJobRevision(t *testing.T) {
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Parallelism = ptr.To[int32](2) },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Args = []string{"--x"} },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.Image.Name = "flink:2.2" },
-		func(fc *v1beta1.FlinkCluster) { fc.Spec.FlinkProperties = map[string]string{"a": "b"} },
+		func(fc *v1beta1.FlinkCluster) {
+			fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"a": "b"}
+		},
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.NodeSelector = map[string]string{"pool": "x"} },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.LogConfig = map[string]string{Log4jKey: "x"} },
 	}
@@ -424,4 +427,63 @@ func TestJobRevisionIsUnchangedByTheFieldTable(t *testing.T) {
 	for name, fc := range map[string]*v1beta1.FlinkCluster{"base": base(), "full": full(), "compat": compat(), "every field set": everything(), "session": session} {
 		assert.Equal(t, legacyJobRevision(fc), JobRevision(fc), name)
 	}
+}
+
+// nastyValues are values that a naive writer of Flink's configuration gets wrong.
+var nastyValues = []string{
+	`plain`, ``, `with "quotes" and 'apostrophes'`, `back\slash \n not a newline`, `a: b`, `key: value # not a comment`,
+	`#leading-hash`, `{"json": [1, 2]}`, `[a, b]`, `*alias`, `&anchor`, `!tag`, `%directive`, `@at`, "`tick`",
+	`yes`, `no`, `on`, `off`, `null`, `~`, `0x1F`, `1e3`, `007`, `-`, `- item`, `? key`, `|`, `>`,
+	"\ttab", "trailing space ", " leading space", "unicode: ünïcødé ✓ 日本", "line\u2028separator", "nel\u0085char",
+	"bell\x07control", "del\x7f", "bom\ufeff", `s3://bucket/path?x=1&y=2`, `-Dfoo=bar -Xmx1g`,
+}
+
+func TestConfigYAMLIsReadBackExactly(t *testing.T) {
+	conf := map[string]string{}
+	for i, v := range nastyValues {
+		conf[fmt.Sprintf("k%02d.value", i)] = v
+	}
+	var back map[string]string
+	require.NoError(t, yaml.Unmarshal([]byte(renderYAML(conf)), &back))
+	assert.Equal(t, conf, back)
+}
+
+func TestFlinkPropertiesThatFlinkWouldNotReadBackAreRefused(t *testing.T) {
+	tests := []struct {
+		name, image, key, value, want string
+	}{
+		{"a line break injects a key", "flink:2.1", "parallelism.default", "1\nrest.port: 1", "single line"},
+		{"a carriage return too", "flink:1.20", "parallelism.default", "1\rrest.port: 1", "single line"},
+		{"a key with a colon", "flink:2.1", "rest.port: 1\nx", "y", "plain Flink key"},
+		{"a key with spaces", "flink:2.1", "rest.port ", "1", "plain Flink key"},
+		{"1.x: '#' ends the value", "flink:1.20", "env.java.opts.all", "-Da=1 #x", "'#'"},
+		{"1.x: surrounding spaces are trimmed", "flink:1.18", "pipeline.name", " job ", "trims spaces"},
+		{"an image without a version is held to 1.x", "registry.example.com/app:latest", "pipeline.name", "a#b", "set spec.flinkVersion"},
+		{"2.x: '#' is quoted", "flink:2.1", "pipeline.name", "a # b", ""},
+		{"2.x: spaces are quoted", "flink:2.1", "pipeline.name", " a ", ""},
+		{"1.x: ': ' in a value is fine", "flink:1.20", "pipeline.name", "a: b", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := base()
+			fc.Spec.Image.Name = tt.image
+			fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{tt.key: v1beta1.FlinkPropertyValue(tt.value)}
+			_, err := Build(fc)
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "spec.flinkProperties[")
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	t.Run("spec.flinkVersion says 2 for an image without a version", func(t *testing.T) {
+		fc := base()
+		fc.Spec.Image.Name = "registry.example.com/app:latest"
+		fc.Spec.FlinkVersion = "2.1"
+		fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"pipeline.name": "a # b"}
+		_, err := Build(fc)
+		assert.NoError(t, err)
+	})
 }

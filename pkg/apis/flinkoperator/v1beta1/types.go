@@ -111,10 +111,13 @@ type FlinkClusterSpec struct {
 	EnvFrom []corev1.EnvFromSource `json:"envFrom,omitempty"`
 
 	// FlinkProperties are appended to the Flink configuration file and override the operator's
-	// values, except for the few keys the operator must own (see docs/api.md).
+	// values, except for the few keys the operator must own (see docs/api.md). Keys are plain
+	// Flink keys; values are single lines, written so that Flink reads back exactly this map.
+	// +kubebuilder:validation:MaxProperties=512
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-zA-Z0-9][-._a-zA-Z0-9]*$'))",message="spec.flinkProperties keys must be plain Flink configuration keys: letters, digits, '.', '-' and '_', starting with a letter or digit"
 	// +kubebuilder:validation:XValidation:rule="['jobmanager.rpc.address', 'jobmanager.rpc.port', 'blob.server.port', 'rest.port', 'rest.address', 'taskmanager.rpc.port', 'taskmanager.data.port', '$internal.pipeline.job-id', 'rest.async.store-duration'].all(k, !(k in self))",message="spec.flinkProperties must not set jobmanager.rpc.address, jobmanager.rpc.port, blob.server.port, rest.port, rest.address, taskmanager.rpc.port, taskmanager.data.port, $internal.pipeline.job-id or rest.async.store-duration: the operator sets them from spec.jobManager.ports and spec.taskManager.ports, and keeps savepoint results long enough to confirm every stop"
 	// +optional
-	FlinkProperties map[string]string `json:"flinkProperties,omitempty"`
+	FlinkProperties map[string]FlinkPropertyValue `json:"flinkProperties,omitempty"`
 
 	// HadoopConfig mounts a ConfigMap of Hadoop configuration files and points HADOOP_CONF_DIR at it.
 	// +optional
@@ -804,3 +807,9 @@ type GCPServiceAccount struct {
 	// +kubebuilder:validation:MinLength=1
 	MountPath string `json:"mountPath"`
 }
+
+// FlinkPropertyValue is one value of spec.flinkProperties: a single line (a line break would start
+// another key in Flink's configuration file), at most 32 KiB.
+// +kubebuilder:validation:MaxLength=32768
+// +kubebuilder:validation:Pattern=`^[^\r\n]*$`
+type FlinkPropertyValue string

@@ -191,7 +191,7 @@ func (in *FlinkClusterSpec) DeepCopyInto(out *FlinkClusterSpec) {
 	}
 	if in.FlinkProperties != nil {
 		in, out := &in.FlinkProperties, &out.FlinkProperties
-		*out = make(map[string]string, len(*in))
+		*out = make(map[string]FlinkPropertyValue, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val
 		}
