@@ -279,6 +279,12 @@ func TestInvalidSpecIsReportedNotRetried(t *testing.T) {
 	assert.Contains(t, cond.Message, "spec.taskManager.resources")
 	assert.Contains(t, <-f.recorder.Events, "InvalidSpec")
 	assert.Empty(t, f.sync(), "the same invalid spec writes nothing again")
+	assert.Empty(t, f.recorder.Events, "nor reports it again: an event per sync would be an API write per sync")
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.JobManager.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("500Mi")
+	})
+	f.sync()
+	assert.Contains(t, <-f.recorder.Events, "spec.jobManager.resources", "a different error is reported")
 }
 
 func TestForeignObjectIsLeftAlone(t *testing.T) {

@@ -34,7 +34,7 @@ type Plan struct {
 	// AddFinalizer: add the final-savepoint finalizer before anything else runs.
 	AddFinalizer bool
 	// Foreign names children whose names other objects hold; BuildErr says why the spec cannot
-	// be built. Each is reported as an event.
+	// be built. Each is reported as an event; BuildErr only when it is new (see newBuildErr).
 	Foreign  []string
 	BuildErr error
 	// Children are the children to apply (nil: none).
@@ -82,7 +82,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 	want, buildErr := desired.Build(fc)
 	if needsFinalizer(fc) {
 		// Added before anything runs, so a deletion always finds it.
-		return Plan{AddFinalizer: true, Foreign: snap.Foreign, BuildErr: buildErr}
+		return Plan{AddFinalizer: true, Foreign: snap.Foreign, BuildErr: newBuildErr(fc, buildErr)}
 	}
 	if fc.Spec.Job == nil {
 		return decideSession(snap, want, buildErr, now)
@@ -91,7 +91,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 }
 
 func decideSession(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, now time.Time) Plan {
-	p := Plan{Foreign: snap.Foreign, BuildErr: buildErr}
+	p := Plan{Foreign: snap.Foreign, BuildErr: newBuildErr(snap.Cluster, buildErr)}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: desired.AllComponents}
 	}
@@ -116,7 +116,7 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL})
-	p := Plan{Foreign: snap.Foreign, BuildErr: buildErr, Status: &st, StatusFirst: true, Job: &d,
+	p := Plan{Foreign: snap.Foreign, BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
 		TransitionEvent: eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held}

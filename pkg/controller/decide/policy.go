@@ -3,6 +3,8 @@ package decide
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
@@ -33,6 +35,20 @@ func wantedComponents(spec v1beta1.JobSpec, job v1beta1.JobStatus) desired.Compo
 // the job runs).
 func heldDrift(snap *snapshot.Snapshot, want *desired.Cluster) bool {
 	return len(state.Drifted(snap, want)) > 0
+}
+
+// newBuildErr is buildErr unless status already reports it (condition Ready, reason InvalidSpec,
+// the same message): an invalid spec gets one event when it appears or changes, not one per sync,
+// since every event is an API write.
+func newBuildErr(fc *v1beta1.FlinkCluster, buildErr error) error {
+	if buildErr == nil {
+		return nil
+	}
+	ready := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionReady)
+	if ready != nil && ready.Reason == state.ReasonInvalidSpec && ready.Message == buildErr.Error() {
+		return nil
+	}
+	return buildErr
 }
 
 // needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.

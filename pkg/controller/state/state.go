@@ -35,6 +35,9 @@ const (
 	ConditionStopUnconfirmed = "StopUnconfirmed"
 )
 
+// ReasonInvalidSpec is the Ready condition's reason while the spec cannot be built.
+const ReasonInvalidSpec = "InvalidSpec"
+
 // Input is what status is derived from.
 type Input struct {
 	Observed *snapshot.Snapshot
@@ -258,7 +261,7 @@ func setReadyCondition(st *v1beta1.FlinkClusterStatus, buildErr error, now time.
 	cond := metav1.Condition{Type: ConditionReady, ObservedGeneration: st.ObservedGeneration}
 	switch {
 	case buildErr != nil:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "InvalidSpec", buildErr.Error()
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonInvalidSpec, buildErr.Error()
 	case st.State == v1beta1.ClusterStateRunning:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "Running", "every component is ready"
 	default:
