@@ -62,7 +62,7 @@ func TestFlinkReadsBackTheOperatorsConfiguration(t *testing.T) {
 }
 
 // TestFlink1CannotKeepHashesOrSpaces is why the builder refuses such values for 1.x: written as
-// they are, Flink's 1.x parser reads something else.
+// they are, Flink's 1.x parser reads something else, and a line break injects another key.
 func TestFlink1CannotKeepHashesOrSpaces(t *testing.T) {
 	for _, v := range Versions() {
 		if !strings.HasPrefix(v, "1.") {
@@ -71,7 +71,7 @@ func TestFlink1CannotKeepHashesOrSpaces(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			d := Fetch(t, v)
 			dir := t.TempDir()
-			raw := map[string]string{"test.hash": "a # b", "test.space": " x "}
+			raw := map[string]string{"test.hash": "a # b", "test.space": " x ", "parallelism.default": "1\nrest.port: 1"}
 			if err := WriteConfig(dir, desired.FlinkConfV1Key, raw); err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,11 @@ func TestFlink1CannotKeepHashesOrSpaces(t *testing.T) {
 			if got["test.hash"] != "a" || got["test.space"] != "x" {
 				t.Errorf("Flink %s read %q and %q; the builder's 1.x rule assumes it cuts at '#' and trims", v, got["test.hash"], got["test.space"])
 			}
-			t.Logf("FACT %s: flink-conf.yaml %q reads as %q, %q as %q", v, raw["test.hash"], got["test.hash"], raw["test.space"], got["test.space"])
+			if got["rest.port"] != "1" {
+				t.Errorf("Flink %s read rest.port %q from a value with a line break; the rule against line breaks assumes it injects the key", v, got["rest.port"])
+			}
+			t.Logf("FACT %s: flink-conf.yaml %q reads as %q, %q as %q, and a line break in a value sets rest.port to %q",
+				v, raw["test.hash"], got["test.hash"], raw["test.space"], got["test.space"], got["rest.port"])
 			fc := clusterFor("flink:"+v, map[string]v1beta1.FlinkPropertyValue{"test.hash": "a # b"})
 			if _, err := desired.Build(fc); err == nil {
 				t.Errorf("the builder accepts a value Flink %s cannot read back", v)
