@@ -300,8 +300,17 @@ func TestFinalizerComesFirst(t *testing.T) {
 	fc := jobCluster()
 	fc.Finalizers = nil
 	f := newFixture(t, fc)
-	assert.Equal(t, []string{"update flinkclusters"}, f.sync(), "nothing is created before the finalizer is in place")
+	fc.ResourceVersion = "42"
+	require.NoError(t, f.indexers["fc"].Update(fc))
+	var patch string
+	f.flink.PrependReactor("patch", "flinkclusters", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		patch = string(a.(k8stesting.PatchAction).GetPatch())
+		return false, nil, nil
+	})
+	assert.Equal(t, []string{"patch flinkclusters"}, f.sync(), "nothing is created before the finalizer is in place")
 	assert.Equal(t, []string{FinalSavepointFinalizer}, f.cluster().Finalizers)
+	assert.JSONEq(t, `{"metadata":{"finalizers":["`+FinalSavepointFinalizer+`"],"resourceVersion":"42"}}`, patch,
+		"only the finalizers are written, guarded by the observed resourceVersion: the spec is never written back")
 }
 
 func TestDeletionTakesAFinalSavepoint(t *testing.T) {
@@ -314,8 +323,8 @@ func TestDeletionTakesAFinalSavepoint(t *testing.T) {
 
 	writes := f.sync()
 	assert.Equal(t, fsm.Deleting, f.job().State)
-	assert.NotContains(t, writes, "update flinkclusters", "the finalizer stays while the savepoint runs")
-	assert.Equal(t, []string{"update flinkclusters", "update flinkclusters/status"}, sortedWrites(f.sync()),
+	assert.NotContains(t, writes, "patch flinkclusters", "the finalizer stays while the savepoint runs")
+	assert.Equal(t, []string{"patch flinkclusters", "update flinkclusters/status"}, sortedWrites(f.sync()),
 		"the savepoint completed: recorded, then the finalizer goes")
 	assert.Equal(t, "/savepoints/final", f.job().SavepointLocation)
 	assert.Empty(t, f.cluster().Finalizers)
@@ -331,7 +340,7 @@ func TestDeletionNeverHangs(t *testing.T) {
 	f.sync()
 	require.Equal(t, fsm.Deleting, f.job().State)
 	f.now = f.now.Add(fsm.DefaultSettings().SavepointTimeout + 2*time.Minute)
-	assert.Contains(t, f.sync(), "update flinkclusters")
+	assert.Contains(t, f.sync(), "patch flinkclusters")
 	assert.Empty(t, f.cluster().Finalizers)
 }
 
@@ -342,7 +351,7 @@ func TestDeletionWithSkipAnnotation(t *testing.T) {
 	deleting.DeletionTimestamp = &now
 	deleting.Annotations = map[string]string{SkipFinalSavepointAnnotation: "true"}
 	require.NoError(t, f.indexers["fc"].Update(deleting))
-	assert.Equal(t, []string{"update flinkclusters"}, f.sync())
+	assert.Equal(t, []string{"patch flinkclusters"}, f.sync())
 	assert.Empty(t, f.cluster().Finalizers)
 }
 
@@ -399,7 +408,7 @@ func TestSkipAnnotationReleasesAnyState(t *testing.T) {
 	deleting.DeletionTimestamp = &now
 	deleting.Annotations = map[string]string{SkipFinalSavepointAnnotation: "true"}
 	require.NoError(t, f.indexers["fc"].Update(deleting))
-	assert.Contains(t, f.sync(), "update flinkclusters", "no final savepoint to wait for: released at once")
+	assert.Contains(t, f.sync(), "patch flinkclusters", "no final savepoint to wait for: released at once")
 	assert.Empty(t, f.cluster().Finalizers)
 }
 

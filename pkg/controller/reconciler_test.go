@@ -88,6 +88,13 @@ func (f *fixture) feed(a k8stesting.Action) {
 	}
 	var obj runtime.Object
 	switch a := a.(type) {
+	case k8stesting.PatchAction:
+		// The tracker applied the patch; the informer would deliver the stored object.
+		stored, err := f.flink.Tracker().Get(v1beta1.SchemeGroupVersion.WithResource(a.GetResource().Resource), a.GetNamespace(), a.GetName())
+		if err != nil {
+			return // a patch of a deleted object
+		}
+		obj = stored
 	case k8stesting.CreateAction: // also every update: the two interfaces have the same methods
 		obj = a.GetObject().DeepCopyObject()
 	case k8stesting.DeleteAction:

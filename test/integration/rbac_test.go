@@ -43,7 +43,7 @@ func TestOperatorInformersSyncUnderDeployRBAC(t *testing.T) {
 // write the operator makes.
 func TestOperatorWriteVerbs(t *testing.T) {
 	checks := []authorizationv1.ResourceAttributes{
-		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "update"},
+		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "patch"},
 		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Subresource: "status", Verb: "update"},
 		{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Subresource: "finalizers", Verb: "update"},
 		{Group: "apps", Resource: "deployments", Subresource: "scale", Verb: "update"},
@@ -67,9 +67,10 @@ func TestOperatorWriteVerbs(t *testing.T) {
 	}
 	t.Run("nothing beyond the operator's needs", func(t *testing.T) {
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "get"}))
-		// The operator writes with update, never patch.
+		// Children are written with update, never patch; a FlinkCluster's spec is never written
+		// (only its status, and its finalizers through a patch).
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "apps", Resource: "deployments", Verb: "patch"}))
-		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "patch"}))
+		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "update"}))
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: "default"}))
 	})
 }

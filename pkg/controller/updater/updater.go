@@ -5,6 +5,7 @@ package updater
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -267,10 +269,7 @@ func (u *Updater) ForeignChildren(fc *v1beta1.FlinkCluster, foreign []string) {
 
 // AddFinalizer adds a finalizer to the FlinkCluster (a conflict fails the sync, which reruns).
 func (u *Updater) AddFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, finalizer string) error {
-	updated := fc.DeepCopy()
-	updated.Finalizers = append(updated.Finalizers, finalizer)
-	metrics.APIWrite("FlinkCluster", "update")
-	if _, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+	if err := u.patchFinalizers(ctx, fc, append(append([]string{}, fc.Finalizers...), finalizer)); err != nil {
 		return fmt.Errorf("adding finalizer %s: %w", finalizer, err)
 	}
 	return nil
@@ -278,20 +277,32 @@ func (u *Updater) AddFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, fi
 
 // RemoveFinalizer removes a finalizer, letting the deletion proceed.
 func (u *Updater) RemoveFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, finalizer string) error {
-	updated := fc.DeepCopy()
-	updated.Finalizers = nil
+	var kept []string
 	for _, f := range fc.Finalizers {
 		if f != finalizer {
-			updated.Finalizers = append(updated.Finalizers, f)
+			kept = append(kept, f)
 		}
 	}
-	metrics.APIWrite("FlinkCluster", "update")
-	_, err := u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err := u.patchFinalizers(ctx, fc, kept); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing finalizer %s: %w", finalizer, err)
 	}
 	u.recorder.Eventf(fc, corev1.EventTypeNormal, "DeletionProceeds", "Removed finalizer %s", finalizer)
 	return nil
+}
+
+// patchFinalizers sets metadata.finalizers, and nothing else, with a merge patch that carries the
+// resourceVersion the sync observed, so a concurrent change of the list conflicts instead of being
+// overwritten. Writing back the whole object instead could drop spec fields that this operator's
+// types do not know (a newer CRD's).
+func (u *Updater) patchFinalizers(ctx context.Context, fc *v1beta1.FlinkCluster, finalizers []string) error {
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
+		"finalizers": finalizers, "resourceVersion": fc.ResourceVersion}})
+	if err != nil {
+		return err
+	}
+	metrics.APIWrite("FlinkCluster", "patch")
+	_, err = u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Patch(ctx, fc.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
 }
 
 // FinalSavepointOutcome reports how the final savepoint of a deletion ended.
