@@ -11,8 +11,8 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 )
 
-// maxWorkerStall is how long keys may wait with no worker progress before liveness fails. Every
-// I/O in a sync has a timeout of seconds, so a minute without progress means a wedged loop.
+// maxWorkerStall is how long keys may wait with no worker progress before liveness fails. A sync
+// is cut after controller.SyncTimeout (30 s), so a minute without progress means a wedged loop.
 const maxWorkerStall = time.Minute
 
 // probes serve /healthz (liveness: the worker loop is not wedged) and /readyz (readiness: the

@@ -46,7 +46,15 @@ type Controller struct {
 	queue  workqueue.TypedRateLimitingInterface[string]
 	syncer Syncer
 	health *Heartbeat
+	// syncTimeout bounds one sync, Kubernetes API calls included (client-go's calls have no
+	// timeout of their own, and a per-request HTTP timeout would also cut the informers' watches).
+	syncTimeout time.Duration
 }
+
+// SyncTimeout bounds one sync: well under the liveness probe's one minute without worker progress,
+// and above a sync's slowest legitimate I/O (four Flink REST calls of at most 5 s each by default,
+// then a few API writes). A sync cut short resumes from status on its retry.
+const SyncTimeout = 30 * time.Second
 
 // New registers event handlers on the informers and returns a controller ready to Run.
 func New(informers *Informers, syncer Syncer, heartbeat *Heartbeat) (*Controller, error) {
@@ -54,8 +62,9 @@ func New(informers *Informers, syncer Syncer, heartbeat *Heartbeat) (*Controller
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: QueueName}),
-		syncer: syncer,
-		health: heartbeat,
+		syncer:      syncer,
+		health:      heartbeat,
+		syncTimeout: SyncTimeout,
 	}
 	if _, err := informers.FlinkClusters.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -107,9 +116,11 @@ func (c *Controller) processNextItem(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 	c.health.Beat()
-	// Syncs run on a context that outlives SIGTERM so they finish cleanly; their own I/O has
-	// timeouts, so this cannot hang shutdown.
-	syncCtx := klog.NewContext(context.WithoutCancel(ctx), klog.FromContext(ctx).WithValues("flinkcluster", key))
+	// Syncs run on a context that outlives SIGTERM so they finish cleanly; syncTimeout bounds
+	// them, so this cannot hang shutdown or wedge a worker.
+	syncCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.syncTimeout)
+	defer cancel()
+	syncCtx = klog.NewContext(syncCtx, klog.FromContext(ctx).WithValues("flinkcluster", key))
 	start := time.Now()
 	result, err := c.syncer.Sync(syncCtx, key)
 	metrics.SyncDone(time.Since(start), err)

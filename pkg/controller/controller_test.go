@@ -160,6 +160,21 @@ func TestProcessNextItem(t *testing.T) {
 		require.True(t, c.processNextItem(context.Background()))
 		require.Eventually(t, func() bool { return c.queue.Len() == 1 }, time.Second, 5*time.Millisecond)
 	})
+	t.Run("a sync stuck in I/O is cut at the sync timeout and retried", func(t *testing.T) {
+		// A syncer blocked on a call that honours its context, as client-go's do, against an API
+		// server that does not answer.
+		stuck := SyncerFunc(func(ctx context.Context, _ string) (Result, error) {
+			<-ctx.Done()
+			return Result{}, ctx.Err()
+		})
+		c, _ := newTestController(t, stuck)
+		c.syncTimeout = 50 * time.Millisecond
+		c.queue.Add("ns/a")
+		start := time.Now()
+		require.True(t, c.processNextItem(context.Background()))
+		assert.Less(t, time.Since(start), 5*time.Second, "the worker is free again")
+		assert.Equal(t, 1, c.queue.NumRequeues("ns/a"), "the key is retried with backoff")
+	})
 	t.Run("shutdown stops the loop", func(t *testing.T) {
 		c, _ := newTestController(t, &recordingSyncer{})
 		c.queue.ShutDown()
