@@ -3,6 +3,7 @@ package observer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"k8s.io/klog/v2"
@@ -11,6 +12,22 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 )
+
+// What the observer takes from a JobManager's answers into status is bounded, so that no answer
+// (a JobManager runs the job's own code) can make status too large to write.
+const (
+	// MaxLocation is the longest savepoint location recorded; a longer one is a failed savepoint.
+	MaxLocation = 4096
+	// maxStateLength bounds a job state (Flink's are at most 12 characters).
+	maxStateLength = 32
+)
+
+func boundedState(s string) string {
+	if len(s) > maxStateLength {
+		return s[:maxStateLength]
+	}
+	return s
+}
 
 // FlinkReader is the part of the Flink REST client the observer uses: reads only.
 type FlinkReader interface {
@@ -33,7 +50,7 @@ func ObserveCheckpoints(ctx context.Context, flink FlinkReader, jm, jobID string
 		return fsm.CheckpointObservation{}
 	}
 	obs := fsm.CheckpointObservation{Read: true}
-	if sp := stats.LatestSavepoint; sp != nil && !sp.Discarded {
+	if sp := stats.LatestSavepoint; sp != nil && !sp.Discarded && len(sp.ExternalPath) <= MaxLocation {
 		obs.LatestSavepointID, obs.LatestSavepointPath = sp.ID, sp.ExternalPath
 	}
 	for _, id := range checkpointIDs(stats) {
@@ -77,7 +94,7 @@ func ObserveFlink(ctx context.Context, flink FlinkReader, jm string, st *v1beta1
 		logger.V(2).Info("JobManager did not answer", "url", jm, "err", err)
 		return fsm.FlinkObservation{Polled: true, Reachable: false}, fsm.SavepointObservation{}
 	default:
-		obs.State = string(job.State)
+		obs.State = boundedState(string(job.State))
 	}
 	if obs.State == string(flinkclient.JobStateFailed) {
 		obs.Failure = rootException(ctx, flink, jm, st.ID)
@@ -99,6 +116,10 @@ func observeSavepoint(ctx context.Context, flink FlinkReader, jm string, st *v1b
 	}
 	switch res.State {
 	case flinkclient.OperationCompleted:
+		if len(res.Location) > MaxLocation {
+			return fsm.SavepointObservation{Polled: true, Done: true, Failure: fmt.Sprintf(
+				"Flink reported a savepoint location of %d bytes; the operator records locations of at most %d", len(res.Location), MaxLocation)}
+		}
 		return fsm.SavepointObservation{Polled: true, Done: true, Location: res.Location}
 	case flinkclient.OperationFailed:
 		return fsm.SavepointObservation{Polled: true, Done: true, Failure: failureText(res)}

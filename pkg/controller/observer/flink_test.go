@@ -1,0 +1,64 @@
+package observer
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
+)
+
+const jm = "http://c-jobmanager.ns.svc:8081"
+
+var jobID = fsm.JobID("uid", 1)
+
+// TestAnswersOfAnySizeStayBounded: a JobManager runs the job's own code, so its answers may be
+// anything; what reaches status is bounded.
+func TestAnswersOfAnySizeStayBounded(t *testing.T) {
+	ctx := context.Background()
+	rest := flinkfake.New()
+	huge := "/savepoints/" + strings.Repeat("x", MaxLocation)
+	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobState(strings.Repeat("S", 1<<20))},
+		SavepointOutcome: flinkfake.Outcome{Location: huge},
+		Checkpoints:      &flinkclient.CheckpointStats{LatestSavepoint: &flinkclient.CompletedCheckpoint{ID: 9, ExternalPath: huge}}})
+	trigger, err := rest.TriggerSavepoint(ctx, jm, jobID, flinkclient.SavepointRequest{TriggerID: fsm.JobID("t", 1)})
+	assert.NoError(t, err)
+	st := &v1beta1.JobStatus{ID: jobID, State: fsm.Savepointing,
+		Savepoint: &v1beta1.SavepointOperation{TriggerID: trigger, State: v1beta1.SavepointStateInProgress}}
+
+	job, sp := ObserveFlink(ctx, rest, jm, st)
+	assert.LessOrEqual(t, len(job.State), maxStateLength)
+	assert.True(t, sp.Done)
+	assert.Empty(t, sp.Location, "a location too long to record is not recorded")
+	assert.Contains(t, sp.Failure, "savepoint location of 4108 bytes")
+
+	history := ObserveCheckpoints(ctx, rest, jm, jobID)
+	assert.True(t, history.Read)
+	assert.Empty(t, history.LatestSavepointPath)
+	assert.Equal(t, int64(9), history.MaxID, "the baseline still counts the checkpoint")
+}
+
+func TestObserveCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	rest := flinkfake.New()
+	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateRunning},
+		Checkpoints: &flinkclient.CheckpointStats{
+			LatestCompleted: &flinkclient.CompletedCheckpoint{ID: 7},
+			LatestSavepoint: &flinkclient.CompletedCheckpoint{ID: 5, ExternalPath: "/sp/5"},
+			LatestFailed:    &flinkclient.FailedCheckpoint{ID: 8},
+			LatestRestored:  &flinkclient.RestoredCheckpoint{ID: 3}}})
+	assert.Equal(t, fsm.CheckpointObservation{Read: true, MaxID: 8, LatestSavepointID: 5, LatestSavepointPath: "/sp/5"},
+		ObserveCheckpoints(ctx, rest, jm, jobID))
+
+	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateFinished}})
+	assert.Equal(t, fsm.CheckpointObservation{Read: true}, ObserveCheckpoints(ctx, rest, jm, jobID),
+		"a job without checkpointing (a batch job) has an empty history, read")
+
+	rest.Inject(flinkfake.Fault{Err: flinkfake.Timeout()})
+	assert.Equal(t, fsm.CheckpointObservation{}, ObserveCheckpoints(ctx, rest, jm, jobID), "a failed call leaves it unread")
+}
