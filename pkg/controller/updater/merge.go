@@ -3,12 +3,15 @@ package updater
 import (
 	"context"
 	"reflect"
+	"sort"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	"k8s.io/utils/ptr"
 )
@@ -16,15 +19,50 @@ import (
 // The merge functions put the desired fields onto a copy of the live object, keeping what other
 // controllers own there (resourceVersion, allocated IPs and node ports, their annotations).
 
+// ManagedAnnotationsKey lists, on each child, the annotation keys the operator set there: a key
+// the spec no longer has (a removed spec.jobManager.ServiceAnnotations entry, say) is removed on
+// the next update, and keys other writers set are kept. Children written before this key existed
+// lose nothing: the operator then knows no key of its own to remove.
+const ManagedAnnotationsKey = "flinkoperator.k8s.io/managed-annotations"
+
 func mergeMeta(live *metav1.ObjectMeta, want metav1.ObjectMeta) {
 	live.Labels = want.Labels
 	if live.Annotations == nil {
 		live.Annotations = map[string]string{}
 	}
+	for _, k := range strings.Split(live.Annotations[ManagedAnnotationsKey], ",") {
+		if _, wanted := want.Annotations[k]; k != "" && !wanted {
+			delete(live.Annotations, k)
+		}
+	}
 	for k, v := range want.Annotations {
 		live.Annotations[k] = v
 	}
+	live.Annotations[ManagedAnnotationsKey] = managedAnnotations(want.Annotations)
 	live.OwnerReferences = want.OwnerReferences
+}
+
+// managedAnnotations is the sorted, comma-separated list of the keys (annotation keys cannot hold
+// a comma).
+func managedAnnotations(annotations map[string]string) string {
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+// withManagedAnnotations is want as it is created: a copy that lists its annotation keys.
+func withManagedAnnotations[T metav1.Object](want T) T {
+	out := any(want).(runtime.Object).DeepCopyObject().(T)
+	annotations := map[string]string{}
+	for k, v := range want.GetAnnotations() {
+		annotations[k] = v
+	}
+	annotations[ManagedAnnotationsKey] = managedAnnotations(want.GetAnnotations())
+	out.SetAnnotations(annotations)
+	return out
 }
 
 func mergeConfigMap(live, want *corev1.ConfigMap) *corev1.ConfigMap {

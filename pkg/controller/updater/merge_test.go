@@ -54,8 +54,8 @@ func TestMergeService(t *testing.T) {
 			assert.Equal(t, tt.policy, out.Spec.ExternalTrafficPolicy)
 			assert.Equal(t, tt.allocate, out.Spec.AllocateLoadBalancerNodePorts)
 			assert.Equal(t, map[string]string{"new": "label"}, out.Labels, "labels are the operator's")
-			assert.Equal(t, map[string]string{"cloud.example/allocated": "x", "ours": "new"}, out.Annotations,
-				"the operator's annotations are set; other writers' annotations are kept")
+			assert.Equal(t, map[string]string{"cloud.example/allocated": "x", "ours": "new", ManagedAnnotationsKey: "ours"}, out.Annotations,
+				"the operator's annotations are set and listed; other writers' annotations are kept")
 			assert.Equal(t, tt.from, l.Spec.Type, "the cache's object is never modified")
 			assert.Equal(t, int32(30001), l.Spec.Ports[0].NodePort)
 		})
@@ -69,10 +69,25 @@ func TestMergeKeepsTheLiveObjectIntact(t *testing.T) {
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)}}
 	out := mergeDeployment(live, want)
 	assert.Equal(t, int32(3), *out.Spec.Replicas, "the spec is the desired one")
-	assert.Equal(t, map[string]string{"a": "1", "b": "2"}, out.Annotations)
+	assert.Equal(t, map[string]string{"a": "1", "b": "2", ManagedAnnotationsKey: "b"}, out.Annotations)
 	assert.Equal(t, map[string]string{"a": "1"}, live.Annotations, "the cache's object is never modified")
 	assert.Equal(t, int32(2), *live.Spec.Replicas)
 
 	cm := mergeConfigMap(&corev1.ConfigMap{Data: map[string]string{"old": "x"}}, &corev1.ConfigMap{Data: map[string]string{"new": "y"}})
 	assert.Equal(t, map[string]string{"new": "y"}, cm.Data, "the operator owns the whole data")
+}
+
+func TestAnnotationsTheSpecNoLongerHasAreRemoved(t *testing.T) {
+	live := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{
+		"lb.example/internal": "true", "lb.example/idle-timeout": "60", "cloud.example/allocated": "x",
+		ManagedAnnotationsKey: "lb.example/idle-timeout,lb.example/internal"}}}
+	want := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"lb.example/internal": "true"}}}
+	out := mergeService(live, want)
+	assert.Equal(t, map[string]string{"lb.example/internal": "true", "cloud.example/allocated": "x",
+		ManagedAnnotationsKey: "lb.example/internal"}, out.Annotations,
+		"the operator's removed annotation goes; another writer's stays")
+
+	created := withManagedAnnotations(want)
+	assert.Equal(t, "lb.example/internal", created.Annotations[ManagedAnnotationsKey], "a created child lists its keys too")
+	assert.NotContains(t, want.Annotations, ManagedAnnotationsKey, "the desired object is not modified")
 }

@@ -158,7 +158,7 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 	name := want.GetName()
 	if isNil(live) {
 		return a.recorded("create", kind, name, ReasonCreated, "Created %s %s", func(ctx context.Context) error {
-			_, err := c.Create(ctx, want, metav1.CreateOptions{})
+			_, err := c.Create(ctx, withManagedAnnotations(want), metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
 				a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
 					"%s %s exists but is not managed by this FlinkCluster; rename or delete it", kind, name)
