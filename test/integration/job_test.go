@@ -3,9 +3,7 @@
 package integration
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,11 +69,7 @@ func pollJob(t *testing.T, ns, name string, timeout, interval time.Duration, wha
 // simPost calls the simulator's control API for a cluster.
 func simPost(t *testing.T, ns, name, path string, body string) {
 	t.Helper()
-	url := fmt.Sprintf("%s/sim/clusters/%s/%s/%s", env.simURL, ns, name, path)
-	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Less(t, resp.StatusCode, 300, "POST %s", url)
+	simRequest(t, http.MethodPost, ns, name, path, body)
 }
 
 func patchJob(t *testing.T, ns, name, patch string) {
