@@ -3,6 +3,7 @@ package names
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"text/template"
 )
 
@@ -45,4 +46,14 @@ func (u *JobManagerURLs) URL(name, namespace string, port int32) (string, error)
 		return "", fmt.Errorf("expanding the JobManager URL template: %w", err)
 	}
 	return b.String(), nil
+}
+
+// RedactedURL is u with any password replaced, for status and events (as the Flink client's
+// errors show URLs); text that is not a URL is not shown at all.
+func RedactedURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "(a JobManager URL that does not parse)"
+	}
+	return parsed.Redacted()
 }

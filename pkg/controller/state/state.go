@@ -304,7 +304,8 @@ func setStopCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStatus, no
 	setCondition(&st.Conditions, cond, now)
 }
 
-func setReachableCondition(st *v1beta1.FlinkClusterStatus, reachable bool, url string, now time.Time) {
+func setReachableCondition(st *v1beta1.FlinkClusterStatus, reachable bool, rawURL string, now time.Time) {
+	url := names.RedactedURL(rawURL)
 	cond := metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionTrue, Reason: "Answering",
 		ObservedGeneration: st.ObservedGeneration, Message: "the JobManager REST API at " + url + " answers"}
 	if !reachable {

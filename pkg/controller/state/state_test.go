@@ -200,6 +200,13 @@ func TestDerive(t *testing.T) {
 			FlinkPolled: true, JobManagerURL: "http://c-jobmanager.ns.svc:8081"})
 		assert.Equal(t, "Unreachable", condition(st, ConditionJobManagerReachable).Reason)
 	})
+	t.Run("the JobManager URL in a condition is redacted", func(t *testing.T) {
+		st := Derive(Input{Observed: snap("tm"), Want: want, Now: t0, Wanted: desired.AllComponents,
+			FlinkPolled: true, JobManagerURL: "https://op:s3cret@proxy.example.com/ns/c"})
+		msg := condition(st, ConditionJobManagerReachable).Message
+		assert.NotContains(t, msg, "s3cret")
+		assert.Contains(t, msg, "https://op:xxxxx@proxy.example.com/ns/c")
+	})
 }
 
 func condition(st v1beta1.FlinkClusterStatus, kind string) metav1.Condition {
