@@ -110,7 +110,7 @@ func (r *Reconciler) applyChildren(ctx context.Context, snap *snapshot.Snapshot,
 	if c == nil {
 		return nil
 	}
-	return r.Updater.ApplyChildren(ctx, snap, c.Want, updater.ApplyOptions{Want: c.Components, HoldDrift: c.HoldDrift})
+	return r.Updater.ApplyChildren(ctx, snap, c.Want, updater.ApplyOptions{Want: c.Components, HoldDrift: c.HoldDrift, RepairService: c.RepairService})
 }
 
 // reportStep logs the job's transition and records its events.

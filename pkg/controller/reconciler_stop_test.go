@@ -235,3 +235,36 @@ func TestASavepointThatStoppedTheJobOutsideIsRecordedBeforeCleanup(t *testing.T)
 	require.NotNil(t, atFirstDelete)
 	assert.Equal(t, "/savepoints/from-the-ui", atFirstDelete.SavepointLocation, "status is written before the cleanup policy deletes anything")
 }
+
+// TestARedirectedServiceGetsNoRESTCallAndIsPutBack: someone points the JobManager Service
+// elsewhere while the job runs (keeping its spec-hash annotation); the operator asks nothing
+// through it, says so, and puts it back although the job's changes are held.
+func TestARedirectedServiceGetsNoRESTCallAndIsPutBack(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	obj, exists, err := f.indexers["svc"].GetByKey("ns/c-jobmanager")
+	require.NoError(t, err)
+	require.True(t, exists)
+	tampered := obj.(*corev1.Service).DeepCopy()
+	tampered.Spec.Selector = map[string]string{"app": "elsewhere"}
+	require.NoError(t, f.indexers["svc"].Update(tampered))
+	f.events()
+	f.rest.ResetCalls()
+
+	writes := f.sync()
+	assert.Empty(t, f.rest.Calls(), "no REST call goes through a redirected Service")
+	assert.Contains(t, writes, "update services", "put back while the job runs")
+	cond := condition(f.cluster(), "JobManagerReachable")
+	require.NotNil(t, cond)
+	assert.Equal(t, "ServiceRedirected", cond.Reason)
+	assert.Contains(t, cond.Message, "selector")
+	assert.Contains(t, f.events(), "Warning ServiceRedirected")
+	assert.Equal(t, fsm.Running, f.job().State, "the job's state is untouched")
+
+	repaired, _, _ := f.indexers["svc"].GetByKey("ns/c-jobmanager")
+	assert.Equal(t, "c", repaired.(*corev1.Service).Spec.Selector["flinkoperator.k8s.io/cluster"])
+	f.sync()
+	assert.NotEmpty(t, f.rest.Calls(), "polled again once it is back")
+	assert.Equal(t, "Answering", condition(f.cluster(), "JobManagerReachable").Reason)
+}

@@ -66,6 +66,9 @@ type Children struct {
 	// HoldDrift leaves existing children whose spec changed alone (a running job's pods are never
 	// replaced under it).
 	HoldDrift bool
+	// RepairService puts back a JobManager Service that was redirected (snapshot.ServiceRedirected),
+	// held drift or not.
+	RepairService string
 }
 
 // Decide returns the plan for one sync.
@@ -93,7 +96,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 func decideSession(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, now time.Time) Plan {
 	p := Plan{Foreign: snap.Foreign, BuildErr: newBuildErr(snap.Cluster, buildErr)}
 	if want != nil {
-		p.Children = &Children{Want: want, Components: desired.AllComponents}
+		p.Children = &Children{Want: want, Components: desired.AllComponents, RepairService: snap.ServiceRedirected}
 	}
 	// Status reflects what was observed before this sync's writes; their watch events bring
 	// the next sync, which sees them.
@@ -115,11 +118,12 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(snap, want))), buildErr != nil)
 	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
-		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL})
+		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL,
+		ServiceRedirected: snap.ServiceRedirected})
 	p := Plan{Foreign: snap.Foreign, BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
 		TransitionEvent: eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
 	if want != nil {
-		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held}
+		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}
 	}
 	return p
 }

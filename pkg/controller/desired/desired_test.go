@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -486,4 +487,37 @@ func TestFlinkPropertiesThatFlinkWouldNotReadBackAreRefused(t *testing.T) {
 		_, err := Build(fc)
 		assert.NoError(t, err)
 	})
+}
+
+func TestServiceRedirected(t *testing.T) {
+	built, err := Build(base())
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		edit func(*corev1.Service)
+		want string
+	}{
+		{"as built", func(*corev1.Service) {}, ""},
+		{"a port number changed with the spec (a held change)", func(s *corev1.Service) { s.Spec.Ports[3].Port = 18081 }, ""},
+		{"a type changed with accessScope", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeNodePort }, ""},
+		{"ExternalName", func(s *corev1.Service) {
+			s.Spec.Type, s.Spec.ExternalName = corev1.ServiceTypeExternalName, "evil.example.com"
+		}, "ExternalName"},
+		{"another selector", func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "evil"} }, "selector"},
+		{"a selector with an extra label", func(s *corev1.Service) { s.Spec.Selector["extra"] = "x" }, "selector"},
+		{"the ui port at a number", func(s *corev1.Service) { s.Spec.Ports[3].TargetPort = intstr.FromInt32(9999) }, "ui port"},
+		{"no ui port", func(s *corev1.Service) { s.Spec.Ports = s.Spec.Ports[:3] }, "no ui port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := built.JobManagerService.DeepCopy()
+			tt.edit(live)
+			got := ServiceRedirected(base(), live)
+			if tt.want == "" {
+				assert.Empty(t, got)
+			} else {
+				assert.Contains(t, got, tt.want)
+			}
+		})
+	}
 }

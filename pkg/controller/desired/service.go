@@ -96,3 +96,39 @@ func copyMap(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// ServiceRedirected says how the live JobManager Service was changed to send traffic elsewhere
+// than to this cluster's JobManager ("" when it was not). It checks only what the operator never
+// changes for a cluster, whatever its spec (a held spec change must not look like tampering): the
+// selector, an ExternalName, and the REST port reaching the container port named "ui". The
+// operator makes no REST call through such a Service and puts it back.
+func ServiceRedirected(fc *v1beta1.FlinkCluster, live *corev1.Service) string {
+	want := names.SelectorLabels(fc.Name, names.ComponentJobManager)
+	switch {
+	case live.Spec.Type == corev1.ServiceTypeExternalName || live.Spec.ExternalName != "":
+		return fmt.Sprintf("the Service was made an ExternalName (%q)", live.Spec.ExternalName)
+	case !equalLabels(live.Spec.Selector, want):
+		return fmt.Sprintf("the Service's selector was changed to %v", live.Spec.Selector)
+	}
+	for _, p := range live.Spec.Ports {
+		if p.Name == "ui" {
+			if p.TargetPort != intstr.FromString("ui") {
+				return fmt.Sprintf("the Service's ui port was pointed at %s", p.TargetPort.String())
+			}
+			return ""
+		}
+	}
+	return "the Service has no ui port"
+}
+
+func equalLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
@@ -68,6 +69,9 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	snap.JobManagerIngress = child(snap, names.JobManagerIngress(name), o.listers.Ingresses.Ingresses(namespace).Get)
 	snap.TaskManagerDeployment = child(snap, names.TaskManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
 	snap.Submitter = child(snap, names.Submitter(name), o.listers.Jobs.Jobs(namespace).Get)
+	if snap.JobManagerService != nil {
+		snap.ServiceRedirected = desired.ServiceRedirected(fc, snap.JobManagerService)
+	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now, needsCheckpoints)
 	}
@@ -83,6 +87,10 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 	}
 	snap.SavepointSeenAt = o.savepoints.seenAt(fc.Namespace+"/"+fc.Name, InFlightTrigger(job), now)
 	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
+	if snap.ServiceRedirected != "" {
+		// No REST call reaches whatever the Service now points at; the updater puts it back.
+		return
+	}
 	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)
 	if needsCheckpoints != nil && needsCheckpoints(snap) {
 		snap.Checkpoints = ObserveCheckpoints(ctx, o.flink, snap.JobManagerURL, job.ID)

@@ -34,6 +34,9 @@ type Snapshot struct {
 	// JobManagerURL is the JobManager's REST URL ("" when it cannot be built); set for job
 	// clusters.
 	JobManagerURL string
+	// ServiceRedirected says how the JobManager Service was changed to send traffic elsewhere
+	// (desired.ServiceRedirected); the JobManager was then not asked anything.
+	ServiceRedirected string
 	// Flink and Savepoint are what the JobManager said about the job and the savepoint in flight
 	// (zero when it was not asked); Checkpoints is the job's checkpoint history, read only when
 	// the decision needs it (fsm.NeedsCheckpoints).

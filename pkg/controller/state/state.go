@@ -58,6 +58,9 @@ type Input struct {
 	// answered this sync.
 	FlinkPolled, FlinkReachable bool
 	JobManagerURL               string
+	// ServiceRedirected says how the JobManager Service was redirected; the JobManager was then
+	// not asked.
+	ServiceRedirected string
 }
 
 // Derive returns the status for the observed cluster. now stamps lastUpdateTime and condition
@@ -84,7 +87,12 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setReadyCondition(&st, in.BuildErr, in.Now)
 	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
 	setStopCondition(&st, in.Job, in.Now)
-	if in.FlinkPolled {
+	switch {
+	case in.ServiceRedirected != "":
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
+			Reason: "ServiceRedirected", ObservedGeneration: st.ObservedGeneration,
+			Message: in.ServiceRedirected + "; the operator makes no REST call through it and puts it back"}, in.Now)
+	case in.FlinkPolled:
 		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
 	}
 	if !equality.Semantic.DeepEqual(withoutTime(old), withoutTime(st)) {

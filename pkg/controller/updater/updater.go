@@ -34,6 +34,8 @@ const (
 	ReasonWriteFailed  = "WriteFailed"
 	ReasonNameConflict = "NameConflict"
 	ReasonInvalidSpec  = "InvalidSpec"
+	// ReasonServiceRedirected: the JobManager Service was changed to send traffic elsewhere.
+	ReasonServiceRedirected = "ServiceRedirected"
 )
 
 // Updater performs the writes.
@@ -56,6 +58,10 @@ type ApplyOptions struct {
 	// HoldDrift leaves existing children whose spec changed alone (a running job must not have
 	// its pods replaced under it); missing children are still created and replicas still scaled.
 	HoldDrift bool
+	// RepairService says how the JobManager Service was redirected ("" when it was not): it is
+	// then updated to the desired Service even while drift is held, since a Service change
+	// replaces no pod.
+	RepairService string
 }
 
 // ApplyChildren brings the children to want. It first decides, without I/O, which writes are
@@ -88,6 +94,11 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 			func() write { return a.remove("Deployment", obs.JobManagerDeployment, deployments.Delete) }),
 		pick(jm,
 			func() write {
+				if opts.RepairService != "" {
+					u.recorder.Eventf(obs.Cluster, corev1.EventTypeWarning, ReasonServiceRedirected,
+						"%s; no Flink REST call goes through it, and it is put back", opts.RepairService)
+					return plan(applier{u: u, fc: obs.Cluster, force: true}, "Service", services, obs.JobManagerService, want.JobManagerService, mergeService, nil)
+				}
 				return plan(a, "Service", services, obs.JobManagerService, want.JobManagerService, mergeService, nil)
 			},
 			func() write { return a.remove("Service", obs.JobManagerService, services.Delete) }),
@@ -146,6 +157,9 @@ type applier struct {
 	u    *Updater
 	fc   *v1beta1.FlinkCluster
 	hold bool
+	// force updates the child even when its spec hash matches (a redirected Service that kept
+	// the annotation).
+	force bool
 }
 
 // scaler plans setting live's replicas to want's; nil when they are equal.
@@ -166,7 +180,7 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 			return err
 		})
 	}
-	if desired.SpecDrifted(live, want) && !a.hold {
+	if (desired.SpecDrifted(live, want) || a.force) && !a.hold {
 		return a.recorded("update", kind, name, ReasonUpdated, "Updated %s %s to the current spec", func(ctx context.Context) error {
 			_, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{})
 			return err
