@@ -78,6 +78,8 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"flinkProperties key that is not a plain key", session, set("spec.flinkProperties", map[string]interface{}{"rest.port: 1\nx": "y"}), "spec.flinkProperties", "plain Flink configuration keys"},
 		{"flinkProperties key with trailing space", session, set("spec.flinkProperties", map[string]interface{}{"rest.port ": "1"}), "spec.flinkProperties", "plain Flink configuration keys"},
 		{"flinkProperties value with a line break", session, set("spec.flinkProperties", map[string]interface{}{"parallelism.default": "1\nrest.port: 1"}), "spec.flinkProperties.parallelism.default", "should match"},
+		{"flinkProperties narrows a bind address", session, set("spec.flinkProperties", map[string]interface{}{"rest.bind-address": "127.0.0.1"}), "spec.flinkProperties", "so that it can reach the cluster"},
+		{"jarFile that is an option of flink run", job, set("spec.job.jarFile", "-Drest.port=1"), "spec.job.jarFile", "must not start with '-'"},
 		{"flinkProperties shortens how long Flink keeps savepoint results", job, set("spec.flinkProperties", map[string]interface{}{"rest.async.store-duration": "1 min"}), "spec.flinkProperties", "keeps savepoint results long enough to confirm every stop"},
 		{"unknown field (strict)", session, set("spec.jobManager.replicaCount", 2), "spec.jobManager.replicaCount", "unknown field"},
 		{"name too long", session, set("metadata.name", "a-very-long-flink-cluster-name-that-is-too-long-1"), "metadata.name", "at most 45"},

@@ -35,6 +35,9 @@ var OperatorOwnedKeys = []string{
 	"jobmanager.rpc.address", "jobmanager.rpc.port", "blob.server.port", "rest.port",
 	"rest.address", "taskmanager.rpc.port", "taskmanager.data.port", JobIDOption,
 	AsyncOperationStoreKey,
+	// Where the processes listen: another host or port there makes the cluster unreachable.
+	"jobmanager.bind-host", "taskmanager.bind-host", "rest.bind-address", "rest.bind-port",
+	"jobmanager.rpc.bind-port", "taskmanager.rpc.bind-port", "taskmanager.data.bind-port",
 }
 
 // AsyncOperationStoreKey is how long Flink's REST API keeps the result of an asynchronous

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -61,6 +62,10 @@ var AllComponents = Components{JobManager: true, TaskManager: true}
 func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
 	if err := checkFlinkProperties(fc); err != nil {
 		return nil, err
+	}
+	if job := fc.Spec.Job; job != nil && strings.HasPrefix(job.JarFile, "-") {
+		// The CRD rejects it too; this covers FlinkClusters stored before that rule.
+		return nil, fmt.Errorf("spec.job.jarFile %q: must not start with '-', flink run would read it as an option", job.JarFile)
 	}
 	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin, fc.Spec.JobManager.MemoryProcessRatio)
 	if err != nil {

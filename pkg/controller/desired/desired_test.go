@@ -521,3 +521,10 @@ func TestServiceRedirected(t *testing.T) {
 		})
 	}
 }
+
+func TestJarFileIsNeverAnOption(t *testing.T) {
+	fc := base()
+	fc.Spec.Job.JarFile = "-Drest.port=1"
+	_, err := Build(fc)
+	assert.ErrorContains(t, err, "spec.job.jarFile")
+}

@@ -115,7 +115,7 @@ type FlinkClusterSpec struct {
 	// Flink keys; values are single lines, written so that Flink reads back exactly this map.
 	// +kubebuilder:validation:MaxProperties=512
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-zA-Z0-9][-._a-zA-Z0-9]*$'))",message="spec.flinkProperties keys must be plain Flink configuration keys: letters, digits, '.', '-' and '_', starting with a letter or digit"
-	// +kubebuilder:validation:XValidation:rule="['jobmanager.rpc.address', 'jobmanager.rpc.port', 'blob.server.port', 'rest.port', 'rest.address', 'taskmanager.rpc.port', 'taskmanager.data.port', '$internal.pipeline.job-id', 'rest.async.store-duration'].all(k, !(k in self))",message="spec.flinkProperties must not set jobmanager.rpc.address, jobmanager.rpc.port, blob.server.port, rest.port, rest.address, taskmanager.rpc.port, taskmanager.data.port, $internal.pipeline.job-id or rest.async.store-duration: the operator sets them from spec.jobManager.ports and spec.taskManager.ports, and keeps savepoint results long enough to confirm every stop"
+	// +kubebuilder:validation:XValidation:rule="['jobmanager.rpc.address', 'jobmanager.rpc.port', 'blob.server.port', 'rest.port', 'rest.address', 'taskmanager.rpc.port', 'taskmanager.data.port', '$internal.pipeline.job-id', 'rest.async.store-duration', 'jobmanager.bind-host', 'taskmanager.bind-host', 'rest.bind-address', 'rest.bind-port', 'jobmanager.rpc.bind-port', 'taskmanager.rpc.bind-port', 'taskmanager.data.bind-port'].all(k, !(k in self))",message="spec.flinkProperties must not set jobmanager.rpc.address, jobmanager.rpc.port, blob.server.port, rest.port, rest.address, taskmanager.rpc.port, taskmanager.data.port, $internal.pipeline.job-id, rest.async.store-duration, or the bind hosts and ports (jobmanager.bind-host, taskmanager.bind-host, rest.bind-address, rest.bind-port, jobmanager.rpc.bind-port, taskmanager.rpc.bind-port, taskmanager.data.bind-port): the operator sets them from spec.jobManager.ports and spec.taskManager.ports so that it can reach the cluster, and keeps savepoint results long enough to confirm every stop"
 	// +optional
 	FlinkProperties map[string]FlinkPropertyValue `json:"flinkProperties,omitempty"`
 
@@ -585,6 +585,7 @@ const (
 type JobSpec struct {
 	// JarFile is the job's JAR: a path inside the image or a remote URI (https://, gs://, ...).
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-')",message="spec.job.jarFile must not start with '-': flink run would read it as one of its own options"
 	JarFile string `json:"jarFile"`
 
 	// ClassName is the fully qualified name of the job's main class.
