@@ -150,11 +150,28 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 	}
 }
 
+// mayReadHistory is a cheap first test for NeedsCheckpoints, so that the poll of a running job
+// that nothing asks to stop builds nothing: only a stop to trigger (deletion, cancellation, a new
+// revision), a stop in flight, or a job Flink reports stopped can take a transition that reads the
+// history.
+func mayReadHistory(snap *snapshot.Snapshot) bool {
+	fc := snap.Cluster
+	var job v1beta1.JobStatus
+	if fc.Status.Components.Job != nil {
+		job = *fc.Status.Components.Job
+	}
+	ended := fsm.FlinkStateMeaning[snap.Flink.State]
+	cancel := fc.Spec.Job.CancelRequested != nil && *fc.Spec.Job.CancelRequested
+	return fc.DeletionTimestamp != nil || cancel || fsm.SavepointInFlight(job) ||
+		ended == fsm.JobFinished || ended == fsm.JobCanceled ||
+		(job.Revision != "" && desired.JobRevision(fc) != job.Revision)
+}
+
 // NeedsCheckpoints reports whether the decision on snap needs the job's checkpoint history
 // (fsm.NeedsCheckpoints), for the observer, which reads it only then.
 func NeedsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
 	fc := snap.Cluster
-	if fc == nil || fc.Spec.Job == nil || !snap.Flink.Polled {
+	if fc == nil || fc.Spec.Job == nil || !snap.Flink.Polled || !mayReadHistory(snap) {
 		return false
 	}
 	var want *desired.Cluster
