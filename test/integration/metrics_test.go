@@ -278,7 +278,7 @@ func TestMetricsAfterALifecycle(t *testing.T) {
 		for kind, n := range map[string]float64{"ConfigMap": 1, "Deployment": 2, "Service": 1, "Job": 1} {
 			assert.Equal(t, n, m.sum("flinkoperator_api_writes_total", map[string]string{"kind": kind, "verb": "create"}), "%s creates", kind)
 		}
-		assert.Equal(t, 1.0, m.sum("flinkoperator_api_writes_total", map[string]string{"kind": "FlinkCluster", "verb": "update"}), "the finalizer")
+		assert.Equal(t, 1.0, m.sum("flinkoperator_api_writes_total", map[string]string{"kind": "FlinkCluster", "verb": "patch"}), "the finalizer, added with a patch")
 		assert.GreaterOrEqual(t, m.sum("flinkoperator_api_writes_total", map[string]string{"kind": "FlinkCluster", "verb": "update_status"}), 4.0,
 			"status through Pending, Submitting, Running, Savepointing, Running")
 		assert.Zero(t, m.sum("flinkoperator_api_writes_total", map[string]string{"verb": "delete"}))
@@ -305,7 +305,7 @@ func TestMetricsAfterALifecycle(t *testing.T) {
 		})
 		after := scrape(t, op.metrics)
 		assert.Empty(t, after.hasNamespace(ns), "left: %v", left)
-		assert.Equal(t, 2.0, after.sum("flinkoperator_api_writes_total", map[string]string{"kind": "FlinkCluster", "verb": "update"}),
+		assert.Equal(t, 2.0, after.sum("flinkoperator_api_writes_total", map[string]string{"kind": "FlinkCluster", "verb": "patch"}),
 			"the finalizer came off")
 		assert.Positive(t, after.sum("workqueue_adds_total", nil), "operator-wide series stay")
 	})
