@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
@@ -157,6 +159,34 @@ func checkFlinkProperties(fc *v1beta1.FlinkCluster) error {
 		}
 	}
 	return nil
+}
+
+// MaxConfigMapData is how much the cluster's ConfigMap may hold: the API server refuses objects
+// over 1 MiB (etcd's request limit), and the metadata needs some room.
+const MaxConfigMapData = 1000 * 1024
+
+// checkConfigMapSize refuses a spec whose ConfigMap the API server would refuse, naming the field
+// that fills it most: a logConfig file, or flinkProperties (which is in it twice, once per Flink
+// configuration file).
+func checkConfigMapSize(fc *v1beta1.FlinkCluster, cm *corev1.ConfigMap) error {
+	total := 0
+	for _, v := range cm.Data {
+		total += len(v)
+	}
+	if total <= MaxConfigMapData {
+		return nil
+	}
+	field, size := "spec.flinkProperties", 0
+	for k, v := range fc.Spec.FlinkProperties {
+		size += 2 * (len(k) + len(v))
+	}
+	for name, content := range fc.Spec.LogConfig {
+		if len(content) > size {
+			field, size = fmt.Sprintf("spec.logConfig[%q]", name), len(content)
+		}
+	}
+	return fmt.Errorf("%s is too large: the cluster's ConfigMap would hold %d bytes, more than the %d the API server accepts (%s takes %d)",
+		field, total, MaxConfigMapData, field, size)
 }
 
 func isOperatorOwned(key string) bool {

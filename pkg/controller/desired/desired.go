@@ -76,6 +76,9 @@ func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
 		return nil, fmt.Errorf("spec.taskManager.resources: %w", err)
 	}
 	cm := configMap(fc, flinkConfig(fc, jmMemory, tmMemory))
+	if err := checkConfigMapSize(fc, cm); err != nil {
+		return nil, err
+	}
 	configHash := hashOf(cm.Data)
 	c := &Cluster{
 		ConfigMap:             cm,

@@ -528,3 +528,23 @@ func TestJarFileIsNeverAnOption(t *testing.T) {
 	_, err := Build(fc)
 	assert.ErrorContains(t, err, "spec.job.jarFile")
 }
+
+func TestAConfigMapTooLargeForTheAPIServerIsRefused(t *testing.T) {
+	fc := base()
+	fc.Spec.LogConfig = map[string]string{"log4j-console.properties": strings.Repeat("#\n", 600*1024)}
+	_, err := Build(fc)
+	assert.ErrorContains(t, err, `spec.logConfig["log4j-console.properties"] is too large`)
+
+	fc = base()
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{}
+	for i := 0; i < 40; i++ {
+		fc.Spec.FlinkProperties[fmt.Sprintf("k%d", i)] = v1beta1.FlinkPropertyValue(strings.Repeat("v", 16*1024))
+	}
+	_, err = Build(fc)
+	assert.ErrorContains(t, err, "spec.flinkProperties is too large", "40 values of 16 KiB, written twice")
+
+	fc = base()
+	fc.Spec.LogConfig = map[string]string{"log4j-console.properties": strings.Repeat("#\n", 200*1024)}
+	_, err = Build(fc)
+	assert.NoError(t, err, "400 KiB of logging configuration fits")
+}
