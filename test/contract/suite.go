@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 )
@@ -582,12 +583,20 @@ func testStopWithSavepointAndRestore(t *testing.T, s *S) {
 		t.Errorf("stopped job has no end-time")
 	}
 	// The operator confirms a stop whose trigger Flink forgot from the stopped job's checkpoint
-	// history: its latest savepoint, above the highest ID seen before the stop, is the stop's.
-	historyAfter := observer.ObserveCheckpoints(ctx, s.Client, s.URL, id)
-	if !historyAfter.Read || historyAfter.LatestSavepointPath != st.Location || historyAfter.LatestSavepointID <= historyBefore.MaxID {
-		t.Errorf("stopped job's checkpoint history = %+v, want latest savepoint %s with an ID above %d", historyAfter, st.Location, historyBefore.MaxID)
-	} else {
+	// history: a savepoint there above the highest ID seen before the stop must be the stop's.
+	// Flink may complete the stop before its statistics record the savepoint (FLINK-38408), so the
+	// history can lack it (seen once on 1.20.5); the operator then ends the stop Unconfirmed and
+	// never takes an older savepoint for it. What must never happen is another savepoint there.
+	historyAfter := s.stoppedJobHistory(ctx, id)
+	switch {
+	case !historyAfter.Read:
+		t.Errorf("the stopped job's checkpoint history cannot be read")
+	case historyAfter.LatestSavepointID > historyBefore.MaxID && historyAfter.LatestSavepointPath != st.Location:
+		t.Errorf("stopped job's checkpoint history = %+v: a savepoint above %d that is not the stop's %s", historyAfter, historyBefore.MaxID, st.Location)
+	case historyAfter.LatestSavepointID > historyBefore.MaxID:
 		s.fact(t, "stopped job's checkpoint history: latest savepoint %d (%s) above %d", historyAfter.LatestSavepointID, historyAfter.LatestSavepointPath, historyBefore.MaxID)
+	default:
+		s.fact(t, "stopped job's checkpoint history lacks the stop's savepoint (%+v): the statistics race of FLINK-38408", historyAfter)
 	}
 	before, err := s.Target.ReadCounts(ctx, out)
 	if err != nil {
@@ -620,6 +629,17 @@ func testStopWithSavepointAndRestore(t *testing.T, s *S) {
 		t.Fatalf("CancelJob: %v", err)
 	}
 	s.waitState(t, ctx, id2, flinkclient.JobStateCanceled)
+}
+
+// stoppedJobHistory reads a stopped job's checkpoint history as the operator does, for a few
+// seconds while it lacks a savepoint (the REST API may serve a cached graph briefly).
+func (s *S) stoppedJobHistory(ctx context.Context, id string) fsm.CheckpointObservation {
+	h := observer.ObserveCheckpoints(ctx, s.Client, s.URL, id)
+	for i := 0; i < 10 && h.Read && h.LatestSavepointPath == ""; i++ {
+		time.Sleep(500 * time.Millisecond)
+		h = observer.ObserveCheckpoints(ctx, s.Client, s.URL, id)
+	}
+	return h
 }
 
 func testFailingJobExceptions(t *testing.T, s *S) {
