@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -107,7 +108,7 @@ func ServiceRedirected(fc *v1beta1.FlinkCluster, live *corev1.Service) string {
 	switch {
 	case live.Spec.Type == corev1.ServiceTypeExternalName || live.Spec.ExternalName != "":
 		return fmt.Sprintf("the Service was made an ExternalName (%q)", live.Spec.ExternalName)
-	case !equalLabels(live.Spec.Selector, want):
+	case !labels.Equals(live.Spec.Selector, want):
 		return fmt.Sprintf("the Service's selector was changed to %v", live.Spec.Selector)
 	}
 	for _, p := range live.Spec.Ports {
@@ -119,16 +120,4 @@ func ServiceRedirected(fc *v1beta1.FlinkCluster, live *corev1.Service) string {
 		}
 	}
 	return "the Service has no ui port"
-}
-
-func equalLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range b {
-		if a[k] != v {
-			return false
-		}
-	}
-	return true
 }
