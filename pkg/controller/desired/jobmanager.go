@@ -34,12 +34,12 @@ func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.D
 		PeriodSeconds:       10,
 		FailureThreshold:    6,
 	}, jm.LivenessProbe)
-	containers := append([]corev1.Container{container}, jm.Sidecars...)
 	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, 1,
 		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, containers, podOptions{
+		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, container, podOptions{
 			annotations: jm.PodAnnotations, labels: jm.PodLabels, nodeSelector: jm.NodeSelector,
 			tolerations: jm.Tolerations, securityContext: jm.SecurityContext, initContainers: jm.InitContainers,
+			sidecars: jm.Sidecars,
 		}))
 }
 

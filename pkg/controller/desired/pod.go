@@ -104,6 +104,7 @@ func flinkContainer(fc *v1beta1.FlinkCluster, name string, extraMounts []corev1.
 		EnvFrom:         fc.Spec.EnvFrom,
 		Env:             flinkEnv(fc),
 		VolumeMounts:    append(flinkMounts(fc), extraMounts...),
+		SecurityContext: ownContainerSecurity(fc),
 	}
 }
 
@@ -114,14 +115,18 @@ type podOptions struct {
 	nodeSelector    map[string]string
 	tolerations     []corev1.Toleration
 	securityContext *corev1.PodSecurityContext
-	initContainers  []corev1.Container
+	// ownInitContainers are the operator's; they run before the user's initContainers.
+	ownInitContainers []corev1.Container
+	initContainers    []corev1.Container
+	sidecars          []corev1.Container
 }
 
-// podTemplate is the pod template of a Flink component; configHash in an annotation makes a
-// configuration change roll the pods, because Flink reads its configuration only at start. The
-// user's pod labels and annotations come first, so the operator's own always win (the CRD
-// rejects the user's attempts to set them anyway).
-func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVolumes []corev1.Volume, containers []corev1.Container, opts podOptions) corev1.PodTemplateSpec {
+// podTemplate is the pod template of a Flink component whose main container is main; configHash
+// in an annotation makes a configuration change roll the pods, because Flink reads its
+// configuration only at start. The user's pod labels and annotations come first, so the
+// operator's own always win (the CRD rejects the user's attempts to set them anyway). The user's
+// init containers and sidecars get the restricted container defaults where they leave them unset.
+func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVolumes []corev1.Volume, main corev1.Container, opts podOptions) corev1.PodTemplateSpec {
 	annotations := copyMap(opts.annotations)
 	if annotations == nil {
 		annotations = map[string]string{}
@@ -133,16 +138,25 @@ func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVo
 			Annotations: annotations,
 		},
 		Spec: corev1.PodSpec{
-			InitContainers:     opts.initContainers,
-			Containers:         containers,
+			InitContainers:     appendContainers(opts.ownInitContainers, userContainers(fc, opts.initContainers)),
+			Containers:         appendContainers([]corev1.Container{main}, userContainers(fc, opts.sidecars)),
 			Volumes:            append(flinkVolumes(fc), extraVolumes...),
 			ImagePullSecrets:   fc.Spec.Image.PullSecrets,
 			ServiceAccountName: deref(fc.Spec.ServiceAccountName, ""),
 			NodeSelector:       opts.nodeSelector,
 			Tolerations:        opts.tolerations,
-			SecurityContext:    opts.securityContext,
+			SecurityContext:    podSecurityContext(fc, opts.securityContext),
 		},
 	}
+}
+
+// appendContainers is own followed by user, nil when both are empty (as the API server stores an
+// empty list), so a pod without init containers compares equal to its stored self.
+func appendContainers(own, user []corev1.Container) []corev1.Container {
+	if len(own)+len(user) == 0 {
+		return nil
+	}
+	return append(append([]corev1.Container{}, own...), user...)
 }
 
 // mergeLabels returns user's labels overlaid with the operator's own, which always win.

@@ -46,11 +46,11 @@ func Submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	if spec.Resources != nil {
 		main.Resources = *spec.Resources
 	}
-	initContainers := append([]corev1.Container{waitForJobManager(fc)}, withJobMounts(spec.InitContainers, spec.VolumeMounts)...)
-
-	template := podTemplate(fc, names.ComponentSubmitter, "", spec.Volumes, []corev1.Container{main}, podOptions{
+	template := podTemplate(fc, names.ComponentSubmitter, "", spec.Volumes, main, podOptions{
 		annotations: spec.PodAnnotations, labels: spec.PodLabels, nodeSelector: spec.NodeSelector,
-		tolerations: spec.Tolerations, securityContext: spec.SecurityContext, initContainers: initContainers,
+		tolerations: spec.Tolerations, securityContext: spec.SecurityContext,
+		ownInitContainers: []corev1.Container{waitForJobManager(fc)},
+		initContainers:    withJobMounts(spec.InitContainers, spec.VolumeMounts),
 	})
 	delete(template.Annotations, ConfigHashAnnotation)
 	template.Spec.RestartPolicy = corev1.RestartPolicyNever
@@ -108,6 +108,7 @@ exit 1
 		Image:           fc.Spec.Image.Name,
 		ImagePullPolicy: fc.Spec.Image.PullPolicy,
 		Command:         []string{"/bin/bash", "-c", script},
+		SecurityContext: ownContainerSecurity(fc),
 	}
 	// The submitter's resources, so that a namespace quota that requires them admits the pod; a
 	// pod requests the larger of its init containers' and its containers' resources, so this adds

@@ -34,11 +34,11 @@ func taskManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.
 			PeriodSeconds: 5,
 		}, tm.ReadinessProbe)
 	}
-	containers := append([]corev1.Container{container}, tm.Sidecars...)
 	return deployment(fc, names.TaskManagerDeployment(fc.Name), names.ComponentTaskManager, tm.Replicas,
 		appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType},
-		podTemplate(fc, names.ComponentTaskManager, configHash, tm.Volumes, containers, podOptions{
+		podTemplate(fc, names.ComponentTaskManager, configHash, tm.Volumes, container, podOptions{
 			annotations: tm.PodAnnotations, labels: tm.PodLabels, nodeSelector: tm.NodeSelector,
 			tolerations: tm.Tolerations, securityContext: tm.SecurityContext, initContainers: tm.InitContainers,
+			sidecars: tm.Sidecars,
 		}))
 }

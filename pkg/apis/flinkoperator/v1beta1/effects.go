@@ -51,6 +51,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.gcpConfig":            RestartsJob,
 	"spec.logConfig":            RestartsJob,
 	"spec.revisionHistoryLimit": RestartsJob,
+	"spec.podSecurityDefaults":  RestartsJob,
 
 	"spec.jobManager.accessScope":          RestartsJob,
 	"spec.jobManager.ServiceAnnotations":   RestartsJob,

@@ -149,7 +149,32 @@ type FlinkClusterSpec struct {
 	// change to a running job cluster is rolled out by savepoint, stop, rebuild and resume.
 	// +optional
 	RecreateOnUpdate *bool `json:"recreateOnUpdate,omitempty"`
+
+	// PodSecurityDefaults says whether the operator gives the pods it builds a security context
+	// that passes the restricted Pod Security level. Restricted (the default when absent): every
+	// pod runs as the Flink image's user (runAsUser, runAsGroup and fsGroup 9999, runAsNonRoot)
+	// with the RuntimeDefault seccomp profile, and every container without privilege escalation
+	// and with all capabilities dropped; a field of the component's securityContext wins over the
+	// default, and user init containers and sidecars get the container fields only where they
+	// leave them unset. None: pods and containers carry exactly the securityContext of the spec
+	// (what operators before this field did; their Flink processes run as root).
+	// +kubebuilder:validation:Enum=Restricted;None
+	// +optional
+	PodSecurityDefaults *PodSecurityDefaults `json:"podSecurityDefaults,omitempty"`
 }
+
+// PodSecurityDefaults is the choice of spec.podSecurityDefaults.
+type PodSecurityDefaults string
+
+// The values of spec.podSecurityDefaults.
+const (
+	PodSecurityRestricted PodSecurityDefaults = "Restricted"
+	PodSecurityNone       PodSecurityDefaults = "None"
+)
+
+// FlinkUID is the user and group of the official Flink image (its entrypoint switches to it, and
+// /opt/flink belongs to it); the restricted defaults run every Flink process as this user.
+const FlinkUID int64 = 9999
 
 // ImageSpec names the Flink image.
 type ImageSpec struct {

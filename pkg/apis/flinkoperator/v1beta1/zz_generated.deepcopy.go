@@ -223,6 +223,11 @@ func (in *FlinkClusterSpec) DeepCopyInto(out *FlinkClusterSpec) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.PodSecurityDefaults != nil {
+		in, out := &in.PodSecurityDefaults, &out.PodSecurityDefaults
+		*out = new(PodSecurityDefaults)
+		**out = **in
+	}
 	return
 }
 
