@@ -90,6 +90,9 @@ func TestJobClusterLifecycle(t *testing.T) {
 			gap := sps[i].Written.Sub(sps[i-1].Written)
 			assert.InDelta(t, 20, gap.Seconds(), 8, "gap between savepoints %d and %d", i-1, i)
 		}
+		// The restricted defaults run Flink as the image's user, not as root.
+		assert.Equal(t, uint32(v1beta1.FlinkUID), ownerOf(t, sps[0].Path), "owner of %s", sps[0].Path)
+		assert.Equal(t, uint32(v1beta1.FlinkUID), ownerOf(t, out1), "owner of the job's output")
 	})
 
 	t.Run("savepointGeneration+1 takes a savepoint now", func(t *testing.T) {

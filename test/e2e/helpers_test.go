@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +40,11 @@ func newNamespace(t *testing.T, name string) (string, string) {
 	require.NoError(t, err)
 	dir := filepath.Join(env.work, "data", name)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "savepoints"), 0o755))
+	// The shared storage is prepared for the Flink user, as a volume or bucket for a Flink
+	// cluster would be: the operator's pods run Flink as uid 9999.
+	for _, d := range []string{dir, filepath.Join(dir, "savepoints")} {
+		require.NoError(t, os.Chown(d, int(v1beta1.FlinkUID), int(v1beta1.FlinkUID)))
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpLogs(t, name)
@@ -46,6 +52,14 @@ func newNamespace(t *testing.T, name string) (string, string) {
 		_ = env.kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	return name, dir
+}
+
+// ownerOf is the uid that owns path.
+func ownerOf(t *testing.T, path string) uint32 {
+	t.Helper()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	return st.Sys().(*syscall.Stat_t).Uid
 }
 
 func dumpLogs(t *testing.T, ns string) {

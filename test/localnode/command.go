@@ -32,11 +32,14 @@ const (
 
 // command builds the process of a container: its environment and command line with volume paths
 // mapped to the pod directory, then the Flink entry point as a JVM, or a shell script with
-// Service addresses mapped to loopback. Every rewrite is appended to the pod's rewrites.log.
-func (r *podRunner) command(ctx context.Context, c corev1.Container) (*exec.Cmd, error) {
+// Service addresses mapped to loopback; it runs as id (see containerIdentity). Every rewrite is appended to the pod's rewrites.log.
+func (r *podRunner) command(ctx context.Context, c corev1.Container, id *identity) (*exec.Cmd, error) {
 	dist, err := r.node.opts.Dist(c.Image)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", c.Image, err)
+	}
+	if err := id.checkReadable(dist.Home); err != nil {
+		return nil, err
 	}
 	env, err := r.env(ctx, c)
 	if err != nil {

@@ -210,9 +210,20 @@ func (r *podRunner) sleep(ctx context.Context, d time.Duration) bool {
 // runOnce starts the container's process, reports it running, and waits for it to exit (or for
 // the pod to stop: SIGTERM, then SIGKILL after the grace period). It returns the exit code.
 func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error) {
-	cmd, err := r.command(ctx, c.spec)
+	id, err := containerIdentity(r.pod, c.spec)
 	if err != nil {
 		r.logf("container %s: %v", c.spec.Name, err)
+		r.setTerminated(ctx, c, 128, "CreateContainerConfigError", err.Error())
+		return 128, err
+	}
+	cmd, err := r.command(ctx, c.spec, id)
+	if err != nil {
+		r.logf("container %s: %v", c.spec.Name, err)
+		r.setTerminated(ctx, c, 128, "StartError", err.Error())
+		return 128, err
+	}
+	cred, err := id.credential()
+	if err != nil {
 		r.setTerminated(ctx, c, 128, "StartError", err.Error())
 		return 128, err
 	}
@@ -222,7 +233,7 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 	}
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		r.setTerminated(ctx, c, 128, "StartError", err.Error())
 		return 128, err

@@ -59,9 +59,26 @@ func (r *podRunner) materializeVolumes(ctx context.Context) (map[string]string, 
 				return nil, err
 			}
 		}
+		if err := r.setVolumeOwnership(dir, v.EmptyDir != nil); err != nil {
+			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+		}
 		out[v.Name] = dir
 	}
 	return out, nil
+}
+
+// setVolumeOwnership makes an emptyDir world-writable, as the kubelet creates it, and applies
+// the pod's fsGroup to every volume the node wrote.
+func (r *podRunner) setVolumeOwnership(dir string, emptyDir bool) error {
+	if emptyDir {
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return err
+		}
+	}
+	if psc := r.pod.Spec.SecurityContext; psc != nil && psc.FSGroup != nil {
+		return applyFSGroup(dir, *psc.FSGroup, emptyDir)
+	}
+	return nil
 }
 
 // projected writes the ConfigMap and Secret sources of a projected volume. The service account
