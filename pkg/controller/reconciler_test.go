@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/state"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
 )
@@ -301,6 +304,32 @@ func TestForeignObjectIsLeftAlone(t *testing.T) {
 	f.sync()
 	for _, a := range f.kube.Actions() {
 		assert.NotEqual(t, "ingresses", a.GetResource().Resource, "a foreign Ingress must not be touched")
+	}
+	assert.Equal(t, 1, countEvents(f.recorder, "NameConflict"))
+	cond := meta.FindStatusCondition(f.cluster().Status.Conditions, state.ConditionNameConflict)
+	require.NotNil(t, cond)
+	assert.Contains(t, cond.Message, "c-jobmanager")
+
+	f.sync()
+	assert.Zero(t, countEvents(f.recorder, "NameConflict"), "the same conflict is reported once, not per sync (an event is an API write)")
+
+	require.NoError(t, f.indexers["ing"].Delete(foreign))
+	f.sync()
+	assert.Nil(t, meta.FindStatusCondition(f.cluster().Status.Conditions, state.ConditionNameConflict), "gone with the conflict")
+}
+
+// countEvents drains the recorder and counts the events with reason.
+func countEvents(r *record.FakeRecorder, reason string) int {
+	n := 0
+	for {
+		select {
+		case e := <-r.Events:
+			if strings.Contains(e, " "+reason+" ") {
+				n++
+			}
+		default:
+			return n
+		}
 	}
 }
 

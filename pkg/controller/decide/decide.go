@@ -85,7 +85,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 	want, buildErr := desired.Build(fc)
 	if needsFinalizer(fc) {
 		// Added before anything runs, so a deletion always finds it.
-		return Plan{AddFinalizer: true, Foreign: snap.Foreign, BuildErr: newBuildErr(fc, buildErr)}
+		return Plan{AddFinalizer: true, Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr)}
 	}
 	if fc.Spec.Job == nil {
 		return decideSession(snap, want, buildErr, now)
@@ -94,7 +94,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 }
 
 func decideSession(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, now time.Time) Plan {
-	p := Plan{Foreign: snap.Foreign, BuildErr: newBuildErr(snap.Cluster, buildErr)}
+	p := Plan{Foreign: newForeign(snap.Cluster, snap.Foreign), BuildErr: newBuildErr(snap.Cluster, buildErr)}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: desired.AllComponents, RepairService: snap.ServiceRedirected}
 	}
@@ -120,7 +120,7 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL,
 		ServiceRedirected: snap.ServiceRedirected})
-	p := Plan{Foreign: snap.Foreign, BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
+	p := Plan{Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
 		TransitionEvent: eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}

@@ -51,6 +51,19 @@ func newBuildErr(fc *v1beta1.FlinkCluster, buildErr error) error {
 	return buildErr
 }
 
+// newForeign is foreign unless status already reports exactly these names (condition
+// NameConflict): a name conflict gets one event when it appears or changes, not one per sync.
+func newForeign(fc *v1beta1.FlinkCluster, foreign []string) []string {
+	if len(foreign) == 0 {
+		return nil
+	}
+	c := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionNameConflict)
+	if c != nil && c.Message == state.NameConflictMessage(foreign) {
+		return nil
+	}
+	return foreign
+}
+
 // needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.
 func needsFinalizer(fc *v1beta1.FlinkCluster) bool {
 	job := fc.Spec.Job

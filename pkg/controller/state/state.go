@@ -4,6 +4,7 @@
 package state
 
 import (
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,6 +34,9 @@ const (
 	// and after an update's stop ended without a savepoint the operator could confirm (reason
 	// SavepointNotFound): the job is then not resubmitted from an older savepoint by itself.
 	ConditionStopUnconfirmed = "StopUnconfirmed"
+	// ConditionNameConflict is True while objects this FlinkCluster does not control hold the
+	// names of some of its children; its message names them.
+	ConditionNameConflict = "NameConflict"
 )
 
 // ReasonInvalidSpec is the Ready condition's reason while the spec cannot be built.
@@ -87,6 +91,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setReadyCondition(&st, in.BuildErr, in.Now)
 	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
 	setStopCondition(&st, in.Job, in.Now)
+	setNameConflictCondition(&st, obs.Foreign, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -310,6 +315,20 @@ func setStopCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStatus, no
 		return
 	}
 	setCondition(&st.Conditions, cond, now)
+}
+
+func setNameConflictCondition(st *v1beta1.FlinkClusterStatus, foreign []string, now time.Time) {
+	if len(foreign) == 0 {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionNameConflict)
+		return
+	}
+	setCondition(&st.Conditions, metav1.Condition{Type: ConditionNameConflict, Status: metav1.ConditionTrue,
+		Reason: "NotControlled", ObservedGeneration: st.ObservedGeneration, Message: NameConflictMessage(foreign)}, now)
+}
+
+// NameConflictMessage is the NameConflict condition's message for the foreign children.
+func NameConflictMessage(foreign []string) string {
+	return strings.Join(foreign, ", ") + " exist but are not controlled by this FlinkCluster; the operator leaves them alone: rename or delete them"
 }
 
 func setReachableCondition(st *v1beta1.FlinkClusterStatus, reachable bool, rawURL string, now time.Time) {
