@@ -210,4 +210,3 @@ func TestOperatorPolicyLimitsTheServiceAccount(t *testing.T) {
 		assert.NoError(t, err, "submitter Job")
 	})
 }
-
