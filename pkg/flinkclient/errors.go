@@ -3,6 +3,7 @@ package flinkclient
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -71,9 +72,10 @@ func (e *UnexpectedResponseError) Error() string {
 
 func (e *UnexpectedResponseError) Unwrap() error { return e.Err }
 
-// snippet returns at most snippetLen bytes of body as valid UTF-8, so it is
-// safe to log or store in a status field.
+// snippet returns at most snippetLen bytes of body as valid UTF-8 with passwords in
+// URLs redacted, so it is safe to log or store in a status field.
 func snippet(body []byte) string {
+	body = credentialsInURL.ReplaceAll(body, []byte("${1}:xxxxx@"))
 	valid := strings.ToValidUTF8(string(truncateUTF8(body, snippetLen)), "\uFFFD")
 	// Replacement characters are 3 bytes and may have grown the text.
 	return string(truncateUTF8([]byte(valid), snippetLen))
@@ -97,11 +99,20 @@ func truncateUTF8(b []byte, n int) []byte {
 	return b
 }
 
-// firstLine keeps Flink's error summary and drops the Java stack trace that
-// usually follows it.
+// firstLine is Flink's error summary without the Java stack trace that usually
+// follows it, made fit to quote (Quote).
 func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return Quote(s)
+}
+
+// credentialsInURL matches the user:password@ part of a URL inside free text.
+var credentialsInURL = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/\s@:]*):[^/\s@]*@`)
+
+// Quote makes text from a JobManager fit for logs, events and status: passwords in URLs
+// replaced (as url.URL.Redacted does), valid UTF-8, at most snippetLen bytes. A JobManager
+// runs the job's own code, so what it answers is untrusted: an exception message can carry a
+// storage URL with its credentials, or be megabytes long.
+func Quote(s string) string {
+	return snippet([]byte(s))
 }

@@ -150,10 +150,8 @@ func rootException(ctx context.Context, flink FlinkReader, jm, jobID string) str
 	return firstLine(ex.RootException)
 }
 
+// firstLine is the first line of a Flink exception, bounded and redacted for status and events.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
+	return flinkclient.Quote(s)
 }
