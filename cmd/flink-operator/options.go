@@ -13,12 +13,14 @@ import (
 )
 
 type options struct {
-	kubeconfig       string
-	namespace        string
-	workers          int
-	kubeAPIQPS       float32
-	kubeAPIBurst     int
-	cacheSyncTimeout time.Duration
+	kubeconfig string
+	namespace  string
+	// operatorNamespace is where the operator itself runs: FlinkClusters' NetworkPolicies admit it.
+	operatorNamespace string
+	workers           int
+	kubeAPIQPS        float32
+	kubeAPIBurst      int
+	cacheSyncTimeout  time.Duration
 
 	leaderElect          bool
 	leaderElectionNS     string
@@ -40,6 +42,7 @@ func defaultOptions() options {
 	host, _ := os.Hostname()
 	return options{
 		workers:              2,
+		operatorNamespace:    os.Getenv("POD_NAMESPACE"),
 		kubeAPIQPS:           200,
 		kubeAPIBurst:         400,
 		cacheSyncTimeout:     2 * time.Minute,
@@ -65,6 +68,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", o.kubeAPIBurst, "Client-side burst towards the API server.")
 	fs.DurationVar(&o.cacheSyncTimeout, "cache-sync-timeout", o.cacheSyncTimeout, "Give up when the informer caches have not synced by then.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "Elect a leader through a Lease so that only one replica acts.")
+	fs.StringVar(&o.operatorNamespace, "operator-namespace", o.operatorNamespace, "The operator's own namespace, which FlinkClusters' NetworkPolicies (spec.networkPolicy) admit to the JobManagers' REST port. Default: POD_NAMESPACE; empty outside the cluster.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", o.leaderElectionNS, "Namespace of the leader-election Lease. Empty: the pod's namespace (POD_NAMESPACE).")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", o.leaderElectionID, "Name of the leader-election Lease.")
 	fs.StringVar(&o.leaderElectionHolder, "leader-election-identity", o.leaderElectionHolder, "This replica's identity in the Lease (default: the hostname).")

@@ -37,6 +37,8 @@ type Informers struct {
 	Ingresses     cache.SharedIndexInformer
 	ConfigMaps    cache.SharedIndexInformer
 	Jobs          cache.SharedIndexInformer
+	// NetworkPolicies are the FlinkClusters' NetworkPolicies (spec.networkPolicy).
+	NetworkPolicies cache.SharedIndexInformer
 }
 
 // NewInformers builds the informers for one namespace, or for all namespaces when namespace is
@@ -53,32 +55,34 @@ func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespac
 		fcinformers.WithTransform(stripManagedFields))
 
 	return &Informers{
-		kube:          kubeFactory,
-		flink:         flinkFactory,
-		FlinkClusters: flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
-		Deployments:   kubeFactory.Apps().V1().Deployments().Informer(),
-		Services:      kubeFactory.Core().V1().Services().Informer(),
-		Ingresses:     kubeFactory.Networking().V1().Ingresses().Informer(),
-		ConfigMaps:    kubeFactory.Core().V1().ConfigMaps().Informer(),
-		Jobs:          kubeFactory.Batch().V1().Jobs().Informer(),
+		kube:            kubeFactory,
+		flink:           flinkFactory,
+		FlinkClusters:   flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
+		Deployments:     kubeFactory.Apps().V1().Deployments().Informer(),
+		Services:        kubeFactory.Core().V1().Services().Informer(),
+		Ingresses:       kubeFactory.Networking().V1().Ingresses().Informer(),
+		ConfigMaps:      kubeFactory.Core().V1().ConfigMaps().Informer(),
+		Jobs:            kubeFactory.Batch().V1().Jobs().Informer(),
+		NetworkPolicies: kubeFactory.Networking().V1().NetworkPolicies().Informer(),
 	}
 }
 
 // Listers returns listers over the informers' caches.
 func (i *Informers) Listers() observer.Listers {
 	return observer.Listers{
-		FlinkClusters: fclisters.NewFlinkClusterLister(i.FlinkClusters.GetIndexer()),
-		Deployments:   appslisters.NewDeploymentLister(i.Deployments.GetIndexer()),
-		Services:      corelisters.NewServiceLister(i.Services.GetIndexer()),
-		Ingresses:     networkinglisters.NewIngressLister(i.Ingresses.GetIndexer()),
-		ConfigMaps:    corelisters.NewConfigMapLister(i.ConfigMaps.GetIndexer()),
-		Jobs:          batchlisters.NewJobLister(i.Jobs.GetIndexer()),
+		FlinkClusters:   fclisters.NewFlinkClusterLister(i.FlinkClusters.GetIndexer()),
+		Deployments:     appslisters.NewDeploymentLister(i.Deployments.GetIndexer()),
+		Services:        corelisters.NewServiceLister(i.Services.GetIndexer()),
+		Ingresses:       networkinglisters.NewIngressLister(i.Ingresses.GetIndexer()),
+		ConfigMaps:      corelisters.NewConfigMapLister(i.ConfigMaps.GetIndexer()),
+		Jobs:            batchlisters.NewJobLister(i.Jobs.GetIndexer()),
+		NetworkPolicies: networkinglisters.NewNetworkPolicyLister(i.NetworkPolicies.GetIndexer()),
 	}
 }
 
 // children lists the child informers, whose events enqueue the owning FlinkCluster.
 func (i *Informers) children() []cache.SharedIndexInformer {
-	return []cache.SharedIndexInformer{i.Deployments, i.Services, i.Ingresses, i.ConfigMaps, i.Jobs}
+	return []cache.SharedIndexInformer{i.Deployments, i.Services, i.Ingresses, i.ConfigMaps, i.Jobs, i.NetworkPolicies}
 }
 
 // Start starts every informer; they stop when ctx is done.

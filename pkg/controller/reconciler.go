@@ -151,12 +151,14 @@ type Config struct {
 	Recorder    record.EventRecorder
 	Settings    fsm.Settings
 	Now         func() time.Time
+	// Namespace is the operator's own namespace ("" outside the cluster).
+	Namespace string
 }
 
 // NewReconciler wires the pipeline of one operator process.
 func NewReconciler(c Config) *Reconciler {
 	return &Reconciler{
-		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs),
+		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace),
 		Updater:  updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder),
 		Settings: c.Settings,
 		Now:      c.Now,

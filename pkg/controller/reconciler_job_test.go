@@ -11,6 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
@@ -187,6 +189,30 @@ func TestSpecChangeIsHeldWhileTheJobRuns(t *testing.T) {
 	cm, err := f.kube.CoreV1().ConfigMaps("ns").Get(context.Background(), "c-configmap", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.NotContains(t, cm.Data[desired.FlinkConfV2Key], `numberOfTaskSlots: "4"`)
+}
+
+// A NetworkPolicy is a security setting that replaces no pod: it is applied while the job runs,
+// never held back with the other children, and the job keeps running.
+func TestNetworkPolicyIsAppliedWhileTheJobRuns(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	id := f.job().ID
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.NetworkPolicy = &v1beta1.NetworkPolicySpec{Enabled: ptr.To(true)}
+	})
+	writes := f.sync()
+	assert.Contains(t, writes, "create networkpolicies")
+	assert.NotContains(t, writes, "update deployments")
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.NetworkPolicy.RESTFrom = []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}}
+	})
+	assert.Contains(t, f.sync(), "update networkpolicies", "a change is applied at once too")
+	f.sync()
+	assert.Equal(t, fsm.Running, f.job().State)
+	assert.Equal(t, id, f.job().ID, "the same job: no update rolled out")
+	assert.Nil(t, meta.FindStatusCondition(f.cluster().Status.Conditions, "UpdatePending"), "nothing is held")
 }
 
 func TestUnreachableJobManagerIsVisibleButNoFailure(t *testing.T) {

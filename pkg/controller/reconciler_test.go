@@ -164,7 +164,8 @@ func (f *fixture) feedScale(a k8stesting.UpdateAction) {
 
 func (f *fixture) indexerFor(resource string) cache.Indexer {
 	return map[string]cache.Indexer{"flinkclusters": f.indexers["fc"], "deployments": f.indexers["deploy"],
-		"services": f.indexers["svc"], "ingresses": f.indexers["ing"], "configmaps": f.indexers["cm"], "jobs": f.indexers["job"]}[resource]
+		"services": f.indexers["svc"], "ingresses": f.indexers["ing"], "configmaps": f.indexers["cm"], "jobs": f.indexers["job"],
+		"networkpolicies": f.indexers["netpol"]}[resource]
 }
 
 // makeAvailable plays the Deployment controller: every Deployment reports all replicas ready.
@@ -276,6 +277,32 @@ func TestIngressAddedAndRemoved(t *testing.T) {
 	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.JobManager.Ingress = nil })
 	assert.Contains(t, f.sync(), "delete ingresses")
 	_, exists, _ := f.indexers["ing"].GetByKey("ns/c-jobmanager")
+	assert.False(t, exists)
+}
+
+func TestNetworkPolicyAddedChangedAndRemoved(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.NetworkPolicy = &v1beta1.NetworkPolicySpec{Enabled: ptr.To(true)}
+	})
+	assert.Equal(t, []string{"create networkpolicies", "update flinkclusters/status"}, f.sync(), "no pod is touched")
+	item, exists, _ := f.indexers["netpol"].GetByKey("ns/c-network-policy")
+	require.True(t, exists)
+	np := item.(*networkingv1.NetworkPolicy)
+	assert.Equal(t, "flink-operator-system", np.Spec.Ingress[1].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"],
+		"the operator's namespace reaches the REST port")
+	assert.Equal(t, []string{"update flinkclusters/status"}, f.sync(), "status sees the policy in place")
+	assert.Empty(t, f.sync(), "an applied policy is not written again")
+
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.JobManager.AccessScope = v1beta1.AccessScopeVPC })
+	assert.Contains(t, f.sync(), "update networkpolicies")
+
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.NetworkPolicy.Enabled = ptr.To(false) })
+	assert.Contains(t, f.sync(), "delete networkpolicies")
+	_, exists, _ = f.indexers["netpol"].GetByKey("ns/c-network-policy")
 	assert.False(t, exists)
 }
 

@@ -24,7 +24,7 @@ import (
 // informer caches, fake clientsets, a Flink REST fake and a fixed clock.
 
 // cacheKinds are the kinds the informers cache, by their short name in the indexers map.
-var cacheKinds = []string{"fc", "deploy", "svc", "ing", "cm", "job"}
+var cacheKinds = []string{"fc", "deploy", "svc", "ing", "cm", "job", "netpol"}
 
 func newIndexers() map[string]cache.Indexer {
 	indexers := map[string]cache.Indexer{}
@@ -45,14 +45,15 @@ func testReconciler(tb testing.TB, indexers map[string]cache.Indexer, kube *kube
 	}
 	return NewReconciler(Config{
 		Listers: observer.Listers{
-			FlinkClusters: fclisters.NewFlinkClusterLister(indexers["fc"]),
-			Deployments:   appslisters.NewDeploymentLister(indexers["deploy"]),
-			Services:      corelisters.NewServiceLister(indexers["svc"]),
-			Ingresses:     networkinglisters.NewIngressLister(indexers["ing"]),
-			ConfigMaps:    corelisters.NewConfigMapLister(indexers["cm"]),
-			Jobs:          batchlisters.NewJobLister(indexers["job"]),
+			FlinkClusters:   fclisters.NewFlinkClusterLister(indexers["fc"]),
+			Deployments:     appslisters.NewDeploymentLister(indexers["deploy"]),
+			Services:        corelisters.NewServiceLister(indexers["svc"]),
+			Ingresses:       networkinglisters.NewIngressLister(indexers["ing"]),
+			ConfigMaps:      corelisters.NewConfigMapLister(indexers["cm"]),
+			Jobs:            batchlisters.NewJobLister(indexers["job"]),
+			NetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexers["netpol"]),
 		},
 		Kube: kube, Flink: flink, FlinkReader: reader, FlinkWriter: writer, URLs: urls, Recorder: recorder,
-		Settings: fsm.DefaultSettings(), Now: now,
+		Settings: fsm.DefaultSettings(), Now: now, Namespace: "flink-operator-system",
 	})
 }

@@ -80,7 +80,7 @@ func apiWrites(ctx context.Context, kube kubernetes.Interface) (writeCounts, err
 		}
 		key := s.labels["verb"] + " " + s.labels["resource"] + "/" + s.labels["subresource"]
 		switch s.labels["resource"] {
-		case "flinkclusters", "configmaps", "services", "ingresses":
+		case "flinkclusters", "configmaps", "services", "ingresses", "networkpolicies":
 		case "deployments", "jobs":
 			if s.labels["subresource"] != "" {
 				continue

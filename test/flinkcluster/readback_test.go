@@ -88,7 +88,7 @@ func TestFlink1CannotKeepHashesOrSpaces(t *testing.T) {
 			t.Logf("FACT %s: flink-conf.yaml %q reads as %q, %q as %q, and a line break in a value sets rest.port to %q",
 				v, raw["test.hash"], got["test.hash"], raw["test.space"], got["test.space"], got["rest.port"])
 			fc := clusterFor("flink:"+v, map[string]v1beta1.FlinkPropertyValue{"test.hash": "a # b"})
-			if _, err := desired.Build(fc); err == nil {
+			if _, err := desired.Build(fc, desired.Env{}); err == nil {
 				t.Errorf("the builder accepts a value Flink %s cannot read back", v)
 			}
 		})
@@ -107,7 +107,7 @@ func clusterFor(image string, props map[string]v1beta1.FlinkPropertyValue) *v1be
 
 func buildConfigMap(t *testing.T, image string, props map[string]v1beta1.FlinkPropertyValue) *corev1.ConfigMap {
 	t.Helper()
-	c, err := desired.Build(clusterFor(image, props))
+	c, err := desired.Build(clusterFor(image, props), desired.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

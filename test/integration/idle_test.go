@@ -72,7 +72,7 @@ func isOperatorWrite(l map[string]string) bool {
 		return false
 	}
 	switch l["resource"] {
-	case "flinkclusters", "configmaps", "services", "ingresses":
+	case "flinkclusters", "configmaps", "services", "ingresses", "networkpolicies":
 		return true
 	case "deployments", "jobs":
 		return l["subresource"] == ""

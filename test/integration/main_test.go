@@ -189,7 +189,7 @@ func startOperator() (func(), error) {
 		"--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2",
 		"--jobmanager-url-template="+env.simURL+"/clusters/{{.Namespace}}/{{.Name}}",
 		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s",
-		"--restart-backoff=1s", "--max-restart-backoff=2s")
+		"--restart-backoff=1s", "--max-restart-backoff=2s", "--operator-namespace=flink-operator-system")
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -108,5 +110,41 @@ func TestEveryPodPassesRestrictedPodSecurity(t *testing.T) {
 			return strings.Contains(strings.Join(failedCreates(t, ns), "\n"), "violates PodSecurity \"restricted")
 		})
 		assert.Empty(t, componentPods(t, ns, "restricted", names.ComponentJobManager))
+	})
+}
+
+// TestNetworkPolicyShape: spec.networkPolicy makes the operator create a NetworkPolicy the API
+// server accepts, with the rules docs/api.md describes, and remove it when disabled. The local
+// cluster has no network plugin, so nothing enforces it here; the rules are what is tested.
+func TestNetworkPolicyShape(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	manifest := strings.Replace(minimalJobCluster, "spec:\n", `spec:
+  networkPolicy:
+    enabled: true
+    restFrom:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: ingress-nginx
+`, 1)
+	_, err := createStrict(ctx, ns, fromYAML(t, manifest))
+	require.NoError(t, err)
+	var np *networkingv1.NetworkPolicy
+	waitFor(t, 30*time.Second, "the NetworkPolicy", func() bool {
+		np, err = env.kube.NetworkingV1().NetworkPolicies(ns).Get(ctx, "minimal-network-policy", metav1.GetOptions{})
+		return err == nil
+	})
+	assert.Equal(t, map[string]string{names.LabelCluster: "minimal"}, np.Spec.PodSelector.MatchLabels)
+	require.Len(t, np.Spec.Ingress, 3, "own pods, the operator's namespace, restFrom")
+	assert.Empty(t, np.Spec.Ingress[0].Ports, "the cluster's own pods reach every port")
+	assert.Equal(t, "flink-operator-system", np.Spec.Ingress[1].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
+	assert.Equal(t, "ui", np.Spec.Ingress[2].Ports[0].Port.StrVal)
+	assert.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, np.Spec.PolicyTypes)
+
+	_, err = kubectl(ctx, "patch", "-n", ns, "fc/minimal", "--type=merge", "-p", `{"spec":{"networkPolicy":{"enabled":false}}}`)
+	require.NoError(t, err)
+	waitFor(t, 30*time.Second, "the NetworkPolicy to be removed", func() bool {
+		_, err := env.kube.NetworkingV1().NetworkPolicies(ns).Get(ctx, "minimal-network-policy", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
 	})
 }

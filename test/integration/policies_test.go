@@ -197,7 +197,7 @@ func TestOperatorPolicyLimitsTheServiceAccount(t *testing.T) {
 		var fc v1beta1.FlinkCluster
 		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(defaulted.Object, &fc))
 		fc.Namespace, fc.UID = ns, "0b2a6a4e-5a51-4a0c-9a0e-000000000001"
-		c, err := desired.Build(&fc)
+		c, err := desired.Build(&fc, desired.Env{})
 		require.NoError(t, err)
 		asOperatorKube := kubernetes.NewForConfigOrDie(operatorConfig())
 		_, err = asOperatorKube.CoreV1().ConfigMaps(ns).Create(ctx, c.ConfigMap, dryRun)

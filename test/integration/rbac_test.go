@@ -55,6 +55,7 @@ func TestOperatorWriteVerbs(t *testing.T) {
 	}
 	for _, child := range []struct{ group, resource string }{
 		{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"networking.k8s.io", "ingresses"}, {"batch", "jobs"},
+		{"networking.k8s.io", "networkpolicies"},
 	} {
 		for _, verb := range []string{"create", "update", "delete"} {
 			checks = append(checks, authorizationv1.ResourceAttributes{Group: child.group, Resource: child.resource, Verb: verb})

@@ -82,7 +82,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 		// cluster's finalizer holds the deletion for its final savepoint.
 		return decideDeletion(snap, settings, now)
 	}
-	want, buildErr := desired.Build(fc)
+	want, buildErr := desired.Build(fc, env(snap))
 	if needsFinalizer(fc) {
 		// Added before anything runs, so a deletion always finds it.
 		return Plan{AddFinalizer: true, Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr)}
@@ -176,7 +176,7 @@ func NeedsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.T
 	}
 	var want *desired.Cluster
 	if fc.DeletionTimestamp == nil {
-		want, _ = desired.Build(fc)
+		want, _ = desired.Build(fc, env(snap))
 	}
 	return fsm.NeedsCheckpoints(JobInput(snap, want, settings, now))
 }

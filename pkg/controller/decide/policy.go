@@ -51,6 +51,11 @@ func newBuildErr(fc *v1beta1.FlinkCluster, buildErr error) error {
 	return buildErr
 }
 
+// env is what the builders need to know about where the operator runs.
+func env(snap *snapshot.Snapshot) desired.Env {
+	return desired.Env{OperatorNamespace: snap.OperatorNamespace}
+}
+
 // newForeign is foreign unless status already reports exactly these names (condition
 // NameConflict): a name conflict gets one event when it appears or changes, not one per sync.
 func newForeign(fc *v1beta1.FlinkCluster, foreign []string) []string {

@@ -80,7 +80,7 @@ func withHeadless() *v1beta1.FlinkCluster {
 func TestBuildGoldenCompat(t *testing.T) {
 	for name, fc := range map[string]*v1beta1.FlinkCluster{"compat": compat(), "access-headless": withHeadless()} {
 		t.Run(name, func(t *testing.T) {
-			c, err := Build(fc)
+			c, err := Build(fc, Env{})
 			require.NoError(t, err)
 			objs := []interface{}{c.ConfigMap, c.JobManagerDeployment, c.JobManagerService}
 			if c.JobManagerIngress != nil {
@@ -97,7 +97,7 @@ func TestBuildGoldenCompat(t *testing.T) {
 
 func TestCompatFieldsReachTheChildren(t *testing.T) {
 	fc := compat()
-	c, err := Build(fc)
+	c, err := Build(fc, Env{})
 	require.NoError(t, err)
 	sub := Submitter(fc, SubmitterInput{JobID: "0123456789abcdef0123456789abcdef"})
 	for name, pod := range map[string]corev1.PodTemplateSpec{
@@ -156,7 +156,7 @@ func TestOperatorLabelsWin(t *testing.T) {
 	fc.Spec.TaskManager.PodLabels = map[string]string{names.LabelComponent: "evil", "team": "data"}
 	fc.Spec.TaskManager.PodAnnotations = map[string]string{ConfigHashAnnotation: "x"}
 	fc.Spec.JobManager.ServiceLabels = map[string]string{names.LabelCluster: "other"}
-	c, err := Build(fc)
+	c, err := Build(fc, Env{})
 	require.NoError(t, err)
 	tmpl := c.TaskManagerDeployment.Spec.Template
 	assert.Equal(t, names.ComponentTaskManager, tmpl.Labels[names.LabelComponent])
@@ -166,13 +166,13 @@ func TestOperatorLabelsWin(t *testing.T) {
 }
 
 func TestServiceAccessScopes(t *testing.T) {
-	c, err := Build(withHeadless())
+	c, err := Build(withHeadless(), Env{})
 	require.NoError(t, err)
 	assert.Equal(t, corev1.ClusterIPNone, c.JobManagerService.Spec.ClusterIP)
 	assert.Equal(t, corev1.ServiceTypeClusterIP, c.JobManagerService.Spec.Type)
 	vpc := withScope(v1beta1.AccessScopeVPC)
 	vpc.Spec.JobManager.ServiceAnnotations = map[string]string{"networking.gke.io/load-balancer-type": "Internal", "team": "data"}
-	c, err = Build(vpc)
+	c, err = Build(vpc, Env{})
 	require.NoError(t, err)
 	assert.Equal(t, "data", c.JobManagerService.Annotations["team"])
 	assert.Equal(t, "true", c.JobManagerService.Annotations["service.beta.kubernetes.io/aws-load-balancer-internal"])

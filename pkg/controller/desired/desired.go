@@ -45,6 +45,8 @@ type Cluster struct {
 	JobManagerService     *corev1.Service
 	JobManagerIngress     *networkingv1.Ingress
 	TaskManagerDeployment *appsv1.Deployment
+	// NetworkPolicy is nil unless spec.networkPolicy enables it.
+	NetworkPolicy *networkingv1.NetworkPolicy
 }
 
 // Components says which parts of a cluster should exist: after a job ends, its cleanup policy may
@@ -59,7 +61,7 @@ var AllComponents = Components{JobManager: true, TaskManager: true}
 
 // Build returns the desired children. It fails only for a spec the CRD cannot reject by itself,
 // such as a memory limit smaller than the off-heap margin.
-func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
+func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 	if err := checkFlinkProperties(fc); err != nil {
 		return nil, err
 	}
@@ -86,6 +88,7 @@ func Build(fc *v1beta1.FlinkCluster) (*Cluster, error) {
 		JobManagerService:     jobManagerService(fc),
 		JobManagerIngress:     jobManagerIngress(fc),
 		TaskManagerDeployment: taskManagerDeployment(fc, configHash),
+		NetworkPolicy:         networkPolicy(fc, env),
 	}
 	c.stampHashes()
 	return c, nil
@@ -103,6 +106,9 @@ func (c *Cluster) stampHashes() {
 	stamp(&c.TaskManagerDeployment.ObjectMeta, unscaled)
 	if c.JobManagerIngress != nil {
 		stamp(&c.JobManagerIngress.ObjectMeta, c.JobManagerIngress)
+	}
+	if c.NetworkPolicy != nil {
+		stamp(&c.NetworkPolicy.ObjectMeta, c.NetworkPolicy)
 	}
 }
 

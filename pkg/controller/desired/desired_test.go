@@ -116,7 +116,7 @@ func TestBuildGolden(t *testing.T) {
 	}
 	for name, fc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c, err := Build(fc)
+			c, err := Build(fc, Env{})
 			require.NoError(t, err)
 			objs := []interface{}{c.ConfigMap, c.JobManagerDeployment, c.JobManagerService}
 			if c.JobManagerIngress != nil {
@@ -300,11 +300,11 @@ func TestIngressHost(t *testing.T) {
 }
 
 func TestReplicasOnlyChangeKeepsPodTemplate(t *testing.T) {
-	a, err := Build(base())
+	a, err := Build(base(), Env{})
 	require.NoError(t, err)
 	scaled := base()
 	scaled.Spec.TaskManager.Replicas = 5
-	b, err := Build(scaled)
+	b, err := Build(scaled, Env{})
 	require.NoError(t, err)
 	assert.Equal(t, a.TaskManagerDeployment.Spec.Template, b.TaskManagerDeployment.Spec.Template)
 	assert.Equal(t, a.TaskManagerDeployment.Annotations[SpecHashAnnotation], b.TaskManagerDeployment.Annotations[SpecHashAnnotation],
@@ -314,11 +314,11 @@ func TestReplicasOnlyChangeKeepsPodTemplate(t *testing.T) {
 }
 
 func TestConfigChangeRollsPods(t *testing.T) {
-	a, err := Build(base())
+	a, err := Build(base(), Env{})
 	require.NoError(t, err)
 	changed := base()
 	changed.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.numberOfTaskSlots": "4"}
-	b, err := Build(changed)
+	b, err := Build(changed, Env{})
 	require.NoError(t, err)
 	assert.NotEqual(t, a.TaskManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation], b.TaskManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation])
 	assert.NotEqual(t, a.JobManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation], b.JobManagerDeployment.Spec.Template.Annotations[ConfigHashAnnotation])
@@ -327,7 +327,7 @@ func TestConfigChangeRollsPods(t *testing.T) {
 func TestBuildRejectsMemoryBelowOffHeap(t *testing.T) {
 	fc := base()
 	fc.Spec.TaskManager.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("500Mi")
-	_, err := Build(fc)
+	_, err := Build(fc, Env{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "spec.taskManager.resources")
 }
@@ -469,7 +469,7 @@ func TestFlinkPropertiesThatFlinkWouldNotReadBackAreRefused(t *testing.T) {
 			fc := base()
 			fc.Spec.Image.Name = tt.image
 			fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{tt.key: v1beta1.FlinkPropertyValue(tt.value)}
-			_, err := Build(fc)
+			_, err := Build(fc, Env{})
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return
@@ -484,13 +484,13 @@ func TestFlinkPropertiesThatFlinkWouldNotReadBackAreRefused(t *testing.T) {
 		fc.Spec.Image.Name = "registry.example.com/app:latest"
 		fc.Spec.FlinkVersion = "2.1"
 		fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"pipeline.name": "a # b"}
-		_, err := Build(fc)
+		_, err := Build(fc, Env{})
 		assert.NoError(t, err)
 	})
 }
 
 func TestServiceRedirected(t *testing.T) {
-	built, err := Build(base())
+	built, err := Build(base(), Env{})
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -525,14 +525,14 @@ func TestServiceRedirected(t *testing.T) {
 func TestJarFileIsNeverAnOption(t *testing.T) {
 	fc := base()
 	fc.Spec.Job.JarFile = "-Drest.port=1"
-	_, err := Build(fc)
+	_, err := Build(fc, Env{})
 	assert.ErrorContains(t, err, "spec.job.jarFile")
 }
 
 func TestAConfigMapTooLargeForTheAPIServerIsRefused(t *testing.T) {
 	fc := base()
 	fc.Spec.LogConfig = map[string]string{"log4j-console.properties": strings.Repeat("#\n", 600*1024)}
-	_, err := Build(fc)
+	_, err := Build(fc, Env{})
 	assert.ErrorContains(t, err, `spec.logConfig["log4j-console.properties"] is too large`)
 
 	fc = base()
@@ -540,11 +540,11 @@ func TestAConfigMapTooLargeForTheAPIServerIsRefused(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		fc.Spec.FlinkProperties[fmt.Sprintf("k%d", i)] = v1beta1.FlinkPropertyValue(strings.Repeat("v", 16*1024))
 	}
-	_, err = Build(fc)
+	_, err = Build(fc, Env{})
 	assert.ErrorContains(t, err, "spec.flinkProperties is too large", "40 values of 16 KiB, written twice")
 
 	fc = base()
 	fc.Spec.LogConfig = map[string]string{"log4j-console.properties": strings.Repeat("#\n", 200*1024)}
-	_, err = Build(fc)
+	_, err = Build(fc, Env{})
 	assert.NoError(t, err, "400 KiB of logging configuration fits")
 }

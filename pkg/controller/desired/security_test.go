@@ -14,7 +14,7 @@ import (
 // podSpecs are the pod specs of everything the cluster's builders make.
 func podSpecs(t *testing.T, fc *v1beta1.FlinkCluster) map[string]corev1.PodSpec {
 	t.Helper()
-	c, err := Build(fc)
+	c, err := Build(fc, Env{})
 	require.NoError(t, err)
 	out := map[string]corev1.PodSpec{
 		"jobmanager":  c.JobManagerDeployment.Spec.Template.Spec,
@@ -169,9 +169,9 @@ func TestPodSecurityDefaultsAbsentIsRestricted(t *testing.T) {
 	absent := base()
 	explicit := base()
 	explicit.Spec.PodSecurityDefaults = ptr.To(v1beta1.PodSecurityRestricted)
-	a, err := Build(absent)
+	a, err := Build(absent, Env{})
 	require.NoError(t, err)
-	e, err := Build(explicit)
+	e, err := Build(explicit, Env{})
 	require.NoError(t, err)
 	assert.Equal(t, a.JobManagerDeployment.Spec.Template, e.JobManagerDeployment.Spec.Template)
 	assert.Equal(t, JobRevision(absent), legacyJobRevision(absent))

@@ -64,5 +64,6 @@ func JobManagerDeployment(cluster string) string  { return cluster + "-jobmanage
 func JobManagerService(cluster string) string     { return cluster + "-jobmanager" }
 func JobManagerIngress(cluster string) string     { return cluster + "-jobmanager" }
 func TaskManagerDeployment(cluster string) string { return cluster + "-taskmanager" }
+func NetworkPolicy(cluster string) string         { return cluster + "-network-policy" }
 func ConfigMap(cluster string) string             { return cluster + "-configmap" }
 func Submitter(cluster string) string             { return cluster + "-job-submitter" }

@@ -32,6 +32,8 @@ type Listers struct {
 	Ingresses     networkinglisters.IngressLister
 	ConfigMaps    corelisters.ConfigMapLister
 	Jobs          batchlisters.JobLister
+	// NetworkPolicies is nil when the operator does not watch them (tests of other children).
+	NetworkPolicies networkinglisters.NetworkPolicyLister
 }
 
 // Observer builds one snapshot per sync: the caches, then the JobManager's REST API.
@@ -39,13 +41,16 @@ type Observer struct {
 	listers Listers
 	flink   FlinkReader
 	urls    *names.JobManagerURLs
+	// namespace is the operator's own namespace (snapshot.OperatorNamespace).
+	namespace string
 	// savepoints times the savepoints in flight on this process's own clock.
 	savepoints savepointClock
 }
 
-// New returns an observer over the listers and the JobManagers reached through flink at urls.
-func New(listers Listers, flink FlinkReader, urls *names.JobManagerURLs) *Observer {
-	return &Observer{listers: listers, flink: flink, urls: urls}
+// New returns an observer over the listers and the JobManagers reached through flink at urls,
+// for an operator running in namespace ("" outside the cluster).
+func New(listers Listers, flink FlinkReader, urls *names.JobManagerURLs, namespace string) *Observer {
+	return &Observer{listers: listers, flink: flink, urls: urls, namespace: namespace}
 }
 
 // Observe reads the FlinkCluster namespace/name and its children and, for a job cluster, asks its
@@ -62,13 +67,16 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if err != nil {
 		return nil, fmt.Errorf("reading FlinkCluster: %w", err)
 	}
-	snap := &snapshot.Snapshot{Cluster: fc.DeepCopy()}
+	snap := &snapshot.Snapshot{Cluster: fc.DeepCopy(), OperatorNamespace: o.namespace}
 	snap.ConfigMap = child(snap, names.ConfigMap(name), o.listers.ConfigMaps.ConfigMaps(namespace).Get)
 	snap.JobManagerDeployment = child(snap, names.JobManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
 	snap.JobManagerService = child(snap, names.JobManagerService(name), o.listers.Services.Services(namespace).Get)
 	snap.JobManagerIngress = child(snap, names.JobManagerIngress(name), o.listers.Ingresses.Ingresses(namespace).Get)
 	snap.TaskManagerDeployment = child(snap, names.TaskManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
 	snap.Submitter = child(snap, names.Submitter(name), o.listers.Jobs.Jobs(namespace).Get)
+	if o.listers.NetworkPolicies != nil {
+		snap.NetworkPolicy = child(snap, names.NetworkPolicy(name), o.listers.NetworkPolicies.NetworkPolicies(namespace).Get)
+	}
 	if snap.JobManagerService != nil {
 		snap.ServiceRedirected = desired.ServiceRedirected(fc, snap.JobManagerService)
 	}

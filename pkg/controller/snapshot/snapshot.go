@@ -27,9 +27,14 @@ type Snapshot struct {
 	JobManagerIngress     *networkingv1.Ingress
 	TaskManagerDeployment *appsv1.Deployment
 	Submitter             *batchv1.Job
+	NetworkPolicy         *networkingv1.NetworkPolicy
 	// Foreign names children whose names are taken by objects this FlinkCluster does not
 	// control: the operator never touches them and reports the conflict.
 	Foreign []string
+
+	// OperatorNamespace is the namespace the operator runs in ("" outside the cluster), which
+	// the cluster's NetworkPolicy admits to the REST port (desired.Env).
+	OperatorNamespace string
 
 	// JobManagerURL is the JobManager's REST URL ("" when it cannot be built); set for job
 	// clusters.

@@ -247,7 +247,10 @@ func childrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	}
 	exist := obs.ConfigMap != nil && obs.JobManagerDeployment != nil && obs.JobManagerService != nil && obs.TaskManagerDeployment != nil &&
 		(obs.JobManagerIngress != nil) == (want.JobManagerIngress != nil)
-	return exist && len(Drifted(obs, want)) == 0
+	// The NetworkPolicy is never held back (it replaces no pod), so it is not in Drifted.
+	policy := (obs.NetworkPolicy != nil) == (want.NetworkPolicy != nil) &&
+		(want.NetworkPolicy == nil || !desired.SpecDrifted(obs.NetworkPolicy, want.NetworkPolicy))
+	return exist && policy && len(Drifted(obs, want)) == 0
 }
 
 // Drifted names the existing children that were built from another spec than want

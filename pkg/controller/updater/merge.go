@@ -101,6 +101,13 @@ func scaleDeployment(deployments appsv1client.DeploymentInterface) scaler[*appsv
 	}
 }
 
+func mergeNetworkPolicy(live, want *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
+	out := live.DeepCopy()
+	mergeMeta(&out.ObjectMeta, want.ObjectMeta)
+	out.Spec = want.Spec
+	return out
+}
+
 func mergeIngress(live, want *networkingv1.Ingress) *networkingv1.Ingress {
 	out := live.DeepCopy()
 	mergeMeta(&out.ObjectMeta, want.ObjectMeta)

@@ -76,6 +76,7 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 	deployments := u.kube.AppsV1().Deployments(ns)
 	services := u.kube.CoreV1().Services(ns)
 	ingresses := u.kube.NetworkingV1().Ingresses(ns)
+	policies := u.kube.NetworkingV1().NetworkPolicies(ns)
 	a := applier{u: u, fc: obs.Cluster, hold: opts.HoldDrift}
 	jm, tm := opts.Want.JobManager, opts.Want.TaskManager
 	configMap := pick(jm || tm,
@@ -112,6 +113,13 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 				return plan(a, "Ingress", ingresses, obs.JobManagerIngress, want.JobManagerIngress, mergeIngress, nil)
 			},
 			func() write { return a.remove("Ingress", obs.JobManagerIngress, ingresses.Delete) }),
+		// Never held: a policy change replaces no pod, and a security setting must not wait
+		// for the job's next stop.
+		pick(want.NetworkPolicy != nil,
+			func() write {
+				return plan(applier{u: u, fc: obs.Cluster}, "NetworkPolicy", policies, obs.NetworkPolicy, want.NetworkPolicy, mergeNetworkPolicy, nil)
+			},
+			func() write { return a.remove("NetworkPolicy", obs.NetworkPolicy, policies.Delete) }),
 	)
 }
 

@@ -32,6 +32,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.cleanupPolicy":          AppliedLive, // read when the job ends
 	"spec.job.takeSavepointOnUpdate":  AppliedLive, // read by the next update
 	"spec.job.takeSavepointOnUpgrade": AppliedLive,
+	"spec.networkPolicy":              AppliedLive, // the NetworkPolicy is updated at once; no pod changes
 
 	"spec.job.fromSavepoint":          IgnoredWhileRunning, // read at the first submission
 	"spec.recreateOnUpdate":           IgnoredWhileRunning, // one accepted value (true)

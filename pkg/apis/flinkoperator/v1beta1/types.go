@@ -2,6 +2,7 @@ package v1beta1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -63,6 +64,7 @@ type FlinkClusterList struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.batchScheduler)",fieldPath=".batchScheduler",message="spec.batchScheduler is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
 // +kubebuilder:validation:XValidation:rule="!has(self.recreateOnUpdate) || self.recreateOnUpdate",fieldPath=".recreateOnUpdate",message="spec.recreateOnUpdate: false is not supported: a spec change to a job cluster always rolls out by savepoint, stop, rebuild and resume (the meaning of true); remove the field or set it to true"
 // +kubebuilder:validation:XValidation:rule="!(has(self.job) && has(self.job.noLoggingToStdout) && self.job.noLoggingToStdout && has(self.logConfig) && 'log4j-cli.properties' in self.logConfig)",fieldPath=".logConfig",message="spec.logConfig['log4j-cli.properties'] cannot be combined with spec.job.noLoggingToStdout: true, because that file then is the submitter's logging; set rootLogger.level = OFF in it instead"
+// +kubebuilder:validation:XValidation:rule="!(has(self.networkPolicy) && has(self.networkPolicy.enabled) && self.networkPolicy.enabled && has(self.jobManager.ingress)) || (has(self.networkPolicy.restFrom) && size(self.networkPolicy.restFrom) > 0)",fieldPath=".networkPolicy.restFrom",message="spec.networkPolicy.restFrom must name the ingress controller's pods when spec.jobManager.ingress is set, or the NetworkPolicy would keep the Ingress from reaching the JobManager"
 type FlinkClusterSpec struct {
 	// FlinkVersion is the Flink version of the image, for example 1.20 or 2.1. It chooses the
 	// memory configuration keys; without it the version is read from the image tag (an unknown
@@ -161,6 +163,42 @@ type FlinkClusterSpec struct {
 	// +kubebuilder:validation:Enum=Restricted;None
 	// +optional
 	PodSecurityDefaults *PodSecurityDefaults `json:"podSecurityDefaults,omitempty"`
+
+	// NetworkPolicy, when enabled, makes the operator create a NetworkPolicy that admits
+	// connections to the cluster's pods only from the cluster's own pods (every port), the
+	// operator's namespace (the JobManager's REST port) and the peers listed here; with
+	// accessScope VPC, External or NodePort the REST port stays open to every source, as the
+	// load balancer or node port needs. Off when absent. It changes no pod and is applied while
+	// the job runs.
+	// +optional
+	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
+}
+
+// NetworkPolicySpec configures the FlinkCluster's NetworkPolicy.
+type NetworkPolicySpec struct {
+	// Enabled creates the NetworkPolicy; false or absent removes it.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// RESTFrom are further peers that may reach the JobManager's REST port (the web UI and the
+	// REST API): an ingress controller's pods, a dashboard proxy, Prometheus. The API server's
+	// service proxy connects from the control plane's addresses (an ipBlock); kubectl
+	// port-forward is not subject to NetworkPolicy.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	RESTFrom []networkingv1.NetworkPolicyPeer `json:"restFrom,omitempty"`
+
+	// ExtraPortsFrom are the peers that may reach the JobManager's and TaskManagers'
+	// extraPorts (for example a metrics port); without them those ports admit only the
+	// cluster's own pods.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	ExtraPortsFrom []networkingv1.NetworkPolicyPeer `json:"extraPortsFrom,omitempty"`
+}
+
+// NetworkPolicyEnabled reports whether the spec asks for the NetworkPolicy.
+func (s *FlinkClusterSpec) NetworkPolicyEnabled() bool {
+	return s.NetworkPolicy != nil && s.NetworkPolicy.Enabled != nil && *s.NetworkPolicy.Enabled
 }
 
 // PodSecurityDefaults is the choice of spec.podSecurityDefaults.
