@@ -5,7 +5,9 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -163,5 +165,45 @@ func TestStatusWithEmptySubStructs(t *testing.T) {
 		_, err = env.dynamic.Resource(fcResource).Namespace(ns).UpdateStatus(ctx, latest, metav1.UpdateOptions{})
 		return err
 	})
+	assert.NoError(t, err)
+}
+
+// TestAMaximalObjectIsAccepted: a FlinkCluster that fills every collection a CEL rule iterates
+// to its maximum (flinkProperties, logConfig, pod labels and annotations, extraPorts) stays within
+// the API server's runtime CEL cost budget, which is smaller than the estimate the CRD was
+// admitted under. A dry-run create runs every admission step but storage.
+func TestAMaximalObjectIsAccepted(t *testing.T) {
+	ns := newNamespace(t)
+	obj := fromYAML(t, minimalJobCluster)
+	spec := obj.Object["spec"].(map[string]interface{})
+	props := map[string]interface{}{}
+	for i := 0; i < 512; i++ {
+		// Long keys make the key pattern's regex do the most work a 1.5 MiB object allows.
+		props[fmt.Sprintf("%04d.%s", i, strings.Repeat("k", 1500))] = "v"
+	}
+	spec["flinkProperties"] = props
+	logConfig := map[string]interface{}{}
+	for i := 0; i < 64; i++ {
+		logConfig[fmt.Sprintf("%02d-%s.properties", i, strings.Repeat("l", 200))] = "rootLogger.level = INFO"
+	}
+	spec["logConfig"] = logConfig
+	labels, annotations := map[string]interface{}{}, map[string]interface{}{}
+	for i := 0; i < 256; i++ {
+		labels[fmt.Sprintf("team.example.com/l%03d", i)] = "x"
+		annotations[fmt.Sprintf("team.example.com/a%03d", i)] = "x"
+	}
+	for _, component := range []string{"jobManager", "taskManager"} {
+		c := spec[component].(map[string]interface{})
+		c["podLabels"], c["podAnnotations"] = labels, annotations
+		var ports []interface{}
+		for i := 0; i < 32; i++ {
+			ports = append(ports, map[string]interface{}{"name": fmt.Sprintf("p%02d", i), "containerPort": 20000 + i})
+		}
+		c["extraPorts"] = ports
+	}
+	data, err := json.Marshal(obj.Object)
+	require.NoError(t, err)
+	t.Logf("maximal object: %d bytes", len(data))
+	_, err = env.dynamic.Resource(fcResource).Namespace(ns).Create(context.Background(), obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	assert.NoError(t, err)
 }
