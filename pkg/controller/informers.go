@@ -18,6 +18,7 @@ import (
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
@@ -130,11 +131,28 @@ func stripManagedFields(obj interface{}) (interface{}, error) {
 func SlimChild(obj interface{}) (interface{}, error) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
+		recordDigest(o)
 		o.Spec.Template = corev1.PodTemplateSpec{}
 	case *batchv1.Job:
 		o.Spec.Template = corev1.PodTemplateSpec{}
 	case *corev1.ConfigMap:
+		recordDigest(o)
 		o.Data, o.BinaryData = nil, nil
 	}
 	return stripManagedFields(obj)
+}
+
+// recordDigest keeps, in the cached copy's annotations, the digest of what the slimming drops
+// (desired.Digest), so drift is seen even when a writer kept the spec-hash annotation.
+// A cached object seen again already carries it, and its dropped parts are gone: it is kept.
+func recordDigest(obj metav1.Object) {
+	if _, done := obj.GetAnnotations()[desired.ObservedDigestAnnotation]; done {
+		return
+	}
+	annotations := make(map[string]string, len(obj.GetAnnotations())+1)
+	for k, v := range obj.GetAnnotations() {
+		annotations[k] = v
+	}
+	annotations[desired.ObservedDigestAnnotation] = desired.Digest(obj)
+	obj.SetAnnotations(annotations)
 }

@@ -26,6 +26,14 @@ func TestSlimChild(t *testing.T) {
 	template := corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "flink", Image: "flink:2.3"}}}}
 	slimMeta := meta()
 	slimMeta.ManagedFields = nil
+	// What the slimming drops is remembered as a digest (desired.Digest), for drift.
+	withDigest := func(obj metav1.Object) metav1.ObjectMeta {
+		m := slimMeta
+		m.Annotations = map[string]string{desired.SpecHashAnnotation: "h", desired.ObservedDigestAnnotation: desired.Digest(obj)}
+		return m
+	}
+	deployment := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: template}}
+	configMap := &corev1.ConfigMap{Data: map[string]string{"config.yaml": "a: b"}, BinaryData: map[string][]byte{"x": {1}}}
 	tests := []struct {
 		name     string
 		in, want runtime.Object
@@ -33,7 +41,7 @@ func TestSlimChild(t *testing.T) {
 		{"Deployment keeps replicas and status",
 			&appsv1.Deployment{ObjectMeta: meta(), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Template: template},
 				Status: appsv1.DeploymentStatus{ReadyReplicas: 2}},
-			&appsv1.Deployment{ObjectMeta: slimMeta, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)},
+			&appsv1.Deployment{ObjectMeta: withDigest(deployment), Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)},
 				Status: appsv1.DeploymentStatus{ReadyReplicas: 2}}},
 		{"Job keeps its status",
 			&batchv1.Job{ObjectMeta: meta(), Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: template},
@@ -42,7 +50,7 @@ func TestSlimChild(t *testing.T) {
 				Status: batchv1.JobStatus{Failed: 1}}},
 		{"ConfigMap without data",
 			&corev1.ConfigMap{ObjectMeta: meta(), Data: map[string]string{"config.yaml": "a: b"}, BinaryData: map[string][]byte{"x": {1}}},
-			&corev1.ConfigMap{ObjectMeta: slimMeta}},
+			&corev1.ConfigMap{ObjectMeta: withDigest(configMap)}},
 		{"Service whole: its node ports are merged on update",
 			&corev1.Service{ObjectMeta: meta(), Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "ui", NodePort: 30081}}}},
 			&corev1.Service{ObjectMeta: slimMeta, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "ui", NodePort: 30081}}}}},

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/state"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
@@ -304,6 +306,47 @@ func TestNetworkPolicyAddedChangedAndRemoved(t *testing.T) {
 	assert.Contains(t, f.sync(), "delete networkpolicies")
 	_, exists, _ = f.indexers["netpol"].GetByKey("ns/c-network-policy")
 	assert.False(t, exists)
+}
+
+// TestTamperedChildrenArePutBack: a writer who changes what runs (an image, the Flink
+// configuration) but keeps the spec-hash annotation is still seen, through the digest the cache
+// records, and the child is put back.
+func TestTamperedChildrenArePutBack(t *testing.T) {
+	f := newFixture(t, sessionCluster())
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	require.Empty(t, f.sync(), "settled")
+
+	tamper := func(resource, name string, change func(runtime.Object)) {
+		gvr := map[string]schema.GroupVersionResource{
+			"deployments": appsv1.SchemeGroupVersion.WithResource("deployments"),
+			"configmaps":  corev1.SchemeGroupVersion.WithResource("configmaps"),
+		}[resource]
+		obj, err := f.kube.Tracker().Get(gvr, "ns", name)
+		require.NoError(t, err)
+		obj = obj.DeepCopyObject()
+		change(obj)
+		require.NoError(t, f.kube.Tracker().Update(gvr, obj, "ns"))
+		slim, err := SlimChild(obj.DeepCopyObject())
+		require.NoError(t, err)
+		require.NoError(t, f.indexerFor(resource).Update(slim))
+	}
+	tamper("deployments", "c-taskmanager", func(o runtime.Object) {
+		o.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Image = "attacker/flink:2.1"
+	})
+	assert.Contains(t, f.sync(), "update deployments")
+	live, err := f.kube.AppsV1().Deployments("ns").Get(context.Background(), "c-taskmanager", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "flink:2.1", live.Spec.Template.Spec.Containers[0].Image)
+	assert.NotContains(t, live.Annotations, desired.ObservedDigestAnnotation, "the cache's digest is never written")
+
+	tamper("configmaps", "c-configmap", func(o runtime.Object) {
+		o.(*corev1.ConfigMap).Data[desired.FlinkConfV2Key] += "rest.port: 9999\n"
+	})
+	assert.Contains(t, f.sync(), "update configmaps")
+	f.sync()
+	assert.Empty(t, f.sync(), "settled again")
 }
 
 func TestInvalidSpecIsReportedNotRetried(t *testing.T) {

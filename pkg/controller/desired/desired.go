@@ -32,8 +32,16 @@ const (
 // annotation differs. It is the one definition of a child's drift: status (state.ChildrenMatch),
 // the changes held back from a running job (state.Drifted) and the updater's writes all use it. A
 // child is never compared field by field with the server's copy, whose defaults always differ.
+//
+// The annotation alone can be kept by a writer who changes the object, so where the informer's
+// cache recorded the live object's digest (ObservedDigestAnnotation), what matters is compared
+// too (Digest).
 func SpecDrifted(live, want metav1.Object) bool {
-	return live.GetAnnotations()[SpecHashAnnotation] != want.GetAnnotations()[SpecHashAnnotation]
+	if live.GetAnnotations()[SpecHashAnnotation] != want.GetAnnotations()[SpecHashAnnotation] {
+		return true
+	}
+	observed, ok := live.GetAnnotations()[ObservedDigestAnnotation]
+	return ok && observed != Digest(want)
 }
 
 // Cluster holds the desired children of a FlinkCluster; Ingress is nil when the spec has none.

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 )
 
 // The merge functions put the desired fields onto a copy of the live object, keeping what other
@@ -30,6 +32,7 @@ func mergeMeta(live *metav1.ObjectMeta, want metav1.ObjectMeta) {
 	if live.Annotations == nil {
 		live.Annotations = map[string]string{}
 	}
+	delete(live.Annotations, desired.ObservedDigestAnnotation) // the cache's, never the API server's
 	for _, k := range strings.Split(live.Annotations[ManagedAnnotationsKey], ",") {
 		if _, wanted := want.Annotations[k]; k != "" && !wanted {
 			delete(live.Annotations, k)
