@@ -15,6 +15,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -31,6 +32,8 @@ import (
 type Informers struct {
 	kube  kubeinformers.SharedInformerFactory
 	flink fcinformers.SharedInformerFactory
+	// slices watches only hand-made EndpointSlices (observer.ForeignEndpointsSelector).
+	slices kubeinformers.SharedInformerFactory
 
 	FlinkClusters cache.SharedIndexInformer
 	Deployments   cache.SharedIndexInformer
@@ -40,6 +43,9 @@ type Informers struct {
 	Jobs          cache.SharedIndexInformer
 	// NetworkPolicies are the FlinkClusters' NetworkPolicies (spec.networkPolicy).
 	NetworkPolicies cache.SharedIndexInformer
+	// EndpointSlices are the EndpointSlices no Kubernetes controller manages; a JobManager
+	// Service with one of them is not called (snapshot.ForeignEndpoints).
+	EndpointSlices cache.SharedIndexInformer
 }
 
 // NewInformers builds the informers for one namespace, or for all namespaces when namespace is
@@ -55,8 +61,15 @@ func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespac
 		fcinformers.WithNamespace(namespace),
 		fcinformers.WithTransform(stripManagedFields))
 
+	slicesFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
+		kubeinformers.WithNamespace(namespace),
+		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = observer.ForeignEndpointsSelector }),
+		kubeinformers.WithTransform(stripManagedFields))
+
 	return &Informers{
 		kube:            kubeFactory,
+		slices:          slicesFactory,
+		EndpointSlices:  slicesFactory.Discovery().V1().EndpointSlices().Informer(),
 		flink:           flinkFactory,
 		FlinkClusters:   flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
 		Deployments:     kubeFactory.Apps().V1().Deployments().Informer(),
@@ -78,6 +91,7 @@ func (i *Informers) Listers() observer.Listers {
 		ConfigMaps:      corelisters.NewConfigMapLister(i.ConfigMaps.GetIndexer()),
 		Jobs:            batchlisters.NewJobLister(i.Jobs.GetIndexer()),
 		NetworkPolicies: networkinglisters.NewNetworkPolicyLister(i.NetworkPolicies.GetIndexer()),
+		EndpointSlices:  discoverylisters.NewEndpointSliceLister(i.EndpointSlices.GetIndexer()),
 	}
 }
 
@@ -90,13 +104,14 @@ func (i *Informers) children() []cache.SharedIndexInformer {
 func (i *Informers) Start(ctx context.Context) {
 	i.kube.StartWithContext(ctx)
 	i.flink.StartWithContext(ctx)
+	i.slices.StartWithContext(ctx)
 }
 
 // WaitForSync blocks until every cache has synced, or fails when ctx ends or timeout passes.
 func (i *Informers) WaitForSync(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	synced := []cache.InformerSynced{i.FlinkClusters.HasSynced}
+	synced := []cache.InformerSynced{i.FlinkClusters.HasSynced, i.EndpointSlices.HasSynced}
 	for _, inf := range i.children() {
 		synced = append(synced, inf.HasSynced)
 	}

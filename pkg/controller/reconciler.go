@@ -64,6 +64,9 @@ func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan de
 	if len(plan.Foreign) > 0 {
 		r.Updater.ForeignChildren(fc, plan.Foreign)
 	}
+	if plan.ForeignEndpoints != "" {
+		r.Updater.ForeignEndpoints(fc, plan.ForeignEndpoints)
+	}
 	if plan.BuildErr != nil {
 		r.Updater.InvalidSpec(fc, plan.BuildErr)
 	}

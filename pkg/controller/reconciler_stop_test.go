@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -266,5 +267,36 @@ func TestARedirectedServiceGetsNoRESTCallAndIsPutBack(t *testing.T) {
 	assert.Equal(t, "c", repaired.(*corev1.Service).Spec.Selector["flinkoperator.k8s.io/cluster"])
 	f.sync()
 	assert.NotEmpty(t, f.rest.Calls(), "polled again once it is back")
+	assert.Equal(t, "Answering", condition(f.cluster(), "JobManagerReachable").Reason)
+}
+
+// TestForeignEndpointsGetNoRESTCall: a hand-made EndpointSlice adds an address to the JobManager
+// Service (kube-proxy would send some of the operator's calls there). The operator asks nothing
+// through the Service while it exists, says so once, and polls again when it is gone.
+func TestForeignEndpointsGetNoRESTCall(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c-jobmanager-extra",
+		Labels: map[string]string{discoveryv1.LabelServiceName: "c-jobmanager", discoveryv1.LabelManagedBy: "someone"}},
+		AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.9.9.9"}}}}
+	require.NoError(t, f.indexers["eps"].Add(slice))
+	f.events()
+	f.rest.ResetCalls()
+
+	f.sync()
+	assert.Empty(t, f.rest.Calls(), "no REST call goes through a Service with foreign endpoints")
+	cond := condition(f.cluster(), "JobManagerReachable")
+	require.NotNil(t, cond)
+	assert.Equal(t, "ForeignEndpoints", cond.Reason)
+	assert.Contains(t, cond.Message, `c-jobmanager-extra (managed by "someone")`)
+	assert.Contains(t, f.events(), "Warning ForeignEndpoints")
+	assert.Equal(t, fsm.Running, f.job().State, "the job's state is untouched")
+	f.sync()
+	assert.NotContains(t, f.events(), "ForeignEndpoints", "reported once, not per sync")
+
+	require.NoError(t, f.indexers["eps"].Delete(slice))
+	f.sync()
+	assert.NotEmpty(t, f.rest.Calls(), "polled again once it is gone")
 	assert.Equal(t, "Answering", condition(f.cluster(), "JobManagerReachable").Reason)
 }

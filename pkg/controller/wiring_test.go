@@ -7,6 +7,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -24,7 +25,7 @@ import (
 // informer caches, fake clientsets, a Flink REST fake and a fixed clock.
 
 // cacheKinds are the kinds the informers cache, by their short name in the indexers map.
-var cacheKinds = []string{"fc", "deploy", "svc", "ing", "cm", "job", "netpol"}
+var cacheKinds = []string{"fc", "deploy", "svc", "ing", "cm", "job", "netpol", "eps"}
 
 func newIndexers() map[string]cache.Indexer {
 	indexers := map[string]cache.Indexer{}
@@ -52,6 +53,7 @@ func testReconciler(tb testing.TB, indexers map[string]cache.Indexer, kube *kube
 			ConfigMaps:      corelisters.NewConfigMapLister(indexers["cm"]),
 			Jobs:            batchlisters.NewJobLister(indexers["job"]),
 			NetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexers["netpol"]),
+			EndpointSlices:  discoverylisters.NewEndpointSliceLister(indexers["eps"]),
 		},
 		Kube: kube, Flink: flink, FlinkReader: reader, FlinkWriter: writer, URLs: urls, Recorder: recorder,
 		Settings: fsm.DefaultSettings(), Now: now, Namespace: "flink-operator-system",

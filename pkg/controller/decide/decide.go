@@ -35,8 +35,11 @@ type Plan struct {
 	AddFinalizer bool
 	// Foreign names children whose names other objects hold; BuildErr says why the spec cannot
 	// be built. Each is reported as an event; BuildErr only when it is new (see newBuildErr).
-	Foreign  []string
-	BuildErr error
+	Foreign []string
+	// ForeignEndpoints describes hand-made EndpointSlices of the JobManager Service when status
+	// does not report them yet (one event per change).
+	ForeignEndpoints string
+	BuildErr         error
 	// Children are the children to apply (nil: none).
 	Children *Children
 	// Status is the status to write (nil: none).
@@ -119,9 +122,10 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL,
-		ServiceRedirected: snap.ServiceRedirected})
+		ServiceRedirected: snap.ServiceRedirected, ForeignEndpoints: snap.ForeignEndpoints})
 	p := Plan{Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
-		TransitionEvent: eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
+		ForeignEndpoints: newForeignEndpoints(fc, snap.ForeignEndpoints),
+		TransitionEvent:  eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}
 	}

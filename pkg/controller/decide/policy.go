@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -65,6 +66,15 @@ func newForeign(fc *v1beta1.FlinkCluster, foreign []string) []string {
 	c := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionNameConflict)
 	if c != nil && c.Message == state.NameConflictMessage(foreign) {
 		return nil
+	}
+	return foreign
+}
+
+// newForeignEndpoints is what status does not report yet about foreign endpoints.
+func newForeignEndpoints(fc *v1beta1.FlinkCluster, foreign string) string {
+	c := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionJobManagerReachable)
+	if foreign == "" || (c != nil && c.Reason == state.ReasonForeignEndpoints && strings.HasPrefix(c.Message, foreign+";")) {
+		return ""
 	}
 	return foreign
 }

@@ -6,6 +6,10 @@ package observer
 import (
 	"context"
 	"fmt"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sort"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +17,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/klog/v2"
 
@@ -34,6 +39,9 @@ type Listers struct {
 	Jobs          batchlisters.JobLister
 	// NetworkPolicies is nil when the operator does not watch them (tests of other children).
 	NetworkPolicies networkinglisters.NetworkPolicyLister
+	// EndpointSlices holds only slices that no Kubernetes controller manages (see
+	// ForeignEndpointsSelector); nil when the operator does not watch them.
+	EndpointSlices discoverylisters.EndpointSliceLister
 }
 
 // Observer builds one snapshot per sync: the caches, then the JobManager's REST API.
@@ -79,6 +87,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	}
 	if snap.JobManagerService != nil {
 		snap.ServiceRedirected = desired.ServiceRedirected(fc, snap.JobManagerService)
+		snap.ForeignEndpoints = o.foreignEndpoints(namespace, snap.JobManagerService.Name)
 	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now, needsCheckpoints)
@@ -95,8 +104,9 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 	}
 	snap.SavepointSeenAt = o.savepoints.seenAt(fc.Namespace+"/"+fc.Name, InFlightTrigger(job), now)
 	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
-	if snap.ServiceRedirected != "" {
-		// No REST call reaches whatever the Service now points at; the updater puts it back.
+	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" {
+		// No REST call reaches whatever the Service now points at; the updater puts a changed
+		// Service back, and foreign endpoints are the user's to remove.
 		return
 	}
 	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)
@@ -144,4 +154,26 @@ func child[T metav1.Object](obs *snapshot.Snapshot, name string, get func(string
 		return none
 	}
 	return obj
+}
+
+// ForeignEndpointsSelector selects the EndpointSlices of a Service that no Kubernetes
+// controller manages: hand-made ones, which kube-proxy routes to like any other. The EndpointSlice
+// controller's own slices (the JobManager pods) are left out, so the cache stays nearly empty.
+const ForeignEndpointsSelector = discoveryv1.LabelServiceName + "," + discoveryv1.LabelManagedBy + "!=endpointslice-controller.k8s.io"
+
+// foreignEndpoints describes the foreign EndpointSlices of the Service ("" when there are none).
+func (o *Observer) foreignEndpoints(namespace, service string) string {
+	if o.listers.EndpointSlices == nil {
+		return ""
+	}
+	slices, err := o.listers.EndpointSlices.EndpointSlices(namespace).List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service}))
+	if err != nil || len(slices) == 0 {
+		return ""
+	}
+	found := make([]string, 0, len(slices))
+	for _, s := range slices {
+		found = append(found, fmt.Sprintf("%s (managed by %q)", s.Name, s.Labels[discoveryv1.LabelManagedBy]))
+	}
+	sort.Strings(found)
+	return fmt.Sprintf("EndpointSlice %s adds endpoints to Service %s", strings.Join(found, ", "), service)
 }

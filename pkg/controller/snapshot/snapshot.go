@@ -42,6 +42,10 @@ type Snapshot struct {
 	// ServiceRedirected says how the JobManager Service was changed to send traffic elsewhere
 	// (desired.ServiceRedirected); the JobManager was then not asked anything.
 	ServiceRedirected string
+	// ForeignEndpoints names EndpointSlices that no Kubernetes controller manages and that add
+	// endpoints to the JobManager Service (observer.ForeignEndpoints): traffic to the Service may
+	// go to them, so the JobManager was not asked anything.
+	ForeignEndpoints string
 	// Flink and Savepoint are what the JobManager said about the job and the savepoint in flight
 	// (zero when it was not asked); Checkpoints is the job's checkpoint history, read only when
 	// the decision needs it (fsm.NeedsCheckpoints).

@@ -39,6 +39,10 @@ const (
 	ConditionNameConflict = "NameConflict"
 )
 
+// ReasonForeignEndpoints is the JobManagerReachable condition's reason while hand-made
+// EndpointSlices add endpoints to the JobManager Service.
+const ReasonForeignEndpoints = "ForeignEndpoints"
+
 // ReasonInvalidSpec is the Ready condition's reason while the spec cannot be built.
 const ReasonInvalidSpec = "InvalidSpec"
 
@@ -65,6 +69,9 @@ type Input struct {
 	// ServiceRedirected says how the JobManager Service was redirected; the JobManager was then
 	// not asked.
 	ServiceRedirected string
+	// ForeignEndpoints names hand-made EndpointSlices of the JobManager Service (no REST call
+	// was made then).
+	ForeignEndpoints string
 }
 
 // Derive returns the status for the observed cluster. now stamps lastUpdateTime and condition
@@ -97,6 +104,10 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
 			Reason: "ServiceRedirected", ObservedGeneration: st.ObservedGeneration,
 			Message: in.ServiceRedirected + "; the operator makes no REST call through it and puts it back"}, in.Now)
+	case in.ForeignEndpoints != "":
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
+			Reason: ReasonForeignEndpoints, ObservedGeneration: st.ObservedGeneration,
+			Message: in.ForeignEndpoints + "; the operator makes no REST call through the Service until it is removed"}, in.Now)
 	case in.FlinkPolled:
 		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
 	}

@@ -36,6 +36,8 @@ const (
 	ReasonInvalidSpec  = "InvalidSpec"
 	// ReasonServiceRedirected: the JobManager Service was changed to send traffic elsewhere.
 	ReasonServiceRedirected = "ServiceRedirected"
+	// ReasonForeignEndpoints: hand-made EndpointSlices add endpoints to the JobManager Service.
+	ReasonForeignEndpoints = "ForeignEndpoints"
 )
 
 // Updater performs the writes.
@@ -279,6 +281,12 @@ func (u *Updater) ReleaseFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster
 // InvalidSpec reports a spec the builders cannot turn into objects.
 func (u *Updater) InvalidSpec(fc *v1beta1.FlinkCluster, err error) {
 	u.recorder.Eventf(fc, corev1.EventTypeWarning, ReasonInvalidSpec, "%v", err)
+}
+
+// ForeignEndpoints reports hand-made EndpointSlices of the JobManager Service.
+func (u *Updater) ForeignEndpoints(fc *v1beta1.FlinkCluster, what string) {
+	u.recorder.Eventf(fc, corev1.EventTypeWarning, ReasonForeignEndpoints,
+		"%s; no Flink REST call goes through the Service until it is removed", what)
 }
 
 // ForeignChildren reports children names taken by objects this FlinkCluster does not control.
