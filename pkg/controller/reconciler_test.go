@@ -349,6 +349,24 @@ func TestTamperedChildrenArePutBack(t *testing.T) {
 	assert.Empty(t, f.sync(), "settled again")
 }
 
+// The Ingress is cached whole, so its routes are compared directly.
+func TestTamperedIngressIsPutBack(t *testing.T) {
+	fc := sessionCluster()
+	fc.Spec.JobManager.Ingress = &v1beta1.JobManagerIngressSpec{HostFormat: ptr.To("{{$clusterName}}.example.com")}
+	f := newFixture(t, fc)
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	require.Empty(t, f.sync(), "settled")
+	item, _, _ := f.indexers["ing"].GetByKey("ns/c-jobmanager")
+	tampered := item.(*networkingv1.Ingress).DeepCopy()
+	tampered.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "elsewhere"
+	require.NoError(t, f.indexers["ing"].Update(tampered))
+	assert.Contains(t, f.sync(), "update ingresses")
+	item, _, _ = f.indexers["ing"].GetByKey("ns/c-jobmanager")
+	assert.Equal(t, "c-jobmanager", item.(*networkingv1.Ingress).Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name)
+}
+
 func TestInvalidSpecIsReportedNotRetried(t *testing.T) {
 	fc := sessionCluster()
 	fc.Spec.TaskManager.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("500Mi")

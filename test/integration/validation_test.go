@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -29,6 +30,14 @@ func set(path string, v interface{}) func(map[string]interface{}) {
 
 func del(path string) func(map[string]interface{}) {
 	return func(o map[string]interface{}) { deletePath(o, path) }
+}
+
+func manyEnvVars(n int) []interface{} {
+	out := make([]interface{}, n)
+	for i := range out {
+		out[i] = map[string]interface{}{"name": fmt.Sprintf("V%d", i), "value": "x"}
+	}
+	return out
 }
 
 func both(a, b func(map[string]interface{})) func(map[string]interface{}) {
@@ -80,6 +89,10 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"flinkProperties value with a line break", session, set("spec.flinkProperties", map[string]interface{}{"parallelism.default": "1\nrest.port: 1"}), "spec.flinkProperties.parallelism.default", "should match"},
 		{"flinkProperties narrows a bind address", session, set("spec.flinkProperties", map[string]interface{}{"rest.bind-address": "127.0.0.1"}), "spec.flinkProperties", "so that it can reach the cluster"},
 		{"jarFile that is an option of flink run", job, set("spec.job.jarFile", "-Drest.port=1"), "spec.job.jarFile", "must not start with '-'"},
+		{"an image name longer than any registry's", job, set("spec.image.name", strings.Repeat("r", 4097)), "spec.image.name", "4096"},
+		{"more env vars than the bound", job, set("spec.envVars", manyEnvVars(257)), "spec.envVars", "at most 256 items"},
+		{"a sidecar argument over 64 KiB", job, set("spec.jobManager.sidecars", []interface{}{map[string]interface{}{
+			"name": "s", "image": "busybox", "args": []interface{}{strings.Repeat("a", 65537)}}}), "spec.jobManager.sidecars[0].args[0]", "65536"},
 		{"bad podSecurityDefaults", job, set("spec.podSecurityDefaults", "Privileged"), "spec.podSecurityDefaults", "Restricted"},
 		{"network policy that would cut off the ingress", job, both(set("spec.networkPolicy", map[string]interface{}{"enabled": true}),
 			set("spec.jobManager.ingress", map[string]interface{}{"hostFormat": "{{$clusterName}}.example.com"})),

@@ -33,15 +33,18 @@ const (
 // the changes held back from a running job (state.Drifted) and the updater's writes all use it. A
 // child is never compared field by field with the server's copy, whose defaults always differ.
 //
-// The annotation alone can be kept by a writer who changes the object, so where the informer's
-// cache recorded the live object's digest (ObservedDigestAnnotation), what matters is compared
-// too (Digest).
+// The annotation alone can be kept by a writer who changes the object, so what matters is
+// compared too (Digest): from the live object, or for the kinds whose cached copy is slimmed, from
+// the digest the cache recorded before (ObservedDigestAnnotation).
 func SpecDrifted(live, want metav1.Object) bool {
 	if live.GetAnnotations()[SpecHashAnnotation] != want.GetAnnotations()[SpecHashAnnotation] {
 		return true
 	}
 	observed, ok := live.GetAnnotations()[ObservedDigestAnnotation]
-	return ok && observed != Digest(want)
+	if !ok {
+		observed = Digest(live) // a kind the cache keeps whole
+	}
+	return observed != Digest(want)
 }
 
 // Cluster holds the desired children of a FlinkCluster; Ingress is nil when the spec has none.

@@ -3,6 +3,7 @@ package desired
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -15,14 +16,21 @@ const ObservedDigestAnnotation = "flinkoperator.k8s.io/observed-digest"
 // Digest is a hash of what matters in a child and that the API server does not default: for a
 // Deployment, which code runs with which identity and privileges (containers' images, commands,
 // arguments and security contexts, the pod's security context, service account, host
-// namespaces and volume sources); for a ConfigMap, its data. A writer can keep the spec-hash
-// annotation while changing these; comparing digests catches it. "" for other kinds.
+// namespaces and volume sources); for a ConfigMap, its data; for an Ingress, its routes; for a
+// NetworkPolicy, its rules. A writer can keep the spec-hash annotation while changing these;
+// comparing digests catches it. "" for other kinds (a Service is checked by ServiceRedirected).
 func Digest(obj metav1.Object) string {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
 		return hashOf(templateEssentials(&o.Spec.Template.Spec))
 	case *corev1.ConfigMap:
 		return hashOf([]interface{}{o.Data, o.BinaryData})
+	case *networkingv1.Ingress:
+		// Where traffic goes; ingressClassName is left out, since a default-class admission
+		// plugin may set it on create.
+		return hashOf([]interface{}{o.Spec.Rules, o.Spec.TLS, o.Spec.DefaultBackend})
+	case *networkingv1.NetworkPolicy:
+		return hashOf(o.Spec)
 	}
 	return ""
 }
