@@ -81,6 +81,9 @@ func runMain(m *testing.M) int {
 	if env.jobJar, err = script("test/flink-job/build.sh", env.version); err != nil {
 		return fail("building the test job", err)
 	}
+	if err := reachableArea(); err != nil {
+		return fail("preparing files uid 9999 can reach", err)
+	}
 	if err := startCluster(); err != nil {
 		return fail("starting the local cluster", err)
 	}

@@ -106,6 +106,12 @@ func (id *identity) checkReadable(path string) error {
 	}
 }
 
+// CheckReachable fails when uid, with no supplementary group, could not reach path (see
+// checkReadable): the e2e suite checks where it keeps what Flink must read before it starts.
+func CheckReachable(path string, uid uint32) error {
+	return (&identity{uid: uid, gid: uid}).checkReadable(path)
+}
+
 // may reports whether id has the permission bit (1 execute, 2 write, 4 read) on a file.
 func (id *identity) may(st fs.FileInfo, bit fs.FileMode) bool {
 	sys := st.Sys().(*syscall.Stat_t)
