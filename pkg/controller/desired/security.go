@@ -37,8 +37,8 @@ func podSecurityContext(fc *v1beta1.FlinkCluster, user *corev1.PodSecurityContex
 }
 
 // ownContainerSecurity is the security context of the containers the operator writes (Flink's
-// and its own init containers): nothing to escalate to, no capabilities. Flink needs none: its
-// ports are above 1024.
+// and its own init containers): nothing to escalate to, no capabilities. Flink needs none with
+// its default ports, which are above 1024 (docs/api.md says what a port below needs).
 func ownContainerSecurity(fc *v1beta1.FlinkCluster) *corev1.SecurityContext {
 	if !restrictedDefaults(fc) {
 		return nil
