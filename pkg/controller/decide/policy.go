@@ -1,7 +1,6 @@
 package decide
 
 import (
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,15 +37,17 @@ func heldDrift(snap *snapshot.Snapshot, want *desired.Cluster) bool {
 	return len(state.Drifted(snap, want)) > 0
 }
 
-// newBuildErr is buildErr unless status already reports it (condition Ready, reason InvalidSpec,
-// the same message): an invalid spec gets one event when it appears or changes, not one per sync,
-// since every event is an API write.
+// reported says whether status already carries the condition with this reason and message. A
+// problem status reports gets its event when it appears or changes, not on every sync, since
+// every event is an API write.
+func reported(fc *v1beta1.FlinkCluster, condType, reason, message string) bool {
+	c := meta.FindStatusCondition(fc.Status.Conditions, condType)
+	return c != nil && c.Reason == reason && c.Message == message
+}
+
+// newBuildErr is buildErr unless status already reports it (condition Ready, reason InvalidSpec).
 func newBuildErr(fc *v1beta1.FlinkCluster, buildErr error) error {
-	if buildErr == nil {
-		return nil
-	}
-	ready := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionReady)
-	if ready != nil && ready.Reason == state.ReasonInvalidSpec && ready.Message == buildErr.Error() {
+	if buildErr == nil || reported(fc, state.ConditionReady, state.ReasonInvalidSpec, buildErr.Error()) {
 		return nil
 	}
 	return buildErr
@@ -60,20 +61,16 @@ func env(snap *snapshot.Snapshot) desired.Env {
 // newForeign is foreign unless status already reports exactly these names (condition
 // NameConflict): a name conflict gets one event when it appears or changes, not one per sync.
 func newForeign(fc *v1beta1.FlinkCluster, foreign []string) []string {
-	if len(foreign) == 0 {
-		return nil
-	}
-	c := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionNameConflict)
-	if c != nil && c.Message == state.NameConflictMessage(foreign) {
+	if len(foreign) == 0 || reported(fc, state.ConditionNameConflict, state.ReasonNotControlled, state.NameConflictMessage(foreign)) {
 		return nil
 	}
 	return foreign
 }
 
-// newForeignEndpoints is what status does not report yet about foreign endpoints.
+// newForeignEndpoints is foreign unless status already reports it (condition
+// JobManagerReachable, reason ForeignEndpoints).
 func newForeignEndpoints(fc *v1beta1.FlinkCluster, foreign string) string {
-	c := meta.FindStatusCondition(fc.Status.Conditions, state.ConditionJobManagerReachable)
-	if foreign == "" || (c != nil && c.Reason == state.ReasonForeignEndpoints && strings.HasPrefix(c.Message, foreign+";")) {
+	if foreign == "" || reported(fc, state.ConditionJobManagerReachable, state.ReasonForeignEndpoints, state.ForeignEndpointsMessage(foreign)) {
 		return ""
 	}
 	return foreign

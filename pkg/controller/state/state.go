@@ -43,6 +43,9 @@ const (
 // EndpointSlices add endpoints to the JobManager Service.
 const ReasonForeignEndpoints = "ForeignEndpoints"
 
+// ReasonNotControlled is the NameConflict condition's reason.
+const ReasonNotControlled = "NotControlled"
+
 // ReasonInvalidSpec is the Ready condition's reason while the spec cannot be built.
 const ReasonInvalidSpec = "InvalidSpec"
 
@@ -107,7 +110,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	case in.ForeignEndpoints != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
 			Reason: ReasonForeignEndpoints, ObservedGeneration: st.ObservedGeneration,
-			Message: in.ForeignEndpoints + "; the operator makes no REST call through the Service until it is removed"}, in.Now)
+			Message: ForeignEndpointsMessage(in.ForeignEndpoints)}, in.Now)
 	case in.FlinkPolled:
 		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
 	}
@@ -337,7 +340,12 @@ func setNameConflictCondition(st *v1beta1.FlinkClusterStatus, foreign []string, 
 		return
 	}
 	setCondition(&st.Conditions, metav1.Condition{Type: ConditionNameConflict, Status: metav1.ConditionTrue,
-		Reason: "NotControlled", ObservedGeneration: st.ObservedGeneration, Message: NameConflictMessage(foreign)}, now)
+		Reason: ReasonNotControlled, ObservedGeneration: st.ObservedGeneration, Message: NameConflictMessage(foreign)}, now)
+}
+
+// ForeignEndpointsMessage is the JobManagerReachable condition's message for foreign endpoints.
+func ForeignEndpointsMessage(foreign string) string {
+	return foreign + "; the operator makes no REST call through the Service until it is removed"
 }
 
 // NameConflictMessage is the NameConflict condition's message for the foreign children.
