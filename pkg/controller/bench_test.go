@@ -254,3 +254,7 @@ func (runningFlink) GetSavepointStatus(context.Context, string, string, string) 
 func (runningFlink) GetCheckpoints(context.Context, string, string) (flinkclient.CheckpointStats, error) {
 	return flinkclient.CheckpointStats{}, nil
 }
+
+func (runningFlink) GetCheckpointConfig(context.Context, string, string) (flinkclient.CheckpointConfig, error) {
+	return flinkclient.CheckpointConfig{}, nil
+}

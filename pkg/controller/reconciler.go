@@ -44,8 +44,8 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 		return Result{}, nil
 	}
 	now := r.Now()
-	snap, err := r.Observer.Observe(ctx, ns, name, now, func(s *snapshot.Snapshot) bool {
-		return decide.NeedsCheckpoints(s, r.Settings, now)
+	snap, err := r.Observer.Observe(ctx, ns, name, now, func(s *snapshot.Snapshot) snapshot.Reads {
+		return decide.Reads(s, r.Settings, now)
 	})
 	if err != nil {
 		return Result{}, err

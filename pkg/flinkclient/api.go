@@ -22,6 +22,8 @@ type Interface interface {
 	GetJobExceptions(ctx context.Context, jm, jobID string) (JobExceptions, error)
 	// GetCheckpoints is GET /jobs/{jobID}/checkpoints.
 	GetCheckpoints(ctx context.Context, jm, jobID string) (CheckpointStats, error)
+	// GetCheckpointConfig is GET /jobs/{jobID}/checkpoints/config.
+	GetCheckpointConfig(ctx context.Context, jm, jobID string) (CheckpointConfig, error)
 	// TriggerSavepoint is POST /jobs/{jobID}/savepoints; it returns the
 	// trigger ID to poll with GetSavepointStatus.
 	TriggerSavepoint(ctx context.Context, jm, jobID string, req SavepointRequest) (string, error)
@@ -101,6 +103,15 @@ func (c *Client) GetCheckpoints(ctx context.Context, jm, jobID string) (Checkpoi
 	}
 	r := request{path: "/jobs/" + jobID + "/checkpoints", notFound: checkpointsNotFound}
 	return get(ctx, c, jm, r, decodeCheckpointStats)
+}
+
+// GetCheckpointConfig implements Interface.
+func (c *Client) GetCheckpointConfig(ctx context.Context, jm, jobID string) (CheckpointConfig, error) {
+	if err := checkID("job ID", jobID); err != nil {
+		return CheckpointConfig{}, err
+	}
+	r := request{path: "/jobs/" + jobID + "/checkpoints/config", notFound: checkpointsNotFound}
+	return get(ctx, c, jm, r, decodeCheckpointConfig)
 }
 
 // savepointBody is SavepointTriggerRequestBody. Empty optional fields are

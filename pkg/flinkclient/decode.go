@@ -136,6 +136,20 @@ func decodeCheckpointStats(data []byte) (CheckpointStats, error) {
 	}, nil
 }
 
+func decodeCheckpointConfig(data []byte) (CheckpointConfig, error) {
+	var w struct {
+		Interval        int64                   `json:"interval"`
+		Externalization *ExternalizedCheckpoint `json:"externalization"`
+	}
+	if err := decodeObject(data, &w); err != nil {
+		return CheckpointConfig{}, err
+	}
+	if w.Externalization == nil {
+		return CheckpointConfig{}, missing("externalization")
+	}
+	return CheckpointConfig{Interval: w.Interval, Externalization: *w.Externalization}, nil
+}
+
 // decodeTriggerResponse returns the "request-id" of a TriggerResponse. It
 // must be a Flink ID because the caller puts it into the status URL.
 func decodeTriggerResponse(data []byte) (string, error) {

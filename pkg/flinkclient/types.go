@@ -156,6 +156,23 @@ type CheckpointStats struct {
 	LatestRestored  *RestoredCheckpoint
 }
 
+// CheckpointConfig is the subset of GET /jobs/{id}/checkpoints/config the
+// operator needs: the job's effective checkpoint settings, which its code may
+// have set differently from the cluster's configuration.
+type CheckpointConfig struct {
+	// Interval is the checkpoint interval in milliseconds.
+	Interval        int64                  `json:"interval"`
+	Externalization ExternalizedCheckpoint `json:"externalization"`
+}
+
+// ExternalizedCheckpoint says what happens to completed checkpoints when
+// the job stops: without Enabled they are deleted whenever it ends; with
+// DeleteOnCancellation they are kept only when it fails.
+type ExternalizedCheckpoint struct {
+	Enabled              bool `json:"enabled"`
+	DeleteOnCancellation bool `json:"delete_on_cancellation"`
+}
+
 // CheckpointCounts is "counts" of the checkpoint statistics.
 type CheckpointCounts struct {
 	Restored   int64 `json:"restored"`

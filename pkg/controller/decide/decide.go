@@ -118,7 +118,9 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	wanted := wantedComponents(*fc.Spec.Job, job)
 	held := fsm.Active(job)
 	changed := job.Revision != "" && job.Revision != in.Revision
-	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(snap, want))), buildErr != nil)
+	after := in
+	after.Status = job
+	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(snap, want))), buildErr != nil, fsm.LastStateBlocker(after))
 	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL,
@@ -136,14 +138,12 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 // built (or the cluster is being deleted).
 func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Settings, now time.Time) fsm.Input {
 	fc := snap.Cluster
-	var current v1beta1.JobStatus
-	if fc.Status.Components.Job != nil {
-		current = *fc.Status.Components.Job
-	}
+	current := jobStatus(fc)
 	phase, reason := state.SubmitterPhase(snap.Submitter, current.ID)
 	return fsm.Input{
 		Now: now, Namespace: fc.Namespace, Name: fc.Name, ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
 		ClusterReady: state.ClusterReady(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
+		Retention: snap.Retention, FlinkVersion: desired.FlinkVersion(fc),
 		SavepointSeenAt: snap.SavepointSeenAt, Submitter: phase, SubmitterReason: reason, Settings: settings,
 		Revision:            desired.JobRevision(fc),
 		ClusterUpToDate:     want != nil && state.ChildrenMatch(snap, want),
@@ -156,26 +156,43 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 
 // mayReadHistory is a cheap first test for NeedsCheckpoints, so that the poll of a running job
 // that nothing asks to stop builds nothing: only a stop to trigger (deletion, cancellation, a new
-// revision), a stop in flight, or a job Flink reports stopped can take a transition that reads the
-// history.
+// revision), a stop in flight, a job Flink reports stopped, or a failed one whose policies resume
+// from the latest state can take a transition that reads the history.
 func mayReadHistory(snap *snapshot.Snapshot) bool {
 	fc := snap.Cluster
-	var job v1beta1.JobStatus
-	if fc.Status.Components.Job != nil {
-		job = *fc.Status.Components.Job
-	}
+	job := jobStatus(fc)
 	ended := fsm.FlinkStateMeaning[snap.Flink.State]
 	cancel := fc.Spec.Job.CancelRequested != nil && *fc.Spec.Job.CancelRequested
 	return fc.DeletionTimestamp != nil || cancel || fsm.SavepointInFlight(job) ||
 		ended == fsm.JobFinished || ended == fsm.JobCanceled ||
+		(ended == fsm.JobFailed && fc.Spec.Job.UsesLatestState()) ||
 		(job.Revision != "" && desired.JobRevision(fc) != job.Revision)
 }
 
-// NeedsCheckpoints reports whether the decision on snap needs the job's checkpoint history
-// (fsm.NeedsCheckpoints), for the observer, which reads it only then.
-func NeedsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
+func jobStatus(fc *v1beta1.FlinkCluster) v1beta1.JobStatus {
+	if fc.Status.Components.Job == nil {
+		return v1beta1.JobStatus{}
+	}
+	return *fc.Status.Components.Job
+}
+
+// Reads says which optional REST calls the decision on snap needs, for the observer, which makes
+// them only then: the checkpoint history when a transition reads it (fsm.NeedsCheckpoints) or
+// the latest checkpoint is due to be recorded, the checkpoint configuration once per attempt.
+func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapshot.Reads {
 	fc := snap.Cluster
-	if fc == nil || fc.Spec.Job == nil || !snap.Flink.Polled || !mayReadHistory(snap) {
+	if fc == nil || fc.Spec.Job == nil || !snap.Flink.Polled {
+		return snapshot.Reads{}
+	}
+	return snapshot.Reads{
+		Checkpoints: checkpointRecordDue(snap, now) || needsCheckpoints(snap, settings, now),
+		Retention:   retentionUnknown(snap),
+	}
+}
+
+func needsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
+	fc := snap.Cluster
+	if !mayReadHistory(snap) {
 		return false
 	}
 	var want *desired.Cluster
@@ -183,4 +200,30 @@ func NeedsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.T
 		want, _ = desired.Build(fc, env(snap))
 	}
 	return fsm.NeedsCheckpoints(JobInput(snap, want, settings, now))
+}
+
+// liveLatestStateJob: the job runs in Flink, and its policies resume from the latest state.
+func liveLatestStateJob(snap *snapshot.Snapshot) bool {
+	job := jobStatus(snap.Cluster)
+	return snap.Cluster.Spec.Job.UsesLatestState() && snap.Flink.Found && fsm.FlinkStateMeaning[snap.Flink.State] == fsm.JobActive &&
+		(job.State == fsm.Running || job.State == fsm.Savepointing)
+}
+
+// checkpointRecordDue: the latest checkpoint of a running job whose policies resume from the
+// latest state is recorded at most once per desired.CheckpointRecordInterval (one REST call), and
+// once more after each savepoint ends, so that status never holds a record older than its
+// savepoint for longer than one poll.
+func checkpointRecordDue(snap *snapshot.Snapshot, now time.Time) bool {
+	if !liveLatestStateJob(snap) {
+		return false
+	}
+	read, job := snap.CheckpointsReadAt, jobStatus(snap.Cluster)
+	return read.IsZero() || now.Sub(read) >= desired.CheckpointRecordInterval ||
+		(job.LastSavepointTime != nil && read.Before(job.LastSavepointTime.Time))
+}
+
+// retentionUnknown: the job's checkpoint retention is read once per attempt, once Flink runs it
+// (its configuration is known from then on).
+func retentionUnknown(snap *snapshot.Snapshot) bool {
+	return liveLatestStateJob(snap) && snap.Flink.State == "RUNNING" && jobStatus(snap.Cluster).CheckpointRetention == ""
 }

@@ -2,6 +2,7 @@ package decide
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,12 +83,63 @@ func TestDecide(t *testing.T) {
 		fc := buildable(true)
 		fc.Status.Components.Job = &v1beta1.JobStatus{State: fsm.Running, ID: fsm.JobID("uid", 1)}
 		snap := &snapshot.Snapshot{Cluster: fc, Flink: fsm.FlinkObservation{Polled: true, Reachable: true, Found: true, State: "RUNNING"}}
-		assert.False(t, NeedsCheckpoints(snap, settings, t0))
+		assert.False(t, Reads(snap, settings, t0).Checkpoints)
 		snap.Flink.State = "FINISHED"
-		assert.True(t, NeedsCheckpoints(snap, settings, t0))
+		assert.True(t, Reads(snap, settings, t0).Checkpoints)
+		snap.Flink.State = "FAILED"
+		assert.False(t, Reads(snap, settings, t0).Checkpoints, "a failure without latest-state policies needs no history")
 		fc.DeletionTimestamp = &metav1.Time{Time: t0}
 		snap.Flink.State = "RUNNING"
-		assert.True(t, NeedsCheckpoints(snap, settings, t0), "a final savepoint records its baseline")
-		assert.False(t, NeedsCheckpoints(&snapshot.Snapshot{Cluster: buildable(false)}, settings, t0))
+		assert.True(t, Reads(snap, settings, t0).Checkpoints, "a final savepoint records its baseline")
+		assert.False(t, Reads(&snapshot.Snapshot{Cluster: buildable(false)}, settings, t0).Checkpoints)
+	})
+}
+
+// TestLatestStateReads: a running job whose policies resume from the latest state has its
+// checkpoint history read at most once per recording interval (and once after each savepoint),
+// and its checkpoint configuration once per attempt; other jobs never.
+func TestLatestStateReads(t *testing.T) {
+	settings := fsm.DefaultSettings()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	running := fsm.FlinkObservation{Polled: true, Reachable: true, Found: true, State: "RUNNING"}
+	newSnap := func(latest bool, job v1beta1.JobStatus, readAt time.Time) *snapshot.Snapshot {
+		fc := buildable(true)
+		if latest {
+			fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromLatestStateOnFailure)
+		}
+		job.ID = fsm.JobID("uid", 1)
+		fc.Status.Components.Job = &job
+		return &snapshot.Snapshot{Cluster: fc, Flink: running, CheckpointsReadAt: readAt}
+	}
+	retained := v1beta1.JobStatus{State: fsm.Running, CheckpointRetention: v1beta1.CheckpointRetentionRetainOnCancellation}
+	sp := metav1.NewTime(t0.Add(-10 * time.Second))
+	tests := []struct {
+		name                   string
+		snap                   *snapshot.Snapshot
+		history, retentionRead bool
+	}{
+		{"savepoint policies only", newSnap(false, v1beta1.JobStatus{State: fsm.Running}, time.Time{}), false, false},
+		{"never read by this process", newSnap(true, retained, time.Time{}), true, false},
+		{"read 59 s ago", newSnap(true, retained, t0.Add(-59*time.Second)), false, false},
+		{"read a minute ago", newSnap(true, retained, t0.Add(-time.Minute)), true, false},
+		{"read before the last savepoint ended", newSnap(true, v1beta1.JobStatus{State: fsm.Running, CheckpointRetention: "NotRetained", LastSavepointTime: &sp},
+			t0.Add(-20*time.Second)), true, false},
+		{"read after the last savepoint ended", newSnap(true, v1beta1.JobStatus{State: fsm.Running, CheckpointRetention: "NotRetained", LastSavepointTime: &sp},
+			t0.Add(-5*time.Second)), false, false},
+		{"retention not read yet", newSnap(true, v1beta1.JobStatus{State: fsm.Running}, t0), false, true},
+		{"the job is not running", newSnap(true, v1beta1.JobStatus{State: fsm.Submitting}, time.Time{}), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Reads(tt.snap, settings, t0)
+			assert.Equal(t, tt.history, got.Checkpoints, "history")
+			assert.Equal(t, tt.retentionRead, got.Retention, "retention")
+		})
+	}
+	t.Run("not while Flink restarts the job", func(t *testing.T) {
+		s := newSnap(true, v1beta1.JobStatus{State: fsm.Running}, time.Time{})
+		s.Flink.State = "RESTARTING"
+		assert.False(t, Reads(s, settings, t0).Retention)
+		assert.True(t, Reads(s, settings, t0).Checkpoints, "its history is still the record's source")
 	})
 }

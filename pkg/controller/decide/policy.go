@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -92,12 +93,13 @@ func hasFinalizer(fc *v1beta1.FlinkCluster) bool {
 }
 
 // pendingUpdate explains a spec change that has not rolled out to the running job; revision is
-// the current spec's job revision, invalid says the current spec cannot be built.
-func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held, invalid bool) (reason, message string) {
+// the current spec's job revision, invalid says the current spec cannot be built, lastState says
+// why a LastState update cannot start ("" when it can).
+func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held, invalid bool, lastState string) (reason, message string) {
 	spec := fc.Spec.Job
 	switch {
 	case job.State == fsm.Updating || job.State == fsm.Deploying:
-		return "Updating", "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
+		return "Updating", updatingMessage(job.UpdateMode)
 	case !held:
 		return "", ""
 	case invalid:
@@ -111,11 +113,25 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision str
 		return "HeldUntilJobStops", "the spec changed only in fields that do not restart the job (such as " +
 			"spec.job.savepointsDir, which new savepoints use at once), or this operator builds some children differently; " +
 			"the children are updated when the job next stops (restart, update or cancel), never under a running job"
-	case spec.SavepointsDir == nil && spec.SavepointOnUpdate():
+	case spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState && lastState != "" && (spec.SavepointsDir == nil || !strings.HasPrefix(lastState, fsm.VersionChangeBlocker)):
+		return "LastStateUnavailable", "the spec changed while the job runs; upgradeMode LastState cannot stop it yet: " + lastState +
+			"; the job keeps running and the update starts once this is resolved"
+	case spec.SavepointsDir == nil && spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeSavepoint:
 		return "SavepointsDirRequired", "the spec changed while the job runs; the update needs a savepoint but " +
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
 	}
 	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
+}
+
+// updatingMessage describes an update in progress by how it stops the job.
+func updatingMessage(mode v1beta1.UpgradeMode) string {
+	switch mode {
+	case v1beta1.UpgradeModeLastState:
+		return "rolling out the new spec: cancel, rebuild, resubmit from the latest checkpoint"
+	case v1beta1.UpgradeModeStateless:
+		return "rolling out the new spec: cancel, rebuild, resubmit without new state"
+	}
+	return "rolling out the new spec: stop with a savepoint, rebuild, resubmit from the savepoint"
 }
 
 // decideDeletion steps the job's state machine for a FlinkCluster being deleted (it takes the

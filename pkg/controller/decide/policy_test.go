@@ -50,23 +50,30 @@ func jobCluster() *v1beta1.FlinkCluster {
 func TestPendingUpdate(t *testing.T) {
 	noDir := func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointsDir = nil }
 	newGeneration := func(fc *v1beta1.FlinkCluster) { fc.Generation = 3 }
+	lastState := func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.UpgradeMode = ptr.To(v1beta1.UpgradeModeLastState) }
+	lastStateNoDir := func(fc *v1beta1.FlinkCluster) { lastState(fc); noDir(fc) }
 	tests := []struct {
-		name    string
-		edit    func(*v1beta1.FlinkCluster)
-		state   fsm.State
-		rev     string
-		held    bool
-		invalid bool
-		want    string
+		name      string
+		edit      func(*v1beta1.FlinkCluster)
+		state     fsm.State
+		rev       string
+		held      bool
+		invalid   bool
+		lastState string
+		want      string
 	}{
-		{"an update in progress", nil, fsm.Updating, "a", true, false, "Updating"},
-		{"rebuilding", nil, fsm.Deploying, "a", false, false, "Updating"},
-		{"nothing held", nil, fsm.Running, "b", false, false, ""},
-		{"an unbuildable spec", nil, fsm.Running, "b", true, true, "InvalidSpec"},
-		{"same spec, children built differently", nil, fsm.Running, "a", true, false, "OperatorUpgrade"},
-		{"same revision, new generation", newGeneration, fsm.Running, "a", true, false, "HeldUntilJobStops"},
-		{"no savepointsDir for the update", noDir, fsm.Running, "b", true, false, "SavepointsDirRequired"},
-		{"waiting for the job", nil, fsm.Running, "b", true, false, "WaitingForJob"},
+		{"an update in progress", nil, fsm.Updating, "a", true, false, "", "Updating"},
+		{"rebuilding", nil, fsm.Deploying, "a", false, false, "", "Updating"},
+		{"nothing held", nil, fsm.Running, "b", false, false, "", ""},
+		{"an unbuildable spec", nil, fsm.Running, "b", true, true, "", "InvalidSpec"},
+		{"same spec, children built differently", nil, fsm.Running, "a", true, false, "", "OperatorUpgrade"},
+		{"same revision, new generation", newGeneration, fsm.Running, "a", true, false, "", "HeldUntilJobStops"},
+		{"no savepointsDir for the update", noDir, fsm.Running, "b", true, false, "", "SavepointsDirRequired"},
+		{"waiting for the job", nil, fsm.Running, "b", true, false, "", "WaitingForJob"},
+		{"LastState without a checkpoint yet", lastState, fsm.Running, "b", true, false, "the job has not completed a checkpoint yet", "LastStateUnavailable"},
+		{"LastState to another version goes by savepoint", lastState, fsm.Running, "b", true, false, fsm.VersionChangeBlocker, "WaitingForJob"},
+		{"LastState to another version without savepointsDir", lastStateNoDir, fsm.Running, "b", true, false, fsm.VersionChangeBlocker, "LastStateUnavailable"},
+		{"LastState possible, without savepointsDir", lastStateNoDir, fsm.Running, "b", true, false, "", "WaitingForJob"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +81,7 @@ func TestPendingUpdate(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(fc)
 			}
-			reason, message := pendingUpdate(fc, v1beta1.JobStatus{State: tt.state, Revision: "a"}, tt.rev, tt.held, tt.invalid)
+			reason, message := pendingUpdate(fc, v1beta1.JobStatus{State: tt.state, Revision: "a"}, tt.rev, tt.held, tt.invalid, tt.lastState)
 			assert.Equal(t, tt.want, reason)
 			assert.Equal(t, tt.want == "", message == "")
 		})

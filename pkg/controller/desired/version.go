@@ -63,3 +63,13 @@ func (v flinkVersion) needsModuleOptions(image string) bool {
 	}
 	return !v.known() || v.major > 1 || v.minor >= 19
 }
+
+// FlinkVersion is the Flink major.minor the cluster runs, as spec.flinkVersion or the image tag
+// says ("" when neither does).
+func FlinkVersion(fc *v1beta1.FlinkCluster) string {
+	v := clusterFlinkVersion(fc)
+	if !v.known() {
+		return ""
+	}
+	return strconv.Itoa(v.major) + "." + strconv.Itoa(v.minor)
+}

@@ -45,15 +45,15 @@ func stamp(t time.Time) *metav1.Time {
 
 var (
 	submitFirst = Effect{"submit attempt 1 from spec.job.fromSavepoint", func(in Input, st *v1beta1.JobStatus) []Action {
-		from := ""
+		from := source{}
 		if in.Spec.FromSavepoint != nil {
-			from = *in.Spec.FromSavepoint
+			from.Location = *in.Spec.FromSavepoint
 		}
 		return newAttempt(in, st, from)
 	}}
-	restart = Effect{"restartCount+1, submit a new attempt from the recorded savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+	restart = Effect{"restartCount+1, submit a new attempt from the savepoint in status (FromSavepointOnFailure) or the newest kept checkpoint or savepoint (FromLatestStateOnFailure)", func(in Input, st *v1beta1.JobStatus) []Action {
 		st.RestartCount++
-		return newAttempt(in, st, st.SavepointLocation)
+		return newAttempt(in, st, restartSource(in.Spec, *st))
 	}}
 	resubmit = Effect{"create the submitter again (same job ID)", func(in Input, st *v1beta1.JobStatus) []Action {
 		return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: st.FromSavepoint}}
@@ -101,12 +101,8 @@ var (
 		st.UserSavepointFailures = 0
 		return nil
 	}}
-	recordTarget = Effect{"record the revision to roll out", func(in Input, st *v1beta1.JobStatus) []Action {
-		st.TargetRevision = in.Revision
-		return nil
-	}}
 	clearTarget = Effect{"forget the update (it is tried again later)", func(in Input, st *v1beta1.JobStatus) []Action {
-		st.TargetRevision = ""
+		st.TargetRevision, st.UpdateMode = "", ""
 		return nil
 	}}
 	markStopped = Effect{"record that the job stopped for the update", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -114,9 +110,10 @@ var (
 		st.NotFoundSince = nil
 		return nil
 	}}
-	submitUpdate = Effect{"submit a new attempt of the new spec from the recorded savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
-		st.TargetRevision = ""
-		return newAttempt(in, st, st.SavepointLocation)
+	submitUpdate = Effect{"submit a new attempt of the new spec from the savepoint in status (LastState: from the checkpoint the cancellation kept)", func(in Input, st *v1beta1.JobStatus) []Action {
+		from := updateSource(*st)
+		st.TargetRevision, st.UpdateMode = "", ""
+		return newAttempt(in, st, from)
 	}}
 	retrigger = Effect{"trigger the recorded savepoint again (same trigger ID)", func(in Input, st *v1beta1.JobStatus) []Action {
 		kind := ActTriggerSavepoint
@@ -185,17 +182,19 @@ var (
 )
 
 // newAttempt records a new attempt (write-ahead: ID and source before the submitter exists) and
-// asks for its submitter.
-func newAttempt(in Input, st *v1beta1.JobStatus, fromSavepoint string) []Action {
+// asks for its submitter. The latest checkpoint record stays: until the new attempt completes a
+// checkpoint, it is the newest state a restart can resume from.
+func newAttempt(in Input, st *v1beta1.JobStatus, from source) []Action {
 	st.Attempt++
 	st.ID = JobID(in.ClusterUID, st.Attempt)
-	st.FromSavepoint = fromSavepoint
+	st.FromSavepoint, st.FromCheckpoint = from.Location, from.Checkpoint
 	st.SubmitTime = stamp(in.Now)
 	st.Revision = in.Revision
+	st.FlinkVersion = in.FlinkVersion
 	st.StartTime, st.EndTime, st.NotFoundSince = nil, nil, nil
-	st.FlinkJobState = ""
-	st.Message = ""
-	return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: fromSavepoint}}
+	st.FlinkJobState, st.CheckpointRetention = "", ""
+	st.Message = from.describe()
+	return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: from.Location}}
 }
 
 func startSavepoint(in Input, st *v1beta1.JobStatus, reason v1beta1.SavepointReason, kind ActionKind) []Action {

@@ -78,7 +78,7 @@ var Detectors = []Detector{
 		return !in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision
 	}, always("the spec's job revision (a hash of the spec without the fields that do not restart the job, v1beta1.SpecFieldEffects) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why)")},
 	{RestartDue, restartDue, func(s Settings) string {
-		return fmt.Sprintf("restartPolicy FromSavepointOnFailure, a savepoint is recorded, and the restart backoff (%s, doubling per restart, at most %s) passed since the job ended", s.RestartBackoff, s.MaxRestartBackoff)
+		return fmt.Sprintf("restartPolicy FromSavepointOnFailure with a savepoint recorded, or FromLatestStateOnFailure with a kept checkpoint or a savepoint recorded, and the restart backoff (%s, doubling per restart, at most %s) passed since the job ended", s.RestartBackoff, s.MaxRestartBackoff)
 	}},
 	{SavepointRetry, func(in Input) bool {
 		return in.SavepointRetryToken != "" && in.SavepointRetryToken != in.Status.SavepointRetryToken
@@ -225,13 +225,11 @@ func restartDue(in Input) bool {
 	return st.EndTime == nil || !in.Now.Before(st.EndTime.Add(restartBackoff(in)))
 }
 
-// restartAllowed: FromSavepointOnFailure with a savepoint recorded, unless the job stopped for an
+// restartAllowed: the restart policy has state to restart from, unless the job stopped for an
 // update whose savepoint could not be confirmed: restarting from the older savepoint would drop
 // the state since, so that is left to the user.
 func restartAllowed(spec v1beta1.JobSpec, st v1beta1.JobStatus) bool {
-	policy := spec.RestartPolicy
-	return policy != nil && *policy == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation != "" &&
-		!UpdateStopUnconfirmed(st)
+	return restartSource(spec, st).Location != "" && !UpdateStopUnconfirmed(st)
 }
 
 // UpdateStopUnconfirmed: the job stopped for an update and its savepoint could not be confirmed.

@@ -1,6 +1,9 @@
 package fsm
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 )
 
@@ -18,6 +21,7 @@ const (
 	NoticeStopUnconfirmed    = "StopUnconfirmed"
 	NoticeSavepointConfirmed = "SavepointConfirmed"
 	NoticeExternalSavepoint  = "ExternalSavepoint"
+	NoticeRestoring          = "Restoring"
 )
 
 // Notices compares the job status before and after a step.
@@ -40,6 +44,12 @@ func Notices(before, after v1beta1.JobStatus) []Notice {
 	}
 	if ext, ok := newExternalSavepoint(before, after); ok {
 		out = append(out, Notice{Reason: NoticeExternalSavepoint, Message: "recorded savepoint " + ext.Location + ", " + ext.Message})
+	}
+	if after.Attempt > before.Attempt && after.FromSavepoint != "" {
+		// Which state a new attempt resumes from, and whether older state than the newest known
+		// had to do, is what a user checks first after a restart or update.
+		out = append(out, Notice{Warning: strings.HasPrefix(after.Message, fallbackNote), Reason: NoticeRestoring,
+			Message: fmt.Sprintf("attempt %d %s", after.Attempt, after.Message)})
 	}
 	return out
 }

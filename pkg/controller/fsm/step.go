@@ -19,6 +19,8 @@ func Step(in Input) Decision {
 	if in.Flink.Polled && in.Flink.Reachable && in.Flink.Found {
 		st.FlinkJobState = in.Flink.State
 	}
+	recordCheckpointObservations(in, &st)
+	in.Status = st
 	d := Decision{}
 	for _, ev := range detect(in) {
 		t := find(st.State, ev, in)
@@ -53,15 +55,23 @@ func NeedsCheckpoints(in Input) bool {
 	probe := in
 	probe.Checkpoints = CheckpointObservation{Read: true}
 	t := Step(probe).Transition
-	return t != nil && ((t.Guard != nil && t.Guard.NeedsHistory) || t.On == StopUnconfirmed)
+	return t != nil && (t.Guard.needsHistory(probe) || t.On == StopUnconfirmed)
 }
 
 // explainNoRestart says why a failed or lost job that asked to be restarted stays down.
 func explainNoRestart(in Input, st *v1beta1.JobStatus) {
 	p := in.Spec.RestartPolicy
-	if (st.State == Failed || st.State == Lost) && p != nil && *p == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation == "" {
-		st.Message = strings.TrimPrefix(st.Message+"; ", "; ") + "not restarted: restartPolicy FromSavepointOnFailure needs a savepoint and none is recorded"
+	if (st.State != Failed && st.State != Lost) || p == nil || *p == v1beta1.JobRestartPolicyNever || restartAllowed(in.Spec, *st) || UpdateStopUnconfirmed(*st) {
+		return
 	}
+	why := "not restarted: restartPolicy FromSavepointOnFailure needs a savepoint and none is recorded"
+	if *p == v1beta1.JobRestartPolicyFromLatestStateOnFailure {
+		why = "not restarted: restartPolicy FromLatestStateOnFailure found no retained checkpoint or savepoint to restore"
+	}
+	if len(st.UnrestorableLocations) > 0 {
+		why += " (Flink could not restore from " + strings.Join(st.UnrestorableLocations, ", ") + ")"
+	}
+	st.Message = strings.TrimPrefix(st.Message+"; ", "; ") + why
 }
 
 // find returns the transition for (state, event) whose guard holds.

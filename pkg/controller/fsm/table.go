@@ -8,9 +8,10 @@ import (
 type Guard struct {
 	Name string
 	OK   func(Input) bool
-	// NeedsHistory: the guard reads the job's checkpoint history (Input.Checkpoints), which the
-	// observer fetches only when NeedsCheckpoints says so.
-	NeedsHistory bool
+	// NeedsHistory says when the transition needs the job's checkpoint history
+	// (Input.Checkpoints), which the observer fetches only when NeedsCheckpoints says so; nil:
+	// never.
+	NeedsHistory func(Input) bool
 }
 
 // Transition is one row of the table: in state From, on event On, if Guard holds, go to To and
@@ -25,28 +26,51 @@ type Transition struct {
 
 // holds: the guard's condition, and the checkpoint history read if it needs it.
 func (g *Guard) holds(in Input) bool {
-	return (!g.NeedsHistory || in.Checkpoints.Read) && g.OK(in)
+	return (!g.needsHistory(in) || in.Checkpoints.Read) && g.OK(in)
 }
+
+func (g *Guard) needsHistory(in Input) bool {
+	return g != nil && g.NeedsHistory != nil && g.NeedsHistory(in)
+}
+
+func anyInput(Input) bool { return true }
+
+// latestStatePolicy: a policy of the job resumes from its latest retained state, so the history
+// is read when the job ends to record what it last completed.
+func latestStatePolicy(in Input) bool { return in.Spec.UsesLatestState() }
 
 // The guards. A stop with a savepoint is triggered only once the checkpoint history was read,
 // so that its baseline (AfterCheckpointID) is recorded before the stop exists.
 var (
 	noSavepointsDir     = &Guard{Name: "no savepointsDir", OK: func(in Input) bool { return savepointsDir(in.Spec) == "" }}
-	cancelSavepointDue  = &Guard{Name: "savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s, checkpoint history read", OK: cancelSavepointAllowed, NeedsHistory: true}
+	cancelSavepointDue  = &Guard{Name: "savepointsDir set, Flink reports RUNNING, no failed cancel savepoint in the last 30 s, checkpoint history read", OK: cancelSavepointAllowed, NeedsHistory: anyInput}
 	firstMiss           = &Guard{Name: "not missing before", OK: func(in Input) bool { return in.Status.NotFoundSince == nil }}
 	wasMissing          = &Guard{Name: "was missing", OK: func(in Input) bool { return in.Status.NotFoundSince != nil }}
 	noSavepointPending  = &Guard{Name: "no savepoint in flight", OK: func(in Input) bool { return !savepointInFlight(in.Status) }}
-	updateWithSavepoint = &Guard{Name: "savepointsDir set, takeSavepointOnUpdate, Flink reports RUNNING, no failed update savepoint in the last 30 s, checkpoint history read", OK: updateSavepointAllowed, NeedsHistory: true}
-	statelessUpdate     = &Guard{Name: "takeSavepointOnUpdate is false", OK: func(in Input) bool { return !takeSavepointOnUpdate(in.Spec) }}
-	upToDate            = &Guard{Name: "every child carries the new spec", OK: func(in Input) bool { return in.ClusterUpToDate }}
-	finalSavepoint      = &Guard{Name: "savepointsDir set, not skipped, Flink reports RUNNING, checkpoint history read", OK: func(in Input) bool {
+	updateWithSavepoint = &Guard{Name: "savepointsDir set, upgradeMode Savepoint (or LastState to another Flink version), Flink reports RUNNING, no failed update savepoint in the last 30 s, checkpoint history read", OK: updateSavepointAllowed, NeedsHistory: anyInput}
+	lastStateUpdate     = &Guard{Name: "upgradeMode LastState, same Flink version, the job retains checkpoints on cancellation, a completed checkpoint of this job is recorded", OK: lastStateUpdateAllowed}
+	statelessUpdate     = &Guard{Name: "upgradeMode Stateless (or takeSavepointOnUpdate false)", OK: func(in Input) bool { return in.Spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeStateless }}
+	cancelsForUpdate    = &Guard{Name: "the update cancels the job (Stateless or LastState), no savepoint in flight", OK: func(in Input) bool {
+		return updateMode(in) != v1beta1.UpgradeModeSavepoint && !savepointInFlight(in.Status)
+	}}
+	fallbackToLastState = &Guard{Name: "upgradeFallback LastState, and a LastState update is possible", OK: func(in Input) bool {
+		f := in.Spec.UpgradeFallback
+		return f != nil && *f == v1beta1.UpgradeModeLastState && lastStatePossible(in)
+	}}
+	// The job's end is recorded once the history says what it completed last, when a policy
+	// resumes from that (a last-state update reads it after its cancellation).
+	endHistoryRead = &Guard{Name: "checkpoint history read when a policy resumes from the latest state", OK: anyInput, NeedsHistory: latestStatePolicy}
+	updateStopped  = &Guard{Name: "no savepoint in flight (a stop of ours is confirmed first); for a LastState update, checkpoint history read", OK: func(in Input) bool { return !savepointInFlight(in.Status) },
+		NeedsHistory: func(in Input) bool { return updateMode(in) == v1beta1.UpgradeModeLastState }}
+	upToDate       = &Guard{Name: "every child carries the new spec", OK: func(in Input) bool { return in.ClusterUpToDate }}
+	finalSavepoint = &Guard{Name: "savepointsDir set, not skipped, Flink reports RUNNING, checkpoint history read", OK: func(in Input) bool {
 		return savepointsDir(in.Spec) != "" && !in.SkipFinalSavepoint && in.Flink.State == "RUNNING"
-	}, NeedsHistory: true}
+	}, NeedsHistory: anyInput}
 	// Flink refuses savepoints unless every task runs (not while INITIALIZING or RESTARTING).
 	flinkRunning = &Guard{Name: "Flink reports RUNNING", OK: func(in Input) bool { return in.Flink.State == "RUNNING" }}
 	// A job that stopped is read as its own end only after its checkpoint history was read, so
 	// that a savepoint that stopped it from outside the operator is recorded first.
-	historyRead = &Guard{Name: "checkpoint history read", OK: func(Input) bool { return true }, NeedsHistory: true}
+	historyRead = &Guard{Name: "checkpoint history read", OK: anyInput, NeedsHistory: anyInput}
 	// The job stopped while our stop was still unconfirmed: wait for its savepoint.
 	stopConfirmed = &Guard{Name: "no savepoint in flight (a stop of ours is confirmed first)", OK: func(in Input) bool { return !savepointInFlight(in.Status) }}
 )
@@ -58,7 +82,7 @@ var Table = []Transition{
 
 	{Submitting, JobActive, nil, Running, []Effect{markStarted}},
 	{Submitting, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
-	{Submitting, JobFailed, nil, Failed, []Effect{endJob}},
+	{Submitting, JobFailed, endHistoryRead, Failed, []Effect{markUnrestorable, endJob}},
 	{Submitting, JobCanceled, historyRead, Cancelled, []Effect{recordExternalSavepoint, endJob}},
 	{Submitting, SubmitterFailed, nil, Failed, []Effect{failFromSubmitter}},
 	{Submitting, JobLost, nil, Lost, []Effect{endJob}},
@@ -66,7 +90,7 @@ var Table = []Transition{
 	{Submitting, SubmitterAbsent, nil, Submitting, []Effect{resubmit}},
 
 	{Running, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
-	{Running, JobFailed, nil, Failed, []Effect{endJob}},
+	{Running, JobFailed, endHistoryRead, Failed, []Effect{endJob}},
 	{Running, JobCanceled, historyRead, Cancelled, []Effect{recordExternalSavepoint, endJob}},
 	{Running, JobLost, nil, Lost, []Effect{endJob}},
 	{Running, JobMissing, firstMiss, Running, []Effect{markMissing}},
@@ -76,20 +100,22 @@ var Table = []Transition{
 	{Running, JobActive, wasMissing, Running, []Effect{markStarted}},
 	{Running, DeletionRequested, finalSavepoint, Deleting, []Effect{stopForDeletion}},
 	{Running, SavepointRetry, nil, Running, []Effect{resetUserRetries}},
-	{Running, SpecChanged, updateWithSavepoint, Updating, []Effect{recordTarget, stopForUpdate}},
-	{Running, SpecChanged, statelessUpdate, Updating, []Effect{recordTarget, cancelJob}},
+	{Running, SpecChanged, updateWithSavepoint, Updating, []Effect{recordTarget(v1beta1.UpgradeModeSavepoint), stopForUpdate}},
+	{Running, SpecChanged, lastStateUpdate, Updating, []Effect{recordTarget(v1beta1.UpgradeModeLastState), cancelJob}},
+	{Running, SpecChanged, statelessUpdate, Updating, []Effect{recordTarget(v1beta1.UpgradeModeStateless), cancelJob}},
 
 	{Updating, SavepointCompleted, nil, Updating, []Effect{savepointSucceeded}},
+	{Updating, SavepointFailed, fallbackToLastState, Updating, []Effect{savepointFailed, switchToLastState, cancelJob}},
 	{Updating, SavepointFailed, nil, Running, []Effect{savepointFailed, clearTarget}},
 	{Updating, SavepointTimedOut, nil, Updating, []Effect{markStopOverdue}},
 	{Updating, SavepointUnknown, nil, Updating, []Effect{retrigger}},
 	{Updating, StopUnconfirmed, nil, Failed, []Effect{clearTarget, endJob, stopUnconfirmed}},
-	{Updating, JobFinished, stopConfirmed, Deploying, []Effect{markStopped}},
-	{Updating, JobCanceled, stopConfirmed, Deploying, []Effect{markStopped}},
-	{Updating, JobFailed, nil, Failed, []Effect{abandonSavepoint, clearTarget, endJob}},
+	{Updating, JobFinished, updateStopped, Deploying, []Effect{markStopped}},
+	{Updating, JobCanceled, updateStopped, Deploying, []Effect{markStopped}},
+	{Updating, JobFailed, endHistoryRead, Failed, []Effect{abandonSavepoint, clearTarget, endJob}},
 	{Updating, JobLost, nil, Lost, []Effect{abandonSavepoint, clearTarget, endJob}},
 	{Updating, JobMissing, firstMiss, Updating, []Effect{markMissing}},
-	{Updating, JobActive, statelessUpdate, Updating, []Effect{cancelJob}},
+	{Updating, JobActive, cancelsForUpdate, Updating, []Effect{cancelJob}},
 
 	{Deploying, ClusterReady, upToDate, Submitting, []Effect{submitUpdate}},
 
@@ -104,7 +130,7 @@ var Table = []Transition{
 	{Savepointing, SavepointTimedOut, nil, Running, []Effect{savepointTimedOut}},
 	{Savepointing, SavepointUnknown, nil, Savepointing, []Effect{retrigger}},
 	{Savepointing, JobFinished, historyRead, Succeeded, []Effect{abandonSavepoint, recordExternalSavepoint, endJob}},
-	{Savepointing, JobFailed, nil, Failed, []Effect{abandonSavepoint, endJob}},
+	{Savepointing, JobFailed, endHistoryRead, Failed, []Effect{abandonSavepoint, endJob}},
 	{Savepointing, JobCanceled, historyRead, Cancelled, []Effect{abandonSavepoint, recordExternalSavepoint, endJob}},
 	{Savepointing, JobLost, nil, Lost, []Effect{abandonSavepoint, endJob}},
 	{Savepointing, JobMissing, firstMiss, Savepointing, []Effect{markMissing}},
@@ -116,7 +142,7 @@ var Table = []Transition{
 	{Cancelling, StopUnconfirmed, nil, Cancelled, []Effect{endJob, stopUnconfirmed}},
 	{Cancelling, JobFinished, stopConfirmed, Cancelled, []Effect{endJob}},
 	{Cancelling, JobCanceled, stopConfirmed, Cancelled, []Effect{endJob}},
-	{Cancelling, JobFailed, nil, Failed, []Effect{abandonSavepoint, endJob}},
+	{Cancelling, JobFailed, endHistoryRead, Failed, []Effect{abandonSavepoint, endJob}},
 	{Cancelling, JobLost, nil, Lost, []Effect{abandonSavepoint, endJob}},
 	{Cancelling, JobMissing, firstMiss, Cancelling, []Effect{markMissing}},
 	{Cancelling, JobActive, noSavepointPending, Cancelling, []Effect{cancelJob}},
@@ -149,9 +175,9 @@ var Ignored = map[State]struct {
 	Succeeded: {allBut(), "terminal: the job finished"},
 	Cancelled: {allBut(), "terminal: the job was cancelled"},
 	Failed: {allBut(RestartDue),
-		"the job stays failed unless restartPolicy is FromSavepointOnFailure and a savepoint is recorded"},
+		"the job stays failed unless its restartPolicy restarts it and there is state to restart from"},
 	Lost: {allBut(RestartDue),
-		"the job stays lost unless restartPolicy is FromSavepointOnFailure and a savepoint is recorded"},
+		"the job stays lost unless its restartPolicy restarts it and there is state to restart from"},
 }
 
 func allBut(except ...Event) []Event {
@@ -173,8 +199,14 @@ func cancelSavepointAllowed(in Input) bool {
 }
 
 func updateSavepointAllowed(in Input) bool {
-	return savepointsDir(in.Spec) != "" && takeSavepointOnUpdate(in.Spec) && in.Flink.State == "RUNNING" &&
+	mode := in.Spec.EffectiveUpgradeMode()
+	byMode := mode == v1beta1.UpgradeModeSavepoint || (mode == v1beta1.UpgradeModeLastState && flinkVersionChanged(in))
+	return byMode && savepointsDir(in.Spec) != "" && in.Flink.State == "RUNNING" &&
 		!recentlyFailed(in, v1beta1.SavepointReasonUpdate)
+}
+
+func lastStateUpdateAllowed(in Input) bool {
+	return in.Spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState && lastStatePossible(in)
 }
 
 // recentlyFailed: the last savepoint for this reason failed less than 30 s ago.
@@ -184,9 +216,4 @@ func recentlyFailed(in Input, reason v1beta1.SavepointReason) bool {
 		return false
 	}
 	return in.Now.Sub(sp.EndTime.Time) < cancelRetryDelay
-}
-
-// takeSavepointOnUpdate defaults to true.
-func takeSavepointOnUpdate(spec v1beta1.JobSpec) bool {
-	return spec.SavepointOnUpdate()
 }

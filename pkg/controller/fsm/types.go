@@ -83,6 +83,9 @@ type FlinkObservation struct {
 	State string
 	// Failure is the root exception of a failed job, when read.
 	Failure string
+	// RestoreMissing: the failure says the checkpoint or savepoint the job was to restore from
+	// does not exist.
+	RestoreMissing bool
 }
 
 // SavepointObservation is the poll of the savepoint in flight.
@@ -108,6 +111,29 @@ type CheckpointObservation struct {
 	// (0 and "" when it has none).
 	LatestSavepointID   int64
 	LatestSavepointPath string
+	// Latest is the job's latest completed checkpoint or savepoint (ID 0 when it has none).
+	Latest CompletedCheckpoint
+	// Restored: the job restored from a checkpoint or savepoint (Flink reports what it restored).
+	Restored bool
+}
+
+// CompletedCheckpoint is one completed checkpoint or savepoint in the job's history.
+type CompletedCheckpoint struct {
+	ID        int64
+	Path      string
+	Savepoint bool
+	// CompletedAt is when Flink completed it, on the JobManager's clock.
+	CompletedAt time.Time
+	// Discarded: Flink deleted it (a newer one subsumed it, or the job's end did).
+	Discarded bool
+}
+
+// RetentionObservation is what the job's checkpoint configuration (GET
+// /jobs/{id}/checkpoints/config) says Flink does with completed checkpoints when the job stops.
+// The observer reads it once per attempt of a job whose policies resume from the latest state.
+type RetentionObservation struct {
+	Read      bool
+	Retention v1beta1.CheckpointRetention
 }
 
 // Settings are the operator-wide knobs of the machine.
@@ -158,6 +184,11 @@ type Input struct {
 	Savepoint       SavepointObservation
 	// Checkpoints is the job's checkpoint history, when NeedsCheckpoints asked for it.
 	Checkpoints CheckpointObservation
+	// Retention is the job's checkpoint retention, when NeedsRetention asked for it.
+	Retention RetentionObservation
+	// FlinkVersion is the Flink major.minor the current spec runs ("" when the image does not
+	// say); checkpoints are restored only within one version.
+	FlinkVersion string
 	// SavepointSeenAt is when this operator process first saw the savepoint in flight (its own
 	// clock, at the precision of Now); zero when unknown. Timeouts count from it, not from the
 	// start recorded in status, which is truncated to the second and may come from another

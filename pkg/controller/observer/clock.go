@@ -38,3 +38,45 @@ func (c *savepointClock) seenAt(key, triggerID string, now time.Time) time.Time 
 	c.seen[key] = seenSavepoint{triggerID: triggerID, at: now}
 	return now
 }
+
+// historyClock remembers, per cluster, when this process last read the current job's checkpoint
+// history, so that a running job's latest checkpoint is recorded at a bounded rate without a
+// status write per read. A restarted operator reads it once at its first poll. The zero value is
+// ready to use.
+type historyClock struct {
+	mu   sync.Mutex
+	last map[string]historyRead
+}
+
+type historyRead struct {
+	jobID string
+	at    time.Time
+}
+
+// at is when jobID's history was last read for the cluster key (zero when it was not, or only
+// another job's was).
+func (c *historyClock) at(key, jobID string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.last[key]; ok && r.jobID == jobID {
+		return r.at
+	}
+	return time.Time{}
+}
+
+// read records that jobID's history was read at now.
+func (c *historyClock) read(key, jobID string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		c.last = map[string]historyRead{}
+	}
+	c.last[key] = historyRead{jobID: jobID, at: now}
+}
+
+// forget drops a deleted cluster.
+func (c *historyClock) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.last, key)
+}

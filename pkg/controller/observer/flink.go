@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/klog/v2"
 
@@ -35,6 +36,7 @@ type FlinkReader interface {
 	GetJobExceptions(ctx context.Context, jm, jobID string) (flinkclient.JobExceptions, error)
 	GetSavepointStatus(ctx context.Context, jm, jobID, triggerID string) (flinkclient.SavepointStatus, error)
 	GetCheckpoints(ctx context.Context, jm, jobID string) (flinkclient.CheckpointStats, error)
+	GetCheckpointConfig(ctx context.Context, jm, jobID string) (flinkclient.CheckpointConfig, error)
 }
 
 // ObserveCheckpoints reads the job's checkpoint history (only when fsm.NeedsCheckpoints asks for
@@ -56,7 +58,37 @@ func ObserveCheckpoints(ctx context.Context, flink FlinkReader, jm, jobID string
 	for _, id := range checkpointIDs(stats) {
 		obs.MaxID = max(obs.MaxID, id)
 	}
+	if c := stats.LatestCompleted; c != nil && len(c.ExternalPath) <= MaxLocation {
+		obs.Latest = fsm.CompletedCheckpoint{ID: c.ID, Path: c.ExternalPath, Savepoint: c.IsSavepoint, Discarded: c.Discarded}
+		if c.LatestAckTimestamp > 0 {
+			obs.Latest.CompletedAt = time.UnixMilli(int64(c.LatestAckTimestamp))
+		}
+	}
+	obs.Restored = stats.LatestRestored != nil
 	return obs
+}
+
+// ObserveRetention reads what the job's checkpoint configuration does with its checkpoints when
+// it stops: the job's code may have overridden the cluster's configuration. Any error but
+// "checkpointing disabled" leaves it unread, and it is asked again at the next poll.
+func ObserveRetention(ctx context.Context, flink FlinkReader, jm, jobID string) fsm.RetentionObservation {
+	conf, err := flink.GetCheckpointConfig(ctx, jm, jobID)
+	switch {
+	case errors.Is(err, flinkclient.ErrCheckpointingDisabled):
+		return fsm.RetentionObservation{Read: true, Retention: v1beta1.CheckpointRetentionCheckpointingDisabled}
+	case err != nil:
+		klog.FromContext(ctx).V(2).Info("Cannot read the checkpoint configuration", "url", jm, "jobID", jobID, "err", err)
+		return fsm.RetentionObservation{}
+	}
+	ext := conf.Externalization
+	r := v1beta1.CheckpointRetentionRetainOnCancellation
+	switch {
+	case !ext.Enabled:
+		r = v1beta1.CheckpointRetentionNotRetained
+	case ext.DeleteOnCancellation:
+		r = v1beta1.CheckpointRetentionDeleteOnCancellation
+	}
+	return fsm.RetentionObservation{Read: true, Retention: r}
 }
 
 // checkpointIDs are the IDs the history's latest entries carry.
@@ -97,7 +129,7 @@ func ObserveFlink(ctx context.Context, flink FlinkReader, jm string, st *v1beta1
 		obs.State = boundedState(string(job.State))
 	}
 	if obs.State == string(flinkclient.JobStateFailed) {
-		obs.Failure = rootException(ctx, flink, jm, st.ID)
+		obs.Failure, obs.RestoreMissing = rootException(ctx, flink, jm, st.ID)
 	}
 	return obs, observeSavepoint(ctx, flink, jm, st)
 }
@@ -141,13 +173,33 @@ func failureText(res flinkclient.SavepointStatus) string {
 	return text
 }
 
-// rootException is the first line of the job's root exception, or "" when it cannot be read.
-func rootException(ctx context.Context, flink FlinkReader, jm, jobID string) string {
+// rootException is the first line of the job's root exception ("" when it cannot be read), and
+// whether its causes say that the checkpoint or savepoint to restore from is not there.
+func rootException(ctx context.Context, flink FlinkReader, jm, jobID string) (string, bool) {
 	ex, err := flink.GetJobExceptions(ctx, jm, jobID)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return firstLine(ex.RootException)
+	return firstLine(ex.RootException), RestoreSourceMissing(ex.RootException)
+}
+
+// restoreMissingCauses are what Flink (1.x and 2.x) says, in a cause of the failure of a job that
+// was to restore from a checkpoint or savepoint, when the location is gone: no such directory or
+// file, or a directory without its metadata file.
+var restoreMissingCauses = []string{
+	"Cannot find checkpoint or savepoint file/directory",
+	"Cannot find meta data file '_metadata' in directory",
+}
+
+// RestoreSourceMissing reports whether a failure's stack trace says that the location the job was
+// to restore from does not exist.
+func RestoreSourceMissing(stackTrace string) bool {
+	for _, c := range restoreMissingCauses {
+		if strings.Contains(stackTrace, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // firstLine is the first line of a Flink exception, bounded and redacted for status and events.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -48,11 +49,13 @@ func TestObserveCheckpoints(t *testing.T) {
 	rest := flinkfake.New()
 	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateRunning},
 		Checkpoints: &flinkclient.CheckpointStats{
-			LatestCompleted: &flinkclient.CompletedCheckpoint{ID: 7},
+			LatestCompleted: &flinkclient.CompletedCheckpoint{ID: 7, ExternalPath: "file:/cp/j/chk-7", LatestAckTimestamp: 1_700_000_000_000, Discarded: true},
 			LatestSavepoint: &flinkclient.CompletedCheckpoint{ID: 5, ExternalPath: "/sp/5"},
 			LatestFailed:    &flinkclient.FailedCheckpoint{ID: 8},
 			LatestRestored:  &flinkclient.RestoredCheckpoint{ID: 3}}})
-	assert.Equal(t, fsm.CheckpointObservation{Read: true, MaxID: 8, LatestSavepointID: 5, LatestSavepointPath: "/sp/5"},
+	assert.Equal(t, fsm.CheckpointObservation{Read: true, MaxID: 8, LatestSavepointID: 5, LatestSavepointPath: "/sp/5",
+		Latest:   fsm.CompletedCheckpoint{ID: 7, Path: "file:/cp/j/chk-7", CompletedAt: time.UnixMilli(1_700_000_000_000), Discarded: true},
+		Restored: true},
 		ObserveCheckpoints(ctx, rest, jm, jobID))
 
 	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateFinished}})
@@ -61,4 +64,39 @@ func TestObserveCheckpoints(t *testing.T) {
 
 	rest.Inject(flinkfake.Fault{Err: flinkfake.Timeout()})
 	assert.Equal(t, fsm.CheckpointObservation{}, ObserveCheckpoints(ctx, rest, jm, jobID), "a failed call leaves it unread")
+}
+
+func TestObserveRetention(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		config *flinkclient.CheckpointConfig
+		want   v1beta1.CheckpointRetention
+	}{
+		{"no externalization", &flinkclient.CheckpointConfig{Externalization: flinkclient.ExternalizedCheckpoint{DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionNotRetained},
+		{"RETAIN_ON_CANCELLATION", &flinkclient.CheckpointConfig{Externalization: flinkclient.ExternalizedCheckpoint{Enabled: true}}, v1beta1.CheckpointRetentionRetainOnCancellation},
+		{"DELETE_ON_CANCELLATION", &flinkclient.CheckpointConfig{Externalization: flinkclient.ExternalizedCheckpoint{Enabled: true, DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionDeleteOnCancellation},
+		{"checkpointing disabled", nil, v1beta1.CheckpointRetentionCheckpointingDisabled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rest := flinkfake.New()
+			rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateRunning}, CheckpointConfig: tt.config})
+			assert.Equal(t, fsm.RetentionObservation{Read: true, Retention: tt.want}, ObserveRetention(ctx, rest, jm, jobID))
+		})
+	}
+	rest := flinkfake.New()
+	rest.Inject(flinkfake.Fault{Err: flinkfake.Timeout()})
+	assert.Equal(t, fsm.RetentionObservation{}, ObserveRetention(ctx, rest, jm, jobID), "a failed call leaves it unread")
+}
+
+// TestRestoreSourceMissing: the causes Flink 1.20 and 2.3 give when a job is submitted with a
+// restore path that is gone (seen on both with flink run -s).
+func TestRestoreSourceMissing(t *testing.T) {
+	gone := "org.apache.flink.runtime.client.JobInitializationException: Could not start the JobMaster.\n\tat x\n" +
+		"Caused by: java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory 'file:///cp/nope/chk-99' on file system 'file'."
+	assert.True(t, RestoreSourceMissing(gone))
+	assert.True(t, RestoreSourceMissing("Caused by: java.io.FileNotFoundException: Cannot find meta data file '_metadata' in directory 'file:/cp/chk-3'."))
+	assert.False(t, RestoreSourceMissing("org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy"))
+	assert.False(t, RestoreSourceMissing(""))
 }

@@ -53,6 +53,8 @@ type Observer struct {
 	namespace string
 	// savepoints times the savepoints in flight on this process's own clock.
 	savepoints savepointClock
+	// historyReads remembers when each job's checkpoint history was last read.
+	historyReads historyClock
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,
@@ -65,11 +67,12 @@ func New(listers Listers, flink FlinkReader, urls *names.JobManagerURLs, namespa
 // JobManager about the job, the savepoint in flight and (when needsCheckpoints says the decision
 // needs it) the job's checkpoint history. Snapshot.Cluster is nil when the FlinkCluster no longer
 // exists. now is the sync's time, for the savepoint clock.
-func (o *Observer) Observe(ctx context.Context, namespace, name string, now time.Time, needsCheckpoints func(*snapshot.Snapshot) bool) (*snapshot.Snapshot, error) {
+func (o *Observer) Observe(ctx context.Context, namespace, name string, now time.Time, needs func(*snapshot.Snapshot) snapshot.Reads) (*snapshot.Snapshot, error) {
 	key := namespace + "/" + name
 	fc, err := o.listers.FlinkClusters.FlinkClusters(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
 		o.savepoints.seenAt(key, "", now)
+		o.historyReads.forget(key)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
@@ -90,19 +93,21 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 		snap.ForeignEndpoints = o.foreignEndpoints(namespace, snap.JobManagerService.Name)
 	}
 	if fc.Spec.Job != nil {
-		o.observeJob(ctx, snap, now, needsCheckpoints)
+		o.observeJob(ctx, snap, now, needs)
 	}
 	return snap, nil
 }
 
 // observeJob asks the JobManager what the job's status says there is to ask.
-func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now time.Time, needsCheckpoints func(*snapshot.Snapshot) bool) {
+func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now time.Time, needs func(*snapshot.Snapshot) snapshot.Reads) {
 	fc := snap.Cluster
+	key := fc.Namespace + "/" + fc.Name
 	var job v1beta1.JobStatus
 	if fc.Status.Components.Job != nil {
 		job = *fc.Status.Components.Job
 	}
-	snap.SavepointSeenAt = o.savepoints.seenAt(fc.Namespace+"/"+fc.Name, InFlightTrigger(job), now)
+	snap.SavepointSeenAt = o.savepoints.seenAt(key, InFlightTrigger(job), now)
+	snap.CheckpointsReadAt = o.historyReads.at(key, job.ID)
 	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
 	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" {
 		// No REST call reaches whatever the Service now points at; the updater puts a changed
@@ -110,8 +115,18 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 		return
 	}
 	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)
-	if needsCheckpoints != nil && needsCheckpoints(snap) {
+	if needs == nil {
+		return
+	}
+	reads := needs(snap)
+	if reads.Checkpoints {
 		snap.Checkpoints = ObserveCheckpoints(ctx, o.flink, snap.JobManagerURL, job.ID)
+		if snap.Checkpoints.Read {
+			o.historyReads.read(key, job.ID, now)
+		}
+	}
+	if reads.Retention {
+		snap.Retention = ObserveRetention(ctx, o.flink, snap.JobManagerURL, job.ID)
 	}
 }
 

@@ -52,7 +52,23 @@ type Snapshot struct {
 	Flink       fsm.FlinkObservation
 	Savepoint   fsm.SavepointObservation
 	Checkpoints fsm.CheckpointObservation
+	// Retention is the job's checkpoint retention, read once per attempt of a job whose policies
+	// resume from the latest state.
+	Retention fsm.RetentionObservation
+	// CheckpointsReadAt is when this operator process last read the current job's checkpoint
+	// history (zero when it has not): the latest checkpoint is recorded at most once per
+	// desired.CheckpointRecordInterval.
+	CheckpointsReadAt time.Time
 	// SavepointSeenAt is when this operator process first saw the savepoint in flight, on its
 	// own clock (zero when none is in flight).
 	SavepointSeenAt time.Time
+}
+
+// Reads are the optional REST calls a sync's decision needs, beyond the poll of the job and its
+// savepoint: the observer makes them only when asked.
+type Reads struct {
+	// Checkpoints: the job's checkpoint history (GET /jobs/{id}/checkpoints).
+	Checkpoints bool
+	// Retention: the job's checkpoint configuration (GET /jobs/{id}/checkpoints/config).
+	Retention bool
 }

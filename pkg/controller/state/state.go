@@ -4,6 +4,7 @@
 package state
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -37,6 +38,11 @@ const (
 	// ConditionNameConflict is True while objects this FlinkCluster does not control hold the
 	// names of some of its children; its message names them.
 	ConditionNameConflict = "NameConflict"
+	// ConditionLatestStateAvailable is set for a job whose policies resume from the latest state
+	// (restartPolicy FromLatestStateOnFailure, upgradeMode or upgradeFallback LastState): True
+	// while its latest checkpoint is recorded and its configuration keeps it for those policies,
+	// False with the reason otherwise.
+	ConditionLatestStateAvailable = "LatestStateAvailable"
 )
 
 // ReasonForeignEndpoints is the JobManagerReachable condition's reason while hand-made
@@ -102,6 +108,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
 	setStopCondition(&st, in.Job, in.Now)
 	setNameConflictCondition(&st, obs.Foreign, in.Now)
+	setLatestStateCondition(&st, fc.Spec.Job, in.Job, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -332,6 +339,40 @@ func setStopCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStatus, no
 		return
 	}
 	setCondition(&st.Conditions, cond, now)
+}
+
+func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSpec, job *v1beta1.JobStatus, now time.Time) {
+	if !spec.UsesLatestState() || job == nil || job.ID == "" {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionLatestStateAvailable)
+		return
+	}
+	reason, message := latestState(spec, *job)
+	cond := metav1.Condition{Type: ConditionLatestStateAvailable, Status: metav1.ConditionFalse, Reason: reason,
+		ObservedGeneration: st.ObservedGeneration, Message: message}
+	if reason == "Retained" {
+		cond.Status = metav1.ConditionTrue
+	}
+	setCondition(&st.Conditions, cond, now)
+}
+
+// latestState says whether the job's latest checkpoint is there for its latest-state policies.
+func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus) (reason, message string) {
+	cancels := spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState ||
+		(spec.UpgradeFallback != nil && *spec.UpgradeFallback == v1beta1.UpgradeModeLastState)
+	rec := job.LatestCheckpoint
+	switch r := job.CheckpointRetention; {
+	case r == "":
+		return "ConfigurationNotRead", "the job's checkpoint configuration is read once Flink runs it"
+	case r == v1beta1.CheckpointRetentionCheckpointingDisabled:
+		return "CheckpointingDisabled", "the job takes no checkpoints: enable checkpointing in its code or set execution.checkpointing.interval in spec.flinkProperties; until then it resumes from savepoints"
+	case r == v1beta1.CheckpointRetentionNotRetained:
+		return "NotRetained", "the job's checkpoint configuration deletes its checkpoints when it ends (its code sets the externalized-checkpoint retention); it resumes from savepoints"
+	case r == v1beta1.CheckpointRetentionDeleteOnCancellation && cancels:
+		return "DeletedOnCancellation", "the job's checkpoint configuration deletes its checkpoints when it is cancelled (its code sets DELETE_ON_CANCELLATION): a LastState update cannot keep them"
+	case rec == nil || rec.JobID != job.ID || rec.Location == "" || rec.Discarded:
+		return "NoCheckpointYet", "the job has not completed a checkpoint the operator recorded yet"
+	}
+	return "Retained", fmt.Sprintf("checkpoint %d at %s is retained and recorded", rec.ID, rec.Location)
 }
 
 func setNameConflictCondition(st *v1beta1.FlinkClusterStatus, foreign []string, now time.Time) {

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -216,4 +218,39 @@ func condition(st v1beta1.FlinkClusterStatus, kind string) metav1.Condition {
 		}
 	}
 	return metav1.Condition{}
+}
+
+func TestLatestStateCondition(t *testing.T) {
+	restart := &v1beta1.JobSpec{RestartPolicy: ptr.To(v1beta1.JobRestartPolicyFromLatestStateOnFailure)}
+	lastState := &v1beta1.JobSpec{UpgradeMode: ptr.To(v1beta1.UpgradeModeLastState)}
+	rec := &v1beta1.CheckpointRecord{JobID: "j1", ID: 4, Location: "file:/cp/j1/chk-4"}
+	tests := []struct {
+		name      string
+		spec      *v1beta1.JobSpec
+		retention v1beta1.CheckpointRetention
+		rec       *v1beta1.CheckpointRecord
+		want      string
+	}{
+		{"not read yet", restart, "", rec, "ConfigurationNotRead"},
+		{"no checkpointing", restart, v1beta1.CheckpointRetentionCheckpointingDisabled, nil, "CheckpointingDisabled"},
+		{"not retained", restart, v1beta1.CheckpointRetentionNotRetained, rec, "NotRetained"},
+		{"deleted on cancel: fine for restarts", restart, v1beta1.CheckpointRetentionDeleteOnCancellation, rec, "Retained"},
+		{"deleted on cancel: not for LastState", lastState, v1beta1.CheckpointRetentionDeleteOnCancellation, rec, "DeletedOnCancellation"},
+		{"no checkpoint yet", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, nil, "NoCheckpointYet"},
+		{"another attempt's checkpoint", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, &v1beta1.CheckpointRecord{JobID: "j0", ID: 3, Location: "x"}, "NoCheckpointYet"},
+		{"retained", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, rec, "Retained"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &v1beta1.FlinkClusterStatus{}
+			setLatestStateCondition(st, tt.spec, &v1beta1.JobStatus{ID: "j1", CheckpointRetention: tt.retention, LatestCheckpoint: tt.rec}, time.Now())
+			c := meta.FindStatusCondition(st.Conditions, ConditionLatestStateAvailable)
+			require.NotNil(t, c)
+			assert.Equal(t, tt.want, c.Reason)
+			assert.Equal(t, tt.want == "Retained", c.Status == metav1.ConditionTrue, c.Message)
+		})
+	}
+	st := &v1beta1.FlinkClusterStatus{Conditions: []metav1.Condition{{Type: ConditionLatestStateAvailable}}}
+	setLatestStateCondition(st, &v1beta1.JobSpec{}, &v1beta1.JobStatus{ID: "j1"}, time.Now())
+	assert.Empty(t, st.Conditions, "removed when no policy needs it")
 }

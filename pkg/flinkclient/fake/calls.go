@@ -103,6 +103,20 @@ func (c *Client) GetCheckpoints(ctx context.Context, base, jobID string) (flinkc
 	return *j.Checkpoints, nil
 }
 
+// GetCheckpointConfig implements flinkclient.Interface.
+func (c *Client) GetCheckpointConfig(ctx context.Context, base, jobID string) (flinkclient.CheckpointConfig, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, j, err := c.jobCall(ctx, base, http.MethodGet, jobID, "/checkpoints/config")
+	if err != nil {
+		return flinkclient.CheckpointConfig{}, err
+	}
+	if j.CheckpointConfig == nil {
+		return flinkclient.CheckpointConfig{}, fmt.Errorf("%w: fake", flinkclient.ErrCheckpointingDisabled)
+	}
+	return *j.CheckpointConfig, nil
+}
+
 // TriggerSavepoint implements flinkclient.Interface. A savepoint with
 // CancelJob moves the job to CANCELED when it completes.
 func (c *Client) TriggerSavepoint(ctx context.Context, base, jobID string, req flinkclient.SavepointRequest) (string, error) {

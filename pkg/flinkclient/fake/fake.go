@@ -33,6 +33,8 @@ type Job struct {
 	Exceptions flinkclient.JobExceptions
 	// Checkpoints nil means checkpointing is disabled for the job.
 	Checkpoints *flinkclient.CheckpointStats
+	// CheckpointConfig nil means checkpointing is disabled for the job.
+	CheckpointConfig *flinkclient.CheckpointConfig
 	// SavepointOutcome applies to savepoints and stops triggered later.
 	SavepointOutcome Outcome
 }

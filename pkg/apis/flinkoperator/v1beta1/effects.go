@@ -32,6 +32,8 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.cleanupPolicy":          AppliedLive, // read when the job ends
 	"spec.job.takeSavepointOnUpdate":  AppliedLive, // read by the next update
 	"spec.job.takeSavepointOnUpgrade": AppliedLive,
+	"spec.job.upgradeMode":            AppliedLive, // read by the next update
+	"spec.job.upgradeFallback":        AppliedLive, // read by the next update
 	"spec.networkPolicy":              AppliedLive, // the NetworkPolicy is updated at once; no pod changes
 
 	"spec.job.fromSavepoint":          IgnoredWhileRunning, // read at the first submission

@@ -272,10 +272,95 @@ type JobStatus struct {
 	// +optional
 	SavepointHistory []SavepointOperation `json:"savepointHistory,omitempty"`
 
+	// UpdateMode is how the update in progress stops the job and where it resumes (Savepoint,
+	// LastState or Stateless), recorded with targetRevision so that the update finishes the way
+	// it started.
+	// +optional
+	UpdateMode UpgradeMode `json:"updateMode,omitempty"`
+
+	// FlinkVersion is the Flink major.minor the current attempt was submitted with (empty when
+	// its image did not say): a LastState update to another version restores from a savepoint,
+	// since checkpoints are not guaranteed to restore across versions.
+	// +optional
+	FlinkVersion string `json:"flinkVersion,omitempty"`
+
+	// FromCheckpoint is true when the current attempt was restored from a retained checkpoint
+	// (fromSavepoint names it) rather than a savepoint.
+	// +optional
+	FromCheckpoint bool `json:"fromCheckpoint,omitempty"`
+
+	// LatestCheckpoint is the job's latest completed checkpoint or savepoint as its JobManager
+	// last reported it. It is refreshed while a job whose policies resume from the latest state
+	// runs (at most once a minute) and read again when the job stops.
+	// +optional
+	LatestCheckpoint *CheckpointRecord `json:"latestCheckpoint,omitempty"`
+
+	// CheckpointRetention is what the current attempt's checkpoint configuration says Flink does
+	// with its completed checkpoints when the job stops: RetainOnCancellation,
+	// DeleteOnCancellation (kept only when the job fails), NotRetained, or CheckpointingDisabled.
+	// Empty until read; read only for jobs whose policies resume from the latest state.
+	// +optional
+	CheckpointRetention CheckpointRetention `json:"checkpointRetention,omitempty"`
+
+	// UnrestorableLocations are checkpoints and savepoints Flink failed to restore from (most
+	// likely deleted): the operator never tries them again and falls back to the next candidate.
+	// Newest first.
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	UnrestorableLocations []string `json:"unrestorableLocations,omitempty"`
+
 	// Message explains the job state when it needs one (a failure reason, a blocked update).
 	// +optional
 	Message string `json:"message,omitempty"`
 }
+
+// CheckpointRecord is one completed checkpoint (or savepoint) of the job.
+type CheckpointRecord struct {
+	// JobID is the Flink job (attempt) that took it.
+	// +optional
+	JobID string `json:"jobID,omitempty"`
+
+	// ID is Flink's checkpoint ID.
+	// +optional
+	ID int64 `json:"id,omitempty"`
+
+	// Location is where it was written (its external path).
+	// +optional
+	Location string `json:"location,omitempty"`
+
+	// Savepoint is true when it is a savepoint.
+	// +optional
+	Savepoint bool `json:"savepoint,omitempty"`
+
+	// Discarded is true when Flink reported it deleted (the job's end deletes checkpoints its
+	// retention does not keep); it is then no restore candidate.
+	// +optional
+	Discarded bool `json:"discarded,omitempty"`
+
+	// CompletionTime is when Flink completed it, on the JobManager's clock.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// RecordTime is when the operator read it, on its own clock: a savepoint the operator saw
+	// complete after this time is newer than this record.
+	// +optional
+	RecordTime *metav1.Time `json:"recordTime,omitempty"`
+}
+
+// CheckpointRetention is what Flink does with a job's completed checkpoints when the job stops.
+type CheckpointRetention string
+
+const (
+	// CheckpointRetentionRetainOnCancellation keeps them when the job is cancelled or fails.
+	CheckpointRetentionRetainOnCancellation CheckpointRetention = "RetainOnCancellation"
+	// CheckpointRetentionDeleteOnCancellation keeps them when the job fails, deletes them when it
+	// is cancelled.
+	CheckpointRetentionDeleteOnCancellation CheckpointRetention = "DeleteOnCancellation"
+	// CheckpointRetentionNotRetained deletes them whenever the job ends.
+	CheckpointRetentionNotRetained CheckpointRetention = "NotRetained"
+	// CheckpointRetentionCheckpointingDisabled: the job takes no checkpoints.
+	CheckpointRetentionCheckpointingDisabled CheckpointRetention = "CheckpointingDisabled"
+)
 
 // SavepointOperation is one savepoint the operator triggered (or, with reason External, found).
 type SavepointOperation struct {

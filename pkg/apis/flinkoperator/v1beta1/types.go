@@ -31,6 +31,7 @@ import (
 // +kubebuilder:printcolumn:name="Flink-Job",type=string,JSONPath=`.status.components.job.flinkJobState`,priority=1,description="Job state as Flink reports it"
 // +kubebuilder:printcolumn:name="Job-ID",type=string,JSONPath=`.status.components.job.id`,priority=1,description="Flink job ID"
 // +kubebuilder:printcolumn:name="Last-Savepoint",type=date,JSONPath=`.status.components.job.lastSavepointTime`,priority=1,description="Time of the last savepoint operation"
+// +kubebuilder:printcolumn:name="Checkpoint",type=date,JSONPath=`.status.components.job.latestCheckpoint.completionTime`,priority=1,description="Age of the latest completed checkpoint the operator recorded"
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image.name`,priority=1
 type FlinkCluster struct {
 	metav1.TypeMeta `json:",inline"`
@@ -60,6 +61,7 @@ type FlinkClusterList struct {
 // FlinkClusterSpec is the desired state of a Flink cluster.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.job) == has(oldSelf.job)",message="spec.job cannot be added or removed after creation: a session cluster cannot become a job cluster or back; create a new FlinkCluster instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.job) || !((has(self.job.restartPolicy) && self.job.restartPolicy == 'FromLatestStateOnFailure') || (has(self.job.upgradeMode) && self.job.upgradeMode == 'LastState') || has(self.job.upgradeFallback)) || (has(self.job.savepointsDir) && size(self.job.savepointsDir) > 0) || (has(self.flinkProperties) && ('execution.checkpointing.dir' in self.flinkProperties || 'state.checkpoints.dir' in self.flinkProperties))",fieldPath=".job",message="spec.job: restartPolicy FromLatestStateOnFailure, upgradeMode LastState and upgradeFallback resume from retained checkpoints, which need a checkpoint directory: set spec.job.savepointsDir (checkpoints then go next to it) or execution.checkpointing.dir in spec.flinkProperties"
 // +kubebuilder:validation:XValidation:rule="!has(self.batchSchedulerName)",fieldPath=".batchSchedulerName",message="spec.batchSchedulerName is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
 // +kubebuilder:validation:XValidation:rule="!has(self.batchScheduler)",fieldPath=".batchScheduler",message="spec.batchScheduler is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
 // +kubebuilder:validation:XValidation:rule="!has(self.recreateOnUpdate) || self.recreateOnUpdate",fieldPath=".recreateOnUpdate",message="spec.recreateOnUpdate: false is not supported: a spec change to a job cluster always rolls out by savepoint, stop, rebuild and resume (the meaning of true); remove the field or set it to true"
@@ -613,7 +615,7 @@ type TaskManagerPorts struct {
 }
 
 // JobRestartPolicy says what happens when a job fails.
-// +kubebuilder:validation:Enum=Never;FromSavepointOnFailure
+// +kubebuilder:validation:Enum=Never;FromSavepointOnFailure;FromLatestStateOnFailure
 type JobRestartPolicy string
 
 const (
@@ -622,6 +624,23 @@ const (
 	// JobRestartPolicyFromSavepointOnFailure restarts a failed or lost job from the savepoint
 	// recorded in status, if there is one.
 	JobRestartPolicyFromSavepointOnFailure JobRestartPolicy = "FromSavepointOnFailure"
+	// JobRestartPolicyFromLatestStateOnFailure restarts a failed or lost job from the newest
+	// retained checkpoint or savepoint, whichever is newer.
+	JobRestartPolicyFromLatestStateOnFailure JobRestartPolicy = "FromLatestStateOnFailure"
+)
+
+// UpgradeMode is how an update stops the running job and where the new one resumes from.
+// +kubebuilder:validation:Enum=Savepoint;LastState;Stateless
+type UpgradeMode string
+
+const (
+	// UpgradeModeSavepoint stops the job with a savepoint and resumes from it.
+	UpgradeModeSavepoint UpgradeMode = "Savepoint"
+	// UpgradeModeLastState cancels the job without a savepoint and resumes from its latest
+	// retained checkpoint.
+	UpgradeModeLastState UpgradeMode = "LastState"
+	// UpgradeModeStateless cancels the job and starts the new one without state.
+	UpgradeModeStateless UpgradeMode = "Stateless"
 )
 
 // CleanupAction is what happens to the cluster after its job ends.
@@ -642,6 +661,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.autoSavepointSeconds) || (has(self.savepointsDir) && size(self.savepointsDir) > 0)",message="spec.job.autoSavepointSeconds requires spec.job.savepointsDir"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.cancelRequested) || !oldSelf.cancelRequested || (has(self.cancelRequested) && self.cancelRequested)",message="spec.job.cancelRequested cannot go back from true to false; create a new FlinkCluster to run the job again"
 // +kubebuilder:validation:XValidation:rule="!has(self.takeSavepointOnUpdate) || !has(self.takeSavepointOnUpgrade) || self.takeSavepointOnUpdate == self.takeSavepointOnUpgrade",message="spec.job.takeSavepointOnUpdate and takeSavepointOnUpgrade are two names of one field and must not differ; set only one of them"
+// +kubebuilder:validation:XValidation:rule="!has(self.upgradeMode) || ((!has(self.takeSavepointOnUpdate) || self.upgradeMode == (self.takeSavepointOnUpdate ? 'Savepoint' : 'Stateless')) && (!has(self.takeSavepointOnUpgrade) || self.upgradeMode == (self.takeSavepointOnUpgrade ? 'Savepoint' : 'Stateless')))",fieldPath=".upgradeMode",message="spec.job.upgradeMode conflicts with takeSavepointOnUpdate (or takeSavepointOnUpgrade): true means upgradeMode Savepoint and false means Stateless; set only upgradeMode"
+// +kubebuilder:validation:XValidation:rule="!has(self.upgradeFallback) || ((!has(self.upgradeMode) || self.upgradeMode == 'Savepoint') && (!has(self.takeSavepointOnUpdate) || self.takeSavepointOnUpdate) && (!has(self.takeSavepointOnUpgrade) || self.takeSavepointOnUpgrade))",fieldPath=".upgradeFallback",message="spec.job.upgradeFallback applies only to upgradeMode Savepoint (what to do when the update's savepoint fails); remove it, or set upgradeMode to Savepoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.pyFile) && !has(self.pyFiles) && !has(self.pyModule) && !has(self.pythonFile) && !has(self.pythonFiles) && !has(self.pythonModule)",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxStateAgeToRestoreSeconds)",fieldPath=".maxStateAgeToRestoreSeconds",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
 // +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode == 'Detached'",fieldPath=".mode",message="spec.job.mode: only Detached is supported (the submitter runs flink run --detached); remove the field or set it to Detached"
@@ -802,6 +823,44 @@ type JobSpec struct {
 	// as an alias: set either (both only with the same value).
 	// +optional
 	TakeSavepointOnUpgrade *bool `json:"takeSavepointOnUpgrade,omitempty"`
+
+	// UpgradeMode is how an update stops the job and where the new job resumes from: Savepoint
+	// (stop with a savepoint, resume from it), LastState (cancel, resume from the latest retained
+	// checkpoint) or Stateless (cancel, start without state). Absent means Savepoint, or
+	// Stateless when takeSavepointOnUpdate is false. Read it through EffectiveUpgradeMode.
+	// +optional
+	UpgradeMode *UpgradeMode `json:"upgradeMode,omitempty"`
+
+	// UpgradeFallback is what an update in Savepoint mode does when its savepoint fails: absent,
+	// the job keeps running and the update is tried again later; LastState cancels the job and
+	// resumes from its latest retained checkpoint instead.
+	// +kubebuilder:validation:Enum=LastState
+	// +optional
+	UpgradeFallback *UpgradeMode `json:"upgradeFallback,omitempty"`
+}
+
+// EffectiveUpgradeMode is upgradeMode, or what takeSavepointOnUpdate (or its alias) says when it
+// is absent: Savepoint unless one of them is false.
+func (j *JobSpec) EffectiveUpgradeMode() UpgradeMode {
+	switch {
+	case j != nil && j.UpgradeMode != nil:
+		return *j.UpgradeMode
+	case j.SavepointOnUpdate():
+		return UpgradeModeSavepoint
+	}
+	return UpgradeModeStateless
+}
+
+// UsesLatestState reports whether a policy of the job resumes from retained checkpoints: the
+// restart policy FromLatestStateOnFailure, upgradeMode LastState or upgradeFallback LastState.
+// Such a job needs Flink to retain its checkpoints when it stops.
+func (j *JobSpec) UsesLatestState() bool {
+	if j == nil {
+		return false
+	}
+	return (j.RestartPolicy != nil && *j.RestartPolicy == JobRestartPolicyFromLatestStateOnFailure) ||
+		j.EffectiveUpgradeMode() == UpgradeModeLastState ||
+		(j.UpgradeFallback != nil && *j.UpgradeFallback == UpgradeModeLastState)
 }
 
 // SavepointOnUpdate reports whether a spec change takes a savepoint before it restarts the job:
