@@ -45,7 +45,7 @@ func pauseSuiteOperator(t *testing.T) {
 func operatorArgs(kubeconfig string) []string {
 	return []string{"--kubeconfig", kubeconfig, "-v=2",
 		"--jobmanager-url-template=" + env.simURL + "/clusters/{{.Namespace}}/{{.Name}}",
-		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s",
+		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s", "--checkpoint-record-interval=3s",
 		"--restart-backoff=1s", "--max-restart-backoff=2s"}
 }
 

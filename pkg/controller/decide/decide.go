@@ -85,7 +85,7 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 		// cluster's finalizer holds the deletion for its final savepoint.
 		return decideDeletion(snap, settings, now)
 	}
-	want, buildErr := desired.Build(fc, env(snap))
+	want, buildErr := desired.Build(fc, env(snap, settings))
 	if needsFinalizer(fc) {
 		// Added before anything runs, so a deletion always finds it.
 		return Plan{AddFinalizer: true, Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr)}
@@ -185,7 +185,7 @@ func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapsh
 		return snapshot.Reads{}
 	}
 	return snapshot.Reads{
-		Checkpoints: checkpointRecordDue(snap, now) || needsCheckpoints(snap, settings, now),
+		Checkpoints: checkpointRecordDue(snap, settings, now) || needsCheckpoints(snap, settings, now),
 		Retention:   retentionUnknown(snap),
 	}
 }
@@ -197,7 +197,7 @@ func needsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.T
 	}
 	var want *desired.Cluster
 	if fc.DeletionTimestamp == nil {
-		want, _ = desired.Build(fc, env(snap))
+		want, _ = desired.Build(fc, env(snap, settings))
 	}
 	return fsm.NeedsCheckpoints(JobInput(snap, want, settings, now))
 }
@@ -210,15 +210,15 @@ func liveLatestStateJob(snap *snapshot.Snapshot) bool {
 }
 
 // checkpointRecordDue: the latest checkpoint of a running job whose policies resume from the
-// latest state is recorded at most once per desired.CheckpointRecordInterval (one REST call), and
-// once more after each savepoint ends, so that status never holds a record older than its
-// savepoint for longer than one poll.
-func checkpointRecordDue(snap *snapshot.Snapshot, now time.Time) bool {
+// latest state is recorded at most once per CheckpointRecordInterval (one REST call), and once
+// more after each savepoint ends, so that status never holds a record older than its savepoint
+// for longer than one poll.
+func checkpointRecordDue(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
 	if !liveLatestStateJob(snap) {
 		return false
 	}
 	read, job := snap.CheckpointsReadAt, jobStatus(snap.Cluster)
-	return read.IsZero() || now.Sub(read) >= desired.CheckpointRecordInterval ||
+	return read.IsZero() || now.Sub(read) >= settings.CheckpointRecordInterval ||
 		(job.LastSavepointTime != nil && read.Before(job.LastSavepointTime.Time))
 }
 

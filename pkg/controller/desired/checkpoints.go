@@ -23,10 +23,10 @@ const (
 	checkpointsDirectoryName = "checkpoints"
 )
 
-// CheckpointRecordInterval is how often the operator reads a running job's checkpoint history to
-// record its latest checkpoint, when the job's policies resume from the latest state: at most one
-// REST call per job per minute.
-const CheckpointRecordInterval = time.Minute
+// DefaultCheckpointRecordInterval is how often the operator reads a running job's checkpoint
+// history to record its latest checkpoint, when the job's policies resume from the latest state:
+// at most one REST call per job per minute.
+const DefaultCheckpointRecordInterval = time.Minute
 
 // checkpointRecordSlack covers the poll that reads the history coming late (the poll interval,
 // a busy work queue): a recorded checkpoint must outlive CheckpointRecordInterval plus this.
@@ -43,10 +43,10 @@ const maxNumRetained = 100
 // checkpoints retained when the job stops, a directory for them (next to savepointsDir unless
 // flinkProperties names one), and enough of them retained that the checkpoint the operator last
 // recorded still exists a full recording interval later. A key the user set wins, except a
-// retained count lower than that.
-func checkpointConfig(fc *v1beta1.FlinkCluster, conf map[string]string) {
+// retained count lower than that. recordInterval is the operator's recording interval.
+func checkpointConfig(fc *v1beta1.FlinkCluster, conf map[string]string, recordInterval time.Duration) {
 	job := fc.Spec.Job
-	if !job.UsesLatestState() {
+	if job == nil || !job.UsesLatestState() {
 		return
 	}
 	props := fc.Spec.FlinkProperties
@@ -62,7 +62,7 @@ func checkpointConfig(fc *v1beta1.FlinkCluster, conf map[string]string) {
 	if !hasDir && !hasLegacyDir && job.SavepointsDir != nil && *job.SavepointsDir != "" {
 		conf[dirKey] = CheckpointsDirNextTo(*job.SavepointsDir)
 	}
-	want := NumRetained(string(props[CheckpointIntervalKey]))
+	want := NumRetained(string(props[CheckpointIntervalKey]), recordInterval)
 	for _, k := range []string{NumRetainedKey, LegacyNumRetainedKey} {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(props[k]))); err == nil && n > want {
 			want = n
@@ -99,12 +99,12 @@ func CheckpointsDirNextTo(savepointsDir string) string {
 // NumRetained is how many completed checkpoints must be retained for the one recorded last to
 // outlive a recording interval, for a checkpoint interval in Flink's duration syntax; without a
 // readable interval, DefaultNumRetained.
-func NumRetained(interval string) int {
+func NumRetained(interval string, recordInterval time.Duration) int {
 	d, ok := parseFlinkDuration(interval)
 	if !ok || d <= 0 {
 		return DefaultNumRetained
 	}
-	n := int(math.Ceil(float64(CheckpointRecordInterval+checkpointRecordSlack)/float64(d))) + 1
+	n := int(math.Ceil(float64(recordInterval+checkpointRecordSlack)/float64(d))) + 1
 	return min(max(n, 2), maxNumRetained)
 }
 

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"k8s.io/utils/ptr"
@@ -28,7 +29,7 @@ func TestCheckpointConfigOnlyForLatestStatePolicies(t *testing.T) {
 			fc := base()
 			fc.Spec.Job.SavepointsDir = ptr.To("s3://bucket/flink/savepoints")
 			tt.edit(fc.Spec.Job)
-			conf := flinkConfig(fc, 1000, 2000)
+			conf := config(fc)
 			if !tt.want {
 				for _, k := range []string{CheckpointRetentionKey, CheckpointDirKey, NumRetainedKey, LegacyCheckpointDirKey, LegacyNumRetainedKey} {
 					assert.NotContains(t, conf, k, "a cluster without latest-state policies keeps Flink's defaults")
@@ -58,7 +59,7 @@ func TestCheckpointConfigKeysFollowTheFlinkVersion(t *testing.T) {
 			fc.Spec.Image.Name = tt.image
 			fc.Spec.Job.SavepointsDir = ptr.To("file:///data/savepoints")
 			fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromLatestStateOnFailure)
-			conf := flinkConfig(fc, 1000, 2000)
+			conf := config(fc)
 			assert.Equal(t, "file:///data/checkpoints", conf[tt.dirKey])
 			assert.Contains(t, conf, tt.retainedKey)
 			assert.Equal(t, "RETAIN_ON_CANCELLATION", conf[CheckpointRetentionKey], "one name in every version")
@@ -74,7 +75,7 @@ func TestCheckpointConfigKeepsTheUsersKeysButNotTooFewRetained(t *testing.T) {
 		CheckpointRetentionKey: "DELETE_ON_CANCELLATION", LegacyCheckpointDirKey: "file:///mine",
 		CheckpointIntervalKey: "5 s", LegacyNumRetainedKey: "3",
 	}
-	conf := flinkConfig(fc, 1000, 2000)
+	conf := config(fc)
 	assert.Equal(t, "DELETE_ON_CANCELLATION", conf[CheckpointRetentionKey], "the user's retention stands (the job's effective config is checked)")
 	assert.NotContains(t, conf, CheckpointDirKey, "the user's directory, under either name, stands")
 	assert.Equal(t, "file:///mine", conf[LegacyCheckpointDirKey])
@@ -82,7 +83,14 @@ func TestCheckpointConfigKeepsTheUsersKeysButNotTooFewRetained(t *testing.T) {
 	assert.NotContains(t, conf, LegacyNumRetainedKey, "one retained count")
 
 	fc.Spec.FlinkProperties[NumRetainedKey] = "50"
-	assert.Equal(t, "50", flinkConfig(fc, 1000, 2000)[NumRetainedKey], "a higher count of the user's stands")
+	assert.Equal(t, "50", config(fc)[NumRetainedKey], "a higher count of the user's stands")
+}
+
+// config is the Flink configuration the cluster's ConfigMap holds.
+func config(fc *v1beta1.FlinkCluster) map[string]string {
+	conf := flinkConfig(fc, 1000, 2000)
+	checkpointConfig(fc, conf, DefaultCheckpointRecordInterval)
+	return conf
 }
 
 func TestCheckpointsDirNextTo(t *testing.T) {
@@ -107,6 +115,7 @@ func TestNumRetained(t *testing.T) {
 		"5 s": 19, "5s": 19, "5000": 19, "10 s": 10, "1 min": 3, "1min": 3, "30 s": 4, "1 h": 2,
 		"100 ms": maxNumRetained, "99999999999999999 d": DefaultNumRetained,
 	} {
-		assert.Equal(t, want, NumRetained(in), in)
+		assert.Equal(t, want, NumRetained(in, DefaultCheckpointRecordInterval), in)
 	}
+	assert.Equal(t, 9, NumRetained("5 s", 10*time.Second), "a shorter recording interval needs fewer")
 }

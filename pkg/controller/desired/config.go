@@ -91,9 +91,6 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 			conf[k] = string(v)
 		}
 	}
-	if fc.Spec.Job != nil {
-		checkpointConfig(fc, conf)
-	}
 	return conf
 }
 

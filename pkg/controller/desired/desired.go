@@ -88,7 +88,9 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec.taskManager.resources: %w", err)
 	}
-	cm := configMap(fc, flinkConfig(fc, jmMemory, tmMemory))
+	conf := flinkConfig(fc, jmMemory, tmMemory)
+	checkpointConfig(fc, conf, env.recordInterval())
+	cm := configMap(fc, conf)
 	if err := checkConfigMapSize(fc, cm); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
@@ -15,6 +16,17 @@ type Env struct {
 	// OperatorNamespace is the operator's own namespace, whose pods call the JobManagers' REST
 	// APIs; "" when the operator runs outside the cluster (then no peer admits it).
 	OperatorNamespace string
+	// CheckpointRecordInterval is how often the operator records a running job's latest
+	// checkpoint (its --checkpoint-record-interval); 0 means DefaultCheckpointRecordInterval.
+	// Jobs that resume from the latest state retain enough checkpoints to outlive it.
+	CheckpointRecordInterval time.Duration
+}
+
+func (e Env) recordInterval() time.Duration {
+	if e.CheckpointRecordInterval <= 0 {
+		return DefaultCheckpointRecordInterval
+	}
+	return e.CheckpointRecordInterval
 }
 
 // namespaceNameLabel is the label the API server sets on every namespace to its name; unlike

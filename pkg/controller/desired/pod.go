@@ -12,7 +12,7 @@ import (
 
 // Volume names the operator adds to Flink pods.
 const (
-	configVolume = "flink-config"
+	ConfigVolume = "flink-config"
 	hadoopVolume = "hadoop-config"
 	gcpVolume    = "gcp-service-account"
 )
@@ -44,7 +44,7 @@ func ownerReference(fc *v1beta1.FlinkCluster) metav1.OwnerReference {
 // configuration when the spec asks for them.
 func flinkVolumes(fc *v1beta1.FlinkCluster) []corev1.Volume {
 	vols := []corev1.Volume{{
-		Name: configVolume,
+		Name: ConfigVolume,
 		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: names.ConfigMap(fc.Name)},
 		}},
@@ -64,7 +64,7 @@ func flinkVolumes(fc *v1beta1.FlinkCluster) []corev1.Volume {
 
 // flinkMounts are the mounts of flinkVolumes in a Flink container.
 func flinkMounts(fc *v1beta1.FlinkCluster) []corev1.VolumeMount {
-	mounts := []corev1.VolumeMount{{Name: configVolume, MountPath: ConfDir, ReadOnly: true}}
+	mounts := []corev1.VolumeMount{{Name: ConfigVolume, MountPath: ConfDir, ReadOnly: true}}
 	if hc := fc.Spec.HadoopConfig; hc != nil {
 		mounts = append(mounts, corev1.VolumeMount{Name: hadoopVolume, MountPath: hc.MountPath, ReadOnly: true})
 	}

@@ -92,8 +92,8 @@ func newestState(st v1beta1.JobStatus, unkept string) source {
 }
 
 // newerThanSavepoint: the record was read after the savepoint in status ended, so it is that
-// savepoint or newer (Flink's latest completed checkpoint counts savepoints too). A tie on the
-// second-truncated stamps goes to the savepoint. A savepoint no longer in the history ended
+// savepoint or newer (the record is the newer of Flink's latest checkpoint and latest savepoint).
+// A tie on the second-truncated stamps goes to the savepoint. A savepoint no longer in the history ended
 // before ten later savepoint operations, long before any record.
 func newerThanSavepoint(st v1beta1.JobStatus, rec *v1beta1.CheckpointRecord) bool {
 	if st.SavepointLocation == "" {

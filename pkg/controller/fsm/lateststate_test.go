@@ -130,6 +130,15 @@ func TestLatestStateTransitions(t *testing.T) {
 			assert.Contains(t, d.Status.Message, "not restarted: restartPolicy FromLatestStateOnFailure found no retained checkpoint or savepoint to restore")
 			assert.Zero(t, d.RequeueAfter)
 		}},
+		{"a restore source that is gone is recorded and never tried again (seen INITIALIZING first)", func() Input {
+			in := latestInput(Running)
+			in.Status.FromSavepoint, in.Status.FromCheckpoint = chk12, true
+			in.Flink = FlinkObservation{Polled: true, Reachable: true, Found: true, State: "FAILED", RestoreMissing: true}
+			in.Checkpoints = CheckpointObservation{Read: true}
+			return in
+		}, Failed, nil, func(t *testing.T, d Decision) {
+			assert.Equal(t, []string{chk12}, d.Status.UnrestorableLocations)
+		}},
 		{"a restore source that is gone is recorded and never tried again", func() Input {
 			in := latestInput(Submitting)
 			in.Status.FromSavepoint, in.Status.FromCheckpoint = chk12, true

@@ -90,7 +90,7 @@ var Table = []Transition{
 	{Submitting, SubmitterAbsent, nil, Submitting, []Effect{resubmit}},
 
 	{Running, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
-	{Running, JobFailed, endHistoryRead, Failed, []Effect{endJob}},
+	{Running, JobFailed, endHistoryRead, Failed, []Effect{markUnrestorable, endJob}},
 	{Running, JobCanceled, historyRead, Cancelled, []Effect{recordExternalSavepoint, endJob}},
 	{Running, JobLost, nil, Lost, []Effect{endJob}},
 	{Running, JobMissing, firstMiss, Running, []Effect{markMissing}},

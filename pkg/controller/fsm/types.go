@@ -111,7 +111,8 @@ type CheckpointObservation struct {
 	// (0 and "" when it has none).
 	LatestSavepointID   int64
 	LatestSavepointPath string
-	// Latest is the job's latest completed checkpoint or savepoint (ID 0 when it has none).
+	// Latest is the newer of the job's latest completed checkpoint and its latest savepoint (ID 0
+	// when it has neither).
 	Latest CompletedCheckpoint
 	// Restored: the job restored from a checkpoint or savepoint (Flink reports what it restored).
 	Restored bool
@@ -153,18 +154,22 @@ type Settings struct {
 	// up to MaxRestartBackoff.
 	RestartBackoff    time.Duration
 	MaxRestartBackoff time.Duration
+	// CheckpointRecordInterval is how often a running job's latest checkpoint is recorded when
+	// its policies resume from the latest state (one REST call each time).
+	CheckpointRecordInterval time.Duration
 }
 
 // DefaultSettings are the defaults of the operator's flags.
 func DefaultSettings() Settings {
 	return Settings{
-		PollInterval:            10 * time.Second,
-		SavepointPollInterval:   2 * time.Second,
-		SavepointTimeout:        10 * time.Minute,
-		LostGrace:               time.Minute,
-		MaxUserSavepointRetries: 3,
-		RestartBackoff:          10 * time.Second,
-		MaxRestartBackoff:       5 * time.Minute,
+		PollInterval:             10 * time.Second,
+		SavepointPollInterval:    2 * time.Second,
+		SavepointTimeout:         10 * time.Minute,
+		LostGrace:                time.Minute,
+		MaxUserSavepointRetries:  3,
+		RestartBackoff:           10 * time.Second,
+		MaxRestartBackoff:        5 * time.Minute,
+		CheckpointRecordInterval: time.Minute,
 	}
 }
 

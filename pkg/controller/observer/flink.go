@@ -58,7 +58,7 @@ func ObserveCheckpoints(ctx context.Context, flink FlinkReader, jm, jobID string
 	for _, id := range checkpointIDs(stats) {
 		obs.MaxID = max(obs.MaxID, id)
 	}
-	if c := stats.LatestCompleted; c != nil && len(c.ExternalPath) <= MaxLocation {
+	if c := latestCompleted(stats); c != nil && len(c.ExternalPath) <= MaxLocation {
 		obs.Latest = fsm.CompletedCheckpoint{ID: c.ID, Path: c.ExternalPath, Savepoint: c.IsSavepoint, Discarded: c.Discarded}
 		if c.LatestAckTimestamp > 0 {
 			obs.Latest.CompletedAt = time.UnixMilli(int64(c.LatestAckTimestamp))
@@ -89,6 +89,17 @@ func ObserveRetention(ctx context.Context, flink FlinkReader, jm, jobID string) 
 		r = v1beta1.CheckpointRetentionDeleteOnCancellation
 	}
 	return fsm.RetentionObservation{Read: true, Retention: r}
+}
+
+// latestCompleted is the newer of the latest completed checkpoint and the latest savepoint:
+// Flink reports them apart (latest.completed leaves savepoints out), and the newest state of
+// either kind is what a job resumes from.
+func latestCompleted(stats flinkclient.CheckpointStats) *flinkclient.CompletedCheckpoint {
+	c, sp := stats.LatestCompleted, stats.LatestSavepoint
+	if sp != nil && !sp.Discarded && (c == nil || sp.ID > c.ID) {
+		return sp
+	}
+	return c
 }
 
 // checkpointIDs are the IDs the history's latest entries carry.

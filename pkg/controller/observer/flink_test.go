@@ -58,6 +58,13 @@ func TestObserveCheckpoints(t *testing.T) {
 		Restored: true},
 		ObserveCheckpoints(ctx, rest, jm, jobID))
 
+	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateRunning},
+		Checkpoints: &flinkclient.CheckpointStats{
+			LatestCompleted: &flinkclient.CompletedCheckpoint{ID: 7, ExternalPath: "file:/cp/j/chk-7"},
+			LatestSavepoint: &flinkclient.CompletedCheckpoint{ID: 9, ExternalPath: "/sp/9", IsSavepoint: true}}})
+	assert.Equal(t, fsm.CompletedCheckpoint{ID: 9, Path: "/sp/9", Savepoint: true}, ObserveCheckpoints(ctx, rest, jm, jobID).Latest,
+		"a savepoint newer than the latest checkpoint is the latest state")
+
 	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateFinished}})
 	assert.Equal(t, fsm.CheckpointObservation{Read: true}, ObserveCheckpoints(ctx, rest, jm, jobID),
 		"a job without checkpointing (a batch job) has an empty history, read")

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -207,6 +208,8 @@ func (c *Cluster) RestartJobWith(jobID, class, message string) error {
 func (c *Cluster) RestartJobManager() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The checkpoints the jobs completed stay on the storage; nothing deletes them.
+	c.materializeAll(c.advance())
 	c.jobs, c.known, c.ops = nil, nil, nil
 	c.events = nil
 }
@@ -215,6 +218,12 @@ func (c *Cluster) RestartJobManager() {
 // ParseRunCommand) and returns its job ID. A job ID that the cluster already
 // has (any state) is rejected with an error wrapping ErrDuplicateJob.
 func (c *Cluster) Submit(args []string) (string, error) {
+	return c.SubmitConfigured(nil, args)
+}
+
+// SubmitConfigured is Submit for a cluster whose Flink configuration is conf (the operator's
+// ConfigMap): the job reads its checkpoint settings from conf, and -D options override it.
+func (c *Cluster) SubmitConfigured(conf map[string]string, args []string) (string, error) {
 	cmd, err := ParseRunCommand(args)
 	if err != nil {
 		return "", err
@@ -226,7 +235,7 @@ func (c *Cluster) Submit(args []string) (string, error) {
 	if id == "" {
 		id = c.srv.randomHex(32)
 	}
-	sub := Submission{Cluster: c.Key(), Args: append([]string(nil), args...), Command: cmd, JobID: id, At: now}
+	sub := Submission{Cluster: c.Key(), Args: append([]string(nil), args...), Command: cmd, JobID: id, At: now, Config: maps.Clone(conf)}
 	if _, dup := c.known[id]; dup {
 		state := "terminated"
 		if j, ok := c.jobs[id]; ok {
@@ -238,7 +247,7 @@ func (c *Cluster) Submit(args []string) (string, error) {
 		return "", err
 	}
 	c.logSubmission(sub)
-	j := c.newJob(id, cmd, sub, now)
+	j := c.newJob(id, cmd, conf, sub, now)
 	if c.jobs == nil {
 		c.jobs = map[string]*job{}
 		c.known = map[string]struct{}{}
@@ -256,7 +265,7 @@ func (c *Cluster) logSubmission(s Submission) {
 	c.submissions = append(c.submissions, s)
 }
 
-func (c *Cluster) newJob(id string, cmd RunCommand, sub Submission, now time.Time) *job {
+func (c *Cluster) newJob(id string, cmd RunCommand, conf map[string]string, sub Submission, now time.Time) *job {
 	p := cmd.Parallelism
 	if p == 0 {
 		p = defaultParallelism
@@ -266,8 +275,13 @@ func (c *Cluster) newJob(id string, cmd RunCommand, sub Submission, now time.Tim
 		restoreFrom: cmd.FromSavepoint, allowNonRS: cmd.AllowNonRestoredState,
 		submission: sub, start: now,
 		stateTimes: make(map[flinkclient.JobState]time.Time, 4),
+		files:      c.srv, numRetained: 1,
 	}
-	props := cmd.Properties
+	props := maps.Clone(conf)
+	if props == nil {
+		props = map[string]string{}
+	}
+	maps.Copy(props, cmd.Properties)
 	if v := props[propPipelineName]; v != "" {
 		j.name = v
 	}
@@ -282,6 +296,12 @@ func (c *Cluster) newJob(id string, cmd RunCommand, sub Submission, now time.Tim
 	if j.ckptDir == "" {
 		j.ckptDir = props[propCheckpointDirOld]
 	}
+	for _, k := range []string{propNumRetainedOld, propNumRetained} {
+		if v, err := parsePositive(k, props[k]); err == nil {
+			j.numRetained = v
+		}
+	}
+	j.retention = strings.ToUpper(strings.TrimSpace(props[propRetention]))
 	j.setState(flinkclient.JobStateInitializing, now)
 	return j
 }
@@ -387,6 +407,13 @@ func (c *Cluster) cancel(j *job, now time.Time) {
 	c.schedule(now.Add(c.cfg.Delays.Cancel), event{kind: evCanceled, job: j, gen: j.gen})
 }
 
+// materializeAll records the checkpoints every job of the cluster completed up to t.
+func (c *Cluster) materializeAll(t time.Time) {
+	for _, j := range c.jobs {
+		j.materialize(t)
+	}
+}
+
 // ---- lazy evaluation -------------------------------------------------------
 
 type eventKind uint8
@@ -459,7 +486,8 @@ func (c *Cluster) apply(e event) {
 	j := e.job
 	switch e.kind {
 	case evInitialized:
-		if c.srv.opts.CheckRestorePaths && j.restoreFrom != "" && !c.srv.HasSavepoint(j.restoreFrom) {
+		c.materializeAll(e.at) // a restore may name a checkpoint another job completed by now
+		if (c.srv.opts.CheckRestorePaths || c.cfg.CheckRestorePaths) && j.restoreFrom != "" && !c.srv.HasSavepoint(j.restoreFrom) {
 			j.addException(exceptionEntry{at: e.at, name: "org.apache.flink.runtime.client.JobInitializationException",
 				stack: "org.apache.flink.runtime.client.JobInitializationException: Could not start the JobMaster." + simFrame +
 					"\nCaused by: java.io.FileNotFoundException: Cannot find checkpoint or savepoint file/directory '" +

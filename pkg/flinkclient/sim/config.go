@@ -62,7 +62,9 @@ type ClusterConfig struct {
 	// used when a savepoint request has no target directory. Empty means
 	// not configured: such a request is answered 400, like Flink does.
 	DefaultSavepointDir string
-	Delays              Delays
+	// CheckRestorePaths is Options.CheckRestorePaths for this cluster only.
+	CheckRestorePaths bool
+	Delays            Delays
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {

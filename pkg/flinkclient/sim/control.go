@@ -30,6 +30,7 @@ type configWire struct {
 	TaskManagers        *int        `json:"taskManagers,omitempty"`
 	SlotsPerTaskManager *int        `json:"slotsPerTaskManager,omitempty"`
 	DefaultSavepointDir *string     `json:"defaultSavepointDir,omitempty"`
+	CheckRestorePaths   *bool       `json:"checkRestorePaths,omitempty"`
 	Delays              *delaysWire `json:"delays,omitempty"`
 }
 
@@ -46,6 +47,7 @@ func toConfigWire(c ClusterConfig) configWire {
 	return configWire{
 		FlinkVersion: &c.FlinkVersion, TaskManagers: &c.TaskManagers,
 		SlotsPerTaskManager: &c.SlotsPerTaskManager, DefaultSavepointDir: &c.DefaultSavepointDir,
+		CheckRestorePaths: &c.CheckRestorePaths,
 		Delays: &delaysWire{durStr(d.Initialize), durStr(d.Deploy), durStr(d.Savepoint), durStr(d.Stop),
 			durStr(d.Cancel), durStr(d.Restart), durStr(d.Disposal)},
 	}
@@ -64,6 +66,9 @@ func (w configWire) merge(c ClusterConfig) (ClusterConfig, error) {
 	}
 	if w.DefaultSavepointDir != nil {
 		c.DefaultSavepointDir = *w.DefaultSavepointDir
+	}
+	if w.CheckRestorePaths != nil {
+		c.CheckRestorePaths = *w.CheckRestorePaths
 	}
 	if d := w.Delays; d != nil {
 		for _, f := range []struct {
@@ -196,8 +201,25 @@ func (s *Server) controlSavepoints(w http.ResponseWriter, m string, body []byte)
 		}
 		s.AddSavepoint(req.Path)
 		w.WriteHeader(http.StatusNoContent)
+	case http.MethodDelete:
+		// Someone deleted savepoints or checkpoints from the storage: one path, or every path
+		// under a prefix (a checkpoint directory).
+		var req struct {
+			Path   string `json:"path"`
+			Prefix string `json:"prefix"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || (req.Path == "") == (req.Prefix == "") {
+			writeFlinkError(w, http.StatusBadRequest, `want {"path": "<savepoint path>"} or {"prefix": "<directory>"}`)
+			return
+		}
+		if req.Path != "" {
+			s.removeSavepoint(req.Path)
+		} else {
+			s.removeSavepoints(req.Prefix)
+		}
+		w.WriteHeader(http.StatusNoContent)
 	default:
-		writeFlinkError(w, http.StatusMethodNotAllowed, "use GET or POST")
+		writeFlinkError(w, http.StatusMethodNotAllowed, "use GET, POST or DELETE")
 	}
 }
 

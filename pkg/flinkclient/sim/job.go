@@ -49,6 +49,9 @@ type Submission struct {
 	At    time.Time
 	// Err is the rejection (duplicate job), empty when the job started.
 	Err string
+	// Config is the cluster's Flink configuration the job was submitted with (nil when not
+	// given); -D options in Args override it.
+	Config map[string]string
 }
 
 // exceptionEntry is one entry of a job's exception history.
@@ -66,6 +69,8 @@ type checkpointRecord struct {
 	triggeredAt time.Time
 	ackAt       time.Time
 	path        string
+	// discarded: Flink deleted it (its job ended without retaining it).
+	discarded bool
 }
 
 type failedCheckpoint struct {
@@ -118,7 +123,22 @@ type job struct {
 	latestFailed   *failedCheckpoint
 	latestRestored *restoredCheckpoint
 	inProgress     int64 // savepoints being taken
+
+	// Retained checkpoints, as Flink keeps them on the checkpoint storage: the newest
+	// numRetained are files (registered with files, so that a restore from them works and a
+	// restore from a deleted one fails); older ones are deleted as new ones complete, and the
+	// job's end deletes the rest unless retention keeps them.
+	files       *Server
+	numRetained int
+	retention   string
+	retained    []string
 }
+
+// Checkpoint retention values (execution.checkpointing.externalized-checkpoint-retention).
+const (
+	retainOnCancellation = "RETAIN_ON_CANCELLATION"
+	deleteOnCancellation = "DELETE_ON_CANCELLATION"
+)
 
 func (j *job) info() JobInfo {
 	return JobInfo{
@@ -133,6 +153,7 @@ func (j *job) info() JobInfo {
 
 func cloneSubmission(s Submission) Submission {
 	s.Args = append([]string(nil), s.Args...)
+	s.Config = maps.Clone(s.Config)
 	s.Command.ProgramArgs = append([]string(nil), s.Command.ProgramArgs...)
 	s.Command.Classpaths = append([]string(nil), s.Command.Classpaths...)
 	if s.Command.Properties != nil {
@@ -162,6 +183,36 @@ func (j *job) setState(st flinkclient.JobState, at time.Time) {
 		}
 	case st.IsGloballyTerminal():
 		j.end = at
+		j.endCheckpoints(st)
+	}
+}
+
+// endCheckpoints deletes what the job's end does not retain: everything unless retention is
+// externalized, and on cancellation unless it is RETAIN_ON_CANCELLATION.
+func (j *job) endCheckpoints(st flinkclient.JobState) {
+	keep := j.retention == retainOnCancellation || (j.retention == deleteOnCancellation && st == flinkclient.JobStateFailed)
+	if keep || len(j.retained) == 0 {
+		return
+	}
+	for _, p := range j.retained {
+		j.files.removeSavepoint(p)
+	}
+	j.retained = nil
+	if j.latestCkpt != nil {
+		j.latestCkpt.discarded = true
+	}
+}
+
+// retain records a newly completed checkpoint's files and deletes the ones it subsumes.
+func (j *job) retain(path string) {
+	if j.files == nil || j.ckptDir == "" {
+		return
+	}
+	j.files.AddSavepoint(path)
+	j.retained = append(j.retained, path)
+	for len(j.retained) > max(j.numRetained, 1) {
+		j.files.removeSavepoint(j.retained[0])
+		j.retained = j.retained[1:]
 	}
 }
 
@@ -173,15 +224,25 @@ func (j *job) materialize(t time.Time) {
 	}
 	n := int64(t.Sub(j.nextCkpt)/j.ckptInterval) + 1
 	last := j.nextCkpt.Add(time.Duration(n-1) * j.ckptInterval)
+	// Only the newest numRetained of the n completed can still exist; the loop stays short
+	// however long the job ran unobserved.
+	for id := j.lastID + 1 + max(0, n-int64(max(j.numRetained, 1))); id <= j.lastID+n; id++ {
+		j.retain(j.checkpointPath(id))
+	}
 	j.lastID += n
 	j.completed += n
 	path := "<checkpoint-storage>"
 	if j.ckptDir != "" {
-		path = fmt.Sprintf("%s/%s/chk-%d", trimSlash(j.ckptDir), j.id, j.lastID)
+		path = j.checkpointPath(j.lastID)
 	}
 	trig := last.Add(-j.ckptInterval / 10)
 	j.latestCkpt = &checkpointRecord{id: j.lastID, kind: "CHECKPOINT", triggeredAt: trig, ackAt: last, path: path}
 	j.nextCkpt = last.Add(j.ckptInterval)
+}
+
+// checkpointPath is where checkpoint id is written: DIR/JOBID/chk-ID, as Flink writes it.
+func (j *job) checkpointPath(id int64) string {
+	return fmt.Sprintf("%s/%s/chk-%d", normalizePath(trimSlash(j.ckptDir)), j.id, id)
 }
 
 // restoreFromLatest records a restore (after a restart) from the latest

@@ -24,6 +24,9 @@ const (
 	propCheckpointInterval    = "execution.checkpointing.interval"
 	propCheckpointDir         = "execution.checkpointing.dir"
 	propCheckpointDirOld      = "state.checkpoints.dir"
+	propNumRetained           = "execution.checkpointing.num-retained"
+	propNumRetainedOld        = "state.checkpoints.num-retained"
+	propRetention             = "execution.checkpointing.externalized-checkpoint-retention"
 	defaultJobName            = "Flink Streaming Job"
 	defaultParallelism        = 1
 	maxSimulatedParallelism   = 1 << 16

@@ -21,6 +21,7 @@ const (
 	epJob
 	epJobExceptions
 	epJobCheckpoints
+	epJobCheckpointConfig
 	epTriggerSavepoint
 	epSavepointStatus
 	epStop
@@ -33,19 +34,20 @@ const (
 
 // endpointNames are the keys of Cluster.RequestCounts.
 var endpointNames = [numEndpoints]string{
-	epOverview:         "GET /overview",
-	epConfig:           "GET /config",
-	epJobsOverview:     "GET /jobs/overview",
-	epJob:              "GET /jobs/{jobid}",
-	epJobExceptions:    "GET /jobs/{jobid}/exceptions",
-	epJobCheckpoints:   "GET /jobs/{jobid}/checkpoints",
-	epTriggerSavepoint: "POST /jobs/{jobid}/savepoints",
-	epSavepointStatus:  "GET /jobs/{jobid}/savepoints/{triggerid}",
-	epStop:             "POST /jobs/{jobid}/stop",
-	epCancel:           "PATCH /jobs/{jobid}",
-	epTriggerDisposal:  "POST /savepoint-disposal",
-	epDisposalStatus:   "GET /savepoint-disposal/{triggerid}",
-	epOther:            "other",
+	epOverview:            "GET /overview",
+	epConfig:              "GET /config",
+	epJobsOverview:        "GET /jobs/overview",
+	epJob:                 "GET /jobs/{jobid}",
+	epJobExceptions:       "GET /jobs/{jobid}/exceptions",
+	epJobCheckpoints:      "GET /jobs/{jobid}/checkpoints",
+	epJobCheckpointConfig: "GET /jobs/{jobid}/checkpoints/config",
+	epTriggerSavepoint:    "POST /jobs/{jobid}/savepoints",
+	epSavepointStatus:     "GET /jobs/{jobid}/savepoints/{triggerid}",
+	epStop:                "POST /jobs/{jobid}/stop",
+	epCancel:              "PATCH /jobs/{jobid}",
+	epTriggerDisposal:     "POST /savepoint-disposal",
+	epDisposalStatus:      "GET /savepoint-disposal/{triggerid}",
+	epOther:               "other",
 }
 
 // EndpointNames lists the keys Cluster.RequestCounts may use.
@@ -86,6 +88,8 @@ func route(method, p string) routed {
 			rt.ep = epJobExceptions
 		case is(http.MethodGet, 3) && seg[2] == "checkpoints":
 			rt.ep = epJobCheckpoints
+		case is(http.MethodGet, 4) && seg[2] == "checkpoints" && seg[3] == "config":
+			rt.ep = epJobCheckpointConfig
 		case is(http.MethodPost, 3) && seg[2] == "savepoints":
 			rt.ep = epTriggerSavepoint
 		case is(http.MethodGet, 4) && seg[2] == "savepoints":
@@ -128,7 +132,7 @@ func (c *Cluster) serveREST(w http.ResponseWriter, r *http.Request, rt routed, b
 		writeJSON(w, http.StatusOK, c.configJSON())
 	case epJobsOverview:
 		c.jobsOverview(w, now)
-	case epJob, epJobExceptions, epJobCheckpoints:
+	case epJob, epJobExceptions, epJobCheckpoints, epJobCheckpointConfig:
 		j, ok := c.jobs[jobID]
 		if !ok {
 			writeFlinkError(w, http.StatusNotFound, jobNotFoundMessage(jobID))
@@ -139,6 +143,12 @@ func (c *Cluster) serveREST(w http.ResponseWriter, r *http.Request, rt routed, b
 			writeJSON(w, http.StatusOK, c.jobDetailsJSON(j, now))
 		case epJobExceptions:
 			writeJSON(w, http.StatusOK, c.exceptionsJSON(j))
+		case epJobCheckpointConfig:
+			if j.batch || j.ckptInterval <= 0 {
+				writeFlinkError(w, http.StatusNotFound, "Checkpointing has not been enabled.")
+				return
+			}
+			writeJSON(w, http.StatusOK, checkpointConfigJSON(j))
 		default:
 			if j.batch {
 				writeFlinkError(w, http.StatusNotFound, "Checkpointing has not been enabled.")
@@ -488,6 +498,20 @@ func (c *Cluster) exceptionsJSON(j *job) any {
 	return out
 }
 
+// checkpointConfigJSON is GET /jobs/{id}/checkpoints/config as Flink 1.20 and 2.3 answer it,
+// with the fields the simulator models.
+func checkpointConfigJSON(j *job) any {
+	return map[string]any{
+		"mode": "exactly_once", "interval": j.ckptInterval.Milliseconds(), "timeout": 600000, "min_pause": 0, "max_concurrent": 1,
+		"externalization": map[string]bool{
+			"enabled":                j.retention == retainOnCancellation || j.retention == deleteOnCancellation,
+			"delete_on_cancellation": j.retention != retainOnCancellation,
+		},
+		"state_backend": "HashMapStateBackend", "checkpoint_storage": "FileSystemCheckpointStorage",
+		"unaligned_checkpoints": false, "tolerable_failed_checkpoints": 0,
+	}
+}
+
 func checkpointsJSON(j *job) any {
 	completed := func(r *checkpointRecord) any {
 		if r == nil {
@@ -502,7 +526,7 @@ func checkpointsJSON(j *job) any {
 			"savepointFormat": format, "checkpoint_type": r.kind,
 			"trigger_timestamp": ms(r.triggeredAt), "latest_ack_timestamp": ms(r.ackAt),
 			"state_size": 4096, "checkpointed_size": 4096, "end_to_end_duration": r.ackAt.Sub(r.triggeredAt).Milliseconds(),
-			"external_path": r.path, "discarded": false,
+			"external_path": r.path, "discarded": r.discarded,
 			"num_subtasks": len(vertexNames) * j.parallelism, "num_acknowledged_subtasks": len(vertexNames) * j.parallelism,
 			"tasks": map[string]any{},
 		}

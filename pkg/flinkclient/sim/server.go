@@ -134,17 +134,36 @@ func (s *Server) Submit(cluster string, args []string) error {
 	return err
 }
 
+// SubmitConfigured is Submit for a cluster whose Flink configuration is conf (see
+// Cluster.SubmitConfigured).
+func (s *Server) SubmitConfigured(cluster string, conf map[string]string, args []string) error {
+	c, err := s.submitCluster(cluster)
+	if err != nil {
+		return err
+	}
+	_, err = c.SubmitConfigured(conf, args)
+	return err
+}
+
 // SubmitJob is Submit that also returns the started job's ID.
 func (s *Server) SubmitJob(cluster string, args []string) (string, error) {
+	c, err := s.submitCluster(cluster)
+	if err != nil {
+		return "", err
+	}
+	return c.Submit(args)
+}
+
+func (s *Server) submitCluster(cluster string) (*Cluster, error) {
 	ns, name, ok := strings.Cut(cluster, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return "", fmt.Errorf("%w: cluster %q is not namespace/name", ErrNoCluster, cluster)
+		return nil, fmt.Errorf("%w: cluster %q is not namespace/name", ErrNoCluster, cluster)
 	}
 	c, ok := s.cluster(ns, name, !s.opts.RequireExplicitClusters)
 	if !ok {
-		return "", fmt.Errorf("%w: %s", ErrNoCluster, cluster)
+		return nil, fmt.Errorf("%w: %s", ErrNoCluster, cluster)
 	}
-	return c.Submit(args)
+	return c, nil
 }
 
 // AddSavepoint registers a savepoint path as existing (see
@@ -180,6 +199,18 @@ func (s *Server) Savepoints() []string {
 	s.spMu.Unlock()
 	sort.Strings(out)
 	return out
+}
+
+// removeSavepoints removes every registered path under prefix.
+func (s *Server) removeSavepoints(prefix string) {
+	prefix = normalizePath(prefix)
+	s.spMu.Lock()
+	defer s.spMu.Unlock()
+	for p := range s.savepoints {
+		if strings.HasPrefix(p, prefix) {
+			delete(s.savepoints, p)
+		}
+	}
 }
 
 func (s *Server) removeSavepoint(path string) bool {

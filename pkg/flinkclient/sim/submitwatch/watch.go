@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -45,6 +46,20 @@ func Selector() labels.Selector {
 type Submitter interface {
 	Submit(cluster string, args []string) error
 }
+
+// ConfiguredSubmitter is a Submitter that also takes the cluster's Flink
+// configuration (what Flink reads from the operator's ConfigMap, such as the
+// checkpoint settings); *sim.Server implements it.
+type ConfiguredSubmitter interface {
+	SubmitConfigured(cluster string, conf map[string]string, args []string) error
+}
+
+// ConfigVolume is the name of the pod volume that holds the Flink
+// configuration; it must equal pkg/controller/desired's.
+const ConfigVolume = "flink-config"
+
+// flinkConfKey is the flat `key: value` configuration file in that ConfigMap.
+const flinkConfKey = "flink-conf.yaml"
 
 // Result is the outcome of handling one submitter Job.
 type Result struct {
@@ -93,7 +108,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc: func(obj any, initial bool) {
 			if job, ok := obj.(*batchv1.Job); ok {
-				w.handle(logger, job, initial)
+				w.handle(ctx, logger, job, initial)
 			}
 		},
 		DeleteFunc: func(obj any) {
@@ -124,7 +139,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 // handle submits one new submitter Job. On the initial list (the watcher
 // just started), Jobs that already finished are skipped: their submission
 // happened before, and replaying it would start a job that ended long ago.
-func (w *Watcher) handle(logger klog.Logger, job *batchv1.Job, initial bool) {
+func (w *Watcher) handle(ctx context.Context, logger klog.Logger, job *batchv1.Job, initial bool) {
 	if !Selector().Matches(labels.Set(job.Labels)) {
 		return
 	}
@@ -147,7 +162,7 @@ func (w *Watcher) handle(logger klog.Logger, job *batchv1.Job, initial bool) {
 	default:
 		r.Cluster = job.Namespace + "/" + job.Labels[LabelCluster]
 		r.Args = commandLine(cs[0])
-		r.Err = w.sub.Submit(r.Cluster, r.Args)
+		r.Err = w.submit(ctx, job, r.Cluster, r.Args)
 	}
 	if r.Err != nil {
 		logger.Error(r.Err, "Simulated job submission failed", "job", r.Job, "cluster", r.Cluster, "args", r.Args)
@@ -157,6 +172,49 @@ func (w *Watcher) handle(logger klog.Logger, job *batchv1.Job, initial bool) {
 	if w.onResult != nil {
 		w.onResult(r)
 	}
+}
+
+// submit hands the command line, and the cluster's Flink configuration when
+// the Submitter takes it, to the Submitter.
+func (w *Watcher) submit(ctx context.Context, job *batchv1.Job, cluster string, args []string) error {
+	cs, ok := w.sub.(ConfiguredSubmitter)
+	if !ok {
+		return w.sub.Submit(cluster, args)
+	}
+	conf, err := w.flinkConfig(ctx, job)
+	if err != nil {
+		return err
+	}
+	return cs.SubmitConfigured(cluster, conf, args)
+}
+
+// flinkConfig reads the Flink configuration the submitter pod mounts (nil
+// when it mounts none).
+func (w *Watcher) flinkConfig(ctx context.Context, job *batchv1.Job) (map[string]string, error) {
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		if v.Name != ConfigVolume || v.ConfigMap == nil {
+			continue
+		}
+		cm, err := w.client.CoreV1().ConfigMaps(job.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading the Flink configuration %s: %w", v.ConfigMap.Name, err)
+		}
+		return ParseFlatConfig(cm.Data[flinkConfKey]), nil
+	}
+	return nil, nil
+}
+
+// ParseFlatConfig reads flat `key: value` lines, as the operator writes
+// flink-conf.yaml.
+func ParseFlatConfig(text string) map[string]string {
+	conf := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if ok && !strings.HasPrefix(strings.TrimSpace(k), "#") {
+			conf[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return conf
 }
 
 // commandLine is what the container runs: command then args (the images'

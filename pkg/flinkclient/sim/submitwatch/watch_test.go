@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient/sim"
@@ -51,6 +52,13 @@ func TestLabelsMatchOperator(t *testing.T) {
 	assert.Equal(t, names.LabelCluster, LabelCluster)
 	assert.Equal(t, names.ComponentSubmitter, ComponentSubmitter)
 	assert.Equal(t, names.ManagedBy, ManagedBy)
+	assert.Equal(t, desired.ConfigVolume, ConfigVolume)
+	assert.Equal(t, desired.FlinkConfV1Key, flinkConfKey)
+}
+
+func TestParseFlatConfig(t *testing.T) {
+	assert.Equal(t, map[string]string{"a.b": "1", "c": "file:///x: y", "empty": ""},
+		ParseFlatConfig("a.b: 1\n# note: x\nc: file:///x: y\nempty: \n\nnot a pair\n"))
 }
 
 func TestWatcherSubmits(t *testing.T) {
@@ -94,7 +102,13 @@ func TestWatcherSubmits(t *testing.T) {
 	other := submitterJob("ns", "not-a-submitter", "x", false, runArgs(jobID)...)
 	other.Labels[LabelComponent] = "jobmanager"
 	create(other) // ignored: the next result must be the real one
-	create(submitterJob("ns", "wordcount-job-submitter", "wordcount", false, runArgs(jobID)...))
+	_, err := client.CoreV1().ConfigMaps("ns").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wordcount-config"},
+		Data: map[string]string{flinkConfKey: "execution.checkpointing.interval: 10 s\n"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	configured := submitterJob("ns", "wordcount-job-submitter", "wordcount", false, runArgs(jobID)...)
+	configured.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: ConfigVolume, VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "wordcount-config"}}}}}
+	create(configured)
 	r = next()
 	require.NoError(t, r.Err, r.String())
 	assert.Equal(t, "ns/wordcount-job-submitter", r.Job)
@@ -106,6 +120,8 @@ func TestWatcherSubmits(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, 2, info.Parallelism)
 	assert.Equal(t, flinkclient.JobStateInitializing, info.State)
+	assert.Equal(t, map[string]string{"execution.checkpointing.interval": "10 s"}, info.Submission.Config,
+		"the job reads the cluster's configuration from the ConfigMap the submitter mounts")
 
 	// A retried submitter (a new Job, same job ID) is rejected as a duplicate.
 	create(submitterJob("ns", "wordcount-job-submitter-2", "wordcount", false, runArgs(jobID)...))
