@@ -195,7 +195,8 @@ func (st *SimTarget) Submit(_ context.Context, a SubmitArgs) error {
 // configures programmatically is added as the equivalent -D options:
 // env.execute(name) as pipeline.name, setRuntimeMode(BATCH) with --bounded
 // as execution.runtime-mode, enableCheckpointing(ms) with --checkpoint-ms
-// as execution.checkpointing.interval.
+// as execution.checkpointing.interval, --checkpoint-retention as
+// execution.checkpointing.externalized-checkpoint-retention.
 func (st *SimTarget) RunCLI(args ...string) (string, error) {
 	cmd, err := sim.ParseRunCommand(args)
 	if err != nil {
@@ -215,6 +216,9 @@ func (st *SimTarget) RunCLI(args ...string) (string, error) {
 		}
 		if j.checkpointMS > 0 {
 			conf = append(conf, "-D", "execution.checkpointing.interval="+strconv.FormatInt(j.checkpointMS, 10)+"ms")
+		}
+		if j.retention != "" {
+			conf = append(conf, "-D", "execution.checkpointing.externalized-checkpoint-retention="+j.retention)
 		}
 		if i := slices.Index(args, "run"); i >= 0 {
 			args = slices.Concat(args[:i+1], conf, args[i+1:])
@@ -333,6 +337,7 @@ type counterArgs struct {
 	restarts     int64
 	bounded      int64
 	checkpointMS int64
+	retention    string
 }
 
 // parseCounterArgs reads CounterJob's "--key value" arguments like its
@@ -365,6 +370,8 @@ func parseCounterArgs(argv []string) (counterArgs, error) {
 			j.bounded, err = strconv.ParseInt(v, 10, 64)
 		case "checkpoint-ms":
 			j.checkpointMS, err = strconv.ParseInt(v, 10, 64)
+		case "checkpoint-retention":
+			j.retention = v
 		}
 		if err != nil {
 			return j, fmt.Errorf("CounterJob argument %s %q: %w", k, v, err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
@@ -36,6 +37,8 @@ var Cases = []Case{
 	{"BatchJobFinishes", testBatchJobFinishes},
 	{"NotFound", testNotFound},
 	{"TaskManagerLoss", testTaskManagerLoss},
+	{"CheckpointRetention", testCheckpointRetention},
+	{"RestoreFromMissingPath", testRestoreFromMissingPath},
 }
 
 // S is the state shared by the cases of one run.
@@ -800,5 +803,67 @@ func testTaskManagerLoss(t *testing.T, s *S) {
 			t.Fatalf("no exception recorded after a TaskManager loss (states %v)", states)
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+}
+
+// testCheckpointRetention: what the job's code sets as its externalized-checkpoint retention is
+// what the operator reads back from GET /jobs/{id}/checkpoints/config before it relies on
+// retained checkpoints (a LastState update, a restart from the latest state).
+func testCheckpointRetention(t *testing.T, s *S) {
+	ctx := ctxFor(t, 2*time.Minute)
+	for _, tt := range []struct {
+		retention string
+		want      v1beta1.CheckpointRetention
+	}{
+		{"RETAIN_ON_CANCELLATION", v1beta1.CheckpointRetentionRetainOnCancellation},
+		{"DELETE_ON_CANCELLATION", v1beta1.CheckpointRetentionDeleteOnCancellation},
+		{"", v1beta1.CheckpointRetentionNotRetained},
+	} {
+		id := newID()
+		job := CounterJob{Name: "contract-retention", Rate: 10, Keys: 2, Out: s.Target.OutputPath("retention-" + id[:8]),
+			CheckpointMS: 1000, CheckpointRetention: tt.retention}
+		s.submit(t, ctx, SubmitArgs{JobID: id, Parallelism: 1, Args: job.Args()})
+		s.waitRunning(t, ctx, id)
+		got := observer.ObserveRetention(ctx, s.Client, s.URL, id)
+		if !got.Read || got.Retention != tt.want {
+			t.Errorf("retention %q in the job's code: the operator reads %+v, want %s", tt.retention, got, tt.want)
+		}
+		conf, err := s.Client.GetCheckpointConfig(ctx, s.URL, id)
+		if err != nil || conf.Interval != 1000 {
+			t.Errorf("GetCheckpointConfig: %+v %v, want interval 1000", conf, err)
+		}
+		s.fact(t, "checkpoint config with retention %q in the job's code: %+v", tt.retention, conf)
+		s.cancelIfRunning(id)
+	}
+	// A job without checkpointing: the operator reads that it has none.
+	id := newID()
+	job := CounterJob{Name: "contract-no-checkpoints", Rate: 10, Keys: 2, Out: s.Target.OutputPath("nocp-" + id[:8])}
+	s.submit(t, ctx, SubmitArgs{JobID: id, Parallelism: 1, Args: job.Args()})
+	s.waitRunning(t, ctx, id)
+	conf, err := s.Client.GetCheckpointConfig(ctx, s.URL, id)
+	s.fact(t, "GetCheckpointConfig without checkpointing: %+v %s", conf, describeErr(err))
+	if got := observer.ObserveRetention(ctx, s.Client, s.URL, id); got.Retention != v1beta1.CheckpointRetentionCheckpointingDisabled {
+		t.Errorf("a job without checkpointing: the operator reads %+v, want CheckpointingDisabled", got)
+	}
+}
+
+// testRestoreFromMissingPath: a job submitted to restore from a path that does not exist fails,
+// and the operator recognises from its exceptions that the restore source is missing (it then
+// falls back to older state instead of resubmitting the same path for ever).
+func testRestoreFromMissingPath(t *testing.T, s *S) {
+	ctx := ctxFor(t, 2*time.Minute)
+	id := newID()
+	missing := strings.TrimSuffix(s.Target.SavepointDir(), "/") + "/gone/chk-99"
+	job := CounterJob{Name: "contract-missing", Rate: 10, Keys: 2, Out: s.Target.OutputPath("missing-" + id[:8])}
+	err := s.Target.Submit(ctx, SubmitArgs{JobID: id, Parallelism: 1, FromSavepoint: missing, Args: job.Args()})
+	s.fact(t, "flink run -s with a missing path: %v", err)
+	d, states := s.waitState(t, ctx, id, flinkclient.JobStateFailed)
+	s.fact(t, "a job restored from a missing path: states %v, end %v", states, d.EndTime)
+	ex, err := s.Client.GetJobExceptions(ctx, s.URL, id)
+	if err != nil {
+		t.Fatalf("GetJobExceptions: %v", err)
+	}
+	if !observer.RestoreSourceMissing(ex.RootException) {
+		t.Errorf("the failure of a job restored from %s does not read as a missing restore source: %q", missing, firstLines(ex.RootException, 12))
 	}
 }

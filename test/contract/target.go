@@ -72,6 +72,9 @@ type CounterJob struct {
 	Restarts     int64  // with FailAfter: restart attempts before FAILED (default none)
 	Bounded      int64  // > 0: batch mode over that many records, then FINISHED
 	CheckpointMS int64  // > 0: checkpoint interval
+	// CheckpointRetention is set in the job's code (--checkpoint-retention): e.g.
+	// RETAIN_ON_CANCELLATION; empty leaves the cluster's configuration.
+	CheckpointRetention string
 }
 
 // Args renders the program arguments.
@@ -91,6 +94,9 @@ func (j CounterJob) Args() []string {
 	}
 	if j.CheckpointMS > 0 {
 		a = append(a, "--checkpoint-ms", strconv.FormatInt(j.CheckpointMS, 10))
+	}
+	if j.CheckpointRetention != "" {
+		a = append(a, "--checkpoint-retention", j.CheckpointRetention)
 	}
 	return a
 }

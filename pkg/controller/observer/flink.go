@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -83,6 +84,9 @@ func ObserveRetention(ctx context.Context, flink FlinkReader, jm, jobID string) 
 	ext := conf.Externalization
 	r := v1beta1.CheckpointRetentionRetainOnCancellation
 	switch {
+	case conf.Interval <= 0 || conf.Interval == math.MaxInt64:
+		// Flink 1.20 and 2.3 answer for a job without checkpointing too, with this interval.
+		r = v1beta1.CheckpointRetentionCheckpointingDisabled
 	case !ext.Enabled:
 		r = v1beta1.CheckpointRetentionNotRetained
 	case ext.DeleteOnCancellation:

@@ -2,6 +2,7 @@ package observer
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -80,10 +81,12 @@ func TestObserveRetention(t *testing.T) {
 		config *flinkclient.CheckpointConfig
 		want   v1beta1.CheckpointRetention
 	}{
-		{"no externalization", &flinkclient.CheckpointConfig{Externalization: flinkclient.ExternalizedCheckpoint{DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionNotRetained},
-		{"RETAIN_ON_CANCELLATION", &flinkclient.CheckpointConfig{Externalization: flinkclient.ExternalizedCheckpoint{Enabled: true}}, v1beta1.CheckpointRetentionRetainOnCancellation},
-		{"DELETE_ON_CANCELLATION", &flinkclient.CheckpointConfig{Externalization: flinkclient.ExternalizedCheckpoint{Enabled: true, DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionDeleteOnCancellation},
-		{"checkpointing disabled", nil, v1beta1.CheckpointRetentionCheckpointingDisabled},
+		{"no externalization", &flinkclient.CheckpointConfig{Interval: 1000, Externalization: flinkclient.ExternalizedCheckpoint{DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionNotRetained},
+		{"RETAIN_ON_CANCELLATION", &flinkclient.CheckpointConfig{Interval: 1000, Externalization: flinkclient.ExternalizedCheckpoint{Enabled: true}}, v1beta1.CheckpointRetentionRetainOnCancellation},
+		{"DELETE_ON_CANCELLATION", &flinkclient.CheckpointConfig{Interval: 1000, Externalization: flinkclient.ExternalizedCheckpoint{Enabled: true, DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionDeleteOnCancellation},
+		{"checkpointing disabled: 404", nil, v1beta1.CheckpointRetentionCheckpointingDisabled},
+		{"checkpointing disabled: Flink 1.20 and 2.3 say so with the interval", &flinkclient.CheckpointConfig{Interval: math.MaxInt64,
+			Externalization: flinkclient.ExternalizedCheckpoint{DeleteOnCancellation: true}}, v1beta1.CheckpointRetentionCheckpointingDisabled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -144,10 +145,6 @@ func (c *Cluster) serveREST(w http.ResponseWriter, r *http.Request, rt routed, b
 		case epJobExceptions:
 			writeJSON(w, http.StatusOK, c.exceptionsJSON(j))
 		case epJobCheckpointConfig:
-			if j.batch || j.ckptInterval <= 0 {
-				writeFlinkError(w, http.StatusNotFound, "Checkpointing has not been enabled.")
-				return
-			}
 			writeJSON(w, http.StatusOK, checkpointConfigJSON(j))
 		default:
 			if j.batch {
@@ -501,8 +498,14 @@ func (c *Cluster) exceptionsJSON(j *job) any {
 // checkpointConfigJSON is GET /jobs/{id}/checkpoints/config as Flink 1.20 and 2.3 answer it,
 // with the fields the simulator models.
 func checkpointConfigJSON(j *job) any {
+	// Flink 1.20 and 2.3 answer for a job without checkpointing too, with the interval at
+	// Long.MAX_VALUE (seen by the contract tests).
+	interval := int64(math.MaxInt64)
+	if j.ckptInterval > 0 && !j.batch {
+		interval = j.ckptInterval.Milliseconds()
+	}
 	return map[string]any{
-		"mode": "exactly_once", "interval": j.ckptInterval.Milliseconds(), "timeout": 600000, "min_pause": 0, "max_concurrent": 1,
+		"mode": "exactly_once", "interval": interval, "timeout": 600000, "min_pause": 0, "max_concurrent": 1,
 		"externalization": map[string]bool{
 			"enabled":                j.retention == retainOnCancellation || j.retention == deleteOnCancellation,
 			"delete_on_cancellation": j.retention != retainOnCancellation,

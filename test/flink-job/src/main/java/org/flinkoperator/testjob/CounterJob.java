@@ -37,6 +37,9 @@ import org.apache.flink.util.Collector;
  * --restarts N         with --fail-after: restart N times (fixed delay), then fail
  * --bounded N          batch mode: process N records, then finish
  * --checkpoint-ms N    enable checkpointing every N ms (default: disabled)
+ * --checkpoint-retention R  set execution.checkpointing.externalized-checkpoint-retention
+ *                      in the job's code (RETAIN_ON_CANCELLATION, DELETE_ON_CANCELLATION,
+ *                      NO_EXTERNALIZED_CHECKPOINTS), overriding the cluster's configuration
  * </pre>
  *
  * Compiles against Flink 1.20 and 2.x (only APIs present in both).
@@ -53,13 +56,19 @@ public class CounterJob {
         int restarts = Integer.parseInt(args.getOrDefault("restarts", "0"));
         long bounded = Long.parseLong(args.getOrDefault("bounded", "0"));
         long checkpointMs = Long.parseLong(args.getOrDefault("checkpoint-ms", "0"));
+        String retention = args.getOrDefault("checkpoint-retention", "");
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Configuration conf = new Configuration();
         if (failAfter >= 0) {
-            Configuration conf = new Configuration();
             conf.set(key("restart-strategy.type"), restarts > 0 ? "fixed-delay" : "none");
             conf.set(key("restart-strategy.fixed-delay.attempts"), Integer.toString(restarts));
             conf.set(key("restart-strategy.fixed-delay.delay"), "200 ms");
+        }
+        if (!retention.isEmpty()) {
+            conf.set(key("execution.checkpointing.externalized-checkpoint-retention"), retention);
+        }
+        if (!conf.keySet().isEmpty()) {
             env.configure(conf);
         }
         if (checkpointMs > 0) {
