@@ -53,13 +53,18 @@ func counterJob(args, extra string) string {
 func streamingCluster(ns, name, dir, out string, extraJob string) string {
 	job := counterJob(fmt.Sprintf(`"--out", "%s", "--rate", "20", "--keys", "4"`, out),
 		fmt.Sprintf("    parallelism: 1\n    savepointsDir: file://%s/savepoints\n%s", dir, extraJob))
-	return flinkCluster(ns, name, 1, job+`  flinkProperties:
+	return flinkCluster(ns, name, 1, job+streamingProperties)
+}
+
+// streamingProperties: two slots for a parallelism-2 update, Flink's restart strategy none so
+// that a lost TaskManager fails the job (Flink's own retries would hide the operator's recovery),
+// and short heartbeats so Flink notices a killed process in seconds.
+const streamingProperties = `  flinkProperties:
     taskmanager.numberOfTaskSlots: "2"
     heartbeat.interval: "1000"
     heartbeat.timeout: "5000"
     restart-strategy.type: none
-`)
-}
+`
 
 // TestJobClusterLifecycle takes one streaming job cluster through its life on real Flink:
 // running, periodic and requested savepoints, an update restored from a savepoint, a TaskManager

@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -44,10 +45,10 @@ const maxNumRetained = 100
 // flinkProperties names one), and enough of them retained that the checkpoint the operator last
 // recorded still exists a full recording interval later. A key the user set wins, except a
 // retained count lower than that. recordInterval is the operator's recording interval.
-func checkpointConfig(fc *v1beta1.FlinkCluster, conf map[string]string, recordInterval time.Duration) {
+func checkpointConfig(fc *v1beta1.FlinkCluster, conf map[string]string, recordInterval time.Duration) CheckpointRetention {
 	job := fc.Spec.Job
 	if job == nil || !job.UsesLatestState() {
-		return
+		return CheckpointRetention{}
 	}
 	props := fc.Spec.FlinkProperties
 	dirKey, retainedKey := CheckpointDirKey, NumRetainedKey
@@ -73,6 +74,30 @@ func checkpointConfig(fc *v1beta1.FlinkCluster, conf map[string]string, recordIn
 		// A user's value under the deprecated name would be shadowed anyway; keep one truth.
 		delete(conf, LegacyNumRetainedKey)
 	}
+	return CheckpointRetention{NumRetained: want, RecordInterval: recordInterval}
+}
+
+// CheckpointRetention is how many checkpoints the configuration retains, and for which
+// recording interval.
+type CheckpointRetention struct {
+	NumRetained    int
+	RecordInterval time.Duration
+}
+
+// Covers says whether a job checkpointing every interval keeps the checkpoint recorded last for a
+// full recording interval ("" when it does), else why not and what to do.
+func (r CheckpointRetention) Covers(interval time.Duration) string {
+	if r.NumRetained == 0 || interval <= 0 {
+		return ""
+	}
+	covered, gap := interval*time.Duration(r.NumRetained-1), r.RecordInterval+checkpointRecordSlack
+	if covered >= gap {
+		return ""
+	}
+	return fmt.Sprintf("the job checkpoints every %s and Flink retains %d checkpoints, which cover %s, less than the %s "+
+		"between two records of the latest checkpoint: after a lost JobManager the job may resume from older state; set %s "+
+		"in spec.flinkProperties to the job's interval so that the operator retains enough",
+		interval, r.NumRetained, covered, gap, CheckpointIntervalKey)
 }
 
 // CheckpointsDirNextTo is the checkpoint directory beside a savepoint directory:
@@ -104,7 +129,12 @@ func NumRetained(interval string, recordInterval time.Duration) int {
 	if !ok || d <= 0 {
 		return DefaultNumRetained
 	}
-	n := int(math.Ceil(float64(recordInterval+checkpointRecordSlack)/float64(d))) + 1
+	return NumRetainedFor(d, recordInterval)
+}
+
+// NumRetainedFor is NumRetained for a known interval.
+func NumRetainedFor(interval, recordInterval time.Duration) int {
+	n := int(math.Ceil(float64(recordInterval+checkpointRecordSlack)/float64(interval))) + 1
 	return min(max(n, 2), maxNumRetained)
 }
 

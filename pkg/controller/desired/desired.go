@@ -58,6 +58,9 @@ type Cluster struct {
 	TaskManagerDeployment *appsv1.Deployment
 	// NetworkPolicy is nil unless spec.networkPolicy enables it.
 	NetworkPolicy *networkingv1.NetworkPolicy
+	// Checkpoints is how the cluster's Flink configuration retains checkpoints for a job whose
+	// policies resume from the latest state (zero otherwise).
+	Checkpoints CheckpointRetention
 }
 
 // Components says which parts of a cluster should exist: after a job ends, its cleanup policy may
@@ -89,7 +92,7 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 		return nil, fmt.Errorf("spec.taskManager.resources: %w", err)
 	}
 	conf := flinkConfig(fc, jmMemory, tmMemory)
-	checkpointConfig(fc, conf, env.recordInterval())
+	retention := checkpointConfig(fc, conf, env.recordInterval())
 	cm := configMap(fc, conf)
 	if err := checkConfigMapSize(fc, cm); err != nil {
 		return nil, err
@@ -102,6 +105,7 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 		JobManagerIngress:     jobManagerIngress(fc),
 		TaskManagerDeployment: taskManagerDeployment(fc, configHash),
 		NetworkPolicy:         networkPolicy(fc, env),
+		Checkpoints:           retention,
 	}
 	c.stampHashes()
 	return c, nil

@@ -192,7 +192,7 @@ func newAttempt(in Input, st *v1beta1.JobStatus, from source) []Action {
 	st.Revision = in.Revision
 	st.FlinkVersion = in.FlinkVersion
 	st.StartTime, st.EndTime, st.NotFoundSince = nil, nil, nil
-	st.FlinkJobState, st.CheckpointRetention = "", ""
+	st.FlinkJobState, st.CheckpointRetention, st.CheckpointInterval = "", "", nil
 	st.Message = from.describe()
 	return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: from.Location}}
 }

@@ -68,14 +68,32 @@ func TestEveryPairIsHandledOrIgnored(t *testing.T) {
 	}
 }
 
+// stepCase is one row of a table test over Step: from the input, the state and actions wanted,
+// and further checks.
+type stepCase struct {
+	name    string
+	in      func() Input
+	want    State
+	actions []ActionKind
+	check   func(t *testing.T, d Decision)
+}
+
+func runSteps(t *testing.T, tests []stepCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Step(tt.in())
+			assert.Equal(t, tt.want, d.Status.State)
+			assert.Equal(t, tt.actions, kinds(d.Actions))
+			if tt.check != nil {
+				tt.check(t, d)
+			}
+		})
+	}
+}
+
 func TestTransitions(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      func() Input
-		want    State
-		actions []ActionKind
-		check   func(t *testing.T, d Decision)
-	}{
+	tests := []stepCase{
 		{"pending waits for the cluster", func() Input {
 			in := input(Pending)
 			in.Status = v1beta1.JobStatus{}
@@ -367,16 +385,7 @@ func TestTransitions(t *testing.T) {
 			assert.Zero(t, d.RequeueAfter, "an ended job costs no polls")
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := Step(tt.in())
-			assert.Equal(t, tt.want, d.Status.State)
-			assert.Equal(t, tt.actions, kinds(d.Actions))
-			if tt.check != nil {
-				tt.check(t, d)
-			}
-		})
-	}
+	runSteps(t, tests)
 }
 
 func TestUserSavepointRetriesAreBounded(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 )
 
@@ -44,7 +46,10 @@ func (s source) describe() string {
 // retention its configuration gives them.
 func recordCheckpointObservations(in Input, st *v1beta1.JobStatus) {
 	if in.Retention.Read && st.ID != "" {
-		st.CheckpointRetention = in.Retention.Retention
+		st.CheckpointRetention, st.CheckpointInterval = in.Retention.Retention, nil
+		if in.Retention.Interval > 0 {
+			st.CheckpointInterval = &metav1.Duration{Duration: in.Retention.Interval}
+		}
 	}
 	latest := in.Checkpoints.Latest
 	if !in.Checkpoints.Read || latest.ID == 0 || st.ID == "" {

@@ -49,13 +49,7 @@ func updating(mode v1beta1.UpgradeMode) Input {
 }
 
 func TestLatestStateTransitions(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      func() Input
-		want    State
-		actions []ActionKind
-		check   func(t *testing.T, d Decision)
-	}{
+	tests := []stepCase{
 		{"a failure waits for the history that says what the job completed last", func() Input {
 			in := latestInput(Running)
 			in.Flink.State = "FAILED"
@@ -262,16 +256,7 @@ func TestLatestStateTransitions(t *testing.T) {
 			assert.Equal(t, at(-time.Minute), d.Status.LatestCheckpoint.RecordTime)
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := Step(tt.in())
-			assert.Equal(t, tt.want, d.Status.State)
-			assert.Equal(t, tt.actions, kinds(d.Actions))
-			if tt.check != nil {
-				tt.check(t, d)
-			}
-		})
-	}
+	runSteps(t, tests)
 }
 
 func TestRestoreNotices(t *testing.T) {

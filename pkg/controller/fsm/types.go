@@ -135,6 +135,8 @@ type CompletedCheckpoint struct {
 type RetentionObservation struct {
 	Read      bool
 	Retention v1beta1.CheckpointRetention
+	// Interval is the job's checkpoint interval (0 without checkpointing).
+	Interval time.Duration
 }
 
 // Settings are the operator-wide knobs of the machine.

@@ -92,7 +92,11 @@ func ObserveRetention(ctx context.Context, flink FlinkReader, jm, jobID string) 
 	case ext.DeleteOnCancellation:
 		r = v1beta1.CheckpointRetentionDeleteOnCancellation
 	}
-	return fsm.RetentionObservation{Read: true, Retention: r}
+	obs := fsm.RetentionObservation{Read: true, Retention: r}
+	if r != v1beta1.CheckpointRetentionCheckpointingDisabled {
+		obs.Interval = time.Duration(conf.Interval) * time.Millisecond
+	}
+	return obs
 }
 
 // latestCompleted is the newer of the latest completed checkpoint and the latest savepoint:

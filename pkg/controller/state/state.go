@@ -108,7 +108,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setUpdatePendingCondition(&st, in.UpdateReason, in.UpdateMessage, in.Now)
 	setStopCondition(&st, in.Job, in.Now)
 	setNameConflictCondition(&st, obs.Foreign, in.Now)
-	setLatestStateCondition(&st, fc.Spec.Job, in.Job, in.Now)
+	setLatestStateCondition(&st, fc.Spec.Job, in.Job, in.Want, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -341,12 +341,16 @@ func setStopCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStatus, no
 	setCondition(&st.Conditions, cond, now)
 }
 
-func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSpec, job *v1beta1.JobStatus, now time.Time) {
+func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSpec, job *v1beta1.JobStatus, want *desired.Cluster, now time.Time) {
 	if !spec.UsesLatestState() || job == nil || job.ID == "" {
 		meta.RemoveStatusCondition(&st.Conditions, ConditionLatestStateAvailable)
 		return
 	}
-	reason, message := latestState(spec, *job)
+	var retention desired.CheckpointRetention
+	if want != nil {
+		retention = want.Checkpoints
+	}
+	reason, message := latestState(spec, *job, retention)
 	cond := metav1.Condition{Type: ConditionLatestStateAvailable, Status: metav1.ConditionFalse, Reason: reason,
 		ObservedGeneration: st.ObservedGeneration, Message: message}
 	if reason == "Retained" {
@@ -355,8 +359,9 @@ func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSp
 	setCondition(&st.Conditions, cond, now)
 }
 
-// latestState says whether the job's latest checkpoint is there for its latest-state policies.
-func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus) (reason, message string) {
+// latestState says whether the job's latest checkpoint is there for its latest-state policies;
+// retention is how the cluster's configuration retains checkpoints.
+func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus, retention desired.CheckpointRetention) (reason, message string) {
 	cancels := spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState ||
 		(spec.UpgradeFallback != nil && *spec.UpgradeFallback == v1beta1.UpgradeModeLastState)
 	rec := job.LatestCheckpoint
@@ -371,6 +376,8 @@ func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus) (reason, message 
 		return "DeletedOnCancellation", "the job's checkpoint configuration deletes its checkpoints when it is cancelled (its code sets DELETE_ON_CANCELLATION): a LastState update cannot keep them"
 	case rec == nil || rec.JobID != job.ID || rec.Location == "" || rec.Discarded:
 		return "NoCheckpointYet", "the job has not completed a checkpoint the operator recorded yet"
+	case job.CheckpointInterval != nil && retention.Covers(job.CheckpointInterval.Duration) != "":
+		return "TooFewRetained", retention.Covers(job.CheckpointInterval.Duration)
 	}
 	return "Retained", fmt.Sprintf("checkpoint %d at %s is retained and recorded", rec.ID, rec.Location)
 }

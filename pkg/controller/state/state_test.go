@@ -229,21 +229,25 @@ func TestLatestStateCondition(t *testing.T) {
 		spec      *v1beta1.JobSpec
 		retention v1beta1.CheckpointRetention
 		rec       *v1beta1.CheckpointRecord
+		interval  *metav1.Duration
 		want      string
 	}{
-		{"not read yet", restart, "", rec, "ConfigurationNotRead"},
-		{"no checkpointing", restart, v1beta1.CheckpointRetentionCheckpointingDisabled, nil, "CheckpointingDisabled"},
-		{"not retained", restart, v1beta1.CheckpointRetentionNotRetained, rec, "NotRetained"},
-		{"deleted on cancel: fine for restarts", restart, v1beta1.CheckpointRetentionDeleteOnCancellation, rec, "Retained"},
-		{"deleted on cancel: not for LastState", lastState, v1beta1.CheckpointRetentionDeleteOnCancellation, rec, "DeletedOnCancellation"},
-		{"no checkpoint yet", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, nil, "NoCheckpointYet"},
-		{"another attempt's checkpoint", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, &v1beta1.CheckpointRecord{JobID: "j0", ID: 3, Location: "x"}, "NoCheckpointYet"},
-		{"retained", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, rec, "Retained"},
+		{"not read yet", restart, "", rec, nil, "ConfigurationNotRead"},
+		{"no checkpointing", restart, v1beta1.CheckpointRetentionCheckpointingDisabled, nil, nil, "CheckpointingDisabled"},
+		{"not retained", restart, v1beta1.CheckpointRetentionNotRetained, rec, nil, "NotRetained"},
+		{"deleted on cancel: fine for restarts", restart, v1beta1.CheckpointRetentionDeleteOnCancellation, rec, nil, "Retained"},
+		{"deleted on cancel: not for LastState", lastState, v1beta1.CheckpointRetentionDeleteOnCancellation, rec, nil, "DeletedOnCancellation"},
+		{"no checkpoint yet", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, nil, nil, "NoCheckpointYet"},
+		{"another attempt's checkpoint", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, &v1beta1.CheckpointRecord{JobID: "j0", ID: 3, Location: "x"}, nil, "NoCheckpointYet"},
+		{"retained", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, rec, nil, "Retained"},
+		{"10 retained cover 90 s at a 10 s interval", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, rec, &metav1.Duration{Duration: 10 * time.Second}, "Retained"},
+		{"not at a 2 s interval set in the job's code", lastState, v1beta1.CheckpointRetentionRetainOnCancellation, rec, &metav1.Duration{Duration: 2 * time.Second}, "TooFewRetained"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &v1beta1.FlinkClusterStatus{}
-			setLatestStateCondition(st, tt.spec, &v1beta1.JobStatus{ID: "j1", CheckpointRetention: tt.retention, LatestCheckpoint: tt.rec}, time.Now())
+			job := &v1beta1.JobStatus{ID: "j1", CheckpointRetention: tt.retention, LatestCheckpoint: tt.rec, CheckpointInterval: tt.interval}
+			setLatestStateCondition(st, tt.spec, job, &desired.Cluster{Checkpoints: desired.CheckpointRetention{NumRetained: 10, RecordInterval: time.Minute}}, time.Now())
 			c := meta.FindStatusCondition(st.Conditions, ConditionLatestStateAvailable)
 			require.NotNil(t, c)
 			assert.Equal(t, tt.want, c.Reason)
@@ -251,6 +255,6 @@ func TestLatestStateCondition(t *testing.T) {
 		})
 	}
 	st := &v1beta1.FlinkClusterStatus{Conditions: []metav1.Condition{{Type: ConditionLatestStateAvailable}}}
-	setLatestStateCondition(st, &v1beta1.JobSpec{}, &v1beta1.JobStatus{ID: "j1"}, time.Now())
+	setLatestStateCondition(st, &v1beta1.JobSpec{}, &v1beta1.JobStatus{ID: "j1"}, nil, time.Now())
 	assert.Empty(t, st.Conditions, "removed when no policy needs it")
 }

@@ -302,6 +302,11 @@ type JobStatus struct {
 	// +optional
 	CheckpointRetention CheckpointRetention `json:"checkpointRetention,omitempty"`
 
+	// CheckpointInterval is the current attempt's checkpoint interval, read with
+	// checkpointRetention (set in the job's code or the cluster's configuration).
+	// +optional
+	CheckpointInterval *metav1.Duration `json:"checkpointInterval,omitempty"`
+
 	// UnrestorableLocations are checkpoints and savepoints Flink failed to restore from (most
 	// likely deleted): the operator never tries them again and falls back to the next candidate.
 	// Newest first.

@@ -843,6 +843,11 @@ func (in *JobStatus) DeepCopyInto(out *JobStatus) {
 		*out = new(CheckpointRecord)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.CheckpointInterval != nil {
+		in, out := &in.CheckpointInterval, &out.CheckpointInterval
+		*out = new(metav1.Duration)
+		**out = **in
+	}
 	if in.UnrestorableLocations != nil {
 		in, out := &in.UnrestorableLocations, &out.UnrestorableLocations
 		*out = make([]string, len(*in))
