@@ -117,6 +117,7 @@ type checkpointsWire struct {
 		Failed    *FailedCheckpoint    `json:"failed"`
 		Restored  *RestoredCheckpoint  `json:"restored"`
 	} `json:"latest"`
+	History []CompletedCheckpoint `json:"history"`
 }
 
 func decodeCheckpointStats(data []byte) (CheckpointStats, error) {
@@ -127,13 +128,21 @@ func decodeCheckpointStats(data []byte) (CheckpointStats, error) {
 	if w.Counts == nil {
 		return CheckpointStats{}, missing("counts")
 	}
-	return CheckpointStats{
+	stats := CheckpointStats{
 		Counts:          *w.Counts,
 		LatestCompleted: w.Latest.Completed,
 		LatestSavepoint: w.Latest.Savepoint,
 		LatestFailed:    w.Latest.Failed,
 		LatestRestored:  w.Latest.Restored,
-	}, nil
+	}
+	for _, c := range w.History {
+		if c.Status == "COMPLETED" {
+			stats.RecentCompleted = append(stats.RecentCompleted, c)
+		}
+	}
+	// Do not rely on Flink's ordering: newest first by ID.
+	sort.SliceStable(stats.RecentCompleted, func(i, j int) bool { return stats.RecentCompleted[i].ID > stats.RecentCompleted[j].ID })
+	return stats, nil
 }
 
 func decodeCheckpointConfig(data []byte) (CheckpointConfig, error) {

@@ -1,6 +1,7 @@
 package flinkclient
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +196,25 @@ func TestNewTriggerID(t *testing.T) {
 	a, b := NewTriggerID(), NewTriggerID()
 	assert.True(t, isFlinkID(a), a)
 	assert.NotEqual(t, a, b)
+}
+
+// TestDecodeCheckpointHistory: the history's completed entries are kept, newest first, with
+// Flink's discarded flag (shapes as Flink 1.20 and 2.3 send them; failed and in-progress entries
+// are left out).
+func TestDecodeCheckpointHistory(t *testing.T) {
+	body := `{"counts":{"restored":0,"total":4,"in_progress":1,"completed":3,"failed":0},"latest":{},
+"history":[
+{"className":"in_progress","id":9,"status":"IN_PROGRESS","is_savepoint":false,"tasks":{}},
+{"className":"completed","id":6,"status":"COMPLETED","is_savepoint":false,"external_path":"file:/cp/j/chk-6","discarded":true,"latest_ack_timestamp":1700000006000,"tasks":{"v":{}}},
+{"className":"completed","id":8,"status":"COMPLETED","is_savepoint":false,"external_path":"file:/cp/j/chk-8","discarded":false,"latest_ack_timestamp":1700000008000,"tasks":{}},
+{"className":"failed","id":7,"status":"FAILED","is_savepoint":true,"failure_message":"x","tasks":{}},
+{"className":"completed","id":5,"status":"COMPLETED","is_savepoint":true,"external_path":"file:/sp/savepoint-1","discarded":false,"tasks":{}}]}`
+	stats, err := decodeCheckpointStats([]byte(body))
+	require.NoError(t, err)
+	var got []string
+	for _, c := range stats.RecentCompleted {
+		got = append(got, fmt.Sprintf("%d %s savepoint=%t discarded=%t", c.ID, c.ExternalPath, c.IsSavepoint, c.Discarded))
+	}
+	assert.Equal(t, []string{"8 file:/cp/j/chk-8 savepoint=false discarded=false", "6 file:/cp/j/chk-6 savepoint=false discarded=true",
+		"5 file:/sp/savepoint-1 savepoint=true discarded=false"}, got)
 }

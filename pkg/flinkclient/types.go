@@ -147,13 +147,17 @@ type ExceptionEntry struct {
 }
 
 // CheckpointStats is the subset of GET /jobs/{id}/checkpoints the operator
-// needs; the (potentially large) history and summary are not decoded.
+// needs; the summary and the per-task statistics are not decoded.
 type CheckpointStats struct {
 	Counts          CheckpointCounts
 	LatestCompleted *CompletedCheckpoint
 	LatestSavepoint *CompletedCheckpoint
 	LatestFailed    *FailedCheckpoint
 	LatestRestored  *RestoredCheckpoint
+	// RecentCompleted are the completed checkpoints and savepoints of the
+	// history (Flink keeps the last web.checkpoints.history operations, 10 by
+	// default), newest first; Discarded says which Flink deleted since.
+	RecentCompleted []CompletedCheckpoint
 }
 
 // CheckpointConfig is the subset of GET /jobs/{id}/checkpoints/config the

@@ -53,6 +53,7 @@ type config struct {
 	steadyRate              float64
 	steady                  int
 	stopped                 int
+	latestState             int
 	throughputBatch         int
 	sweep                   []int
 	workers                 int
@@ -78,6 +79,7 @@ func main() {
 	flag.IntVar(&cfg.steady, "steady", -1, "FlinkClusters created at a steady rate after the burst (-1: max(20, N/10)).")
 	flag.Float64Var(&cfg.steadyRate, "steady-rate", 5, "Creates per second in the steady phase.")
 	flag.IntVar(&cfg.stopped, "stopped", 5, "Clusters whose job is finished before the idle window (they must cost no Flink REST calls).")
+	flag.IntVar(&cfg.latestState, "latest-state", 5, "Clusters with restartPolicy FromLatestStateOnFailure, created after the burst: their latest checkpoint is recorded at most once a minute, one more Flink REST call per minute.")
 	flag.IntVar(&cfg.throughputBatch, "throughput-batch", 100, "FlinkClusters per throughput run.")
 	flag.StringVar(&sweep, "workers-sweep", "1,2,4,8", "Worker counts of the throughput runs (empty: none).")
 	flag.IntVar(&cfg.workers, "workers", 2, "Operator --workers for the burst, steady, idle and restart phases (2 is the operator's default).")
@@ -447,10 +449,35 @@ func (e *env) namespace(ctx context.Context, name string) error {
 	return err
 }
 
+// latestStateClusterTemplate is a job cluster whose failures resume from the latest checkpoint.
+// Its job checkpoints once an hour, so its record does not change in a run and costs reads only.
+const latestStateClusterTemplate = `{
+  "apiVersion": "flinkoperator.k8s.io/v1beta1",
+  "kind": "FlinkCluster",
+  "metadata": {"name": "%s", "namespace": "%s"},
+  "spec": {
+    "image": {"name": "flink:2.1"},
+    "jobManager": {},
+    "taskManager": {"replicas": 1},
+    "flinkProperties": {"execution.checkpointing.interval": "1 h"},
+    "job": {
+      "jarFile": "/opt/flink/examples/streaming/WordCount.jar",
+      "className": "org.apache.flink.streaming.examples.wordcount.WordCount",
+      "savepointsDir": "/savepoints",
+      "restartPolicy": "FromLatestStateOnFailure"
+    }
+  }
+}`
+
 // create creates one job cluster and records when the request went out and came back.
 func (e *env) create(ctx context.Context, ns, name string) error {
+	return e.createFrom(ctx, jobClusterTemplate, ns, name)
+}
+
+// createFrom is create from a template of (name, namespace).
+func (e *env) createFrom(ctx context.Context, template, ns, name string) error {
 	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON([]byte(fmt.Sprintf(jobClusterTemplate, name, ns))); err != nil {
+	if err := obj.UnmarshalJSON([]byte(fmt.Sprintf(template, name, ns))); err != nil {
 		return err
 	}
 	key := ns + "/" + name
@@ -674,8 +701,14 @@ func (e *env) phases(ctx context.Context) error {
 		}
 	}
 
-	// 4. Idle.
-	if err := e.idle(ctx, runningKeys, stoppedKeys); err != nil {
+	// 4. Clusters that resume from the latest state (not in runningKeys: they poll once more a
+	// minute), then idle.
+	latestKeys, err := e.latestStateClusters(ctx, cfg.latestState)
+	if err != nil {
+		return err
+	}
+	all = append(all, latestKeys...)
+	if err := e.idle(ctx, runningKeys, stoppedKeys, latestKeys); err != nil {
 		return err
 	}
 	if cfg.profile {
@@ -732,7 +765,32 @@ func (e *env) phases(ctx context.Context) error {
 
 // idle waits until nothing moves, then watches a window: API writes per Running cluster, Flink
 // REST calls per Running and per stopped cluster, the operator's CPU and memory.
-func (e *env) idle(ctx context.Context, runningKeys, stoppedKeys []string) error {
+// latestStateClusters creates count clusters from latestStateClusterTemplate and waits until
+// their jobs run.
+func (e *env) latestStateClusters(ctx context.Context, count int) ([]string, error) {
+	if count <= 0 {
+		return nil, nil
+	}
+	const ns = "bench-latest"
+	if err := e.namespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for i := 0; i < count; i++ {
+		name := fmt.Sprintf("latest-%05d", i)
+		if err := e.createFrom(ctx, latestStateClusterTemplate, ns, name); err != nil {
+			return nil, fmt.Errorf("latest-state clusters: %w", err)
+		}
+		keys = append(keys, ns+"/"+name)
+	}
+	logf("latest state: created %d clusters with restartPolicy FromLatestStateOnFailure", count)
+	if n, err := e.waitFor(ctx, "latest state: job Running", keys, runningTimeout(count), jobRunning); err != nil || n > 0 {
+		return nil, fmt.Errorf("%d latest-state clusters did not run: %v", n, err)
+	}
+	return keys, nil
+}
+
+func (e *env) idle(ctx context.Context, runningKeys, stoppedKeys, latestKeys []string) error {
 	r := e.run
 	logf("idle: settling (queue empty, no API writes for 10 s)")
 	settleStart := time.Now()
@@ -816,6 +874,10 @@ func (e *env) idle(ctx context.Context, runningKeys, stoppedKeys []string) error
 	ir.RESTMean = sum / float64(len(runningKeys))
 	for _, k := range stoppedKeys {
 		ir.RESTStopped += s1[k] - s0[k]
+	}
+	ir.Latest, ir.LatestExpected = len(latestKeys), ir.Expected+1
+	for _, k := range latestKeys {
+		ir.LatestREST += float64(s1[k]-s0[k]) / minutes / float64(len(latestKeys))
 	}
 	ir.OperatorREST = (m1.restCalls - m0.restCalls) / float64(len(runningKeys)) / minutes
 	ir.CPUPerMin = (m1.cpu - m0.cpu) / minutes

@@ -77,6 +77,10 @@ type idleResult struct {
 	Expected                   float64
 	RESTMean, RESTMin, RESTMax float64
 	RESTStopped                int64
+	// Latest clusters resume from the latest state: LatestREST is their mean Flink REST calls per
+	// minute, LatestExpected the documented rate (the poll plus one history read a minute).
+	Latest                     int
+	LatestREST, LatestExpected float64
 	OperatorREST               float64
 	CPUPerMin                  float64
 	RSSMean, RSSMax, HeapMean  float64
@@ -195,6 +199,9 @@ func (res *results) summary(cfg *config) string {
 	})
 	row("idle: Flink REST calls of stopped clusters", func(r *runResult) string {
 		return fmt.Sprintf("%d (%d clusters)", r.Idle.RESTStopped, r.Idle.Stopped)
+	})
+	row("idle: Flink REST calls per latest-state cluster per minute (mean)", func(r *runResult) string {
+		return fmt.Sprintf("%.2f (%d clusters; expected at most %.1f)", r.Idle.LatestREST, r.Idle.Latest, r.Idle.LatestExpected)
 	})
 	row("idle: window, Running clusters", func(r *runResult) string {
 		return fmt.Sprintf("%s, %d", fmtDur(r.Idle.Window.Round(time.Second)), r.Idle.Running)
@@ -373,6 +380,10 @@ func (res *results) ciCheck(cfg *config) []string {
 		}
 		if r.Idle.RESTStopped != 0 {
 			out = append(out, fmt.Sprintf("N=%d: stopped clusters got %d Flink REST calls, want 0", r.N, r.Idle.RESTStopped))
+		}
+		if latest := r.Idle.LatestExpected * (1 + cfg.restTolerance); r.Idle.Latest > 0 && r.Idle.LatestREST > latest {
+			out = append(out, fmt.Sprintf("N=%d: %.2f Flink REST calls per latest-state cluster per minute, limit %.2f (the poll and one checkpoint read a minute, + %.0f%%)",
+				r.N, r.Idle.LatestREST, latest, 100*cfg.restTolerance))
 		}
 	}
 	return out

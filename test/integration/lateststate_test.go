@@ -163,11 +163,22 @@ func TestLatestStateRecovery(t *testing.T) {
 		before := waitJob(t, ns, name, 30*time.Second, "a checkpoint recorded after the savepoint", recordedAfter(sp.LastSavepointTime))
 		simPost(t, ns, name, "jobmanager/restart", "")
 		deleteFromStorage(t, "/savepoints/"+name+"/checkpoints/"+before.ID)
+		// Syncs of one cluster run one at a time, so once status says the job is missing, no
+		// sync that read the history before the restart can still change the record.
+		rec := *waitJob(t, ns, name, 30*time.Second, "the job to be missing", func(j *v1beta1.JobStatus) bool {
+			return j.NotFoundSince != nil || j.State == v1beta1.JobStateLost
+		}).LatestCheckpoint
 		j := waitJob(t, ns, name, 90*time.Second, "the job to run from the savepoint", func(j *v1beta1.JobStatus) bool {
 			return j.State == v1beta1.JobStateRunning && j.FromSavepoint == sp.SavepointLocation
 		})
-		require.Len(t, j.UnrestorableLocations, 1)
-		assert.Contains(t, j.UnrestorableLocations[0], "/checkpoints/"+before.ID+"/chk-")
+		// The recorded checkpoint and the older ones the record named were all tried, newest
+		// first, then the savepoint.
+		require.Len(t, j.UnrestorableLocations, 1+len(rec.Older))
+		assert.Equal(t, rec.Location, j.UnrestorableLocations[len(j.UnrestorableLocations)-1], "the newest was tried first")
+		for _, l := range j.UnrestorableLocations {
+			assert.Contains(t, l, "/checkpoints/"+before.ID+"/chk-")
+		}
+		t.Logf("tried %d checkpoints before the savepoint: %v", len(j.UnrestorableLocations), j.UnrestorableLocations)
 		assert.False(t, j.FromCheckpoint)
 		assert.Contains(t, eventLog(t, ns, name), "Warning Restoring: attempt "+fmt.Sprint(j.Attempt)+" restoring from older state: savepoint "+sp.SavepointLocation+": checkpoint")
 	})

@@ -59,11 +59,26 @@ func recordCheckpointObservations(in Input, st *v1beta1.JobStatus) {
 		return
 	}
 	rec := &v1beta1.CheckpointRecord{JobID: st.ID, ID: latest.ID, Location: latest.Path, Savepoint: latest.Savepoint,
-		Discarded: latest.Discarded, RecordTime: stamp(in.Now)}
+		Discarded: latest.Discarded, RecordTime: stamp(in.Now), Older: olderThanSavepoint(in, *st)}
 	if !latest.CompletedAt.IsZero() {
 		rec.CompletionTime = stamp(latest.CompletedAt)
 	}
 	st.LatestCheckpoint = rec
+}
+
+// olderThanSavepoint are the older retained checkpoints that are still newer than the savepoint
+// in status: all of them without a savepoint, those above its checkpoint ID when the history
+// names it, none when the savepoint's ID is not known (the savepoint is then the next candidate).
+func olderThanSavepoint(in Input, st v1beta1.JobStatus) []v1beta1.CheckpointRef {
+	cp := in.Checkpoints
+	known := st.SavepointLocation == "" || cp.LatestSavepointPath == st.SavepointLocation
+	var out []v1beta1.CheckpointRef
+	for _, c := range cp.Older {
+		if known && c.ID > cp.LatestSavepointID {
+			out = append(out, v1beta1.CheckpointRef{ID: c.ID, Location: c.Path})
+		}
+	}
+	return out
 }
 
 // newestState is the newest state a new attempt can restore from: the recorded checkpoint, when
@@ -78,16 +93,20 @@ func newestState(st v1beta1.JobStatus, unkept string) source {
 		sp = source{}
 	}
 	if rec := st.LatestCheckpoint; rec != nil && rec.Location != "" && newerThanSavepoint(st, rec) {
-		what := fmt.Sprintf("checkpoint %d at %s", rec.ID, rec.Location)
-		switch {
-		case unrestorable(st, rec.Location):
-			passed = append(passed, what+" could not be restored")
-		case rec.Discarded:
-			passed = append(passed, what+" was deleted by Flink")
-		case unkept != "" && !rec.Savepoint:
-			passed = append(passed, what+" "+unkept)
-		default:
-			return source{Location: rec.Location, Checkpoint: !rec.Savepoint, CheckpointID: rec.ID}
+		candidates := append([]v1beta1.CheckpointRef{{ID: rec.ID, Location: rec.Location}}, rec.Older...)
+		for i, c := range candidates {
+			what := fmt.Sprintf("checkpoint %d at %s", c.ID, c.Location)
+			isSavepoint := i == 0 && rec.Savepoint
+			switch {
+			case unrestorable(st, c.Location):
+				passed = append(passed, what+" could not be restored")
+			case i == 0 && rec.Discarded:
+				passed = append(passed, what+" was deleted by Flink")
+			case unkept != "" && !isSavepoint:
+				passed = append(passed, what+" "+unkept)
+			default:
+				return source{Location: c.Location, Checkpoint: !isSavepoint, CheckpointID: c.ID, Fallback: strings.Join(passed, "; ")}
+			}
 		}
 	}
 	if sp.Location != "" {

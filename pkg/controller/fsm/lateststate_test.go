@@ -151,6 +151,44 @@ func TestLatestStateTransitions(t *testing.T) {
 			assert.Equal(t, fallbackNote+"savepoint "+sp5+": checkpoint 12 at "+chk12+" could not be restored", next.Status.Message)
 		}},
 
+		{"the history's older retained checkpoints newer than the savepoint are recorded as candidates", func() Input {
+			in := latestInput(Running)
+			in.Checkpoints = CheckpointObservation{Read: true, LatestSavepointID: 9, LatestSavepointPath: sp5,
+				Latest: CompletedCheckpoint{ID: 13, Path: "file:/cp/j1/chk-13"},
+				Older:  []CompletedCheckpoint{{ID: 12, Path: chk12}, {ID: 10, Path: "file:/cp/j1/chk-10"}, {ID: 8, Path: "file:/cp/j1/chk-8"}}}
+			return in
+		}, Running, nil, func(t *testing.T, d Decision) {
+			assert.Equal(t, []v1beta1.CheckpointRef{{ID: 12, Location: chk12}, {ID: 10, Location: "file:/cp/j1/chk-10"}}, d.Status.LatestCheckpoint.Older,
+				"checkpoint 8 is older than savepoint 9")
+		}},
+		{"no older candidates when the history does not name the savepoint in status", func() Input {
+			in := latestInput(Running)
+			in.Checkpoints = CheckpointObservation{Read: true, Latest: CompletedCheckpoint{ID: 13, Path: "file:/cp/j1/chk-13"},
+				Older: []CompletedCheckpoint{{ID: 12, Path: chk12}}}
+			return in
+		}, Running, nil, func(t *testing.T, d Decision) {
+			assert.Empty(t, d.Status.LatestCheckpoint.Older, "the savepoint's place among them is unknown")
+		}},
+		{"a recorded checkpoint that cannot be restored: the next older one, said so", func() Input {
+			in := ended(Failed)
+			in.Status.LatestCheckpoint.ID, in.Status.LatestCheckpoint.Location = 13, "file:/cp/j1/chk-13"
+			in.Status.LatestCheckpoint.Older = []v1beta1.CheckpointRef{{ID: 12, Location: chk12}}
+			in.Status.UnrestorableLocations = []string{"file:/cp/j1/chk-13"}
+			return in
+		}, Submitting, []ActionKind{ActCreateSubmitter}, func(t *testing.T, d Decision) {
+			assert.Equal(t, chk12, d.Status.FromSavepoint)
+			assert.True(t, d.Status.FromCheckpoint)
+			assert.Equal(t, fallbackNote+"checkpoint 12 at "+chk12+": checkpoint 13 at file:/cp/j1/chk-13 could not be restored", d.Status.Message)
+		}},
+		{"every checkpoint candidate gone: the savepoint", func() Input {
+			in := ended(Failed)
+			in.Status.LatestCheckpoint.Older = []v1beta1.CheckpointRef{{ID: 11, Location: "file:/cp/j1/chk-11"}}
+			in.Status.UnrestorableLocations = []string{"file:/cp/j1/chk-11", chk12}
+			return in
+		}, Submitting, []ActionKind{ActCreateSubmitter}, func(t *testing.T, d Decision) {
+			assert.Equal(t, sp5, d.Status.FromSavepoint)
+			assert.Equal(t, fallbackNote+"savepoint "+sp5+": checkpoint 12 at "+chk12+" could not be restored; checkpoint 11 at file:/cp/j1/chk-11 could not be restored", d.Status.Message)
+		}},
 		{"LastState update: cancel without a savepoint", func() Input {
 			in := latestInput(Running)
 			in.Spec.UpgradeMode = ptr.To(v1beta1.UpgradeModeLastState)

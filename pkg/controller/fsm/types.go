@@ -116,7 +116,13 @@ type CheckpointObservation struct {
 	Latest CompletedCheckpoint
 	// Restored: the job restored from a checkpoint or savepoint (Flink reports what it restored).
 	Restored bool
+	// Older are older completed checkpoints (not savepoints) the history shows Flink still
+	// retains, newest first, at most MaxOlderCheckpoints.
+	Older []CompletedCheckpoint
 }
+
+// MaxOlderCheckpoints bounds the older candidates a checkpoint record keeps.
+const MaxOlderCheckpoints = 3
 
 // CompletedCheckpoint is one completed checkpoint or savepoint in the job's history.
 type CompletedCheckpoint struct {

@@ -66,6 +66,12 @@ func ObserveCheckpoints(ctx context.Context, flink FlinkReader, jm, jobID string
 		}
 	}
 	obs.Restored = stats.LatestRestored != nil
+	for _, c := range stats.RecentCompleted {
+		if len(obs.Older) < fsm.MaxOlderCheckpoints && c.ID < obs.Latest.ID && !c.IsSavepoint && !c.Discarded &&
+			c.ExternalPath != "" && len(c.ExternalPath) <= MaxLocation {
+			obs.Older = append(obs.Older, fsm.CompletedCheckpoint{ID: c.ID, Path: c.ExternalPath})
+		}
+	}
 	return obs
 }
 

@@ -66,6 +66,15 @@ func TestObserveCheckpoints(t *testing.T) {
 	assert.Equal(t, fsm.CompletedCheckpoint{ID: 9, Path: "/sp/9", Savepoint: true}, ObserveCheckpoints(ctx, rest, jm, jobID).Latest,
 		"a savepoint newer than the latest checkpoint is the latest state")
 
+	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateRunning},
+		Checkpoints: &flinkclient.CheckpointStats{
+			LatestCompleted: &flinkclient.CompletedCheckpoint{ID: 7, ExternalPath: "file:/cp/j/chk-7"},
+			RecentCompleted: []flinkclient.CompletedCheckpoint{{ID: 7, ExternalPath: "file:/cp/j/chk-7"}, {ID: 6, ExternalPath: "file:/cp/j/chk-6"},
+				{ID: 5, ExternalPath: "/sp/5", IsSavepoint: true}, {ID: 4, ExternalPath: "file:/cp/j/chk-4", Discarded: true},
+				{ID: 3, ExternalPath: "file:/cp/j/chk-3"}, {ID: 2, ExternalPath: "file:/cp/j/chk-2"}, {ID: 1, ExternalPath: "file:/cp/j/chk-1"}}}})
+	assert.Equal(t, []fsm.CompletedCheckpoint{{ID: 6, Path: "file:/cp/j/chk-6"}, {ID: 3, Path: "file:/cp/j/chk-3"}, {ID: 2, Path: "file:/cp/j/chk-2"}},
+		ObserveCheckpoints(ctx, rest, jm, jobID).Older, "older retained checkpoints, not savepoints nor discarded ones, at most three")
+
 	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateFinished}})
 	assert.Equal(t, fsm.CheckpointObservation{Read: true}, ObserveCheckpoints(ctx, rest, jm, jobID),
 		"a job without checkpointing (a batch job) has an empty history, read")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -555,6 +556,19 @@ func checkpointsJSON(j *job) any {
 			"completed": completed(j.latestCkpt), "savepoint": completed(j.latestSP),
 			"failed": failed, "restored": restored,
 		},
-		"history": []any{},
+		"history": checkpointHistoryJSON(j),
 	}
+}
+
+// checkpointHistoryJSON lists the retained checkpoints, newest first, at most Flink's default
+// web.checkpoints.history (10).
+func checkpointHistoryJSON(j *job) []any {
+	out := []any{}
+	for i := len(j.retained) - 1; i >= 0 && len(out) < 10; i-- {
+		path := j.retained[i]
+		id, _ := strconv.ParseInt(path[strings.LastIndex(path, "/chk-")+len("/chk-"):], 10, 64)
+		out = append(out, map[string]any{"className": "completed", "id": id, "status": "COMPLETED", "is_savepoint": false,
+			"checkpoint_type": "CHECKPOINT", "external_path": path, "discarded": false, "tasks": map[string]any{}})
+	}
+	return out
 }

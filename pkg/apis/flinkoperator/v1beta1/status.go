@@ -350,6 +350,21 @@ type CheckpointRecord struct {
 	// complete after this time is newer than this record.
 	// +optional
 	RecordTime *metav1.Time `json:"recordTime,omitempty"`
+
+	// Older are the job's older completed checkpoints that Flink still retained when this record
+	// was read and that are newer than the savepoint in savepointLocation, newest first: the next
+	// candidates when this one cannot be restored.
+	// +kubebuilder:validation:MaxItems=3
+	// +optional
+	Older []CheckpointRef `json:"older,omitempty"`
+}
+
+// CheckpointRef names one retained checkpoint.
+type CheckpointRef struct {
+	// ID is Flink's checkpoint ID.
+	ID int64 `json:"id"`
+	// Location is its external path.
+	Location string `json:"location"`
 }
 
 // CheckpointRetention is what Flink does with a job's completed checkpoints when the job stops.
