@@ -22,7 +22,7 @@ func TestCheckpointConfigOnlyForLatestStatePolicies(t *testing.T) {
 		{"stateless updates", func(j *v1beta1.JobSpec) { j.UpgradeMode = &stateless }, false},
 		{"FromLatestStateOnFailure", func(j *v1beta1.JobSpec) { j.RestartPolicy = &latest }, true},
 		{"upgradeMode LastState", func(j *v1beta1.JobSpec) { j.UpgradeMode = &lastState }, true},
-		{"upgradeFallback LastState", func(j *v1beta1.JobSpec) { j.UpgradeFallback = &lastState }, true},
+		{"upgradeFallback LastState", func(j *v1beta1.JobSpec) { j.UpgradeFallback = ptr.To(v1beta1.UpgradeFallbackLastState) }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

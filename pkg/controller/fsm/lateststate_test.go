@@ -256,7 +256,7 @@ func TestLatestStateTransitions(t *testing.T) {
 		{"upgradeFallback LastState: a failed update savepoint cancels instead", func() Input {
 			in := updating(v1beta1.UpgradeModeSavepoint)
 			in.Spec.UpgradeMode = nil
-			in.Spec.UpgradeFallback = ptr.To(v1beta1.UpgradeModeLastState)
+			in.Spec.UpgradeFallback = ptr.To(v1beta1.UpgradeFallbackLastState)
 			in.Status.Savepoint = inFlight(v1beta1.SavepointReasonUpdate, -10*time.Second)
 			in.Savepoint = SavepointObservation{Polled: true, Done: true, Failure: "task not running"}
 			return in
@@ -267,7 +267,7 @@ func TestLatestStateTransitions(t *testing.T) {
 		{"upgradeFallback LastState without a checkpoint: the job keeps running", func() Input {
 			in := updating(v1beta1.UpgradeModeSavepoint)
 			in.Spec.UpgradeMode = nil
-			in.Spec.UpgradeFallback = ptr.To(v1beta1.UpgradeModeLastState)
+			in.Spec.UpgradeFallback = ptr.To(v1beta1.UpgradeFallbackLastState)
 			in.Status.LatestCheckpoint = nil
 			in.Status.Savepoint = inFlight(v1beta1.SavepointReasonUpdate, -10*time.Second)
 			in.Savepoint = SavepointObservation{Polled: true, Done: true, Failure: "task not running"}

@@ -55,7 +55,7 @@ var (
 	}}
 	fallbackToLastState = &Guard{Name: "upgradeFallback LastState, and a LastState update is possible", OK: func(in Input) bool {
 		f := in.Spec.UpgradeFallback
-		return f != nil && *f == v1beta1.UpgradeModeLastState && lastStatePossible(in)
+		return f != nil && *f == v1beta1.UpgradeFallbackLastState && lastStatePossible(in)
 	}}
 	// The job's end is recorded once the history says what it completed last, when a policy
 	// resumes from that (a last-state update reads it after its cancellation).

@@ -363,7 +363,7 @@ func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSp
 // retention is how the cluster's configuration retains checkpoints.
 func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus, retention desired.CheckpointRetention) (reason, message string) {
 	cancels := spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState ||
-		(spec.UpgradeFallback != nil && *spec.UpgradeFallback == v1beta1.UpgradeModeLastState)
+		(spec.UpgradeFallback != nil && *spec.UpgradeFallback == v1beta1.UpgradeFallbackLastState)
 	rec := job.LatestCheckpoint
 	switch r := job.CheckpointRetention; {
 	case r == "":

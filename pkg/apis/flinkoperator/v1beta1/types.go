@@ -629,6 +629,13 @@ const (
 	JobRestartPolicyFromLatestStateOnFailure JobRestartPolicy = "FromLatestStateOnFailure"
 )
 
+// UpgradeFallback is what an update in Savepoint mode does when its savepoint fails.
+// +kubebuilder:validation:Enum=LastState
+type UpgradeFallback string
+
+// UpgradeFallbackLastState cancels the job and resumes from its latest retained checkpoint.
+const UpgradeFallbackLastState UpgradeFallback = "LastState"
+
 // UpgradeMode is how an update stops the running job and where the new one resumes from.
 // +kubebuilder:validation:Enum=Savepoint;LastState;Stateless
 type UpgradeMode string
@@ -834,9 +841,8 @@ type JobSpec struct {
 	// UpgradeFallback is what an update in Savepoint mode does when its savepoint fails: absent,
 	// the job keeps running and the update is tried again later; LastState cancels the job and
 	// resumes from its latest retained checkpoint instead.
-	// +kubebuilder:validation:Enum=LastState
 	// +optional
-	UpgradeFallback *UpgradeMode `json:"upgradeFallback,omitempty"`
+	UpgradeFallback *UpgradeFallback `json:"upgradeFallback,omitempty"`
 }
 
 // EffectiveUpgradeMode is upgradeMode, or what takeSavepointOnUpdate (or its alias) says when it
@@ -860,7 +866,7 @@ func (j *JobSpec) UsesLatestState() bool {
 	}
 	return (j.RestartPolicy != nil && *j.RestartPolicy == JobRestartPolicyFromLatestStateOnFailure) ||
 		j.EffectiveUpgradeMode() == UpgradeModeLastState ||
-		(j.UpgradeFallback != nil && *j.UpgradeFallback == UpgradeModeLastState)
+		(j.UpgradeFallback != nil && *j.UpgradeFallback == UpgradeFallbackLastState)
 }
 
 // SavepointOnUpdate reports whether a spec change takes a savepoint before it restarts the job:

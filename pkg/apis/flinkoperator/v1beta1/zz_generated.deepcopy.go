@@ -808,7 +808,7 @@ func (in *JobSpec) DeepCopyInto(out *JobSpec) {
 	}
 	if in.UpgradeFallback != nil {
 		in, out := &in.UpgradeFallback, &out.UpgradeFallback
-		*out = new(UpgradeMode)
+		*out = new(UpgradeFallback)
 		**out = **in
 	}
 	return
