@@ -106,3 +106,17 @@ func TestFailedJobRestartsFromItsLatestCheckpoint(t *testing.T) {
 	assert.True(t, job.FromCheckpoint)
 	assert.Contains(t, f.events(), "Restoring attempt 2 restoring from checkpoint 8 at file:/cp/j/chk-8")
 }
+
+// TestAHistoryReadThatFailsIsTriedAtTheNextPoll: only a read that succeeded starts the recording
+// interval, so a JobManager that did not answer once does not leave the record a minute staler.
+func TestAHistoryReadThatFailsIsTriedAtTheNextPoll(t *testing.T) {
+	f := startedJob(t, latestStateJob())
+	f.checkpointingFlinkJob(flinkclient.JobStateRunning, 7, "file:/cp/j/chk-7")
+	f.rest.Inject(flinkfake.Fault{Method: "GET", Path: "/jobs/" + f.job().ID + "/checkpoints", Err: flinkfake.Timeout(), Times: 1})
+	f.sync()
+	assert.Nil(t, f.job().LatestCheckpoint, "the read timed out")
+	f.now = f.now.Add(10 * time.Second)
+	f.sync()
+	require.NotNil(t, f.job().LatestCheckpoint, "read again at the next poll")
+	assert.Equal(t, int64(7), f.job().LatestCheckpoint.ID)
+}
