@@ -449,36 +449,39 @@ func (e *env) namespace(ctx context.Context, name string) error {
 	return err
 }
 
-// latestStateClusterTemplate is a job cluster whose failures resume from the latest checkpoint.
-// Its job checkpoints once an hour, so its record does not change in a run and costs reads only.
-const latestStateClusterTemplate = `{
-  "apiVersion": "flinkoperator.k8s.io/v1beta1",
-  "kind": "FlinkCluster",
-  "metadata": {"name": "%s", "namespace": "%s"},
-  "spec": {
-    "image": {"name": "flink:2.1"},
-    "jobManager": {},
-    "taskManager": {"replicas": 1},
-    "flinkProperties": {"execution.checkpointing.interval": "1 h"},
-    "job": {
-      "jarFile": "/opt/flink/examples/streaming/WordCount.jar",
-      "className": "org.apache.flink.streaming.examples.wordcount.WordCount",
-      "savepointsDir": "/savepoints",
-      "restartPolicy": "FromLatestStateOnFailure"
-    }
-  }
-}`
-
 // create creates one job cluster and records when the request went out and came back.
 func (e *env) create(ctx context.Context, ns, name string) error {
-	return e.createFrom(ctx, jobClusterTemplate, ns, name)
+	return e.createWith(ctx, ns, name, nil)
 }
 
-// createFrom is create from a template of (name, namespace).
-func (e *env) createFrom(ctx context.Context, template, ns, name string) error {
+// latestState makes a job cluster resume from the latest checkpoint on failure. Its job
+// checkpoints once an hour, so its record does not change in a run and costs reads only.
+func latestState(obj *unstructured.Unstructured) error {
+	for _, f := range []struct {
+		value any
+		path  []string
+	}{
+		{"FromLatestStateOnFailure", []string{"spec", "job", "restartPolicy"}},
+		{"/savepoints", []string{"spec", "job", "savepointsDir"}},
+		{map[string]any{"execution.checkpointing.interval": "1 h"}, []string{"spec", "flinkProperties"}},
+	} {
+		if err := unstructured.SetNestedField(obj.Object, f.value, f.path...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createWith is create of jobClusterTemplate changed by edit (nil: as it is).
+func (e *env) createWith(ctx context.Context, ns, name string, edit func(*unstructured.Unstructured) error) error {
 	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON([]byte(fmt.Sprintf(template, name, ns))); err != nil {
+	if err := obj.UnmarshalJSON([]byte(fmt.Sprintf(jobClusterTemplate, name, ns))); err != nil {
 		return err
+	}
+	if edit != nil {
+		if err := edit(obj); err != nil {
+			return err
+		}
 	}
 	key := ns + "/" + name
 	sent := time.Now()
@@ -765,7 +768,7 @@ func (e *env) phases(ctx context.Context) error {
 
 // idle waits until nothing moves, then watches a window: API writes per Running cluster, Flink
 // REST calls per Running and per stopped cluster, the operator's CPU and memory.
-// latestStateClusters creates count clusters from latestStateClusterTemplate and waits until
+// latestStateClusters creates count clusters edited by latestState and waits until
 // their jobs run.
 func (e *env) latestStateClusters(ctx context.Context, count int) ([]string, error) {
 	if count <= 0 {
@@ -778,7 +781,7 @@ func (e *env) latestStateClusters(ctx context.Context, count int) ([]string, err
 	var keys []string
 	for i := 0; i < count; i++ {
 		name := fmt.Sprintf("latest-%05d", i)
-		if err := e.createFrom(ctx, latestStateClusterTemplate, ns, name); err != nil {
+		if err := e.createWith(ctx, ns, name, latestState); err != nil {
 			return nil, fmt.Errorf("latest-state clusters: %w", err)
 		}
 		keys = append(keys, ns+"/"+name)

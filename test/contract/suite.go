@@ -36,9 +36,9 @@ var Cases = []Case{
 	{"FailingJobExceptions", testFailingJobExceptions},
 	{"BatchJobFinishes", testBatchJobFinishes},
 	{"NotFound", testNotFound},
-	{"TaskManagerLoss", testTaskManagerLoss},
 	{"CheckpointRetention", testCheckpointRetention},
 	{"RestoreFromMissingPath", testRestoreFromMissingPath},
+	{"TaskManagerLoss", testTaskManagerLoss},
 }
 
 // S is the state shared by the cases of one run.

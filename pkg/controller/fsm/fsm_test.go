@@ -440,13 +440,7 @@ func TestUpdateAndDeleteTransitions(t *testing.T) {
 		in.Revision = "rev-2"
 		return in
 	}
-	tests := []struct {
-		name    string
-		in      func() Input
-		want    State
-		actions []ActionKind
-		check   func(t *testing.T, d Decision)
-	}{
+	tests := []stepCase{
 		{"spec change: target recorded, stop with savepoint", func() Input { return changed(Running) }, Updating, []ActionKind{ActStopWithSavepoint},
 			func(t *testing.T, d Decision) {
 				assert.Equal(t, "rev-2", d.Status.TargetRevision)
@@ -541,16 +535,7 @@ func TestUpdateAndDeleteTransitions(t *testing.T) {
 			return in
 		}, Deleting, nil, func(t *testing.T, d Decision) { assert.Equal(t, "/sp/final", d.Status.SavepointLocation) }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := Step(tt.in())
-			assert.Equal(t, tt.want, d.Status.State)
-			assert.Equal(t, tt.actions, kinds(d.Actions))
-			if tt.check != nil {
-				tt.check(t, d)
-			}
-		})
-	}
+	runSteps(t, tests)
 }
 
 func TestSmallerRules(t *testing.T) {
