@@ -253,6 +253,23 @@ func TestLatestStateTransitions(t *testing.T) {
 		{"a LastState update cancels a job that still runs", func() Input {
 			return updating(v1beta1.UpgradeModeLastState)
 		}, Updating, []ActionKind{ActCancelJob}, nil},
+		{"a LastState update whose JobManager is lost after the cancel: Lost, the update forgotten", func() Input {
+			in := updating(v1beta1.UpgradeModeLastState)
+			in.Flink = FlinkObservation{Polled: true, Reachable: true, Found: false}
+			in.Status.NotFoundSince = at(-2 * time.Minute)
+			in.Submitter = SubmitterSucceeded
+			return in
+		}, Lost, nil, func(t *testing.T, d Decision) {
+			assert.Empty(t, d.Status.UpdateMode)
+			assert.Empty(t, d.Status.TargetRevision)
+			in := ended(Lost)
+			in.Revision = "r2" // the spec the update was rolling out
+			in.Status = d.Status
+			in.Status.EndTime = at(-time.Hour)
+			next := Step(in)
+			assert.Equal(t, chk12, next.Status.FromSavepoint, "restarts from the checkpoint recorded before the cancel")
+			assert.Equal(t, "r2", next.Status.Revision, "as the new spec")
+		}},
 		{"upgradeFallback LastState: a failed update savepoint cancels instead", func() Input {
 			in := updating(v1beta1.UpgradeModeSavepoint)
 			in.Spec.UpgradeMode = nil

@@ -365,6 +365,10 @@ func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus, retention desired
 	cancels := spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState ||
 		(spec.UpgradeFallback != nil && *spec.UpgradeFallback == v1beta1.UpgradeFallbackLastState)
 	rec := job.LatestCheckpoint
+	short := ""
+	if job.CheckpointInterval != nil {
+		short = retention.Covers(job.CheckpointInterval.Duration)
+	}
 	switch r := job.CheckpointRetention; {
 	case r == "":
 		return "ConfigurationNotRead", "the job's checkpoint configuration is read once Flink runs it"
@@ -376,8 +380,8 @@ func latestState(spec *v1beta1.JobSpec, job v1beta1.JobStatus, retention desired
 		return "DeletedOnCancellation", "the job's checkpoint configuration deletes its checkpoints when it is cancelled (its code sets DELETE_ON_CANCELLATION): a LastState update cannot keep them"
 	case rec == nil || rec.JobID != job.ID || rec.Location == "" || rec.Discarded:
 		return "NoCheckpointYet", "the job has not completed a checkpoint the operator recorded yet"
-	case job.CheckpointInterval != nil && retention.Covers(job.CheckpointInterval.Duration) != "":
-		return "TooFewRetained", retention.Covers(job.CheckpointInterval.Duration)
+	case short != "":
+		return "TooFewRetained", short
 	}
 	return "Retained", fmt.Sprintf("checkpoint %d at %s is retained and recorded", rec.ID, rec.Location)
 }
