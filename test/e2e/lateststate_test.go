@@ -222,8 +222,11 @@ func TestLastStateUpdateWaits(t *testing.T) {
 			out := filepath.Join(dir, "counts.txt")
 			manifest := checkpointingCluster(ns, name, dir, out, tt.jobArgs, "    upgradeMode: LastState", "")
 			if tt.jobArgs == "" {
-				// A checkpoint interval far longer than the test: none completes.
+				// A checkpoint interval far longer than the test. Flink starts the first checkpoint
+				// after a random delay between the minimum pause and the interval (a CI run saw one
+				// complete within seconds), so the minimum pause is an hour too: none completes.
 				manifest = strings.Replace(manifest, fmt.Sprintf(`"--checkpoint-ms", "%d"`, checkpointMS), `"--checkpoint-ms", "3600000"`, 1)
+				manifest += "    execution.checkpointing.min-pause: \"1 h\"\n"
 			}
 			apply(t, manifest)
 			fc := waitFor(t, ns, name, 4*time.Minute, "the job to run with its retention read", func(fc *v1beta1.FlinkCluster) bool {
