@@ -67,7 +67,7 @@ func replay(before, after map[string][]int) map[string]int {
 	return out
 }
 
-// after are the counts written after before's, per key (a job restored into the same file).
+// countsAfter are the counts written after before's, per key (a job restored into the same file).
 func countsAfter(before, all map[string][]int) map[string][]int {
 	out := map[string][]int{}
 	for k, v := range all {
