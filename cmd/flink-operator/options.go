@@ -84,6 +84,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.fsm.SavepointPollInterval, "savepoint-poll-interval", o.fsm.SavepointPollInterval, "How often a savepoint in flight is polled.")
 	fs.DurationVar(&o.fsm.SavepointTimeout, "savepoint-timeout", o.fsm.SavepointTimeout, "A savepoint that has not completed by then is reported failed.")
 	fs.DurationVar(&o.fsm.LostGrace, "job-lost-grace", o.fsm.LostGrace, "How long a reachable JobManager may not know the job before it is Lost.")
+	fs.DurationVar(&o.fsm.HARecoveryGrace, "ha-recovery-grace", o.fsm.HARecoveryGrace,
+		"With high availability, how long a reachable JobManager may not know the job (Flink recovering it itself) before it is Lost.")
 	fs.DurationVar(&o.fsm.RestartBackoff, "restart-backoff", o.fsm.RestartBackoff, "First delay before a failed job is restarted; it doubles per restart.")
 	fs.DurationVar(&o.fsm.MaxRestartBackoff, "max-restart-backoff", o.fsm.MaxRestartBackoff, "Longest delay before a failed job is restarted.")
 	fs.DurationVar(&o.fsm.CheckpointRecordInterval, "checkpoint-record-interval", o.fsm.CheckpointRecordInterval,
@@ -97,7 +99,7 @@ func (o *options) validate() error {
 	}
 	for name, d := range map[string]time.Duration{"--flink-timeout": o.flinkTimeout, "--flink-poll-interval": o.fsm.PollInterval,
 		"--savepoint-poll-interval": o.fsm.SavepointPollInterval, "--savepoint-timeout": o.fsm.SavepointTimeout,
-		"--job-lost-grace": o.fsm.LostGrace, "--restart-backoff": o.fsm.RestartBackoff, "--max-restart-backoff": o.fsm.MaxRestartBackoff,
+		"--job-lost-grace": o.fsm.LostGrace, "--ha-recovery-grace": o.fsm.HARecoveryGrace, "--restart-backoff": o.fsm.RestartBackoff, "--max-restart-backoff": o.fsm.MaxRestartBackoff,
 		"--checkpoint-record-interval": o.fsm.CheckpointRecordInterval} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))

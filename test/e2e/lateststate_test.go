@@ -51,7 +51,7 @@ var intervalProperty = fmt.Sprintf("    execution.checkpointing.interval: \"%d m
 func newestOnly(t *testing.T) {
 	t.Helper()
 	if env.version != flinkcluster.DefaultVersions[0] {
-		t.Skipf("runs on Flink %s only; on %s the latest-state smoke subset runs (docs/e2e.md)", flinkcluster.DefaultVersions[0], env.version)
+		t.Skipf("runs on Flink %s only; on %s a representative subset runs (docs/e2e.md lists it)", flinkcluster.DefaultVersions[0], env.version)
 	}
 }
 

@@ -172,7 +172,7 @@ func startNode() (func(), error) {
 		return nil, err
 	}
 	node := localnode.New(localnode.Options{
-		Name: "local-flink", Kube: env.kube, WorkDir: filepath.Join(env.work, "pods"),
+		Name: "local-flink", Kube: env.kube, WorkDir: filepath.Join(env.work, "pods"), APIServer: env.config.Host,
 		Dist: func(image string) (flinkcluster.Dist, error) {
 			m := imageVersion.FindStringSubmatch(image)
 			if m == nil || m[1] != env.version {

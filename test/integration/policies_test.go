@@ -154,7 +154,7 @@ func TestTenantPoliciesRejectAndAdmit(t *testing.T) {
 }
 
 // TestOperatorPolicyLimitsTheServiceAccount: the operator's ServiceAccount may write only objects
-// labelled as the operator's (the children it builds pass), and Flink's HA ConfigMaps.
+// labelled as the operator's (the children it builds pass), and delete Flink's HA ConfigMaps.
 func TestOperatorPolicyLimitsTheServiceAccount(t *testing.T) {
 	ns := policyNamespace(t)
 	installPolicies(t, ns)
@@ -183,11 +183,22 @@ func TestOperatorPolicyLimitsTheServiceAccount(t *testing.T) {
 		_, err = asOperator.Update(ctx, cm, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 		assert.True(t, deniedByPolicy(err), "%v", err)
 	})
-	t.Run("Flink's HA ConfigMaps are exempt", func(t *testing.T) {
-		ha := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "counter-cluster-config-map",
-			Labels: map[string]string{"app": "counter", "configmap-type": "high-availability", "type": "flink-native-kubernetes"}}}
-		_, err := asOperator.Create(ctx, ha, dryRun)
-		assert.NoError(t, err)
+	t.Run("Flink's HA ConfigMaps may be deleted, not created or changed", func(t *testing.T) {
+		// As Flink 2.x labels them (1.x adds configmap-type=high-availability).
+		ha := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "flink-0b2a6a4e-cluster-config-map", Namespace: ns,
+			Labels: map[string]string{"app": "flink-0b2a6a4e", "type": "flink-native-kubernetes"}}}
+		_, err := env.kube.CoreV1().ConfigMaps(ns).Create(ctx, ha, metav1.CreateOptions{})
+		require.NoError(t, err)
+		assert.NoError(t, asOperator.Delete(ctx, ha.Name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}))
+		other := ha.DeepCopy()
+		other.Name, other.ResourceVersion = "flink-0b2a6a4e-other-config-map", ""
+		_, err = asOperator.Create(ctx, other, dryRun)
+		assert.True(t, deniedByPolicy(err), "create: %v", err)
+		cur, err := env.kube.CoreV1().ConfigMaps(ns).Get(ctx, ha.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		cur.Data = map[string]string{"leader": "operator"}
+		_, err = asOperator.Update(ctx, cur, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		assert.True(t, deniedByPolicy(err), "update: %v", err)
 	})
 	t.Run("the children the operator builds are admitted", func(t *testing.T) {
 		// A dry-run create returns the object with the API server's defaults, as the operator

@@ -5,6 +5,7 @@ package localnode
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,14 @@ func (r *podRunner) command(ctx context.Context, c corev1.Container, id *identit
 		argv[i] = r.localPath(c, argv[i])
 	}
 	var rw rewrites
+	if err := r.apiAccess(c, env, &rw); err != nil {
+		return nil, err
+	}
+	for _, e := range c.Env {
+		if f := e.ValueFrom; f != nil && f.FieldRef != nil && f.FieldRef.FieldPath == "status.podIP" {
+			rw.add(fmt.Sprintf("env %s: status.podIP is %s, where the pod listens (the API shows %s)", e.Name, r.localIP, r.podIP))
+		}
+	}
 	var cmd *exec.Cmd
 	switch argv[0] {
 	case jobManagerScript, taskManagerScript:
@@ -124,19 +133,7 @@ func (r *podRunner) envValue(ctx context.Context, e corev1.EnvVar) (string, erro
 	case f == nil:
 		return e.Value, nil
 	case f.FieldRef != nil:
-		switch f.FieldRef.FieldPath {
-		case "metadata.name":
-			return r.pod.Name, nil
-		case "metadata.namespace":
-			return r.pod.Namespace, nil
-		case "metadata.uid":
-			return string(r.pod.UID), nil
-		case "spec.nodeName":
-			return r.node.opts.Name, nil
-		case "status.podIP", "status.hostIP":
-			return loopback, nil
-		}
-		return "", fmt.Errorf("fieldRef %s is not supported locally", f.FieldRef.FieldPath)
+		return r.fieldValue(f.FieldRef.FieldPath)
 	case f.ConfigMapKeyRef != nil:
 		cm, err := r.node.opts.Kube.CoreV1().ConfigMaps(r.pod.Namespace).Get(ctx, f.ConfigMapKeyRef.Name, metav1.GetOptions{})
 		if err != nil {
@@ -151,6 +148,28 @@ func (r *podRunner) envValue(ctx context.Context, e corev1.EnvVar) (string, erro
 		return string(s.Data[f.SecretKeyRef.Key]), nil
 	}
 	return "", fmt.Errorf("valueFrom is not supported locally")
+}
+
+// fieldValue is a pod field for an environment variable or a downward API file; the pod IP is
+// where the pod listens here (see localIPFor).
+func (r *podRunner) fieldValue(path string) (string, error) {
+	switch path {
+	case "metadata.name":
+		return r.pod.Name, nil
+	case "metadata.namespace":
+		return r.pod.Namespace, nil
+	case "metadata.uid":
+		return string(r.pod.UID), nil
+	case "spec.nodeName":
+		return r.node.opts.Name, nil
+	case "spec.serviceAccountName":
+		return r.pod.Spec.ServiceAccountName, nil
+	case "status.podIP":
+		return r.localIP, nil
+	case "status.hostIP":
+		return loopback, nil
+	}
+	return "", fmt.Errorf("fieldRef %s is not supported locally", path)
 }
 
 var varRefRE = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)`)
@@ -205,12 +224,22 @@ func mountPathOf(c corev1.Container, trimmed string) string {
 // JVM options from the configuration in FLINK_CONF_DIR and the memory flags and dynamic
 // properties Flink's BashJavaUtils computes from it, as Flink's scripts do.
 func (r *podRunner) flinkDaemon(c corev1.Container, dist flinkcluster.Dist, env map[string]string, argv []string, rw *rewrites) (*exec.Cmd, error) {
-	if len(argv) != 2 || argv[1] != "start-foreground" {
-		return nil, fmt.Errorf("%v: only `start-foreground` without further arguments is supported locally", argv)
-	}
 	role, main, resources := "jobmanager", jobManagerMain, "GET_JM_RESOURCE_PARAMS"
 	if argv[0] == taskManagerScript {
 		role, main, resources = "taskmanager", taskManagerMain, "GET_TM_RESOURCE_PARAMS"
+	}
+	// jobmanager.sh start-foreground HOST sets jobmanager.rpc.address to HOST (Flink's HA setups
+	// give it the pod's IP): 1.x's script passes --host HOST, 2.x's -D jobmanager.rpc.address=HOST.
+	var host []string
+	switch {
+	case len(argv) == 2 && argv[1] == "start-foreground":
+	case len(argv) == 3 && argv[1] == "start-foreground" && role == "jobmanager":
+		host = []string{"-D", "jobmanager.rpc.address=" + argv[2]}
+		if dist.Major < 2 {
+			host = []string{"--host", argv[2]}
+		}
+	default:
+		return nil, fmt.Errorf("%v: only `start-foreground` (and a JobManager's host after it) is supported locally", argv)
 	}
 	confDir, conf, err := r.localConf(context.Background(), c, env, rw)
 	if err != nil {
@@ -227,7 +256,14 @@ func (r *podRunner) flinkDaemon(c corev1.Container, dist flinkcluster.Dist, env 
 	args := append(javaOpts(conf, role), jvm...)
 	args = append(args, logSettings(filepath.Join(r.dir, c.Name+"-flink.log"), filepath.Join(confDir, "log4j-console.properties"))...)
 	args = append(args, "-classpath", cp, main, "--configDir", confDir)
+	args = append(args, host...)
 	args = append(args, dynamic...)
+	if _, set := conf["taskmanager.host"]; role == "taskmanager" && !set {
+		// A TaskManager without taskmanager.host advertises the address it reaches the
+		// JobManager from: the pod IP in a pod, 127.0.0.1 here, where it does not listen.
+		args = append(args, "-D", "taskmanager.host="+r.localIP)
+		rw.add("added -D taskmanager.host=" + r.localIP + " (the pod's loopback address)")
+	}
 	cmd := exec.Command("java", args...)
 	cmd.Env = environ(dist, withConfDir(env, confDir))
 	return cmd, nil
@@ -293,10 +329,58 @@ func withConfDir(env map[string]string, confDir string) map[string]string {
 	return out
 }
 
-// environ is this process's environment (PATH, JAVA_HOME), the variables Flink's scripts export
-// for the distribution, then the container's.
+// serviceAccountDir is where the kubelet mounts the service account volume.
+const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// apiAccess gives the container what a kubelet gives it to reach the API server, and nothing of
+// the test's own: the API server's address in KUBERNETES_SERVICE_HOST/PORT; the service account
+// volume's token and CA (mounted elsewhere here) through the variables the fabric8 client in
+// Flink reads instead of the fixed paths; HOME in the pod directory; and no kubeconfig
+// (KUBECONFIG and HOME are not inherited, and fabric8's kubeconfig lookup is off), so a Flink
+// process has exactly its ServiceAccount's permissions.
+func (r *podRunner) apiAccess(c corev1.Container, env map[string]string, rw *rewrites) error {
+	home := filepath.Join(r.dir, "home")
+	if err := mkdirAll(home); err != nil {
+		return err
+	}
+	if err := os.Chmod(home, 0o777); err != nil {
+		return err
+	}
+	set := func(k, v string) {
+		if _, ok := env[k]; !ok {
+			env[k] = v
+			rw.add("env " + k + "=" + v)
+		}
+	}
+	set("HOME", home)
+	set("KUBERNETES_AUTH_TRYKUBECONFIG", "false")
+	if u, err := url.Parse(r.node.opts.APIServer); err == nil && u.Host != "" {
+		set("KUBERNETES_SERVICE_HOST", u.Hostname())
+		set("KUBERNETES_SERVICE_PORT", u.Port())
+	}
+	if dir := r.localPath(c, serviceAccountDir); dir != serviceAccountDir {
+		set("KUBERNETES_AUTH_SERVICEACCOUNT_TOKEN", filepath.Join(dir, "token"))
+		set("KUBERNETES_CERTS_CA_FILE", filepath.Join(dir, "ca.crt"))
+	}
+	return nil
+}
+
+// inherited reports whether a variable of the test process may reach a container: nothing that
+// would give it the test's access to the API server.
+func inherited(kv string) bool {
+	k, _, _ := strings.Cut(kv, "=")
+	return k != "KUBECONFIG" && k != "HOME" && !strings.HasPrefix(k, "KUBERNETES_")
+}
+
+// environ is this process's environment (PATH, JAVA_HOME) less what inherited refuses, the
+// variables Flink's scripts export for the distribution, then the container's.
 func environ(dist flinkcluster.Dist, env map[string]string) []string {
-	out := dist.Env(env["FLINK_CONF_DIR"])
+	var out []string
+	for _, kv := range dist.Env(env["FLINK_CONF_DIR"]) {
+		if inherited(kv) {
+			out = append(out, kv)
+		}
+	}
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)

@@ -21,7 +21,7 @@ var flinkConfFiles = []string{"config.yaml", "flink-conf.yaml"}
 // the JobManager Service.
 var addressKeys = map[string]bool{"jobmanager.rpc.address": true, "rest.address": true}
 
-// bindKeys are listen addresses: 0.0.0.0 in a pod, kept on loopback here.
+// bindKeys are listen addresses: 0.0.0.0 in a pod, the pod's own loopback address here.
 var bindKeys = map[string]bool{"jobmanager.bind-host": true, "taskmanager.bind-host": true, "rest.bind-address": true}
 
 // portKeys are ports, each with the address key naming the host it belongs to when it is a
@@ -126,7 +126,7 @@ func (r *podRunner) loopbackValue(ctx context.Context, c corev1.Container, key, 
 		}
 	case bindKeys[key]:
 		if value == "0.0.0.0" {
-			return loopback, true
+			return r.localIP, true
 		}
 	default:
 		addrKey, isPort := portKeys[key]

@@ -20,18 +20,21 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// serviceTable gives every Service port a stable loopback port, standing in for the Service's
-// ClusterIP:port: all pods share one network namespace here, so a JobManager cannot listen on
-// 6123 in two clusters at once. A pod's container port that a Service targets listens on the
-// Service's loopback port, so a client configured with the Service's name and port reaches the
-// pod that backs it, across restarts of either.
+// serviceTable gives every Service port a stable port on 127.0.0.1, standing in for the
+// Service's ClusterIP:port, and proxies each connection to it to a ready endpoint of the Service
+// as kube-proxy does (see proxy.go). Each pod listens on its own loopback address (localIP), and
+// a container port that a Service targets listens on the Service's port number there, so the
+// port a client was given (Flink's JobManager reports its blob port, for one) is the same
+// through the Service and at the pod.
 type serviceTable struct {
 	kube kubernetes.Interface
-	// backing finds the loopback port of a running pod the Service port targets, for a Service
-	// created after its pod started.
+	// backing finds the port of a running pod the Service port targets, for a Service created
+	// after its pod started.
 	backing func(svc *corev1.Service, sp corev1.ServicePort) (int, bool)
-	mu      sync.Mutex
-	ports   map[string]int // namespace/service/port → loopback port
+	// serve starts proxying a newly allocated Service port; nil in tests of the table alone.
+	serve func(l net.Listener, ns, name string, sp corev1.ServicePort)
+	mu    sync.Mutex
+	ports map[string]int // namespace/service/port → port on 127.0.0.1
 }
 
 func newServiceTable(kube kubernetes.Interface) *serviceTable {
@@ -40,8 +43,9 @@ func newServiceTable(kube kubernetes.Interface) *serviceTable {
 
 func serviceKey(ns, name string, port int32) string { return fmt.Sprintf("%s/%s/%d", ns, name, port) }
 
-// port returns the loopback port of a Service port: the one a running pod behind it already
-// listens on, or a new one.
+// port returns the port on 127.0.0.1 of a Service port, allocating it the first time: the port
+// a running pod behind it already listens on, or a free one. Its proxy starts listening at once,
+// which also keeps the port from being handed out again.
 func (s *serviceTable) port(svc *corev1.Service, sp corev1.ServicePort) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,15 +53,24 @@ func (s *serviceTable) port(svc *corev1.Service, sp corev1.ServicePort) (int, er
 	if p, ok := s.ports[k]; ok {
 		return p, nil
 	}
+	var l net.Listener
 	if p, ok := s.backing(svc, sp); ok {
-		s.ports[k] = p
-		return p, nil
+		// The pod's port, when it is free on 127.0.0.1 (another Service may hold the number).
+		l, _ = net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(p)))
 	}
-	p, err := freePort()
-	if err != nil {
-		return 0, err
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", net.JoinHostPort(loopback, "0")); err != nil {
+			return 0, fmt.Errorf("service %s/%s port %d: %w", svc.Namespace, svc.Name, sp.Port, err)
+		}
 	}
+	p := l.Addr().(*net.TCPAddr).Port
 	s.ports[k] = p
+	if s.serve != nil {
+		go s.serve(l, svc.Namespace, svc.Name, sp)
+	} else {
+		l.Close()
+	}
 	return p, nil
 }
 
@@ -87,8 +100,9 @@ func (s *serviceTable) serviceForHost(ctx context.Context, ns, host string) *cor
 	return svc
 }
 
-// allocatePorts gives every container port of the pod a loopback port: the Service's port when a
-// Service selects the pod and targets that port, a free port otherwise.
+// allocatePorts gives every container port of the pod a port on the pod's localIP: the Service's
+// port number when a Service selects the pod and targets that port, the container port itself
+// otherwise (the pod's own address makes it unique, as a pod's network namespace does).
 func (r *podRunner) allocatePorts(ctx context.Context) error {
 	services, err := r.node.opts.Kube.CoreV1().Services(r.pod.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -122,7 +136,7 @@ func (r *podRunner) portFor(services []corev1.Service, p corev1.ContainerPort) (
 			}
 		}
 	}
-	return freePort()
+	return int(p.ContainerPort), nil
 }
 
 // targets reports whether a Service port sends its traffic to a container port.
@@ -159,7 +173,8 @@ func (n *Node) backingPort(svc *corev1.Service, sp corev1.ServicePort) (int, boo
 	return 0, false
 }
 
-// containerPort is the loopback port of a container's port, by name or number.
+// containerPort is the local port of a container's port (on the pod's localIP), by name or
+// number.
 func (r *podRunner) containerPort(c corev1.Container, nameOrNumber string) (int, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -207,17 +222,8 @@ func (r *podRunner) rewriteScript(ctx context.Context, script string) (string, [
 	return out, changes
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", loopback+":0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// ProxyHandler serves /services/NAMESPACE/SERVICE/PORT/... by forwarding to that Service port's
-// loopback port: what the operator outside the cluster uses as its JobManager URL
+// ProxyHandler serves /services/NAMESPACE/SERVICE/PORT/... by forwarding to that Service port
+// on 127.0.0.1 (whose proxy picks a ready endpoint): what the operator outside the cluster uses as its JobManager URL
 // (--jobmanager-url-template=http://ADDR/services/{{.Namespace}}/{{.Service}}/{{.Port}}), as it
 // would use the API server's service proxy or a port-forward against a remote cluster.
 func (n *Node) ProxyHandler() http.Handler {
@@ -234,7 +240,7 @@ func (n *Node) ProxyHandler() http.Handler {
 		}
 		local, ok := n.services.lookup(parts[0], parts[1], int32(port))
 		if !ok {
-			http.Error(w, "no endpoints for service "+parts[0]+"/"+parts[1], http.StatusServiceUnavailable)
+			http.Error(w, "no such service port "+parts[0]+"/"+parts[1], http.StatusServiceUnavailable)
 			return
 		}
 		rest := "/"

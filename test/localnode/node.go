@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -44,6 +45,8 @@ type Options struct {
 	Dist func(image string) (flinkcluster.Dist, error)
 	// Logf reports what the node does (t.Logf or a file).
 	Logf func(format string, args ...any)
+	// APIServer is the API server's URL, given to pods as KUBERNETES_SERVICE_HOST/PORT.
+	APIServer string
 	// RestartDelay is the wait before a container is restarted (the kubelet's back-off starts at
 	// 10 s; tests want seconds).
 	RestartDelay time.Duration
@@ -53,6 +56,8 @@ type Options struct {
 type Node struct {
 	opts     Options
 	services *serviceTable
+	slices   discoverylisters.EndpointSliceLister
+	ctx      context.Context // the node's lifetime, set by Run
 
 	mu       sync.Mutex
 	pods     map[types.UID]*podRunner
@@ -70,12 +75,21 @@ func New(opts Options) *Node {
 	}
 	n := &Node{opts: opts, services: newServiceTable(opts.Kube), pods: map[types.UID]*podRunner{}}
 	n.services.backing = n.backingPort
+	n.services.serve = n.serveService
 	return n
 }
 
 // Run keeps the Node's Lease fresh and runs its pods until ctx ends; then it kills every process
 // it started and returns. Register must have succeeded first.
 func (n *Node) Run(ctx context.Context) error {
+	n.ctx = ctx
+	// The Service proxies read EndpointSlices, as kube-proxy does; they must be known before a
+	// pod's first connection.
+	sliceFactory := informers.NewSharedInformerFactory(n.opts.Kube, 0)
+	n.slices = sliceFactory.Discovery().V1().EndpointSlices().Lister()
+	sliceFactory.Start(ctx.Done())
+	sliceFactory.WaitForCacheSync(ctx.Done())
+	defer sliceFactory.Shutdown()
 	factory := informers.NewSharedInformerFactoryWithOptions(n.opts.Kube, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", n.opts.Name).String()
@@ -262,6 +276,19 @@ func (n *Node) Kill(namespace string, selector map[string]string, container stri
 	return "", fmt.Errorf("no running container %q in a pod of %s matching %v", container, namespace, selector)
 }
 
+// KillAt SIGKILLs the running process of container in the pod whose processes listen on
+// localIP (a Flink process's own address, as Flink reports it), and returns the pod's name.
+func (n *Node) KillAt(localIP, container string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, r := range n.pods {
+		if r.localIP == localIP && r.kill(container) {
+			return r.pod.Name, nil
+		}
+	}
+	return "", fmt.Errorf("no running container %q in a pod at %s", container, localIP)
+}
+
 // ContainerLog is the path of a container's stdout and stderr (all restarts appended).
 func (n *Node) ContainerLog(podDir, container string) string {
 	return filepath.Join(podDir, container+".log")
@@ -303,6 +330,7 @@ func labelsMatch(selector, labels map[string]string) bool {
 	return true
 }
 
+// loopback is where the Service proxies listen (each pod listens on its own localIP).
 const loopback = "127.0.0.1"
 
 // nodeIP is the node's address in the API (EndpointSlices and Node addresses reject loopback).

@@ -28,7 +28,9 @@ type podRunner struct {
 	node  *Node
 	pod   *corev1.Pod
 	dir   string
-	podIP string
+	podIP string // what the API shows
+	// localIP is the loopback address the pod's processes listen on (localIPFor(podIP)).
+	localIP string
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -53,7 +55,7 @@ type containerState struct {
 }
 
 func newPodRunner(n *Node, pod *corev1.Pod, dir string, podIP string) *podRunner {
-	r := &podRunner{node: n, pod: pod.DeepCopy(), dir: dir, podIP: podIP, stopped: make(chan struct{}), startTime: metav1.Now(), ports: map[string]int{}}
+	r := &podRunner{node: n, pod: pod.DeepCopy(), dir: dir, podIP: podIP, localIP: localIPFor(podIP), stopped: make(chan struct{}), startTime: metav1.Now(), ports: map[string]int{}}
 	for _, c := range pod.Spec.InitContainers {
 		r.init = append(r.init, newContainerState(c))
 	}
@@ -370,7 +372,7 @@ func (r *podRunner) probe(c corev1.Container, p *corev1.Probe) bool {
 	if !ok {
 		return false
 	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(loopback, strconv.Itoa(port)), time.Second)
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(r.localIP, strconv.Itoa(port)), time.Second)
 	if err != nil {
 		return false
 	}

@@ -10,8 +10,8 @@ import (
 // status derives the pod status from the containers' states (called with r.mu held): the phase
 // and the conditions the Deployment, ReplicaSet and Job controllers act on.
 func (r *podRunner) status(old corev1.PodStatus) corev1.PodStatus {
-	// The processes listen on loopback, but EndpointSlices reject loopback addresses: the pod
-	// gets a unique address from a private range that only the API objects show.
+	// The processes listen on a loopback address, but EndpointSlices reject loopback addresses:
+	// the API shows the private address that localIPFor maps to it.
 	st := corev1.PodStatus{
 		HostIP: nodeIP, HostIPs: []corev1.HostIP{{IP: nodeIP}},
 		PodIP: r.podIP, PodIPs: []corev1.PodIP{{IP: r.podIP}},

@@ -142,7 +142,8 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 	phase, reason := state.SubmitterPhase(snap.Submitter, current.ID)
 	return fsm.Input{
 		Now: now, Namespace: fc.Namespace, Name: fc.Name, ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
-		ClusterReady: state.ClusterReady(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
+		HighAvailability: fc.Spec.HighAvailabilityEnabled(),
+		ClusterReady:     state.ClusterReady(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
 		Retention: snap.Retention, FlinkVersion: desired.FlinkVersion(fc),
 		SavepointSeenAt: snap.SavepointSeenAt, Submitter: phase, SubmitterReason: reason, Settings: settings,
 		Revision:            desired.JobRevision(fc),

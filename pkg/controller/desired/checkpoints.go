@@ -104,6 +104,12 @@ func (r CheckpointRetention) Covers(interval time.Duration) string {
 // s3://bucket/flink/savepoints gives s3://bucket/flink/checkpoints. A directory at the root of
 // its file system (s3://bucket) gets a checkpoints directory inside it.
 func CheckpointsDirNextTo(savepointsDir string) string {
+	return dirNextTo(savepointsDir, checkpointsDirectoryName)
+}
+
+// dirNextTo is the directory called name beside dir, or inside it when dir is the root of its
+// file system or is already called name.
+func dirNextTo(savepointsDir, name string) string {
 	dir := strings.TrimRight(savepointsDir, "/")
 	rootEnd := 0
 	if i := strings.Index(dir, "://"); i >= 0 {
@@ -115,10 +121,10 @@ func CheckpointsDirNextTo(savepointsDir string) string {
 		}
 	}
 	slash := strings.LastIndexByte(dir, '/')
-	if slash < rootEnd || dir[slash+1:] == checkpointsDirectoryName {
-		return dir + "/" + checkpointsDirectoryName
+	if slash < rootEnd || dir[slash+1:] == name {
+		return dir + "/" + name
 	}
-	return dir[:slash+1] + checkpointsDirectoryName
+	return dir[:slash+1] + name
 }
 
 // NumRetained is how many completed checkpoints must be retained for the one recorded last to

@@ -87,10 +87,11 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 		conf["state.savepoints.dir"] = *fc.Spec.Job.SavepointsDir
 	}
 	for k, v := range fc.Spec.FlinkProperties {
-		if !isOperatorOwned(k) {
+		if !isOperatorOwned(k) && !isHAOwned(fc, k) {
 			conf[k] = string(v)
 		}
 	}
+	haConfig(fc, conf)
 	return conf
 }
 

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
@@ -114,7 +115,11 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 // stampHashes writes each object's hash annotation, computed before the annotation exists.
 func (c *Cluster) stampHashes() {
 	stamp(&c.ConfigMap.ObjectMeta, c.ConfigMap)
-	stamp(&c.JobManagerDeployment.ObjectMeta, c.JobManagerDeployment)
+	// The JobManagers' hash leaves out replicas as well (standbys come and go in place); it is
+	// taken at 1 replica, which keeps the hash of a Deployment built before standbys existed.
+	jm := c.JobManagerDeployment.DeepCopy()
+	jm.Spec.Replicas = ptr.To[int32](1)
+	stamp(&c.JobManagerDeployment.ObjectMeta, jm)
 	stamp(&c.JobManagerService.ObjectMeta, c.JobManagerService)
 	// The TaskManagers' hash leaves out replicas: scaling is compared on its own, so that a
 	// replica change is never mistaken for a change that restarts pods.

@@ -100,6 +100,16 @@ func session() *v1beta1.FlinkCluster {
 	return fc
 }
 
+// highlyAvailable is a job cluster with Kubernetes HA and a standby JobManager.
+func highlyAvailable() *v1beta1.FlinkCluster {
+	fc := base()
+	fc.Spec.HighAvailability = &v1beta1.HighAvailabilitySpec{Type: v1beta1.HighAvailabilityKubernetes}
+	fc.Spec.JobManager.Replicas = ptr.To[int32](2)
+	fc.Spec.ServiceAccountName = ptr.To("flink-ha")
+	fc.Spec.Job.SavepointsDir = ptr.To("s3://bucket/flink/savepoints")
+	return fc
+}
+
 func withScope(scope v1beta1.AccessScope) *v1beta1.FlinkCluster {
 	fc := session()
 	fc.Spec.JobManager.AccessScope = scope
@@ -113,6 +123,7 @@ func TestBuildGolden(t *testing.T) {
 		"session":         session(),
 		"access-vpc":      withScope(v1beta1.AccessScopeVPC),
 		"access-external": withScope(v1beta1.AccessScopeExternal),
+		"ha":              highlyAvailable(),
 	}
 	for name, fc := range cases {
 		t.Run(name, func(t *testing.T) {

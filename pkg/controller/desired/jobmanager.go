@@ -10,12 +10,23 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
 
-// jobManagerDeployment runs one JobManager, with the user's init containers and sidecars.
-// Recreate, because two JobManagers without HA services must never run side by side.
+// jobManagerDeployment runs the JobManager (with HA, a leader and standbys), with the user's init
+// containers and sidecars. Recreate, because two JobManagers without HA services must never run
+// side by side.
 func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.Deployment {
 	jm := fc.Spec.JobManager
 	container := flinkContainer(fc, "jobmanager", jm.VolumeMounts)
 	container.Command = []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}
+	if fc.Spec.HighAvailabilityEnabled() {
+		// With HA each JobManager announces its own address (jobmanager.rpc.address, which
+		// jobmanager.sh sets from its host argument) to the TaskManagers through the leader
+		// ConfigMap: the pod IP, as Flink's maintainers advise, since the Service would lead to
+		// any of them.
+		container.Env = append(container.Env, corev1.EnvVar{Name: jobManagerPodIPEnv, ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"},
+		}})
+		container.Command = append(container.Command, "$("+jobManagerPodIPEnv+")")
+	}
 	container.Ports = append([]corev1.ContainerPort{
 		containerPort("rpc", jm.Ports.RPC, 6123),
 		containerPort("blob", jm.Ports.Blob, 6124),
@@ -34,7 +45,7 @@ func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.D
 		PeriodSeconds:       10,
 		FailureThreshold:    6,
 	}, jm.LivenessProbe)
-	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, 1,
+	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, jobManagerReplicas(fc),
 		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, container, podOptions{
 			annotations: jm.PodAnnotations, labels: jm.PodLabels, nodeSelector: jm.NodeSelector,

@@ -70,13 +70,18 @@ func Submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 }
 
 // SubmitCommand is the submitter's `flink run` command line. The JobManager address comes from
-// the configuration in FLINK_CONF_DIR (rest.address, rest.port).
+// the configuration in FLINK_CONF_DIR (rest.address, rest.port). With HA the client is told to
+// use no HA services: it then talks to the JobManager Service (any JobManager forwards to the
+// leader) instead of finding the leader through ConfigMaps, so submitting needs no API access.
 func SubmitCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
 	spec := fc.Spec.Job
 	cmd := []string{flinkHome + "/bin/flink", "run", "--detached",
 		"-D" + JobIDOption + "=" + in.JobID,
-		"--parallelism", strconv.Itoa(int(deref(spec.Parallelism, 1))),
 	}
+	if fc.Spec.HighAvailabilityEnabled() {
+		cmd = append(cmd, "-D"+HATypeKey+"=NONE")
+	}
+	cmd = append(cmd, "--parallelism", strconv.Itoa(int(deref(spec.Parallelism, 1))))
 	if in.FromSavepoint != "" {
 		cmd = append(cmd, "--fromSavepoint", in.FromSavepoint)
 		if deref(spec.AllowNonRestoredState, false) {

@@ -66,8 +66,11 @@ var (
 		st.Message = ""
 		return nil
 	}}
-	markMissing = Effect{"record when the JobManager stopped knowing the job", func(in Input, st *v1beta1.JobStatus) []Action {
+	markMissing = Effect{"record when the JobManager stopped knowing the job (with high availability: say that Flink is expected to recover it)", func(in Input, st *v1beta1.JobStatus) []Action {
 		st.NotFoundSince = stamp(in.Now)
+		if in.HighAvailability {
+			st.Message = fmt.Sprintf("the JobManager does not know job %s: waiting up to %s for Flink's high-availability services to recover it (the operator does not resubmit it meanwhile)", in.Status.ID, in.Settings.HARecoveryGrace)
+		}
 		return nil
 	}}
 	endJob = Effect{"record the end", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -253,6 +256,8 @@ func endMessage(in Input) string {
 		return "Flink reports the job " + in.Flink.State + ": " + in.Flink.Failure
 	case in.Flink.Found:
 		return "Flink reports the job " + in.Flink.State
+	case in.HighAvailability:
+		return fmt.Sprintf("the JobManager has not known job %s for %s although high availability is on: Flink did not recover it (were its HA ConfigMaps or storage directory removed?)", in.Status.ID, in.Settings.HARecoveryGrace)
 	default:
 		return fmt.Sprintf("the JobManager has not known job %s for %s (JobManager restarted without HA?)", in.Status.ID, in.Settings.LostGrace)
 	}

@@ -67,7 +67,7 @@ var Detectors = []Detector{
 	{SubmitterAbsent, func(in Input) bool { return jobUnknown(in) && in.Submitter == SubmitterNone },
 		always("no submitter exists and Flink does not know the job")},
 	{JobLost, func(in Input) bool { return jobUnknown(in) && lostGraceOver(in) }, func(s Settings) string {
-		return fmt.Sprintf("the job has been missing for the grace period (%s) and no submitter is still running", s.LostGrace)
+		return fmt.Sprintf("the job has been missing for the grace period (%s; with high availability %s, the time Flink has to recover it itself) and no submitter is still running", s.LostGrace, s.HARecoveryGrace)
 	}},
 	{JobMissing, jobUnknown, always("the JobManager answers but does not know the job ID")},
 	{DeletionRequested, func(in Input) bool { return in.Deleting },
@@ -213,7 +213,17 @@ func savepointExpired(in Input) bool {
 func lostGraceOver(in Input) bool {
 	st := in.Status
 	return in.Submitter != SubmitterActive && st.NotFoundSince != nil &&
-		in.Now.Sub(st.NotFoundSince.Time) >= in.Settings.LostGrace
+		in.Now.Sub(st.NotFoundSince.Time) >= lostGrace(in)
+}
+
+// lostGrace is how long the job may be missing before it is Lost: with high availability, the
+// time a new JobManager leader has to recover it (the operator never submits a second copy
+// meanwhile).
+func lostGrace(in Input) time.Duration {
+	if in.HighAvailability {
+		return in.Settings.HARecoveryGrace
+	}
+	return in.Settings.LostGrace
 }
 
 // restartDue: FromSavepointOnFailure, a savepoint to restart from, and the backoff passed.

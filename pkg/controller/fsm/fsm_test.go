@@ -166,6 +166,33 @@ func TestTransitions(t *testing.T) {
 		}, Lost, nil, func(t *testing.T, d Decision) {
 			assert.Contains(t, d.Status.Message, "without HA")
 		}},
+		{"with HA, a first miss says Flink is expected to recover the job", func() Input {
+			in := input(Running)
+			in.HighAvailability = true
+			in.Flink.Found = false
+			return in
+		}, Running, nil, func(t *testing.T, d Decision) {
+			assert.Equal(t, t0, d.Status.NotFoundSince.Time)
+			assert.Contains(t, d.Status.Message, "waiting up to 5m0s for Flink's high-availability services")
+			assert.Empty(t, d.Actions)
+		}},
+		{"with HA, missing beyond the grace period but within the HA recovery grace: nothing", func() Input {
+			in := input(Running)
+			in.HighAvailability = true
+			in.Flink.Found = false
+			in.Status.NotFoundSince = at(-4 * time.Minute)
+			return in
+		}, Running, nil, func(t *testing.T, d Decision) { assert.Nil(t, d.Transition) }},
+		{"with HA, missing beyond the HA recovery grace: Lost, saying Flink did not recover it", func() Input {
+			in := input(Running)
+			in.HighAvailability = true
+			in.Flink.Found = false
+			in.Status.NotFoundSince = at(-5 * time.Minute)
+			return in
+		}, Lost, nil, func(t *testing.T, d Decision) {
+			assert.Contains(t, d.Status.Message, "although high availability is on")
+			assert.Empty(t, d.Actions)
+		}},
 		{"found again after a miss", func() Input {
 			in := input(Running)
 			in.Status.NotFoundSince = at(-10 * time.Second)

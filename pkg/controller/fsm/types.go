@@ -155,6 +155,9 @@ type Settings struct {
 	SavepointTimeout time.Duration
 	// LostGrace is how long a reachable JobManager may not know the job before it is Lost.
 	LostGrace time.Duration
+	// HARecoveryGrace replaces LostGrace with high availability: a new JobManager leader
+	// recovers the job itself, and the operator waits this long for it before the job is Lost.
+	HARecoveryGrace time.Duration
 	// MaxUserSavepointRetries bounds the attempts at a savepoint requested through
 	// savepointGeneration; then it is reported failed until the user asks again.
 	MaxUserSavepointRetries int32
@@ -174,6 +177,7 @@ func DefaultSettings() Settings {
 		SavepointPollInterval:    2 * time.Second,
 		SavepointTimeout:         10 * time.Minute,
 		LostGrace:                time.Minute,
+		HARecoveryGrace:          5 * time.Minute,
 		MaxUserSavepointRetries:  3,
 		RestartBackoff:           10 * time.Second,
 		MaxRestartBackoff:        5 * time.Minute,
@@ -188,10 +192,12 @@ type Input struct {
 	Namespace, Name string
 	ClusterUID      string
 	Spec            v1beta1.JobSpec
-	Status          v1beta1.JobStatus
-	ClusterReady    bool
-	Flink           FlinkObservation
-	Submitter       SubmitterPhase
+	// HighAvailability: Flink's HA services run, so a new JobManager recovers the job itself.
+	HighAvailability bool
+	Status           v1beta1.JobStatus
+	ClusterReady     bool
+	Flink            FlinkObservation
+	Submitter        SubmitterPhase
 	// SubmitterReason says why a failed submitter failed.
 	SubmitterReason string
 	Savepoint       SavepointObservation

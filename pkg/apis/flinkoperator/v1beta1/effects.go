@@ -35,10 +35,10 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.upgradeMode":            AppliedLive, // read by the next update
 	"spec.job.upgradeFallback":        AppliedLive, // read by the next update
 	"spec.networkPolicy":              AppliedLive, // the NetworkPolicy is updated at once; no pod changes
+	"spec.jobManager.replicas":        AppliedLive, // standby JobManagers (HA only) are added or removed in place
 
 	"spec.job.fromSavepoint":          IgnoredWhileRunning, // read at the first submission
 	"spec.recreateOnUpdate":           IgnoredWhileRunning, // one accepted value (true)
-	"spec.jobManager.replicas":        IgnoredWhileRunning, // one accepted value (1)
 	"spec.taskManager.deploymentType": IgnoredWhileRunning, // one accepted value (Deployment)
 	"spec.job.mode":                   IgnoredWhileRunning, // one accepted value (Detached)
 
@@ -55,6 +55,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.logConfig":            RestartsJob,
 	"spec.revisionHistoryLimit": RestartsJob,
 	"spec.podSecurityDefaults":  RestartsJob,
+	"spec.highAvailability":     RestartsJob, // the JobManagers restart with or without HA services
 
 	"spec.jobManager.accessScope":          RestartsJob,
 	"spec.jobManager.ServiceAnnotations":   RestartsJob,

@@ -1,6 +1,8 @@
 package v1beta1
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -67,6 +69,10 @@ type FlinkClusterList struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.recreateOnUpdate) || self.recreateOnUpdate",fieldPath=".recreateOnUpdate",message="spec.recreateOnUpdate: false is not supported: a spec change to a job cluster always rolls out by savepoint, stop, rebuild and resume (the meaning of true); remove the field or set it to true"
 // +kubebuilder:validation:XValidation:rule="!(has(self.job) && has(self.job.noLoggingToStdout) && self.job.noLoggingToStdout && has(self.logConfig) && 'log4j-cli.properties' in self.logConfig)",fieldPath=".logConfig",message="spec.logConfig['log4j-cli.properties'] cannot be combined with spec.job.noLoggingToStdout: true, because that file then is the submitter's logging; set rootLogger.level = OFF in it instead"
 // +kubebuilder:validation:XValidation:rule="!(has(self.networkPolicy) && has(self.networkPolicy.enabled) && self.networkPolicy.enabled && has(self.jobManager.ingress)) || (has(self.networkPolicy.restFrom) && size(self.networkPolicy.restFrom) > 0)",fieldPath=".networkPolicy.restFrom",message="spec.networkPolicy.restFrom must name the ingress controller's pods when spec.jobManager.ingress is set, or the NetworkPolicy would keep the Ingress from reaching the JobManager"
+// +kubebuilder:validation:XValidation:rule="!has(self.jobManager.replicas) || self.jobManager.replicas == 1 || (has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))",fieldPath=".jobManager.replicas",message="spec.jobManager.replicas above 1 needs high availability (spec.highAvailability.type: Kubernetes): without it every JobManager would run the jobs on its own"
+// +kubebuilder:validation:XValidation:rule="!((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || !has(self.flinkProperties) || ['high-availability.cluster-id', 'kubernetes.cluster-id', 'kubernetes.namespace'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.cluster-id, kubernetes.cluster-id or kubernetes.namespace when high availability is on: the operator derives the cluster ID from the FlinkCluster's UID, so that a FlinkCluster created again never recovers the jobs of the one deleted before, and uses the FlinkCluster's namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.highAvailability) || !has(self.flinkProperties) || ['high-availability.type', 'high-availability', 'high-availability.storageDir'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.type, high-availability or high-availability.storageDir together with spec.highAvailability: set high availability in one place"
+// +kubebuilder:validation:XValidation:rule="!((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || (has(self.highAvailability) && has(self.highAvailability.storageDir)) || (has(self.flinkProperties) && 'high-availability.storageDir' in self.flinkProperties) || (has(self.job) && has(self.job.savepointsDir) && size(self.job.savepointsDir) > 0)",fieldPath=".highAvailability",message="high availability needs a storage directory every JobManager reaches: set spec.highAvailability.storageDir, or spec.job.savepointsDir (the directory ha next to it is then used)"
 type FlinkClusterSpec struct {
 	// FlinkVersion is the Flink version of the image, for example 1.20 or 2.1. It chooses the
 	// memory configuration keys; without it the version is read from the image tag (an unknown
@@ -174,7 +180,60 @@ type FlinkClusterSpec struct {
 	// the job runs.
 	// +optional
 	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
+
+	// HighAvailability turns on Flink's Kubernetes high-availability services: the JobManagers
+	// elect a leader and keep the running jobs' metadata in ConfigMaps and their state in
+	// storageDir, so that a restarted or standby JobManager recovers the jobs by itself from
+	// their latest checkpoint, without the operator resubmitting them. It allows
+	// jobManager.replicas above 1 (standby JobManagers). The pods' ServiceAccount needs the Role
+	// in deploy/samples/ha/flink-ha-role.yaml. Off when absent; high-availability.type: kubernetes
+	// in flinkProperties means the same.
+	// +optional
+	HighAvailability *HighAvailabilitySpec `json:"highAvailability,omitempty"`
 }
+
+// HighAvailabilityEnabled reports whether Flink's Kubernetes HA services run: spec.highAvailability
+// with type Kubernetes, or high-availability.type (or its Flink 1.x name high-availability) set
+// to kubernetes in flinkProperties.
+func (s *FlinkClusterSpec) HighAvailabilityEnabled() bool {
+	if s.HighAvailability != nil {
+		return s.HighAvailability.Type == HighAvailabilityKubernetes
+	}
+	for _, k := range []string{"high-availability.type", "high-availability"} {
+		switch strings.ToLower(string(s.FlinkProperties[k])) {
+		case "kubernetes", "org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory":
+			return true
+		}
+	}
+	return false
+}
+
+// HighAvailabilitySpec configures Flink's high-availability services.
+type HighAvailabilitySpec struct {
+	// Type is Kubernetes (Flink's Kubernetes HA services, high-availability.type: kubernetes) or
+	// None (off, as when the block is absent).
+	Type HighAvailabilityType `json:"type"`
+
+	// StorageDir is where Flink keeps what a new JobManager leader needs to recover the jobs (job
+	// graphs, checkpoint metadata pointers, uploaded JARs): high-availability.storageDir, on a
+	// file system every JobManager reaches (s3://, gs://, hdfs:// or a shared volume). Without
+	// it: the directory "ha" next to spec.job.savepointsDir (s3://b/flink/savepoints gives
+	// s3://b/flink/ha); a session cluster must set it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	StorageDir *string `json:"storageDir,omitempty"`
+}
+
+// HighAvailabilityType is the kind of HA services of spec.highAvailability.type.
+// +kubebuilder:validation:Enum=Kubernetes;None
+type HighAvailabilityType string
+
+// The values of spec.highAvailability.type.
+const (
+	HighAvailabilityKubernetes HighAvailabilityType = "Kubernetes"
+	HighAvailabilityNone       HighAvailabilityType = "None"
+)
 
 // NetworkPolicySpec configures the FlinkCluster's NetworkPolicy.
 type NetworkPolicySpec struct {
@@ -277,13 +336,16 @@ type NamedPort struct {
 // JobManagerSpec configures the JobManager.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.resources) || (has(self.resources.limits) && 'memory' in self.resources.limits) || (has(self.resources.requests) && 'memory' in self.resources.requests)",message="spec.jobManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
-// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas == 1",fieldPath=".replicas",message="spec.jobManager.replicas must be 1: this operator runs one JobManager (without high-availability services); remove the field"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.accessScope) || !has(self.accessScope) || ((self.accessScope == 'Headless') == (oldSelf.accessScope == 'Headless'))",fieldPath=".accessScope",message="spec.jobManager.accessScope cannot change to or from Headless: a Service cannot gain or lose its cluster IP; create a new FlinkCluster (a job can move through a savepoint)"
 // +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !has(p.name) || !(p.name in ['rpc', 'blob', 'query', 'ui']))",fieldPath=".extraPorts",message="spec.jobManager.extraPorts must not use the names rpc, blob, query, ui: the operator's ports have them"
 // +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !(p.containerPort in [(has(self.ports.rpc) ? self.ports.rpc : 6123), (has(self.ports.blob) ? self.ports.blob : 6124), (has(self.ports.query) ? self.ports.query : 6125), (has(self.ports.ui) ? self.ports.ui : 8081)]))",fieldPath=".extraPorts",message="spec.jobManager.extraPorts must not repeat a port number of spec.jobManager.ports"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates)",fieldPath=".volumeClaimTemplates",message="spec.jobManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 type JobManagerSpec struct {
-	// Replicas is the number of JobManagers; only 1 is accepted (the original operator's field).
+	// Replicas is the number of JobManagers (the original operator's field). Above 1 only with
+	// high availability (spec.highAvailability or Kubernetes HA in flinkProperties): one leader
+	// and standbys that take over within seconds. Absent: 1.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 

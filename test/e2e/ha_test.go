@@ -1,0 +1,232 @@
+//go:build e2e && flink
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+)
+
+// haFields are the spec fields of a highly available cluster whose pods run as the ServiceAccount
+// of deploy/samples/ha/flink-ha-role.yaml. The leader lease is shortened from Flink's 15 s so that a
+// killed leader is replaced within seconds.
+const haFields = `  serviceAccountName: flink-ha
+  highAvailability:
+    type: Kubernetes
+`
+
+const haProperties = `    high-availability.kubernetes.leader-election.lease-duration: "6 s"
+    high-availability.kubernetes.leader-election.renew-deadline: "5 s"
+    high-availability.kubernetes.leader-election.retry-period: "1 s"
+`
+
+// maxFailoverReplay bounds the counts per key a JobManager failover may repeat: the input of one
+// checkpoint interval and its completion (2.5 s), plus what the tasks write after the leader's
+// death until they are cancelled (at most the 5 s heartbeat timeout), at 5 records per key per
+// second.
+const maxFailoverReplay = 38
+
+// haCluster is the keyed counter, checkpointing every 2 s, on a highly available cluster with
+// jobManagers JobManagers.
+func haCluster(t *testing.T, ns, name, dir, out string, jobManagers int) string {
+	t.Helper()
+	_, err := kubectl("-n", ns, "apply", "-f", filepath.Join(env.root, "deploy", "samples", "ha", "flink-ha-role.yaml"))
+	require.NoError(t, err)
+	m := checkpointingCluster(ns, name, dir, out, "", "", haProperties)
+	m = strings.Replace(m, "  jobManager: {}\n", fmt.Sprintf("  jobManager:\n    replicas: %d\n", jobManagers)+haFields, 1)
+	return m
+}
+
+// leaderAddress is the local address of the JobManager that leads a cluster, from the leader
+// ConfigMap Flink's HA services keep (the dispatcher's RPC address, pekko.tcp://flink@IP:PORT/...).
+func leaderAddress(t *testing.T, fc *v1beta1.FlinkCluster) string {
+	t.Helper()
+	cm, err := env.kube.CoreV1().ConfigMaps(fc.Namespace).Get(context.Background(), desired.HAClusterID(fc)+"-cluster-config-map", metav1.GetOptions{})
+	require.NoError(t, err)
+	for k, v := range cm.Data {
+		if strings.HasSuffix(k, "leader.dispatcher") {
+			if m := regexp.MustCompile(`@(127\.[0-9.]+):`).FindStringSubmatch(v); m != nil {
+				return m[1]
+			}
+		}
+	}
+	require.FailNowf(t, "no leader", "the leader ConfigMap names no dispatcher address: %v", cm.Data)
+	return ""
+}
+
+// flinkJobs lists the jobs the JobManager knows (GET /jobs/overview) as "ID STATE".
+func flinkJobs(t *testing.T, ns, name string) []string {
+	t.Helper()
+	jobs, err := tryFlinkJobs(ns, name)
+	require.NoError(t, err)
+	return jobs
+}
+
+// tryFlinkJobs is flinkJobs for a JobManager that may not answer yet.
+func tryFlinkJobs(ns, name string) ([]string, error) {
+	resp, err := http.Get(fmt.Sprintf("%s/services/%s/%s-jobmanager/8081/jobs/overview", env.proxyURL, ns, name))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /jobs/overview: %s", resp.Status)
+	}
+	var overview struct {
+		Jobs []struct {
+			ID    string `json:"jid"`
+			State string `json:"state"`
+		} `json:"jobs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&overview); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, j := range overview.Jobs {
+		out = append(out, j.ID+" "+j.State)
+	}
+	return out, nil
+}
+
+// restoredCheckpoint is the checkpoint ID Flink says the job restored from (0 for none).
+func restoredCheckpoint(t *testing.T, ns, name, jobID string) int64 {
+	t.Helper()
+	var stats struct {
+		Latest struct {
+			Restored *struct {
+				ID int64 `json:"id"`
+			} `json:"restored"`
+			Completed *struct {
+				ID int64 `json:"id"`
+			} `json:"completed"`
+		} `json:"latest"`
+	}
+	flinkGET(t, ns, name+"-jobmanager", "/jobs/"+jobID+"/checkpoints", &stats)
+	if stats.Latest.Restored == nil {
+		return 0
+	}
+	return stats.Latest.Restored.ID
+}
+
+func latestCompleted(t *testing.T, ns, name, jobID string) int64 {
+	t.Helper()
+	var stats struct {
+		Latest struct {
+			Completed *struct {
+				ID int64 `json:"id"`
+			} `json:"completed"`
+		} `json:"latest"`
+	}
+	flinkGET(t, ns, name+"-jobmanager", "/jobs/"+jobID+"/checkpoints", &stats)
+	if stats.Latest.Completed == nil {
+		return 0
+	}
+	return stats.Latest.Completed.ID
+}
+
+// assertRecoveredByFlink checks what a JobManager failover under HA must leave: the same attempt
+// (job ID, restart count), exactly that one job in Flink, RUNNING again from a checkpoint at least
+// as new as the last one completed before the failure, and counts that continue with bounded
+// replay. It returns how long the job took to run again.
+func assertRecoveredByFlink(t *testing.T, ns, name, out string, before v1beta1.JobStatus, lastCheckpoint int64, countsBefore map[string][]int, failedAt time.Time) time.Duration {
+	t.Helper()
+	var recovered time.Duration
+	require.Eventually(t, func() bool {
+		jobs, err := tryFlinkJobs(ns, name)
+		if err == nil && len(jobs) == 1 && jobs[0] == before.ID+" RUNNING" && recovered == 0 {
+			recovered = time.Since(failedAt)
+		}
+		return recovered > 0
+	}, 3*time.Minute, 200*time.Millisecond, "Flink to run job %s again", before.ID)
+	t.Logf("failover: the job ran again %.1f s after the JobManager's failure", recovered.Seconds())
+	assert.Equal(t, []string{before.ID + " RUNNING"}, flinkJobs(t, ns, name), "exactly one Flink job, the same one")
+	assert.GreaterOrEqual(t, restoredCheckpoint(t, ns, name, before.ID), lastCheckpoint, "restored from the latest checkpoint")
+	all := waitCounts(t, out, 4, len(countsBefore["k0"])+30, 2*time.Minute)
+	fresh := countsAfter(countsBefore, all)
+	replayed := replay(countsBefore, fresh)
+	t.Logf("failover: counts replayed per key %v (at most %d allowed)", replayed, maxFailoverReplay)
+	require.Len(t, replayed, 4, "every key continues")
+	for key, n := range replayed {
+		assert.LessOrEqual(t, n, maxFailoverReplay, "key %s replayed %d counts", key, n)
+		assert.GreaterOrEqual(t, n, 0, "key %s skipped counts", key)
+	}
+	fc := waitFor(t, ns, name, time.Minute, "the operator to see the job running", jobRunning)
+	assert.Equal(t, before.ID, jobOf(fc).ID, "no new attempt")
+	assert.Equal(t, before.RestartCount, jobOf(fc).RestartCount, "a Flink-side recovery is no restart")
+	return recovered
+}
+
+// TestHighAvailabilityStandbyTakesOver: two JobManagers with Flink's Kubernetes HA; the leader's
+// process is SIGKILLed and the standby recovers the job from its latest checkpoint, under the
+// same job ID, without the operator resubmitting it.
+func TestHighAvailabilityStandbyTakesOver(t *testing.T) {
+	ns, dir := newNamespace(t, "ha-standby")
+	const name = "ha-standby"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, haCluster(t, ns, name, dir, out, 2))
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
+	waitCounts(t, out, 4, 20, 2*time.Minute)
+	before := jobOf(fc)
+
+	leader := leaderAddress(t, fc)
+	lastCheckpoint := latestCompleted(t, ns, name, before.ID)
+	require.Positive(t, lastCheckpoint)
+	pod, err := env.node.KillAt(leader, "jobmanager")
+	require.NoError(t, err)
+	failedAt := time.Now()
+	t.Logf("SIGKILLed the leading JobManager in pod %s (%s) after checkpoint %d", pod, leader, lastCheckpoint)
+	time.Sleep(6 * time.Second) // the tasks are cancelled within the heartbeat timeout (5 s)
+	countsBefore := counts(t, out)
+
+	assertRecoveredByFlink(t, ns, name, out, before, lastCheckpoint, countsBefore, failedAt)
+	assert.NotEqual(t, leader, leaderAddress(t, fc), "the standby leads now")
+}
+
+// TestHighAvailabilityJobManagerPodReplaced: one JobManager with HA; its pod is deleted and the
+// Deployment's new pod recovers the job by itself.
+func TestHighAvailabilityJobManagerPodReplaced(t *testing.T) {
+	newestOnly(t)
+	ns, dir := newNamespace(t, "ha-single")
+	const name = "ha-single"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, haCluster(t, ns, name, dir, out, 1))
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
+	waitCounts(t, out, 4, 20, 2*time.Minute)
+	before := jobOf(fc)
+
+	ctx := context.Background()
+	pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(componentSelector(name, "jobmanager")).String()})
+	require.NoError(t, err)
+	require.Len(t, pods.Items, 1)
+	lastCheckpoint := latestCompleted(t, ns, name, before.ID)
+	require.NoError(t, env.kube.CoreV1().Pods(ns).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{}))
+	failedAt := time.Now()
+	require.Eventually(t, func() bool {
+		_, err := env.kube.CoreV1().Pods(ns).Get(ctx, pods.Items[0].Name, metav1.GetOptions{})
+		return err != nil
+	}, time.Minute, 200*time.Millisecond, "the old JobManager pod to go")
+	time.Sleep(6 * time.Second)
+	countsBefore := counts(t, out)
+
+	assertRecoveredByFlink(t, ns, name, out, before, lastCheckpoint, countsBefore, failedAt)
+	pods, err = env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(componentSelector(name, "jobmanager")).String()})
+	require.NoError(t, err)
+	require.Len(t, pods.Items, 1)
+	assert.Equal(t, corev1.PodRunning, pods.Items[0].Status.Phase)
+}
