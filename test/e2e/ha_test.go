@@ -3,10 +3,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,40 +108,27 @@ func tryFlinkJobs(ns, name string) ([]string, error) {
 	return out, nil
 }
 
-// restoredCheckpoint is the checkpoint ID Flink says the job restored from (0 for none).
-func restoredCheckpoint(t *testing.T, ns, name, jobID string) int64 {
+// checkpointIDs are the IDs of the checkpoint Flink says the job restored from and of its
+// latest completed one (0 for none).
+func checkpointIDs(t *testing.T, ns, name, jobID string) (restored, completed int64) {
 	t.Helper()
+	type ref struct {
+		ID int64 `json:"id"`
+	}
 	var stats struct {
 		Latest struct {
-			Restored *struct {
-				ID int64 `json:"id"`
-			} `json:"restored"`
-			Completed *struct {
-				ID int64 `json:"id"`
-			} `json:"completed"`
+			Restored  *ref `json:"restored"`
+			Completed *ref `json:"completed"`
 		} `json:"latest"`
 	}
 	flinkGET(t, ns, name+"-jobmanager", "/jobs/"+jobID+"/checkpoints", &stats)
-	if stats.Latest.Restored == nil {
-		return 0
+	if r := stats.Latest.Restored; r != nil {
+		restored = r.ID
 	}
-	return stats.Latest.Restored.ID
-}
-
-func latestCompleted(t *testing.T, ns, name, jobID string) int64 {
-	t.Helper()
-	var stats struct {
-		Latest struct {
-			Completed *struct {
-				ID int64 `json:"id"`
-			} `json:"completed"`
-		} `json:"latest"`
+	if c := stats.Latest.Completed; c != nil {
+		completed = c.ID
 	}
-	flinkGET(t, ns, name+"-jobmanager", "/jobs/"+jobID+"/checkpoints", &stats)
-	if stats.Latest.Completed == nil {
-		return 0
-	}
-	return stats.Latest.Completed.ID
+	return restored, completed
 }
 
 // assertRecoveredByFlink checks what a JobManager failover under HA must leave: the same attempt
@@ -156,7 +147,8 @@ func assertRecoveredByFlink(t *testing.T, ns, name, out string, before v1beta1.J
 	}, 3*time.Minute, 200*time.Millisecond, "Flink to run job %s again", before.ID)
 	t.Logf("failover: the job ran again %.1f s after the JobManager's failure", recovered.Seconds())
 	assert.Equal(t, []string{before.ID + " RUNNING"}, flinkJobs(t, ns, name), "exactly one Flink job, the same one")
-	assert.GreaterOrEqual(t, restoredCheckpoint(t, ns, name, before.ID), lastCheckpoint, "restored from the latest checkpoint")
+	restored, _ := checkpointIDs(t, ns, name, before.ID)
+	assert.GreaterOrEqual(t, restored, lastCheckpoint, "restored from the latest checkpoint")
 	all := waitCounts(t, out, 4, len(countsBefore["k0"])+30, 2*time.Minute)
 	fresh := countsAfter(countsBefore, all)
 	replayed := replay(countsBefore, fresh)
@@ -166,9 +158,15 @@ func assertRecoveredByFlink(t *testing.T, ns, name, out string, before v1beta1.J
 		assert.LessOrEqual(t, n, maxFailoverReplay, "key %s replayed %d counts", key, n)
 		assert.GreaterOrEqual(t, n, 0, "key %s skipped counts", key)
 	}
-	fc := waitFor(t, ns, name, time.Minute, "the operator to see the job running", jobRunning)
+	fc := waitFor(t, ns, name, time.Minute, "the operator to record the recovery", func(fc *v1beta1.FlinkCluster) bool {
+		return jobRunning(fc) && jobOf(fc).FlinkRecoveries == before.FlinkRecoveries+1
+	})
 	assert.Equal(t, before.ID, jobOf(fc).ID, "no new attempt")
 	assert.Equal(t, before.RestartCount, jobOf(fc).RestartCount, "a Flink-side recovery is no restart")
+	if r := jobOf(fc).LastFlinkRecovery; assert.NotNil(t, r) {
+		assert.GreaterOrEqual(t, r.CheckpointID, lastCheckpoint, "status names the checkpoint Flink restored")
+	}
+	assert.Contains(t, strings.Join(events(t, ns, name), "\n"), "RecoveredByFlink: a new JobManager leader recovered job "+before.ID)
 	return recovered
 }
 
@@ -185,7 +183,7 @@ func TestHighAvailabilityStandbyTakesOver(t *testing.T) {
 	before := jobOf(fc)
 
 	leader := leaderAddress(t, fc)
-	lastCheckpoint := latestCompleted(t, ns, name, before.ID)
+	_, lastCheckpoint := checkpointIDs(t, ns, name, before.ID)
 	require.Positive(t, lastCheckpoint)
 	pod, err := env.node.KillAt(leader, "jobmanager")
 	require.NoError(t, err)
@@ -214,7 +212,7 @@ func TestHighAvailabilityJobManagerPodReplaced(t *testing.T) {
 	pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(componentSelector(name, "jobmanager")).String()})
 	require.NoError(t, err)
 	require.Len(t, pods.Items, 1)
-	lastCheckpoint := latestCompleted(t, ns, name, before.ID)
+	_, lastCheckpoint := checkpointIDs(t, ns, name, before.ID)
 	require.NoError(t, env.kube.CoreV1().Pods(ns).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{}))
 	failedAt := time.Now()
 	require.Eventually(t, func() bool {
@@ -229,4 +227,81 @@ func TestHighAvailabilityJobManagerPodReplaced(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pods.Items, 1)
 	assert.Equal(t, corev1.PodRunning, pods.Items[0].Status.Phase)
+}
+
+// TestHighAvailabilitySessionCluster: a session cluster with HA keeps a job submitted through
+// its REST API (not by the operator) across a JobManager crash.
+func TestHighAvailabilitySessionCluster(t *testing.T) {
+	newestOnly(t)
+	ns, dir := newNamespace(t, "ha-session")
+	const name = "ha-session"
+	out := filepath.Join(dir, "counts.txt")
+	_, err := kubectl("-n", ns, "apply", "-f", filepath.Join(env.root, "deploy", "samples", "ha", "flink-ha-role.yaml"))
+	require.NoError(t, err)
+	m := flinkCluster(ns, name, 1, streamingProperties+haProperties)
+	m = strings.Replace(m, "  jobManager: {}\n", "  jobManager: {}\n"+haFields+fmt.Sprintf("    storageDir: file://%s/ha\n", dir), 1)
+	apply(t, m)
+	waitFor(t, ns, name, 4*time.Minute, "the cluster to run",
+		func(fc *v1beta1.FlinkCluster) bool { return fc.Status.State == v1beta1.ClusterStateRunning })
+
+	jobID := submitThroughREST(t, ns, name, []string{"--out", out, "--rate", "20", "--keys", "4", "--checkpoint-ms", fmt.Sprint(checkpointMS)})
+	waitCounts(t, out, 4, 20, 2*time.Minute)
+	_, lastCheckpoint := checkpointIDs(t, ns, name, jobID)
+	pod, err := env.node.Kill(ns, componentSelector(name, "jobmanager"), "jobmanager")
+	require.NoError(t, err)
+	failedAt := time.Now()
+	t.Logf("SIGKILLed the JobManager in pod %s after checkpoint %d", pod, lastCheckpoint)
+	var recovered time.Duration
+	require.Eventually(t, func() bool {
+		jobs, err := tryFlinkJobs(ns, name)
+		if err == nil && len(jobs) == 1 && jobs[0] == jobID+" RUNNING" {
+			recovered = time.Since(failedAt)
+		}
+		return recovered > 0
+	}, 3*time.Minute, 200*time.Millisecond, "Flink to run the session's job %s again", jobID)
+	t.Logf("failover: the session's job ran again %.1f s after the JobManager's failure", recovered.Seconds())
+	restored, _ := checkpointIDs(t, ns, name, jobID)
+	assert.GreaterOrEqual(t, restored, lastCheckpoint, "restored from the latest checkpoint")
+	before := counts(t, out)
+	all := waitCounts(t, out, 4, len(before["k0"])+20, 2*time.Minute)
+	assert.Len(t, countsAfter(before, all), 4, "every key counts on")
+}
+
+// submitThroughREST uploads the test job's JAR to a session cluster and runs it, as a user of
+// the cluster would (POST /jars/upload, POST /jars/{id}/run), and returns the job ID.
+func submitThroughREST(t *testing.T, ns, name string, args []string) string {
+	t.Helper()
+	base := fmt.Sprintf("%s/services/%s/%s-jobmanager/8081", env.proxyURL, ns, name)
+	jar, err := os.ReadFile(env.jobJar)
+	require.NoError(t, err)
+	var body bytes.Buffer
+	form := multipart.NewWriter(&body)
+	part, err := form.CreateFormFile("jarfile", filepath.Base(env.jobJar))
+	require.NoError(t, err)
+	_, err = part.Write(jar)
+	require.NoError(t, err)
+	require.NoError(t, form.Close())
+	var uploaded struct {
+		Filename string `json:"filename"`
+	}
+	postJSON(t, base+"/jars/upload", form.FormDataContentType(), &body, &uploaded)
+	run, err := json.Marshal(map[string]any{"entryClass": counterClass, "programArgsList": args, "parallelism": 1})
+	require.NoError(t, err)
+	var started struct {
+		JobID string `json:"jobid"`
+	}
+	postJSON(t, base+"/jars/"+filepath.Base(uploaded.Filename)+"/run", "application/json", bytes.NewReader(run), &started)
+	require.NotEmpty(t, started.JobID)
+	return started.JobID
+}
+
+func postJSON(t *testing.T, url, contentType string, body io.Reader, into any) {
+	t.Helper()
+	resp, err := http.Post(url, contentType, body)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "POST %s: %s", url, b)
+	require.NoError(t, json.Unmarshal(b, into), "POST %s: %s", url, b)
 }

@@ -252,6 +252,10 @@ func (n *Node) ProxyHandler() http.Handler {
 			pr.SetURL(target)
 			pr.Out.URL.Path = rest
 			pr.Out.URL.RawPath = ""
+		}, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// A JobManager that is down or restarting: the node's log, not the test's output.
+			n.opts.Logf("localnode: proxy %s: %v", r.URL.Path, err)
+			w.WriteHeader(http.StatusBadGateway)
 		}}
 		proxy.ServeHTTP(w, req)
 	})

@@ -58,10 +58,22 @@ var (
 	resubmit = Effect{"create the submitter again (same job ID)", func(in Input, st *v1beta1.JobStatus) []Action {
 		return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: st.FromSavepoint}}
 	}}
-	markStarted = Effect{"record the start", func(in Input, st *v1beta1.JobStatus) []Action {
+	markStarted = Effect{"record the start (and Flink's start time of the attempt)", func(in Input, st *v1beta1.JobStatus) []Action {
 		if st.StartTime == nil {
 			st.StartTime = stamp(in.Now)
 		}
+		if !in.Flink.StartTime.IsZero() && (st.FlinkStartTime == nil || in.Status.State != Running) {
+			st.FlinkStartTime = stamp(in.Flink.StartTime)
+		}
+		st.NotFoundSince = nil
+		st.Message = ""
+		return nil
+	}}
+	recordFlinkRecovery = Effect{"record that a new JobManager recovered the job by itself: when, and from which checkpoint (restartCount unchanged)", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.FlinkStartTime = stamp(in.Flink.StartTime)
+		st.FlinkRecoveries++
+		from := in.Checkpoints.RestoredFrom
+		st.LastFlinkRecovery = &v1beta1.FlinkRecovery{Time: stamp(in.Flink.StartTime), CheckpointID: from.ID, Location: from.Path, Savepoint: from.Savepoint}
 		st.NotFoundSince = nil
 		st.Message = ""
 		return nil

@@ -61,6 +61,7 @@ var Detectors = []Detector{
 	{JobFinished, flinkReports(JobFinished), always("Flink reports FINISHED for the job ID")},
 	{JobFailed, flinkReports(JobFailed), always("Flink reports FAILED for the job ID")},
 	{JobCanceled, flinkReports(JobCanceled), always("Flink reports CANCELED for the job ID")},
+	{JobRecovered, FlinkRecovered, always("Flink reports the job active with a start time later than the one recorded for the attempt (flinkStartTime): a new JobManager leader recovered it by itself (high availability)")},
 	{JobActive, flinkReports(JobActive), always("Flink reports any other state for the job ID")},
 	{SubmitterFailed, func(in Input) bool { return jobUnknown(in) && in.Submitter == SubmitterFailedP },
 		always("the submitter Job failed and Flink does not know the job")},
@@ -102,6 +103,14 @@ func flinkReports(ev Event) func(Input) bool {
 		got, ok := FlinkStateMeaning[f.State]
 		return ok && got == ev
 	}
+}
+
+// FlinkRecovered: Flink started the job again under the same ID without the operator: a new
+// JobManager leader recovered it. Compared at the second, the precision status keeps.
+func FlinkRecovered(in Input) bool {
+	st := in.Status.FlinkStartTime
+	return flinkReports(JobActive)(in) && st != nil && !in.Flink.StartTime.IsZero() &&
+		in.Flink.StartTime.Truncate(time.Second).After(st.Time)
 }
 
 // jobUnknown: a reachable JobManager does not know the job ID.

@@ -22,6 +22,7 @@ const (
 	NoticeSavepointConfirmed = "SavepointConfirmed"
 	NoticeExternalSavepoint  = "ExternalSavepoint"
 	NoticeRestoring          = "Restoring"
+	NoticeRecoveredByFlink   = "RecoveredByFlink"
 )
 
 // Notices compares the job status before and after a step.
@@ -44,6 +45,18 @@ func Notices(before, after v1beta1.JobStatus) []Notice {
 	}
 	if ext, ok := newExternalSavepoint(before, after); ok {
 		out = append(out, Notice{Reason: NoticeExternalSavepoint, Message: "recorded savepoint " + ext.Location + ", " + ext.Message})
+	}
+	if r := after.LastFlinkRecovery; r != nil && after.FlinkRecoveries > before.FlinkRecoveries {
+		from := "without restoring state (Flink reports no restored checkpoint)"
+		if r.CheckpointID > 0 {
+			from = fmt.Sprintf("from checkpoint %d", r.CheckpointID)
+			if r.Location != "" {
+				from += " (" + r.Location + ")"
+			}
+		}
+		out = append(out, Notice{Reason: NoticeRecoveredByFlink, Message: fmt.Sprintf(
+			"a new JobManager leader recovered job %s by itself %s; recovery %d of this attempt, restartCount stays %d",
+			after.ID, from, after.FlinkRecoveries, after.RestartCount)})
 	}
 	if after.Attempt > before.Attempt && after.FromSavepoint != "" {
 		// Which state a new attempt resumes from, and whether older state than the newest known

@@ -48,6 +48,7 @@ const (
 	JobFailed          Event = "JobFailed"
 	JobCanceled        Event = "JobCanceled"
 	JobActive          Event = "JobActive"
+	JobRecovered       Event = "JobRecovered"
 	JobMissing         Event = "JobMissing"
 	JobLost            Event = "JobLost"
 	SubmitterFailed    Event = "SubmitterFailed"
@@ -86,6 +87,9 @@ type FlinkObservation struct {
 	// RestoreMissing: the failure says the checkpoint or savepoint the job was to restore from
 	// does not exist.
 	RestoreMissing bool
+	// StartTime is when Flink says the job started (zero when not read): a new JobManager
+	// leader that recovers the job starts it anew.
+	StartTime time.Time
 }
 
 // SavepointObservation is the poll of the savepoint in flight.
@@ -114,8 +118,10 @@ type CheckpointObservation struct {
 	// Latest is the newer of the job's latest completed checkpoint and its latest savepoint (ID 0
 	// when it has neither).
 	Latest CompletedCheckpoint
-	// Restored: the job restored from a checkpoint or savepoint (Flink reports what it restored).
-	Restored bool
+	// Restored: the job restored from a checkpoint or savepoint (Flink reports what it restored);
+	// RestoredFrom is which.
+	Restored     bool
+	RestoredFrom CompletedCheckpoint
 	// Older are older completed checkpoints (not savepoints) the history shows Flink still
 	// retains, newest first, at most MaxOlderCheckpoints.
 	Older []CompletedCheckpoint

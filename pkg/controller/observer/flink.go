@@ -65,7 +65,13 @@ func ObserveCheckpoints(ctx context.Context, flink FlinkReader, jm, jobID string
 			obs.Latest.CompletedAt = time.UnixMilli(int64(c.LatestAckTimestamp))
 		}
 	}
-	obs.Restored = stats.LatestRestored != nil
+	if r := stats.LatestRestored; r != nil {
+		obs.Restored = true
+		obs.RestoredFrom = fsm.CompletedCheckpoint{ID: r.ID, Savepoint: r.IsSavepoint}
+		if len(r.ExternalPath) <= MaxLocation {
+			obs.RestoredFrom.Path = r.ExternalPath
+		}
+	}
 	for _, c := range stats.RecentCompleted {
 		if len(obs.Older) < fsm.MaxOlderCheckpoints && c.ID < obs.Latest.ID && !c.IsSavepoint && !c.Discarded &&
 			c.ExternalPath != "" && len(c.ExternalPath) <= MaxLocation {
@@ -152,6 +158,9 @@ func ObserveFlink(ctx context.Context, flink FlinkReader, jm string, st *v1beta1
 		return fsm.FlinkObservation{Polled: true, Reachable: false}, fsm.SavepointObservation{}
 	default:
 		obs.State = boundedState(string(job.State))
+		if job.StartTime > 0 {
+			obs.StartTime = job.StartTime.Time()
+		}
 	}
 	if obs.State == string(flinkclient.JobStateFailed) {
 		obs.Failure, obs.RestoreMissing = rootException(ctx, flink, jm, st.ID)

@@ -53,10 +53,10 @@ func TestObserveCheckpoints(t *testing.T) {
 			LatestCompleted: &flinkclient.CompletedCheckpoint{ID: 7, ExternalPath: "file:/cp/j/chk-7", LatestAckTimestamp: 1_700_000_000_000, Discarded: true},
 			LatestSavepoint: &flinkclient.CompletedCheckpoint{ID: 5, ExternalPath: "/sp/5"},
 			LatestFailed:    &flinkclient.FailedCheckpoint{ID: 8},
-			LatestRestored:  &flinkclient.RestoredCheckpoint{ID: 3}}})
+			LatestRestored:  &flinkclient.RestoredCheckpoint{ID: 3, ExternalPath: "file:/cp/j/chk-3"}}})
 	assert.Equal(t, fsm.CheckpointObservation{Read: true, MaxID: 8, LatestSavepointID: 5, LatestSavepointPath: "/sp/5",
 		Latest:   fsm.CompletedCheckpoint{ID: 7, Path: "file:/cp/j/chk-7", CompletedAt: time.UnixMilli(1_700_000_000_000), Discarded: true},
-		Restored: true},
+		Restored: true, RestoredFrom: fsm.CompletedCheckpoint{ID: 3, Path: "file:/cp/j/chk-3"}},
 		ObserveCheckpoints(ctx, rest, jm, jobID))
 
 	rest.AddJob(jm, flinkfake.Job{Details: flinkclient.JobDetails{ID: jobID, State: flinkclient.JobStateRunning},

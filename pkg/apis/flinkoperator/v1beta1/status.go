@@ -233,6 +233,21 @@ type JobStatus struct {
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 
+	// FlinkStartTime is the start time Flink reports for the current attempt. A new JobManager
+	// leader that recovers the job by itself (high availability) starts it anew, so a later value
+	// means a Flink-side recovery (lastFlinkRecovery).
+	// +optional
+	FlinkStartTime *metav1.Time `json:"flinkStartTime,omitempty"`
+
+	// FlinkRecoveries counts the times a new JobManager recovered the current attempt by itself
+	// (high availability). restartCount, the operator's restarts, does not count them.
+	// +optional
+	FlinkRecoveries int32 `json:"flinkRecoveries,omitempty"`
+
+	// LastFlinkRecovery is the latest of those recoveries.
+	// +optional
+	LastFlinkRecovery *FlinkRecovery `json:"lastFlinkRecovery,omitempty"`
+
 	// EndTime is when the job reached its last terminal state.
 	// +optional
 	EndTime *metav1.Time `json:"endTime,omitempty"`
@@ -365,6 +380,23 @@ type CheckpointRef struct {
 	ID int64 `json:"id"`
 	// Location is its external path.
 	Location string `json:"location"`
+}
+
+// FlinkRecovery is a recovery of the job by a new JobManager leader.
+type FlinkRecovery struct {
+	// Time is when the new leader started the job again (Flink's clock).
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+	// CheckpointID is the checkpoint (or savepoint) Flink restored the job from; 0 when it
+	// restored none.
+	// +optional
+	CheckpointID int64 `json:"checkpointID,omitempty"`
+	// Location is that checkpoint's external path, when Flink reports one.
+	// +optional
+	Location string `json:"location,omitempty"`
+	// Savepoint is true when it was a savepoint.
+	// +optional
+	Savepoint bool `json:"savepoint,omitempty"`
 }
 
 // CheckpointRetention is what Flink does with a job's completed checkpoints when the job stops.
