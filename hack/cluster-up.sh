@@ -20,6 +20,8 @@
 #                       kube-controller-manager --kube-api-qps/--kube-api-burst
 #                       [unset: kube defaults 20/30, or kwokctl's unlimited
 #                       values with DISABLE_QPS_LIMITS=1]
+#   AUDIT_POLICY        an audit policy file: the API server then writes an audit
+#                       log to KWOK_WORKDIR/clusters/CLUSTER_NAME/logs/audit.log [unset]
 #   EXTRA_ARGS          more space-separated component=flag=value words for
 #                       kwokctl --extra-args, e.g. "kube-apiserver=v=4"
 #   WAIT_TIMEOUT        seconds for each wait (create, API ready, nodes) [180]
@@ -36,6 +38,7 @@ SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
 KCM_API_QPS=${KCM_API_QPS:-}
 KCM_API_BURST=${KCM_API_BURST:-}
 EXTRA_ARGS=${EXTRA_ARGS:-}
+AUDIT_POLICY=${AUDIT_POLICY:-}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-180}
 SKIP_BUILD=${SKIP_BUILD:-0}
 
@@ -118,6 +121,10 @@ create_args=(
   "${extra_flags[@]}"
 )
 [[ ${DISABLE_QPS_LIMITS} == 1 ]] && create_args+=(--disable-qps-limits)
+if [[ -n ${AUDIT_POLICY} ]]; then
+  [[ -f ${AUDIT_POLICY} ]] || die "AUDIT_POLICY ${AUDIT_POLICY} is not a file"
+  create_args+=(--kube-audit-policy "$(cd "$(dirname "${AUDIT_POLICY}")" && pwd)/$(basename "${AUDIT_POLICY}")")
+fi
 
 # What the running cluster was created with: its flags and its binaries'
 # build stamps. A difference means the cluster must be created anew.

@@ -161,7 +161,7 @@ type Config struct {
 // NewReconciler wires the pipeline of one operator process.
 func NewReconciler(c Config) *Reconciler {
 	return &Reconciler{
-		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace),
+		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()),
 		Updater:  updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder),
 		Settings: c.Settings,
 		Now:      c.Now,

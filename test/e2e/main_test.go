@@ -137,7 +137,9 @@ func startCluster() error {
 	// kwokctl starts kwok with --manage-all-nodes=true; the later flags win and limit kwok to the
 	// nodes kwokctl itself creates (there are none), so it leaves the local node's pods alone.
 	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+env.kubeconfig, "NODES=0",
-		"EXTRA_ARGS=kwok-controller=manage-all-nodes=false kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake")
+		"EXTRA_ARGS=kwok-controller=manage-all-nodes=false kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+		// Which API calls Flink's HA services make (TestHighAvailabilityStandbyTakesOver).
+		"AUDIT_POLICY="+filepath.Join(env.root, "test", "e2e", "testdata", "audit-policy.yaml"))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd.Run()
 }

@@ -52,6 +52,7 @@ func TestOperatorWriteVerbs(t *testing.T) {
 		{Group: "", Resource: "events", Verb: "patch"},
 		{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: "flink-operator-system"},
 		{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "flink-operator-system"},
+		{Group: "authorization.k8s.io", Resource: "localsubjectaccessreviews", Verb: "create", Namespace: "team"},
 	}
 	for _, child := range []struct{ group, resource string }{
 		{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"networking.k8s.io", "ingresses"}, {"batch", "jobs"},
@@ -71,6 +72,9 @@ func TestOperatorWriteVerbs(t *testing.T) {
 		// Children are written with update, never patch; a FlinkCluster's spec is never written
 		// (only its status, and its finalizers through a patch).
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "apps", Resource: "deployments", Verb: "patch"}))
+		// Not even on ConfigMaps, which Flink's HA services patch: so the operator cannot grant
+		// them a Role (docs/operations.md, High availability).
+		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Resource: "configmaps", Verb: "patch"}))
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "flinkoperator.k8s.io", Resource: "flinkclusters", Verb: "update"}))
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: "default"}))
 	})

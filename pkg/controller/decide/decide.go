@@ -143,7 +143,7 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 	return fsm.Input{
 		Now: now, Namespace: fc.Namespace, Name: fc.Name, ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
 		HighAvailability: fc.Spec.HighAvailabilityEnabled(),
-		ClusterReady:     state.ClusterReady(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
+		ClusterReady:     state.ClusterReady(snap) && haPermitted(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
 		Retention: snap.Retention, FlinkVersion: desired.FlinkVersion(fc),
 		SavepointSeenAt: snap.SavepointSeenAt, Submitter: phase, SubmitterReason: reason, Settings: settings,
 		Revision:            desired.JobRevision(fc),
@@ -229,4 +229,11 @@ func checkpointRecordDue(snap *snapshot.Snapshot, settings fsm.Settings, now tim
 // (its configuration is known from then on).
 func retentionUnknown(snap *snapshot.Snapshot) bool {
 	return liveLatestStateJob(snap) && snap.Flink.State == "RUNNING" && jobStatus(snap.Cluster).CheckpointRetention == ""
+}
+
+// haPermitted: nothing is known to be missing for Flink's HA services. Without those permissions
+// a JobManager may answer REST calls with no leader behind it, so the job is not submitted (it
+// would fail) until the Role is there; condition HighAvailabilityPermitted says why.
+func haPermitted(snap *snapshot.Snapshot) bool {
+	return len(snap.HAAccess.Missing) == 0
 }

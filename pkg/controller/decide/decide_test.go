@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -142,4 +143,21 @@ func TestLatestStateReads(t *testing.T) {
 		assert.False(t, Reads(s, settings, t0).Retention)
 		assert.True(t, Reads(s, settings, t0).Checkpoints, "its history is still the record's source")
 	})
+}
+
+// TestNoSubmissionWithoutHAPermissions: a ready cluster whose pods' ServiceAccount lacks what
+// Flink's HA services need is not ready for the job (the submission would fail against a
+// JobManager without a leader); an unanswered check does not hold it.
+func TestNoSubmissionWithoutHAPermissions(t *testing.T) {
+	ready := func() *appsv1.Deployment {
+		return &appsv1.Deployment{Status: appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}}
+	}
+	snap := &snapshot.Snapshot{Cluster: buildable(true), JobManagerDeployment: ready(), TaskManagerDeployment: ready(),
+		JobManagerService: &corev1.Service{}}
+	settings := fsm.DefaultSettings()
+	assert.True(t, JobInput(snap, nil, settings, t0).ClusterReady)
+	snap.HAAccess = snapshot.HAAccess{Checked: true, ServiceAccount: "default", Missing: []string{"patch"}}
+	assert.False(t, JobInput(snap, nil, settings, t0).ClusterReady)
+	snap.HAAccess = snapshot.HAAccess{Checked: true, ServiceAccount: "default", Error: "timeout"}
+	assert.True(t, JobInput(snap, nil, settings, t0).ClusterReady)
 }

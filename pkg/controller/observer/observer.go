@@ -55,6 +55,8 @@ type Observer struct {
 	savepoints savepointClock
 	// historyReads remembers when each job's checkpoint history was last read.
 	historyReads historyClock
+	// access checks the permissions of HA clusters' pods (nil: not checked).
+	access *accessReviews
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,
@@ -91,6 +93,9 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if snap.JobManagerService != nil {
 		snap.ServiceRedirected = desired.ServiceRedirected(fc, snap.JobManagerService)
 		snap.ForeignEndpoints = o.foreignEndpoints(namespace, snap.JobManagerService.Name)
+	}
+	if o.access != nil && fc.Spec.HighAvailabilityEnabled() {
+		snap.HAAccess = o.access.haAccess(ctx, fc, now)
 	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now, needs)

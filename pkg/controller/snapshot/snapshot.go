@@ -62,6 +62,21 @@ type Snapshot struct {
 	// SavepointSeenAt is when this operator process first saw the savepoint in flight, on its
 	// own clock (zero when none is in flight).
 	SavepointSeenAt time.Time
+	// HAAccess says whether the pods' ServiceAccount may do what Flink's HA services need; read
+	// only for clusters with high availability.
+	HAAccess HAAccess
+}
+
+// HAAccess is the API server's answer about a ServiceAccount's permissions on ConfigMaps in the
+// cluster's namespace.
+type HAAccess struct {
+	// Checked is false when nothing was asked (HA off, or no access reviews configured).
+	Checked        bool
+	ServiceAccount string
+	// Missing are the verbs the ServiceAccount lacks, sorted.
+	Missing []string
+	// Error is why the API server could not answer.
+	Error string
 }
 
 // Reads are the optional REST calls a sync's decision needs, beyond the poll of the job and its

@@ -43,6 +43,10 @@ const (
 	// while its latest checkpoint is recorded and its configuration keeps it for those policies,
 	// False with the reason otherwise.
 	ConditionLatestStateAvailable = "LatestStateAvailable"
+	// ConditionHighAvailabilityPermitted is set for a cluster with high availability: True when
+	// the pods' ServiceAccount may do on ConfigMaps what Flink's HA services do, False (reason
+	// MissingPermissions, naming the verbs) when not, Unknown when the API server did not answer.
+	ConditionHighAvailabilityPermitted = "HighAvailabilityPermitted"
 )
 
 // ReasonForeignEndpoints is the JobManagerReachable condition's reason while hand-made
@@ -109,6 +113,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setStopCondition(&st, in.Job, in.Now)
 	setNameConflictCondition(&st, obs.Foreign, in.Now)
 	setLatestStateCondition(&st, fc.Spec.Job, in.Job, in.Want, in.Now)
+	setHAPermittedCondition(&st, fc, obs.HAAccess, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -440,4 +445,31 @@ func SubmitterPhase(job *batchv1.Job, jobID string) (phase fsm.SubmitterPhase, r
 		}
 	}
 	return fsm.SubmitterActive, ""
+}
+
+// setHAPermittedCondition reports what the API server said about the pods' ServiceAccount; with
+// no answer this sync (it is asked at most once a minute) the condition stays as it was.
+func setHAPermittedCondition(st *v1beta1.FlinkClusterStatus, fc *v1beta1.FlinkCluster, access snapshot.HAAccess, now time.Time) {
+	if !fc.Spec.HighAvailabilityEnabled() {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionHighAvailabilityPermitted)
+		return
+	}
+	if !access.Checked {
+		return
+	}
+	cond := metav1.Condition{Type: ConditionHighAvailabilityPermitted, Status: metav1.ConditionTrue, Reason: "Granted",
+		ObservedGeneration: st.ObservedGeneration,
+		Message:            fmt.Sprintf("ServiceAccount %s may do what Flink's HA services do on ConfigMaps", access.ServiceAccount)}
+	switch {
+	case access.Error != "":
+		cond.Status, cond.Reason = metav1.ConditionUnknown, "CheckFailed"
+		cond.Message = "could not ask the API server about ServiceAccount " + access.ServiceAccount + ": " + access.Error
+	case len(access.Missing) > 0:
+		cond.Status, cond.Reason = metav1.ConditionFalse, "MissingPermissions"
+		cond.Message = fmt.Sprintf("ServiceAccount %s/%s may not %s ConfigMaps, which Flink's high-availability services need: "+
+			"the JobManagers cannot elect a leader or keep the jobs' metadata. Bind it to a Role like "+
+			"deploy/samples/ha/flink-ha-role.yaml (and name it in spec.serviceAccountName)",
+			fc.Namespace, access.ServiceAccount, strings.Join(access.Missing, ", "))
+	}
+	setCondition(&st.Conditions, cond, now)
 }

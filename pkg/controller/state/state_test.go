@@ -258,3 +258,41 @@ func TestLatestStateCondition(t *testing.T) {
 	setLatestStateCondition(st, &v1beta1.JobSpec{}, &v1beta1.JobStatus{ID: "j1"}, nil, time.Now())
 	assert.Empty(t, st.Conditions, "removed when no policy needs it")
 }
+
+func TestHAPermittedCondition(t *testing.T) {
+	ha := &v1beta1.FlinkCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "team"},
+		Spec: v1beta1.FlinkClusterSpec{HighAvailability: &v1beta1.HighAvailabilitySpec{Type: v1beta1.HighAvailabilityKubernetes}}}
+	tests := []struct {
+		name    string
+		access  snapshot.HAAccess
+		status  metav1.ConditionStatus
+		reason  string
+		message string
+	}{
+		{"granted", snapshot.HAAccess{Checked: true, ServiceAccount: "flink-ha"}, metav1.ConditionTrue, "Granted", "flink-ha may do"},
+		{"missing verbs are named", snapshot.HAAccess{Checked: true, ServiceAccount: "default", Missing: []string{"create", "patch"}},
+			metav1.ConditionFalse, "MissingPermissions", "ServiceAccount team/default may not create, patch ConfigMaps"},
+		{"no answer", snapshot.HAAccess{Checked: true, ServiceAccount: "default", Error: "timeout"}, metav1.ConditionUnknown, "CheckFailed", "timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &v1beta1.FlinkClusterStatus{}
+			setHAPermittedCondition(st, ha, tt.access, time.Now())
+			c := meta.FindStatusCondition(st.Conditions, ConditionHighAvailabilityPermitted)
+			require.NotNil(t, c)
+			assert.Equal(t, tt.status, c.Status)
+			assert.Equal(t, tt.reason, c.Reason)
+			assert.Contains(t, c.Message, tt.message)
+		})
+	}
+	t.Run("not asked this sync: unchanged", func(t *testing.T) {
+		st := &v1beta1.FlinkClusterStatus{Conditions: []metav1.Condition{{Type: ConditionHighAvailabilityPermitted, Reason: "MissingPermissions"}}}
+		setHAPermittedCondition(st, ha, snapshot.HAAccess{}, time.Now())
+		assert.Equal(t, "MissingPermissions", st.Conditions[0].Reason)
+	})
+	t.Run("removed without HA", func(t *testing.T) {
+		st := &v1beta1.FlinkClusterStatus{Conditions: []metav1.Condition{{Type: ConditionHighAvailabilityPermitted}}}
+		setHAPermittedCondition(st, &v1beta1.FlinkCluster{}, snapshot.HAAccess{Checked: true}, time.Now())
+		assert.Empty(t, st.Conditions)
+	})
+}
