@@ -249,16 +249,24 @@ func assertRecoveredByFlink(t *testing.T, ns, name, out string, before v1beta1.J
 	return recovered
 }
 
+// runHAJob starts the HA counter cluster called name in a namespace of its own and waits until
+// every key has counted to 20; it returns the namespace, the name, the counts file and the
+// FlinkCluster.
+func runHAJob(t *testing.T, name string, jobManagers int) (string, string, string, *v1beta1.FlinkCluster) {
+	t.Helper()
+	ns, dir := newNamespace(t, name)
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, haCluster(t, ns, name, dir, out, jobManagers))
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
+	waitCounts(t, out, 4, 20, 2*time.Minute)
+	return ns, name, out, fc
+}
+
 // TestHighAvailabilityStandbyTakesOver: two JobManagers with Flink's Kubernetes HA; the leader's
 // process is SIGKILLed and the standby recovers the job from its latest checkpoint, under the
 // same job ID, without the operator resubmitting it.
 func TestHighAvailabilityStandbyTakesOver(t *testing.T) {
-	ns, dir := newNamespace(t, "ha-standby")
-	const name = "ha-standby"
-	out := filepath.Join(dir, "counts.txt")
-	apply(t, haCluster(t, ns, name, dir, out, 2))
-	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
-	waitCounts(t, out, 4, 20, 2*time.Minute)
+	ns, name, out, fc := runHAJob(t, "ha-standby", 2)
 	before := jobOf(fc)
 
 	leader := leaderAddress(t, fc)
@@ -319,12 +327,7 @@ func auditedVerbs(t *testing.T, user, resource string) []string {
 // Deployment's new pod recovers the job by itself.
 func TestHighAvailabilityJobManagerPodReplaced(t *testing.T) {
 	newestOnly(t)
-	ns, dir := newNamespace(t, "ha-single")
-	const name = "ha-single"
-	out := filepath.Join(dir, "counts.txt")
-	apply(t, haCluster(t, ns, name, dir, out, 1))
-	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
-	waitCounts(t, out, 4, 20, 2*time.Minute)
+	ns, name, out, fc := runHAJob(t, "ha-single", 1)
 	before := jobOf(fc)
 
 	ctx := context.Background()
