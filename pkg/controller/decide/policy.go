@@ -148,7 +148,7 @@ func decideDeletion(snap *snapshot.Snapshot, settings fsm.Settings, now time.Tim
 	st := *fc.Status.DeepCopy()
 	st.Components.Job = &job
 	deadline := deletionDeadline(fc, settings)
-	if finalSavepointDone(fc, job, d, deadline, now) {
+	if finalSavepointDone(fc, job, d, deadline, now, in) {
 		p := Plan{ReleaseFinalizer: true, Status: &st}
 		if job.Savepoint != nil && job.Savepoint.Reason == v1beta1.SavepointReasonDelete {
 			p.FinalSavepoint = job.Savepoint.DeepCopy()
@@ -163,15 +163,22 @@ func decideDeletion(snap *snapshot.Snapshot, settings fsm.Settings, now time.Tim
 	return p
 }
 
+// withStatus is in with the job status a step decided.
+func withStatus(in fsm.Input, st v1beta1.JobStatus) fsm.Input {
+	in.Status = st
+	return in
+}
+
 // finalSavepointDone: nothing (more) to wait for before the FlinkCluster may go.
-func finalSavepointDone(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, d fsm.Decision, deadline, now time.Time) bool {
+func finalSavepointDone(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, d fsm.Decision, deadline, now time.Time, in fsm.Input) bool {
 	switch {
 	case !now.Before(deadline):
 		return true
 	case fc.Annotations[SkipFinalSavepointAnnotation] == "true" && job.State != fsm.Deleting:
 		return true
 	case job.State == fsm.Deleting:
-		return !fsm.SavepointInFlight(job)
+		// A failed final savepoint of a job that still runs is tried again until the deadline.
+		return !fsm.SavepointInFlight(job) && !fsm.FinalSavepointRetryPossible(withStatus(in, job))
 	case job.State == fsm.Running:
 		// Waits while a final savepoint can still be taken (Flink not RUNNING yet, say).
 		return d.Transition == nil && fc.Spec.Job.SavepointsDir == nil

@@ -91,6 +91,7 @@ func TestPendingUpdate(t *testing.T) {
 func TestFinalSavepointDone(t *testing.T) {
 	deadline := t0.Add(time.Minute)
 	inFlight := &v1beta1.SavepointOperation{State: v1beta1.SavepointStateInProgress}
+	failedFinal := &v1beta1.SavepointOperation{State: v1beta1.SavepointStateFailed, Reason: v1beta1.SavepointReasonDelete, EndTime: &metav1.Time{Time: t0.Add(-time.Second)}}
 	step := fsm.Decision{Transition: &fsm.Transition{}}
 	tests := []struct {
 		name string
@@ -113,6 +114,14 @@ func TestFinalSavepointDone(t *testing.T) {
 			v1beta1.JobStatus{State: fsm.Running}, fsm.Decision{}, t0, true},
 		{"an update's stop finishes first", nil, v1beta1.JobStatus{State: fsm.Updating}, fsm.Decision{}, t0, false},
 		{"nothing runs", nil, v1beta1.JobStatus{State: fsm.Failed}, fsm.Decision{}, t0, true},
+		// Right after a restart Flink refuses savepoints until every task runs: a failed final
+		// savepoint of a job that still runs is tried again (the state machine retriggers it).
+		{"final savepoint failed, the job still runs", nil, v1beta1.JobStatus{State: fsm.Deleting, Savepoint: failedFinal}, fsm.Decision{}, t0, false},
+		{"final savepoint failed, past the deadline", nil, v1beta1.JobStatus{State: fsm.Deleting, Savepoint: failedFinal}, fsm.Decision{}, deadline, true},
+		{"final savepoint failed, the job ended", nil, v1beta1.JobStatus{State: fsm.Deleting, Savepoint: failedFinal, FlinkJobState: "FINISHED"}, fsm.Decision{}, t0, true},
+		{"final savepoint failed, skipped since", func(fc *v1beta1.FlinkCluster) {
+			fc.Annotations = map[string]string{SkipFinalSavepointAnnotation: "true"}
+		}, v1beta1.JobStatus{State: fsm.Deleting, Savepoint: failedFinal}, fsm.Decision{}, t0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +129,13 @@ func TestFinalSavepointDone(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(fc)
 			}
-			assert.Equal(t, tt.want, finalSavepointDone(fc, tt.job, tt.d, deadline, tt.now))
+			flinkState := "RUNNING"
+			if tt.job.FlinkJobState != "" {
+				flinkState = tt.job.FlinkJobState
+			}
+			in := fsm.Input{Spec: *fc.Spec.Job, Status: tt.job, SkipFinalSavepoint: fc.Annotations[SkipFinalSavepointAnnotation] == "true",
+				Flink: fsm.FlinkObservation{Polled: true, Reachable: true, Found: true, State: flinkState}}
+			assert.Equal(t, tt.want, finalSavepointDone(fc, tt.job, tt.d, deadline, tt.now, in))
 		})
 	}
 }

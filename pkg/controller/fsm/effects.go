@@ -18,6 +18,10 @@ const savepointHistoryLimit = 10
 // cancelRetryDelay spaces attempts at the savepoint a cancellation takes.
 const cancelRetryDelay = 30 * time.Second
 
+// finalSavepointRetryDelay spaces attempts at a deletion's final savepoint; they end at the
+// deletion's deadline (decide).
+const finalSavepointRetryDelay = 10 * time.Second
+
 // Effect is a named change of status that may emit actions.
 type Effect struct {
 	Name  string

@@ -105,3 +105,36 @@ func TestRecoveredByFlinkNotice(t *testing.T) {
 	assert.False(t, notices[0].Warning)
 	assert.Contains(t, notices[0].Message, "recovered job "+before.ID+" by itself from checkpoint 12 (file:/cp/chk-12); recovery 1 of this attempt, restartCount stays 2")
 }
+
+// TestFinalSavepointRetry: a failed final savepoint of a job that still runs is triggered again
+// after finalSavepointRetryDelay (right after a restart Flink refuses savepoints until every task
+// runs); not sooner, not once the job stopped, not when the user skipped it.
+func TestFinalSavepointRetry(t *testing.T) {
+	deleting := func(failedAgo time.Duration) Input {
+		in := input(Deleting)
+		in.Deleting = true
+		in.Status.Savepoint = &v1beta1.SavepointOperation{TriggerID: "t1", Reason: v1beta1.SavepointReasonDelete,
+			State: v1beta1.SavepointStateFailed, StartTime: at(-failedAgo - time.Second), EndTime: at(-failedAgo)}
+		return in
+	}
+	d := Step(deleting(finalSavepointRetryDelay))
+	require.NotNil(t, d.Transition)
+	assert.Equal(t, DeletionRequested, d.Event)
+	require.Len(t, d.Actions, 1)
+	assert.Equal(t, ActStopWithSavepoint, d.Actions[0].Kind)
+	assert.Equal(t, v1beta1.SavepointReasonDelete, d.Status.Savepoint.Reason)
+	assert.Equal(t, v1beta1.SavepointStateInProgress, d.Status.Savepoint.State)
+	assert.NotEqual(t, "t1", d.Status.Savepoint.TriggerID, "a new trigger")
+
+	assert.Nil(t, Step(deleting(finalSavepointRetryDelay-time.Second)).Transition, "not sooner")
+	stopped := deleting(time.Minute)
+	stopped.Flink.State = "FINISHED"
+	assert.Nil(t, Step(stopped).Transition, "the job stopped: nothing to save")
+	skipped := deleting(time.Minute)
+	skipped.SkipFinalSavepoint = true
+	assert.Nil(t, Step(skipped).Transition, "the user skipped it")
+	unread := deleting(time.Minute)
+	unread.Checkpoints = CheckpointObservation{}
+	assert.Nil(t, Step(unread).Transition, "the stop records its baseline from the history first")
+	assert.True(t, NeedsCheckpoints(unread))
+}

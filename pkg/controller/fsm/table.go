@@ -66,6 +66,13 @@ var (
 	finalSavepoint = &Guard{Name: "savepointsDir set, not skipped, Flink reports RUNNING, checkpoint history read", OK: func(in Input) bool {
 		return savepointsDir(in.Spec) != "" && !in.SkipFinalSavepoint && in.Flink.State == "RUNNING"
 	}, NeedsHistory: anyInput}
+	// A failed final savepoint is tried again while the job runs, so that a transient refusal
+	// (right after a restart Flink refuses savepoints until every task runs) does not let the
+	// cluster go without one; the deletion's deadline still bounds it (decide).
+	finalSavepointRetry = &Guard{Name: "the final savepoint failed 10 s ago or more, savepointsDir set, not skipped, Flink reports RUNNING, checkpoint history read", OK: func(in Input) bool {
+		sp := in.Status.Savepoint
+		return FinalSavepointRetryPossible(in) && sp.EndTime != nil && in.Now.Sub(sp.EndTime.Time) >= finalSavepointRetryDelay
+	}, NeedsHistory: anyInput}
 	// Flink refuses savepoints unless every task runs (not while INITIALIZING or RESTARTING).
 	flinkRunning = &Guard{Name: "Flink reports RUNNING", OK: func(in Input) bool { return in.Flink.State == "RUNNING" }}
 	// A job that stopped is read as its own end only after its checkpoint history was read, so
@@ -121,6 +128,7 @@ var Table = []Transition{
 	{Deploying, ClusterReady, upToDate, Submitting, []Effect{submitUpdate}},
 
 	{Deleting, SavepointCompleted, nil, Deleting, []Effect{savepointSucceeded}},
+	{Deleting, DeletionRequested, finalSavepointRetry, Deleting, []Effect{stopForDeletion}},
 	{Deleting, SavepointFailed, nil, Deleting, []Effect{savepointFailed}},
 	{Deleting, SavepointTimedOut, nil, Deleting, []Effect{markStopOverdue}},
 	{Deleting, SavepointUnknown, nil, Deleting, []Effect{retrigger}},
@@ -171,7 +179,7 @@ var Ignored = map[State]struct {
 		"the job is being stopped for the update; everything else waits until it resumes (a Flink-side recovery meanwhile belongs to the attempt being replaced)"},
 	Deploying: {allBut(ClusterReady),
 		"the job is stopped and its savepoint recorded; it resumes once the cluster runs the new spec"},
-	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed),
+	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested),
 		"the FlinkCluster is being deleted: only the final savepoint matters"},
 	Succeeded: {allBut(), "terminal: the job finished"},
 	Cancelled: {allBut(), "terminal: the job was cancelled"},
@@ -217,4 +225,12 @@ func recentlyFailed(in Input, reason v1beta1.SavepointReason) bool {
 		return false
 	}
 	return in.Now.Sub(sp.EndTime.Time) < cancelRetryDelay
+}
+
+// FinalSavepointRetryPossible: the deletion's final savepoint failed while the job still runs in
+// Flink, so it can be tried again (after finalSavepointRetryDelay).
+func FinalSavepointRetryPossible(in Input) bool {
+	sp := in.Status.Savepoint
+	return savepointsDir(in.Spec) != "" && !in.SkipFinalSavepoint && in.Flink.State == "RUNNING" &&
+		sp != nil && sp.Reason == v1beta1.SavepointReasonDelete && sp.State == v1beta1.SavepointStateFailed
 }
