@@ -33,12 +33,6 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 )
 
-// flinkHTTP bounds every call the HA scenarios make to a JobManager, as the operator's client
-// does (--flink-timeout): during a failover the Service may lead to a standby that still knows
-// the dead leader, and its REST handler then waits on an RPC to it for Flink's web.timeout
-// (10 minutes), which hung a run whose calls had no timeout.
-var flinkHTTP = &http.Client{Timeout: 5 * time.Second}
-
 // haFields are the spec fields of a highly available cluster whose pods run as the ServiceAccount
 // of deploy/samples/ha/flink-ha-role.yaml. The leader lease is shortened from Flink's 15 s so that a
 // killed leader is replaced within seconds.

@@ -149,11 +149,17 @@ func jobRunning(fc *v1beta1.FlinkCluster) bool {
 	return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
 }
 
+// flinkHTTP bounds every call the tests make to a JobManager, as the operator's client
+// does (--flink-timeout): during a failover the Service may lead to a standby that still knows
+// the dead leader, and its REST handler then waits on an RPC to it for Flink's web.timeout
+// (10 minutes), which hung a run whose calls had no timeout.
+var flinkHTTP = &http.Client{Timeout: 5 * time.Second}
+
 // flinkGET calls a JobManager's REST API through the local node's Service proxy, as the
 // operator does.
 func flinkGET(t *testing.T, ns, service, path string, into any) {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("%s/services/%s/%s/8081%s", env.proxyURL, ns, service, path))
+	resp, err := flinkHTTP.Get(fmt.Sprintf("%s/services/%s/%s/8081%s", env.proxyURL, ns, service, path))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
