@@ -40,6 +40,11 @@ type Interface interface {
 	// CancelJob is PATCH /jobs/{jobID}?mode=cancel. Cancellation is
 	// asynchronous: poll GetJob until the state is CANCELED.
 	CancelJob(ctx context.Context, jm, jobID string) error
+	// ShutDownCluster is DELETE /cluster: the leading JobManager shuts the cluster down cleanly,
+	// which with high availability deletes its blob store (<storageDir>/<cluster-id>/blob) and
+	// its leader ConfigMap; jobs still running are only suspended. It answers before the
+	// shutdown ends, and a SIGTERM then waits for the cleanup.
+	ShutDownCluster(ctx context.Context, jm string) error
 }
 
 // get performs a GET and decodes a 2xx body with decode.
@@ -202,5 +207,11 @@ func (c *Client) CancelJob(ctx context.Context, jm, jobID string) error {
 	}
 	r := request{method: http.MethodPatch, path: "/jobs/" + jobID, query: "mode=cancel", notFound: jobNotFound}
 	_, err := c.do(ctx, jm, r)
+	return err
+}
+
+// ShutDownCluster implements Interface.
+func (c *Client) ShutDownCluster(ctx context.Context, jm string) error {
+	_, err := c.do(ctx, jm, request{method: http.MethodDelete, path: "/cluster"})
 	return err
 }

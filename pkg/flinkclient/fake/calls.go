@@ -232,3 +232,16 @@ func (c *Client) CancelJob(ctx context.Context, base, jobID string) error {
 	}
 	return nil
 }
+
+// ShutDownCluster implements flinkclient.Interface. The JobManager forgets its jobs, as a clean
+// shutdown with high availability deletes them.
+func (c *Client) ShutDownCluster(ctx context.Context, base string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	jm, err := c.begin(ctx, base, http.MethodDelete, "/cluster")
+	if err != nil {
+		return err
+	}
+	jm.jobs = map[string]*jobState{}
+	return nil
+}

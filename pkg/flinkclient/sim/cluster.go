@@ -202,16 +202,43 @@ func (c *Cluster) RestartJobWith(jobID, class, message string) error {
 	return nil
 }
 
-// RestartJobManager simulates a JobManager restart without high
-// availability: every job, its history and every asynchronous operation
-// vanish, and job IDs may be submitted again.
-func (c *Cluster) RestartJobManager() {
+// DefaultHARecovery is how long a restarted JobManager with high availability takes to recover
+// its jobs (RestartJobManager).
+const DefaultHARecovery = 2 * time.Second
+
+// RestartJobManager simulates a JobManager restart, with DefaultHARecovery.
+func (c *Cluster) RestartJobManager() { c.RestartJobManagerWith(DefaultHARecovery) }
+
+// RestartJobManagerWith simulates a JobManager restart. Every asynchronous operation vanishes
+// (Flink keeps them in memory). Without high availability every job and its history vanish too,
+// and job IDs may be submitted again. A job submitted under a configuration with Flink's HA
+// services that had not ended is recovered, as Flink's new leader does: no JobManager lists it
+// for recoverAfter, then it is RUNNING under the same job ID with a new start time, restored
+// from its latest checkpoint; its ID stays taken meanwhile.
+func (c *Cluster) RestartJobManagerWith(recoverAfter time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := c.advance()
 	// The checkpoints the jobs completed stay on the storage; nothing deletes them.
-	c.materializeAll(c.advance())
+	c.materializeAll(now)
+	var recovered []*job
+	for _, j := range c.sortedJobs() {
+		if j.ha && !j.state.IsGloballyTerminal() {
+			recovered = append(recovered, j)
+		}
+	}
 	c.jobs, c.known, c.ops = nil, nil, nil
 	c.events = nil
+	for _, j := range recovered {
+		if c.known == nil {
+			c.known = map[string]struct{}{}
+		}
+		c.known[j.id] = struct{}{}
+		j.inProgress = 0
+		// Drops what the lost attempt had scheduled; no checkpoint completes while it is down.
+		j.setState(flinkclient.JobStateInitializing, now)
+		c.schedule(now.Add(recoverAfter), event{kind: evRecovered, job: j, gen: j.gen})
+	}
 }
 
 // Submit starts the job described by a `flink run` command line (see
@@ -302,6 +329,8 @@ func (c *Cluster) newJob(id string, cmd RunCommand, conf map[string]string, sub 
 		}
 	}
 	j.retention = strings.ToUpper(strings.TrimSpace(props[propRetention]))
+	// The JobManager's configuration, not the client's -D options: HA is the cluster's.
+	j.ha = haConfigured(conf)
 	j.setState(flinkclient.JobStateInitializing, now)
 	return j
 }
@@ -421,6 +450,7 @@ type eventKind uint8
 const (
 	evInitialized      eventKind = iota // INITIALIZING -> RUNNING (or FAILED)
 	evRestarted                         // RESTARTING -> RUNNING
+	evRecovered                         // recovered by a new JobManager leader
 	evCanceled                          // CANCELLING -> CANCELED
 	evSavepointWritten                  // a savepoint/stop/cancel-job savepoint is written
 	evStopped                           // stop-with-savepoint: job FINISHED, operation completes
@@ -504,6 +534,14 @@ func (c *Cluster) apply(e event) {
 	case evRestarted:
 		j.restoreFromLatest(e.at)
 		j.setState(flinkclient.JobStateRunning, e.at)
+	case evRecovered:
+		if c.jobs == nil {
+			c.jobs = map[string]*job{}
+		}
+		c.jobs[j.id] = j
+		j.start = e.at
+		j.restoreFromLatest(e.at)
+		j.setState(flinkclient.JobStateRunning, e.at)
 	case evCanceled:
 		j.setState(flinkclient.JobStateCanceled, e.at)
 	case evSavepointWritten:
@@ -536,3 +574,14 @@ func (c *Cluster) expire(now time.Time) {
 
 // simFrame is the stack frame the simulator puts under its exceptions.
 const simFrame = "\n\tat org.apache.flink.sim.SimulatedJobManager(SimulatedJobManager.java:1)"
+
+// haConfigured: the Flink configuration runs high-availability services (Kubernetes, ZooKeeper
+// or a factory class), by the 2.x key or the 1.x one.
+func haConfigured(conf map[string]string) bool {
+	v := conf["high-availability.type"]
+	if v == "" {
+		v = conf["high-availability"]
+	}
+	v = strings.TrimSpace(v)
+	return v != "" && !strings.EqualFold(v, "none")
+}

@@ -307,7 +307,19 @@ func (s *Server) controlCluster(w http.ResponseWriter, m, ns, name string, rest 
 		c.FailSavepoints(n, msg.Message)
 		w.WriteHeader(http.StatusNoContent)
 	case action == "jobmanager/restart" && m == http.MethodPost:
-		c.RestartJobManager()
+		var req struct {
+			RecoverAfter string `json:"recoverAfter"`
+		}
+		recoverAfter := DefaultHARecovery
+		err := decodeBody(body, &req)
+		if err == nil && req.RecoverAfter != "" {
+			recoverAfter, err = time.ParseDuration(req.RecoverAfter)
+		}
+		if err != nil || recoverAfter < 0 {
+			writeFlinkError(w, http.StatusBadRequest, `want {"recoverAfter": "<Go duration>"} (or no body)`)
+			return
+		}
+		c.RestartJobManagerWith(recoverAfter)
 		w.WriteHeader(http.StatusNoContent)
 	case action == "requests" && m == http.MethodGet:
 		writeJSON(w, http.StatusOK, c.RequestCounts())

@@ -132,6 +132,8 @@ type job struct {
 	numRetained int
 	retention   string
 	retained    []string
+	// ha: submitted under a configuration with HA services, so a JobManager restart recovers it.
+	ha bool
 }
 
 // Checkpoint retention values (execution.checkpointing.externalized-checkpoint-retention).

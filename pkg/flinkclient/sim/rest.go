@@ -30,6 +30,7 @@ const (
 	epCancel
 	epTriggerDisposal
 	epDisposalStatus
+	epShutdown
 	epOther
 	numEndpoints
 )
@@ -49,6 +50,7 @@ var endpointNames = [numEndpoints]string{
 	epCancel:              "PATCH /jobs/{jobid}",
 	epTriggerDisposal:     "POST /savepoint-disposal",
 	epDisposalStatus:      "GET /savepoint-disposal/{triggerid}",
+	epShutdown:            "DELETE /cluster",
 	epOther:               "other",
 }
 
@@ -75,6 +77,8 @@ func route(method, p string) routed {
 		rt.ep = epConfig
 	case is(http.MethodGet, 2) && seg[0] == "jobs" && seg[1] == "overview":
 		rt.ep = epJobsOverview
+	case is(http.MethodDelete, 1) && seg[0] == "cluster":
+		rt.ep = epShutdown
 	case is(http.MethodPost, 1) && seg[0] == "savepoint-disposal":
 		rt.ep = epTriggerDisposal
 	case is(http.MethodGet, 2) && seg[0] == "savepoint-disposal":
@@ -155,6 +159,12 @@ func (c *Cluster) serveREST(w http.ResponseWriter, r *http.Request, rt routed, b
 			j.materialize(now)
 			writeJSON(w, http.StatusOK, checkpointsJSON(j))
 		}
+	case epShutdown:
+		// A clean shutdown: the process ends after it, and with high availability Flink
+		// deletes the jobs' HA data, so a restarted JobManager has none of them.
+		c.materializeAll(now)
+		c.jobs, c.known, c.ops, c.events = nil, nil, nil, nil
+		writeJSON(w, http.StatusOK, map[string]any{})
 	case epTriggerSavepoint, epStop:
 		c.triggerREST(w, rt.ep, jobID, body, now)
 	case epSavepointStatus:

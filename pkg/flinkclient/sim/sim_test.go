@@ -620,3 +620,47 @@ func TestFinishJob(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, e.savepointStatus(jm, jobA, id).Failure.StackTrace, "FlinkJobNotFoundException")
 }
+
+// TestJobManagerRestartWithHA: with Flink's HA services in the cluster's configuration a
+// restarted JobManager recovers a job that had not ended: missing while it recovers, then RUNNING
+// under the same ID with a new start time, restored from its latest checkpoint, its ID taken all
+// along; the savepoint in flight is lost, and an ended job is not recovered.
+func TestJobManagerRestartWithHA(t *testing.T) {
+	e := newEnv(t)
+	jm := e.jm("ns", "c")
+	conf := map[string]string{"high-availability.type": "kubernetes", "execution.checkpointing.interval": "10 s",
+		"execution.checkpointing.dir": "file:///chk"}
+	// The submitter's -D turns HA off for the client only; the JobManager's configuration counts.
+	run := []string{"flink", "run", "-d", "-Dhigh-availability.type=NONE", "-D" + PropJobID + "=" + jobA, "job.jar"}
+	require.NoError(t, e.srv.SubmitConfigured("ns/c", conf, run))
+	require.NoError(t, e.srv.SubmitConfigured("ns/c", conf, []string{"flink", "run", "-d", "-D" + PropJobID + "=" + jobB, "job.jar"}))
+	e.clock.Advance(testDelays.Initialize + 25*time.Second)
+	require.NoError(t, e.srv.Cluster("ns", "c").FinishJob(jobB))
+	before, err := e.client.GetJob(e.ctx, jm, jobA)
+	require.NoError(t, err)
+	sp, err := e.client.TriggerSavepoint(e.ctx, jm, jobA, flinkclient.SavepointRequest{})
+	require.NoError(t, err)
+
+	e.srv.Cluster("ns", "c").RestartJobManagerWith(4 * time.Second)
+	_, err = e.client.GetJob(e.ctx, jm, jobA)
+	assert.ErrorIs(t, err, flinkclient.ErrJobNotFound, "recovering")
+	assert.ErrorIs(t, e.srv.SubmitConfigured("ns/c", conf, run), ErrDuplicateJob, "its ID stays taken")
+	e.clock.Advance(4 * time.Second)
+	after, err := e.client.GetJob(e.ctx, jm, jobA)
+	require.NoError(t, err)
+	assert.Equal(t, flinkclient.JobStateRunning, after.State)
+	assert.Equal(t, before.StartTime+31_000, after.StartTime, "a new start time: when it was recovered")
+	cp, err := e.client.GetCheckpoints(e.ctx, jm, jobA)
+	require.NoError(t, err)
+	require.NotNil(t, cp.LatestRestored)
+	assert.Equal(t, int64(2), cp.LatestRestored.ID, "the latest checkpoint completed before the restart")
+	assert.Equal(t, int64(2), cp.LatestCompleted.ID, "none completed while it was down")
+	_, err = e.client.GetSavepointStatus(e.ctx, jm, jobA, sp)
+	assert.ErrorIs(t, err, flinkclient.ErrTriggerNotFound, "the operation cache is gone")
+	_, err = e.client.GetJob(e.ctx, jm, jobB)
+	assert.ErrorIs(t, err, flinkclient.ErrJobNotFound, "a finished job is not recovered")
+	e.clock.Advance(20 * time.Second)
+	cp, err = e.client.GetCheckpoints(e.ctx, jm, jobA)
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), cp.LatestCompleted.ID, "checkpoints go on from the restored one")
+}
