@@ -23,6 +23,7 @@ import (
 // The final-savepoint finalizer and the annotations that steer a job cluster (see decide).
 const (
 	FinalSavepointFinalizer      = decide.FinalSavepointFinalizer
+	HACleanupFinalizer           = decide.HACleanupFinalizer
 	SkipFinalSavepointAnnotation = decide.SkipFinalSavepointAnnotation
 	SavepointRetryAnnotation     = decide.SavepointRetryAnnotation
 )
@@ -70,20 +71,28 @@ func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan de
 	if plan.BuildErr != nil {
 		r.Updater.InvalidSpec(fc, plan.BuildErr)
 	}
+	if len(plan.AddFinalizers) > 0 {
+		return Result{}, r.Updater.AddFinalizers(ctx, fc, plan.AddFinalizers...)
+	}
+	if plan.HACleanup != nil {
+		if err := r.Updater.CleanUpHA(ctx, fc, snap.JobManagerDeployment, *plan.HACleanup); err != nil {
+			return Result{}, err
+		}
+	}
 	switch {
-	case plan.AddFinalizer:
-		return Result{}, r.Updater.AddFinalizer(ctx, fc, decide.FinalSavepointFinalizer)
-	case plan.ReleaseFinalizer:
+	case plan.ReleaseFinalizer != "":
 		if plan.FinalSavepoint != nil {
 			r.Updater.FinalSavepointOutcome(fc, *plan.FinalSavepoint)
 		}
-		if err := r.Updater.ReleaseFinalizer(ctx, fc, *plan.Status, decide.FinalSavepointFinalizer); err != nil {
+		if err := r.Updater.ReleaseFinalizer(ctx, fc, plan.Status, plan.ReleaseFinalizer); err != nil {
 			return Result{}, err
 		}
-		countEndedSavepoint(fc, *plan.Status)
+		if plan.Status != nil {
+			countEndedSavepoint(fc, *plan.Status)
+		}
 		return Result{}, nil
 	case plan.Status == nil:
-		return Result{}, nil
+		return Result{RequeueAfter: plan.RequeueAfter}, nil
 	}
 	if !plan.StatusFirst {
 		if err := r.applyChildren(ctx, snap, plan.Children); err != nil {
@@ -161,7 +170,8 @@ type Config struct {
 // NewReconciler wires the pipeline of one operator process.
 func NewReconciler(c Config) *Reconciler {
 	return &Reconciler{
-		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()),
+		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()).
+			WithHAConfigMaps(c.Kube.CoreV1()),
 		Updater:  updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder),
 		Settings: c.Settings,
 		Now:      c.Now,

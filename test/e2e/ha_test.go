@@ -350,20 +350,28 @@ func TestHighAvailabilityJobManagerPodReplaced(t *testing.T) {
 	assert.Equal(t, corev1.PodRunning, pods.Items[0].Status.Phase)
 }
 
+// haSessionCluster is a session cluster with HA whose storage directory is dir/ha.
+func haSessionCluster(ns, name, dir string) string {
+	m := withFlinkRestarts(flinkCluster(ns, name, 1, streamingProperties+haProperties))
+	return strings.Replace(m, "  jobManager: {}\n", "  jobManager: {}\n"+haFields+fmt.Sprintf("    storageDir: file://%s/ha\n", dir), 1)
+}
+
 // TestHighAvailabilitySessionCluster: a session cluster with HA keeps a job submitted through
-// its REST API (not by the operator) across a JobManager crash.
+// its REST API (not by the operator) across a JobManager crash (c); deleted, it leaves none of
+// its HA ConfigMaps or its HA blob store, and the other HA cluster of its namespace is untouched
+// (d).
 func TestHighAvailabilitySessionCluster(t *testing.T) {
 	newestOnly(t)
 	ns, dir := newNamespace(t, "ha-session")
-	const name = "ha-session"
+	const name, other = "ha-session", "ha-other"
 	out := filepath.Join(dir, "counts.txt")
 	_, err := kubectl("-n", ns, "apply", "-f", filepath.Join(env.root, "deploy", "samples", "ha", "flink-ha-role.yaml"))
 	require.NoError(t, err)
-	m := withFlinkRestarts(flinkCluster(ns, name, 1, streamingProperties+haProperties))
-	m = strings.Replace(m, "  jobManager: {}\n", "  jobManager: {}\n"+haFields+fmt.Sprintf("    storageDir: file://%s/ha\n", dir), 1)
-	apply(t, m)
-	waitFor(t, ns, name, 4*time.Minute, "the cluster to run",
-		func(fc *v1beta1.FlinkCluster) bool { return fc.Status.State == v1beta1.ClusterStateRunning })
+	apply(t, haSessionCluster(ns, name, dir))
+	apply(t, haSessionCluster(ns, other, dir))
+	running := func(fc *v1beta1.FlinkCluster) bool { return fc.Status.State == v1beta1.ClusterStateRunning }
+	fc := waitFor(t, ns, name, 4*time.Minute, "the cluster to run", running)
+	otherFC := waitFor(t, ns, other, 4*time.Minute, "the other cluster to run", running)
 
 	jobID := submitThroughREST(t, ns, name, []string{"--out", out, "--rate", "20", "--keys", "4", "--checkpoint-ms", fmt.Sprint(checkpointMS)})
 	waitCounts(t, out, 4, 20, 2*time.Minute)
@@ -380,6 +388,50 @@ func TestHighAvailabilitySessionCluster(t *testing.T) {
 	before := counts(t, out)
 	all := waitCounts(t, out, 4, len(before["k0"])+20, 2*time.Minute)
 	assert.Len(t, countsAfter(before, all), 4, "every key counts on")
+
+	assertHACleanup(t, fc, otherFC, filepath.Join(dir, "ha"))
+}
+
+// assertHACleanup deletes fc, a session cluster with HA running a job, and checks that its HA
+// ConfigMaps and HA blob store (under storage) are gone and that other's ConfigMaps are not.
+func assertHACleanup(t *testing.T, fc, other *v1beta1.FlinkCluster, storage string) {
+	t.Helper()
+	ctx := context.Background()
+	selector := func(fc *v1beta1.FlinkCluster) string {
+		return labels.SelectorFromSet(desired.HAConfigMapLabels(desired.HAClusterID(fc))).String()
+	}
+	haConfigMaps := func(fc *v1beta1.FlinkCluster) []string {
+		list, err := env.kube.CoreV1().ConfigMaps(fc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector(fc)})
+		require.NoError(t, err)
+		var names []string
+		for _, cm := range list.Items {
+			names = append(names, cm.Name)
+		}
+		return names
+	}
+	require.NotEmpty(t, haConfigMaps(fc), "Flink made HA ConfigMaps")
+	otherBefore := haConfigMaps(other)
+	require.NotEmpty(t, otherBefore)
+	blobs := filepath.Join(storage, desired.HAClusterID(fc), "blob")
+	_, err := os.Stat(blobs)
+	require.NoError(t, err, "the job's JAR is in the HA blob store")
+
+	require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Delete(ctx, fc.Name, metav1.DeleteOptions{}))
+	deleted := time.Now()
+	require.Eventually(t, func() bool {
+		_, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Get(ctx, fc.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}, 2*time.Minute, time.Second, "the FlinkCluster to go")
+	t.Logf("the deletion of the HA session cluster took %.1f s", time.Since(deleted).Seconds())
+	assert.Empty(t, haConfigMaps(fc), "its HA ConfigMaps are deleted")
+	assert.Equal(t, otherBefore, haConfigMaps(other), "the other cluster's are not")
+	_, err = os.Stat(blobs)
+	assert.True(t, os.IsNotExist(err), "Flink deleted its HA blob store on the clean shutdown: %v", err)
+	left, _ := filepath.Glob(filepath.Join(storage, "*", desired.HAClusterID(fc)+"*"))
+	left2, _ := filepath.Glob(filepath.Join(storage, desired.HAClusterID(fc), "*"))
+	t.Logf("left in the HA storage directory for the user to remove (docs/operations.md): %v %v", left, left2)
+	_, err = env.kube.AppsV1().Deployments(other.Namespace).Get(ctx, other.Name+"-jobmanager", metav1.GetOptions{})
+	assert.NoError(t, err, "the other cluster runs on")
 }
 
 // submitThroughREST uploads the test job's JAR to a session cluster and runs it, as a user of
@@ -387,6 +439,16 @@ func TestHighAvailabilitySessionCluster(t *testing.T) {
 func submitThroughREST(t *testing.T, ns, name string, args []string) string {
 	t.Helper()
 	base := fmt.Sprintf("%s/services/%s/%s-jobmanager/8081", env.proxyURL, ns, name)
+	// Ready pods are not yet a leader: until the HA services elect one, every JobManager
+	// answers 503 ("ongoing leader election"), which a user's client sees too.
+	require.Eventually(t, func() bool {
+		resp, err := flinkHTTP.Get(base + "/overview")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 2*time.Minute, 500*time.Millisecond, "a JobManager leader")
 	jar, err := os.ReadFile(env.jobJar)
 	require.NoError(t, err)
 	var body bytes.Buffer

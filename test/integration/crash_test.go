@@ -27,6 +27,10 @@ type simCluster struct {
 		State      string   `json:"state"`
 		Savepoints []string `json:"savepoints"`
 	} `json:"jobs"`
+	Submissions []struct {
+		JobID string `json:"jobId"`
+		Error string `json:"error"`
+	} `json:"submissions"`
 }
 
 func simState(t *testing.T, ns, name string) simCluster {

@@ -17,7 +17,10 @@ import (
 
 // The final-savepoint finalizer and the annotations that steer a job cluster.
 const (
-	FinalSavepointFinalizer      = "flinkoperator.k8s.io/final-savepoint"
+	FinalSavepointFinalizer = "flinkoperator.k8s.io/final-savepoint"
+	// HACleanupFinalizer holds the deletion of a cluster with high availability until its
+	// JobManagers are gone and the ConfigMaps Flink's HA services made are deleted.
+	HACleanupFinalizer           = "flinkoperator.k8s.io/ha-cleanup"
 	SkipFinalSavepointAnnotation = "flinkoperator.k8s.io/skip-final-savepoint"
 	// SavepointRetryAnnotation: a new value asks again for a requested savepoint whose retries
 	// were used up.
@@ -31,8 +34,8 @@ const (
 type Plan struct {
 	// Gone: the FlinkCluster no longer exists; its series and timers are forgotten.
 	Gone bool
-	// AddFinalizer: add the final-savepoint finalizer before anything else runs.
-	AddFinalizer bool
+	// AddFinalizers: add these finalizers before anything else runs.
+	AddFinalizers []string
 	// Foreign names children whose names other objects hold; BuildErr says why the spec cannot
 	// be built. Each is reported as an event; BuildErr only when it is new (see newBuildErr).
 	Foreign []string
@@ -53,9 +56,13 @@ type Plan struct {
 	TransitionEvent bool
 	// Notices are the savepoint events of the step.
 	Notices []fsm.Notice
-	// ReleaseFinalizer: the deletion may proceed; Status is written with the release.
-	// FinalSavepoint, when set, is the final savepoint's outcome to report.
-	ReleaseFinalizer bool
+	// HACleanup removes what Flink's HA services left of a cluster whose JobManagers go: it runs
+	// before Status is written, so a failure is retried by the next sync.
+	HACleanup *HACleanup
+	// ReleaseFinalizer names the finalizer whose work is done ("" none); Status (when set) is
+	// written with the release. FinalSavepoint, when set, is the final savepoint's outcome to
+	// report.
+	ReleaseFinalizer string
 	FinalSavepoint   *v1beta1.SavepointOperation
 	// RequeueAfter is when to look again without a watch event (0: never).
 	RequeueAfter time.Duration
@@ -86,9 +93,9 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 		return decideDeletion(snap, settings, now)
 	}
 	want, buildErr := desired.Build(fc, env(snap, settings))
-	if needsFinalizer(fc) {
-		// Added before anything runs, so a deletion always finds it.
-		return Plan{AddFinalizer: true, Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr)}
+	if add := missingFinalizers(fc); len(add) > 0 {
+		// Added before anything runs, so a deletion always finds them.
+		return Plan{AddFinalizers: add, Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr)}
 	}
 	if fc.Spec.Job == nil {
 		return decideSession(snap, want, buildErr, now)
@@ -130,6 +137,9 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 		TransitionEvent:  eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}
+	}
+	if haConfigMapsDue(snap) && len(snap.HAConfigMaps) > 0 {
+		p.HACleanup = &HACleanup{ConfigMaps: snap.HAConfigMaps}
 	}
 	return p
 }
@@ -181,16 +191,19 @@ func jobStatus(fc *v1beta1.FlinkCluster) v1beta1.JobStatus {
 
 // Reads says which optional REST calls the decision on snap needs, for the observer, which makes
 // them only then: the checkpoint history when a transition reads it (fsm.NeedsCheckpoints) or
-// the latest checkpoint is due to be recorded, the checkpoint configuration once per attempt.
+// the latest checkpoint is due to be recorded, the checkpoint configuration once per attempt, the HA ConfigMaps when they are to be deleted.
 func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapshot.Reads {
 	fc := snap.Cluster
-	if fc == nil || fc.Spec.Job == nil || !snap.Flink.Polled {
+	if fc == nil {
 		return snapshot.Reads{}
 	}
-	return snapshot.Reads{
-		Checkpoints: checkpointRecordDue(snap, settings, now) || needsCheckpoints(snap, settings, now),
-		Retention:   retentionUnknown(snap),
+	reads := snapshot.Reads{HAConfigMaps: haConfigMapsDue(snap) || haCleanupReady(snap, settings, now)}
+	if fc.Spec.Job == nil || !snap.Flink.Polled {
+		return reads
 	}
+	reads.Checkpoints = checkpointRecordDue(snap, settings, now) || needsCheckpoints(snap, settings, now)
+	reads.Retention = retentionUnknown(snap)
+	return reads
 }
 
 func needsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {

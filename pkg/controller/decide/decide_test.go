@@ -42,7 +42,7 @@ func TestDecide(t *testing.T) {
 		fc := buildable(true)
 		fc.Finalizers = nil
 		p := Decide(&snapshot.Snapshot{Cluster: fc, Foreign: []string{"c-configmap"}}, settings, t0)
-		assert.Equal(t, Plan{AddFinalizer: true, Foreign: []string{"c-configmap"}}, p)
+		assert.Equal(t, Plan{AddFinalizers: []string{FinalSavepointFinalizer}, Foreign: []string{"c-configmap"}}, p)
 	})
 	t.Run("a session cluster: children, then status", func(t *testing.T) {
 		p := Decide(&snapshot.Snapshot{Cluster: buildable(false)}, settings, t0)
@@ -77,7 +77,7 @@ func TestDecide(t *testing.T) {
 		fc := buildable(true)
 		fc.DeletionTimestamp = &metav1.Time{Time: t0}
 		p := Decide(&snapshot.Snapshot{Cluster: fc}, settings, t0)
-		assert.True(t, p.ReleaseFinalizer)
+		assert.Equal(t, FinalSavepointFinalizer, p.ReleaseFinalizer)
 		assert.Nil(t, p.FinalSavepoint)
 	})
 	t.Run("the history is asked for only when a step needs it", func(t *testing.T) {

@@ -77,15 +77,23 @@ func newForeignEndpoints(fc *v1beta1.FlinkCluster, foreign string) string {
 	return foreign
 }
 
-// needsFinalizer: a job cluster with savepointsDir keeps its deletion until the final savepoint.
-func needsFinalizer(fc *v1beta1.FlinkCluster) bool {
-	job := fc.Spec.Job
-	return job != nil && job.SavepointsDir != nil && *job.SavepointsDir != "" && !hasFinalizer(fc)
+// missingFinalizers are the finalizers fc needs and lacks: a job cluster with savepointsDir keeps
+// its deletion until the final savepoint, a cluster with high availability until its HA
+// ConfigMaps are deleted (the finalizer stays when HA is turned off later: ConfigMaps may be left).
+func missingFinalizers(fc *v1beta1.FlinkCluster) []string {
+	var add []string
+	if job := fc.Spec.Job; job != nil && job.SavepointsDir != nil && *job.SavepointsDir != "" && !hasFinalizer(fc, FinalSavepointFinalizer) {
+		add = append(add, FinalSavepointFinalizer)
+	}
+	if fc.Spec.HighAvailabilityEnabled() && !hasFinalizer(fc, HACleanupFinalizer) {
+		add = append(add, HACleanupFinalizer)
+	}
+	return add
 }
 
-func hasFinalizer(fc *v1beta1.FlinkCluster) bool {
+func hasFinalizer(fc *v1beta1.FlinkCluster, finalizer string) bool {
 	for _, f := range fc.Finalizers {
-		if f == FinalSavepointFinalizer {
+		if f == finalizer {
 			return true
 		}
 	}
@@ -139,9 +147,18 @@ func updatingMessage(mode v1beta1.UpgradeMode) string {
 // skipped, or its time ran out: a deletion never hangs.
 func decideDeletion(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
 	fc := snap.Cluster
-	if fc.Spec.Job == nil || !hasFinalizer(fc) {
-		return Plan{}
+	switch {
+	case fc.Spec.Job != nil && hasFinalizer(fc, FinalSavepointFinalizer):
+		return decideFinalSavepoint(snap, settings, now)
+	case hasFinalizer(fc, HACleanupFinalizer):
+		return decideHACleanup(snap, settings, now)
 	}
+	return Plan{}
+}
+
+// decideFinalSavepoint is the first part of a job cluster's deletion.
+func decideFinalSavepoint(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
+	fc := snap.Cluster
 	in := JobInput(snap, nil, settings, now)
 	d := fsm.Step(in)
 	job := d.Status
@@ -149,7 +166,7 @@ func decideDeletion(snap *snapshot.Snapshot, settings fsm.Settings, now time.Tim
 	st.Components.Job = &job
 	deadline := deletionDeadline(fc, settings)
 	if finalSavepointDone(fc, job, d, deadline, now, in) {
-		p := Plan{ReleaseFinalizer: true, Status: &st}
+		p := Plan{ReleaseFinalizer: FinalSavepointFinalizer, Status: &st}
 		if job.Savepoint != nil && job.Savepoint.Reason == v1beta1.SavepointReasonDelete {
 			p.FinalSavepoint = job.Savepoint.DeepCopy()
 		}

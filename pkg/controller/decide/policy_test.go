@@ -154,16 +154,24 @@ func TestWantedComponents(t *testing.T) {
 	assert.Equal(t, desired.AllComponents, wantedComponents(spec, v1beta1.JobStatus{State: fsm.Running}))
 }
 
-func TestNeedsFinalizer(t *testing.T) {
+func TestMissingFinalizers(t *testing.T) {
 	fc := jobCluster()
-	assert.True(t, needsFinalizer(fc))
+	assert.Equal(t, []string{FinalSavepointFinalizer}, missingFinalizers(fc))
 	fc.Finalizers = []string{FinalSavepointFinalizer}
-	assert.False(t, needsFinalizer(fc), "already there")
+	assert.Empty(t, missingFinalizers(fc), "already there")
 	fc = jobCluster()
 	fc.Spec.Job.SavepointsDir = ptr.To("")
-	assert.False(t, needsFinalizer(fc), "no final savepoint without a directory")
+	assert.Empty(t, missingFinalizers(fc), "no final savepoint without a directory")
 	fc.Spec.Job = nil
-	assert.False(t, needsFinalizer(fc), "session clusters have no job to save")
+	assert.Empty(t, missingFinalizers(fc), "session clusters have no job to save")
+
+	fc.Spec.HighAvailability = &v1beta1.HighAvailabilitySpec{Type: v1beta1.HighAvailabilityKubernetes}
+	assert.Equal(t, []string{HACleanupFinalizer}, missingFinalizers(fc), "a session cluster with HA")
+	fc = jobCluster()
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"high-availability.type": "kubernetes"}
+	assert.Equal(t, []string{FinalSavepointFinalizer, HACleanupFinalizer}, missingFinalizers(fc), "HA through flinkProperties")
+	fc.Finalizers = []string{HACleanupFinalizer, FinalSavepointFinalizer}
+	assert.Empty(t, missingFinalizers(fc))
 }
 
 func TestHeldDrift(t *testing.T) {

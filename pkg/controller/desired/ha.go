@@ -30,9 +30,9 @@ func HAConfigMapLabels(clusterID string) map[string]string {
 	return map[string]string{"app": clusterID, "type": "flink-native-kubernetes"}
 }
 
-// haStorageDir is where the HA services keep their data: spec.highAvailability.storageDir, the
+// HAStorageDir is where the HA services keep their data: spec.highAvailability.storageDir, the
 // flinkProperties key, or the directory "ha" next to savepointsDir.
-func haStorageDir(fc *v1beta1.FlinkCluster) string {
+func HAStorageDir(fc *v1beta1.FlinkCluster) string {
 	if ha := fc.Spec.HighAvailability; ha != nil && ha.StorageDir != nil {
 		return *ha.StorageDir
 	}
@@ -54,7 +54,7 @@ func haConfig(fc *v1beta1.FlinkCluster, conf map[string]string) {
 	if fc.Spec.HighAvailability != nil {
 		conf[HATypeKey] = "kubernetes"
 	}
-	if dir := haStorageDir(fc); dir != "" {
+	if dir := HAStorageDir(fc); dir != "" {
 		conf[HAStorageDirKey] = dir
 	}
 	id := HAClusterID(fc)

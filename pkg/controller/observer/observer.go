@@ -14,6 +14,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -57,6 +58,8 @@ type Observer struct {
 	historyReads historyClock
 	// access checks the permissions of HA clusters' pods (nil: not checked).
 	access *accessReviews
+	// haConfigMaps lists HA ConfigMaps when a decision deletes them (nil: never listed).
+	haConfigMaps corev1client.ConfigMapsGetter
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,
@@ -97,42 +100,66 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if o.access != nil && fc.Spec.HighAvailabilityEnabled() {
 		snap.HAAccess = o.access.haAccess(ctx, fc, now)
 	}
+	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
 	if fc.Spec.Job != nil {
-		o.observeJob(ctx, snap, now, needs)
+		o.observeJob(ctx, snap, now)
+	}
+	if needs == nil {
+		return snap, nil
+	}
+	if err := o.read(ctx, snap, needs(snap), now); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
 
+// read makes the optional calls the decision needs.
+func (o *Observer) read(ctx context.Context, snap *snapshot.Snapshot, reads snapshot.Reads, now time.Time) error {
+	fc := snap.Cluster
+	if reads.HAConfigMaps && o.haConfigMaps != nil {
+		cms, err := listHAConfigMaps(ctx, o.haConfigMaps, fc)
+		if err != nil {
+			return err
+		}
+		snap.HAConfigMaps = cms
+	}
+	if fc.Spec.Job == nil {
+		return nil
+	}
+	key := fc.Namespace + "/" + fc.Name
+	jobID := jobStatus(fc).ID
+	if reads.Checkpoints {
+		snap.Checkpoints = ObserveCheckpoints(ctx, o.flink, snap.JobManagerURL, jobID)
+		if snap.Checkpoints.Read {
+			o.historyReads.read(key, jobID, now)
+		}
+	}
+	if reads.Retention {
+		snap.Retention = ObserveRetention(ctx, o.flink, snap.JobManagerURL, jobID)
+	}
+	return nil
+}
+
+func jobStatus(fc *v1beta1.FlinkCluster) v1beta1.JobStatus {
+	if fc.Status.Components.Job == nil {
+		return v1beta1.JobStatus{}
+	}
+	return *fc.Status.Components.Job
+}
+
 // observeJob asks the JobManager what the job's status says there is to ask.
-func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now time.Time, needs func(*snapshot.Snapshot) snapshot.Reads) {
+func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now time.Time) {
 	fc := snap.Cluster
 	key := fc.Namespace + "/" + fc.Name
-	var job v1beta1.JobStatus
-	if fc.Status.Components.Job != nil {
-		job = *fc.Status.Components.Job
-	}
+	job := jobStatus(fc)
 	snap.SavepointSeenAt = o.savepoints.seenAt(key, InFlightTrigger(job), now)
 	snap.CheckpointsReadAt = o.historyReads.at(key, job.ID)
-	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
 	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" {
 		// No REST call reaches whatever the Service now points at; the updater puts a changed
 		// Service back, and foreign endpoints are the user's to remove.
 		return
 	}
 	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)
-	if needs == nil {
-		return
-	}
-	reads := needs(snap)
-	if reads.Checkpoints {
-		snap.Checkpoints = ObserveCheckpoints(ctx, o.flink, snap.JobManagerURL, job.ID)
-		if snap.Checkpoints.Read {
-			o.historyReads.read(key, job.ID, now)
-		}
-	}
-	if reads.Retention {
-		snap.Retention = ObserveRetention(ctx, o.flink, snap.JobManagerURL, job.ID)
-	}
 }
 
 // SavepointStarted records that a savepoint the sync just decided on is in flight (timed from

@@ -65,6 +65,15 @@ type Snapshot struct {
 	// HAAccess says whether the pods' ServiceAccount may do what Flink's HA services need; read
 	// only for clusters with high availability.
 	HAAccess HAAccess
+	// HAConfigMaps are the ConfigMaps Flink's HA services made for this cluster (by their labels
+	// and the cluster's HA cluster ID), listed only when Reads.HAConfigMaps asks.
+	HAConfigMaps []HAConfigMap
+}
+
+// HAConfigMap names one HA ConfigMap; its UID makes a deletion miss a namesake created since.
+type HAConfigMap struct {
+	Name string
+	UID  string
 }
 
 // HAAccess is the API server's answer about a ServiceAccount's permissions on ConfigMaps in the
@@ -79,11 +88,14 @@ type HAAccess struct {
 	Error string
 }
 
-// Reads are the optional REST calls a sync's decision needs, beyond the poll of the job and its
-// savepoint: the observer makes them only when asked.
+// Reads are the optional calls a sync's decision needs, beyond the caches and the poll of the job
+// and its savepoint: the observer makes them only when asked.
 type Reads struct {
 	// Checkpoints: the job's checkpoint history (GET /jobs/{id}/checkpoints).
 	Checkpoints bool
 	// Retention: the job's checkpoint configuration (GET /jobs/{id}/checkpoints/config).
 	Retention bool
+	// HAConfigMaps: the cluster's HA ConfigMaps (a LIST with a label selector: they are Flink's
+	// objects, outside the operator's caches).
+	HAConfigMaps bool
 }

@@ -22,6 +22,7 @@ type FlinkWriter interface {
 	TriggerSavepoint(ctx context.Context, jm, jobID string, req flinkclient.SavepointRequest) (string, error)
 	StopWithSavepoint(ctx context.Context, jm, jobID string, req flinkclient.StopRequest) (string, error)
 	CancelJob(ctx context.Context, jm, jobID string) error
+	ShutDownCluster(ctx context.Context, jm string) error
 }
 
 // Event reasons of the job's lifecycle.

@@ -85,7 +85,9 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 		func() write {
 			return plan(a, "ConfigMap", configMaps, obs.ConfigMap, want.ConfigMap, mergeConfigMap, nil)
 		},
-		func() write { return a.remove("ConfigMap", obs.ConfigMap, configMaps.Delete) })
+		func() write {
+			return a.remove("ConfigMap", obs.ConfigMap, configMaps.Delete, metav1.DeletePropagationBackground)
+		})
 	if err := run(ctx, configMap); err != nil {
 		return err
 	}
@@ -94,7 +96,11 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 			func() write {
 				return plan(a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment(deployments))
 			},
-			func() write { return a.remove("Deployment", obs.JobManagerDeployment, deployments.Delete) }),
+			// In the foreground: the Deployment is gone only once its pods are, which the
+			// removal of HA ConfigMaps waits for (decide.HACleanup).
+			func() write {
+				return a.remove("Deployment", obs.JobManagerDeployment, deployments.Delete, metav1.DeletePropagationForeground)
+			}),
 		pick(jm,
 			func() write {
 				if opts.RepairService != "" {
@@ -104,24 +110,32 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 				}
 				return plan(a, "Service", services, obs.JobManagerService, want.JobManagerService, mergeService, nil)
 			},
-			func() write { return a.remove("Service", obs.JobManagerService, services.Delete) }),
+			func() write {
+				return a.remove("Service", obs.JobManagerService, services.Delete, metav1.DeletePropagationBackground)
+			}),
 		pick(tm,
 			func() write {
 				return plan(a, "Deployment", deployments, obs.TaskManagerDeployment, want.TaskManagerDeployment, mergeDeployment, scaleDeployment(deployments))
 			},
-			func() write { return a.remove("Deployment", obs.TaskManagerDeployment, deployments.Delete) }),
+			func() write {
+				return a.remove("Deployment", obs.TaskManagerDeployment, deployments.Delete, metav1.DeletePropagationBackground)
+			}),
 		pick(jm && want.JobManagerIngress != nil,
 			func() write {
 				return plan(a, "Ingress", ingresses, obs.JobManagerIngress, want.JobManagerIngress, mergeIngress, nil)
 			},
-			func() write { return a.remove("Ingress", obs.JobManagerIngress, ingresses.Delete) }),
+			func() write {
+				return a.remove("Ingress", obs.JobManagerIngress, ingresses.Delete, metav1.DeletePropagationBackground)
+			}),
 		// Never held: a policy change replaces no pod, and a security setting must not wait
 		// for the job's next stop.
 		pick(want.NetworkPolicy != nil,
 			func() write {
 				return plan(applier{u: u, fc: obs.Cluster}, "NetworkPolicy", policies, obs.NetworkPolicy, want.NetworkPolicy, mergeNetworkPolicy, nil)
 			},
-			func() write { return a.remove("NetworkPolicy", obs.NetworkPolicy, policies.Delete) }),
+			func() write {
+				return a.remove("NetworkPolicy", obs.NetworkPolicy, policies.Delete, metav1.DeletePropagationBackground)
+			}),
 	)
 }
 
@@ -206,13 +220,12 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 }
 
 // remove plans deleting a child the spec or the job's cleanup policy no longer wants.
-func (a applier) remove(kind string, live metav1.Object, del func(context.Context, string, metav1.DeleteOptions) error) write {
+func (a applier) remove(kind string, live metav1.Object, del func(context.Context, string, metav1.DeleteOptions) error, policy metav1.DeletionPropagation) write {
 	if isNil(live) || live.GetDeletionTimestamp() != nil {
 		return nil
 	}
 	name := live.GetName()
 	return a.recorded("delete", kind, name, ReasonDeleted, "Deleted %s %s", func(ctx context.Context) error {
-		policy := metav1.DeletePropagationBackground
 		if err := del(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); !apierrors.IsNotFound(err) {
 			return err
 		}
@@ -268,12 +281,15 @@ func (u *Updater) writeStatus(ctx context.Context, fc *v1beta1.FlinkCluster, st 
 	return stored, nil
 }
 
-// ReleaseFinalizer records the final status and then removes the finalizer, on the object the
-// status write returned, so the two writes cannot conflict with each other.
-func (u *Updater) ReleaseFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus, finalizer string) error {
-	stored, err := u.writeStatus(ctx, fc, st)
-	if err != nil {
-		return err
+// ReleaseFinalizer records the final status (when st is set) and then removes the finalizer, on
+// the object the status write returned, so the two writes cannot conflict with each other.
+func (u *Updater) ReleaseFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, st *v1beta1.FlinkClusterStatus, finalizer string) error {
+	stored := fc
+	if st != nil {
+		var err error
+		if stored, err = u.writeStatus(ctx, fc, *st); err != nil {
+			return err
+		}
 	}
 	return u.RemoveFinalizer(ctx, stored, finalizer)
 }
@@ -297,10 +313,10 @@ func (u *Updater) ForeignChildren(fc *v1beta1.FlinkCluster, foreign []string) {
 	}
 }
 
-// AddFinalizer adds a finalizer to the FlinkCluster (a conflict fails the sync, which reruns).
-func (u *Updater) AddFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster, finalizer string) error {
-	if err := u.patchFinalizers(ctx, fc, append(append([]string{}, fc.Finalizers...), finalizer)); err != nil {
-		return fmt.Errorf("adding finalizer %s: %w", finalizer, err)
+// AddFinalizers adds finalizers to the FlinkCluster (a conflict fails the sync, which reruns).
+func (u *Updater) AddFinalizers(ctx context.Context, fc *v1beta1.FlinkCluster, finalizers ...string) error {
+	if err := u.patchFinalizers(ctx, fc, append(append([]string{}, fc.Finalizers...), finalizers...)); err != nil {
+		return fmt.Errorf("adding finalizers %v: %w", finalizers, err)
 	}
 	return nil
 }

@@ -1,0 +1,80 @@
+package decide
+
+import (
+	"time"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+)
+
+// HACleanup is what the updater removes of a cluster's high availability, in this order.
+type HACleanup struct {
+	// ShutDownFlink is the JobManager REST URL to ask for a clean shutdown ("" none): on it Flink
+	// deletes its own HA data, in the storage directory too, which the operator cannot reach.
+	ShutDownFlink string
+	// DeleteJobManager: delete the JobManager Deployment in the foreground, so that it is gone
+	// only once its pods are, and no JobManager writes an HA ConfigMap after they are deleted.
+	DeleteJobManager bool
+	// ConfigMaps are the HA ConfigMaps to delete.
+	ConfigMaps []snapshot.HAConfigMap
+	// PodsMayRun: the JobManager pods outlived their deadline, and the ConfigMaps are deleted
+	// anyway (a deletion never hangs), which is reported.
+	PodsMayRun bool
+}
+
+// jobManagerStopAllowance is how long JobManager pods may take to stop once their Deployment is
+// deleted: a grace period of 30 s, and the time a node takes to confirm it.
+const jobManagerStopAllowance = 2 * time.Minute
+
+// decideHACleanup is the last part of the deletion of a cluster with high availability: ask
+// Flink to shut down cleanly and delete the JobManagers; once they are gone, delete the HA
+// ConfigMaps left (what Flink missed, or wrote again while stopping) and let the deletion go.
+func decideHACleanup(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
+	fc := snap.Cluster
+	jm := snap.JobManagerDeployment
+	deadline := haCleanupDeadline(fc, settings)
+	switch {
+	case jm != nil && jm.DeletionTimestamp == nil && now.Before(deadline):
+		c := HACleanup{DeleteJobManager: true}
+		if fc.Spec.HighAvailabilityEnabled() && snap.ServiceRedirected == "" && snap.ForeignEndpoints == "" {
+			c.ShutDownFlink = snap.JobManagerURL
+		}
+		return Plan{HACleanup: &c, RequeueAfter: deadline.Sub(now)}
+	case jm != nil && now.Before(deadline):
+		// The Deployment's removal is a watch event; the requeue only bounds the wait.
+		return Plan{RequeueAfter: deadline.Sub(now)}
+	}
+	return Plan{HACleanup: &HACleanup{ConfigMaps: snap.HAConfigMaps, PodsMayRun: jm != nil}, ReleaseFinalizer: HACleanupFinalizer}
+}
+
+// haCleanupDeadline bounds a deletion's wait for the JobManager pods: after the final
+// savepoint's own deadline, the time they take to stop.
+func haCleanupDeadline(fc *v1beta1.FlinkCluster, settings fsm.Settings) time.Time {
+	return deletionDeadline(fc, settings).Add(jobManagerStopAllowance)
+}
+
+// haCleanupReady: a deletion's HA cleanup is at its last step, which deletes the HA ConfigMaps
+// (so they are listed).
+func haCleanupReady(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
+	fc := snap.Cluster
+	if fc.DeletionTimestamp == nil || !hasFinalizer(fc, HACleanupFinalizer) ||
+		(fc.Spec.Job != nil && hasFinalizer(fc, FinalSavepointFinalizer)) {
+		return false
+	}
+	return snap.JobManagerDeployment == nil || !now.Before(haCleanupDeadline(fc, settings))
+}
+
+// haConfigMapsDue: the job's cleanup policy deleted the JobManager of a cluster with high
+// availability, and this is the first sync that sees it gone (status still says otherwise). Its
+// HA ConfigMaps go then: the job ended, so Flink has nothing left to recover, and a JobManager
+// that a later restart brings back must not find the old cluster's leader and jobs. The list is
+// read once per removal, not on every sync of a stopped cluster.
+func haConfigMapsDue(snap *snapshot.Snapshot) bool {
+	fc := snap.Cluster
+	if fc.DeletionTimestamp != nil || fc.Spec.Job == nil || !hasFinalizer(fc, HACleanupFinalizer) {
+		return false
+	}
+	return !wantedComponents(*fc.Spec.Job, jobStatus(fc)).JobManager && snap.JobManagerDeployment == nil &&
+		fc.Status.Components.JobManagerDeployment.State != v1beta1.ComponentStateDeleted
+}
