@@ -285,6 +285,18 @@ func TestHighAvailabilityStandbyTakesOver(t *testing.T) {
 	assertRecoveredByFlink(t, ns, name, out, before, startedBefore, lastCheckpoint, lastTriggered, atKill, failedAt, true)
 	assert.NotEqual(t, leader, leaderAddress(t, fc), "the standby leads now")
 
+	// Savepoints go on through the new leader (the Service leads to it once the dead pod's
+	// endpoint is gone; any JobManager forwards to the leader).
+	gen := jobOf(getFC(t, ns, name)).SavepointGeneration
+	patchJob(t, ns, name, fmt.Sprintf(`{"savepointGeneration":%d}`, gen+1))
+	fc = waitFor(t, ns, name, time.Minute, "a savepoint through the new leader",
+		func(fc *v1beta1.FlinkCluster) bool { return jobOf(fc).SavepointGeneration > gen })
+	j := jobOf(fc)
+	require.NotNil(t, j.Savepoint)
+	assert.Equal(t, v1beta1.SavepointStateSucceeded, j.Savepoint.State, j.Savepoint.Message)
+	assert.Contains(t, j.SavepointLocation, "/savepoints/", "written to savepointsDir")
+	assert.Equal(t, before.ID, j.ID)
+
 	// What Flink's HA services did on ConfigMaps, by the API server's audit log: within the
 	// sample Role's verbs, and including what leader election and retrieval need.
 	verbs := auditedVerbs(t, "system:serviceaccount:"+ns+":flink-ha", "configmaps")
