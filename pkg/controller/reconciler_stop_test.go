@@ -47,6 +47,8 @@ func stopWith(t *testing.T, f *fixture, request string) fsm.State {
 		f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Parallelism = ptr.To[int32](2) })
 	case "cancel":
 		f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.CancelRequested = ptr.To(true) })
+	case "suspend":
+		f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.State = ptr.To(v1beta1.JobDesiredStateSuspended) })
 	case "delete":
 		deleting := f.cluster().DeepCopy()
 		now := metav1.NewTime(f.now)
@@ -71,6 +73,41 @@ func (f *fixture) events() string {
 		all = append(all, <-f.recorder.Events)
 	}
 	return strings.Join(all, "\n")
+}
+
+// TestSuspendThroughTheSync: a suspension stops the job with a savepoint (history read first),
+// deletes only the TaskManagers once the job stopped, and the resume submits a new attempt from
+// that savepoint after the TaskManagers are back.
+func TestSuspendThroughTheSync(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	assert.Equal(t, fsm.Suspending, stopWith(t, f, "suspend"))
+	f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: f.job().ID, State: flinkclient.JobStateFinished},
+		Checkpoints: checkpointsUpTo(5, 6, "/savepoints/suspend"), SavepointOutcome: flinkfake.Outcome{Location: "/savepoints/suspend"}})
+	var writes []string
+	for i := 0; i < 3 && f.job().State != fsm.Suspended; i++ {
+		writes = f.sync()
+	}
+	require.Equal(t, fsm.Suspended, f.job().State)
+	assert.Equal(t, "/savepoints/suspend", f.job().SavepointLocation)
+	assert.ElementsMatch(t, []string{"update flinkclusters/status", "delete deployments"}, writes, "the TaskManagers go with the transition")
+	_, tmLeft, _ := f.indexers["deploy"].GetByKey("ns/c-taskmanager")
+	_, jmLeft, _ := f.indexers["deploy"].GetByKey("ns/c-jobmanager")
+	assert.False(t, tmLeft)
+	assert.True(t, jmLeft, "the JobManager stays")
+	suspendedID := f.job().ID
+
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.State = ptr.To(v1beta1.JobDesiredStateRunning) })
+	for i := 0; i < 4 && f.job().State != fsm.Submitting; i++ {
+		f.sync()
+		f.makeAvailable()
+	}
+	require.Equal(t, fsm.Submitting, f.job().State)
+	assert.NotEqual(t, suspendedID, f.job().ID, "a new attempt")
+	assert.Equal(t, "/savepoints/suspend", f.job().FromSavepoint, "resumed from the suspension's savepoint")
+	f.sync() // the old submitter is replaced
+	assert.Contains(t, strings.Join(f.storedSubmitter().Spec.Template.Spec.Containers[0].Command, " "), "--fromSavepoint /savepoints/suspend")
 }
 
 func TestAStopWhoseTriggerFlinkForgotIsFoundInTheCheckpointHistory(t *testing.T) {

@@ -225,6 +225,8 @@ func compatInvalidCases() []invalidCase {
 		{"an unknown upgradeMode", job, set("spec.job.upgradeMode", "Checkpoint"), "spec.job.upgradeMode", "Unsupported value"},
 		{"upgradeFallback with a stateless update", job, both(set("spec.job.upgradeMode", "Stateless"), set("spec.job.upgradeFallback", "LastState")), "spec.job.upgradeFallback", "applies only to upgradeMode Savepoint"},
 		{"upgradeFallback Savepoint", job, both(set("spec.job.upgradeFallback", "Savepoint"), set("spec.job.savepointsDir", "/sp")), "spec.job.upgradeFallback", "Unsupported value"},
+		{"Suspended by savepoint without savepointsDir", job, set("spec.job.state", "Suspended"), "spec.job.state", "needs spec.job.savepointsDir"},
+		{"an unknown job state", job, set("spec.job.state", "Paused"), "spec.job.state", "Unsupported value"},
 		{"latest state without a checkpoint directory", job, set("spec.job.restartPolicy", "FromLatestStateOnFailure"), "spec.job", "need a checkpoint directory"},
 		{"jobManager podLabels override the cluster label", session, set("spec.jobManager.podLabels", obj("flinkoperator.k8s.io/cluster", "other")), "spec.jobManager.podLabels", "operator's own labels"},
 		{"taskManager podLabels override the component label", session, set("spec.taskManager.podLabels", obj("app.kubernetes.io/component", "x")), "spec.taskManager.podLabels", "operator's own labels"},

@@ -166,8 +166,8 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 }
 
 // mayReadHistory is a cheap first test for NeedsCheckpoints, so that the poll of a running job
-// that nothing asks to stop builds nothing: only a stop to trigger (deletion, cancellation, a new
-// revision), a stop in flight, a job Flink reports stopped, a failed one whose policies resume
+// that nothing asks to stop builds nothing: only a stop to trigger (deletion, cancellation, a
+// suspension, a new revision), a stop in flight (or a suspension's cancellation), a job Flink reports stopped, a failed one whose policies resume
 // from the latest state, or one a new JobManager recovered (which checkpoint it restored) can
 // take a transition that reads the history.
 func mayReadHistory(snap *snapshot.Snapshot) bool {
@@ -175,7 +175,8 @@ func mayReadHistory(snap *snapshot.Snapshot) bool {
 	job := jobStatus(fc)
 	ended := fsm.FlinkStateMeaning[snap.Flink.State]
 	cancel := fc.Spec.Job.CancelRequested != nil && *fc.Spec.Job.CancelRequested
-	return fc.DeletionTimestamp != nil || cancel || fsm.SavepointInFlight(job) ||
+	suspend := fc.Spec.Job.Suspended() && job.State == fsm.Running
+	return fc.DeletionTimestamp != nil || cancel || suspend || job.State == fsm.Suspending || fsm.SavepointInFlight(job) ||
 		fsm.FlinkRecovered(fsm.Input{Flink: snap.Flink, Status: job}) ||
 		ended == fsm.JobFinished || ended == fsm.JobCanceled ||
 		(ended == fsm.JobFailed && fc.Spec.Job.UsesLatestState()) ||

@@ -21,8 +21,14 @@ func eventWorthy(t *fsm.Transition) bool {
 	return t != nil && t.From != t.To && !(t.From == fsm.Running && t.To == fsm.Savepointing)
 }
 
-// wantedComponents applies the cleanup policy the job's state calls for.
+// wantedComponents applies the cleanup policy the job's state calls for. A suspended job keeps
+// its JobManager: the resume is faster, its REST API still answers (the checkpoint history, the
+// disposal of savepoints), and with HA the stopped job has left nothing for a new leader to
+// recover.
 func wantedComponents(spec v1beta1.JobSpec, job v1beta1.JobStatus) desired.Components {
+	if job.State == fsm.Suspended {
+		return desired.Components{JobManager: true}
+	}
 	switch fsm.Cleanup(spec, job) {
 	case v1beta1.CleanupActionDeleteCluster:
 		return desired.Components{}
@@ -106,8 +112,13 @@ func hasFinalizer(fc *v1beta1.FlinkCluster, finalizer string) bool {
 func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held, invalid bool, lastState string) (reason, message string) {
 	spec := fc.Spec.Job
 	switch {
+	case job.State == fsm.Deploying && job.TargetRevision == "" && job.UpdateMode != "":
+		// A resume: the suspension recorded how it stopped the job, and no revision to roll out.
+		return "Resuming", "resuming the suspended job: the cluster is rebuilt on the current spec, then the job is resubmitted from what the suspension left"
 	case job.State == fsm.Updating || job.State == fsm.Deploying:
 		return "Updating", updatingMessage(job.UpdateMode)
+	case spec.Suspended() && job.State == fsm.Running:
+		return suspendPending(spec, lastState)
 	case !held:
 		return "", ""
 	case invalid:
@@ -129,6 +140,17 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision str
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
 	}
 	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
+}
+
+// suspendPending explains a suspension that has not started: the job is Running and
+// spec.job.state is Suspended.
+func suspendPending(spec *v1beta1.JobSpec, lastState string) (reason, message string) {
+	if spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState && lastState != "" {
+		return "SuspendWaiting", "spec.job.state is Suspended; upgradeMode LastState cannot stop the job yet: " + lastState +
+			"; the job keeps running and is suspended once this is resolved"
+	}
+	return "SuspendWaiting", "spec.job.state is Suspended; the job is stopped when Flink reports it RUNNING and no savepoint is in flight " +
+		"(a failed suspension savepoint is tried again after 30 s)"
 }
 
 // updatingMessage describes an update in progress by how it stops the job.

@@ -64,6 +64,11 @@ func TestPendingUpdate(t *testing.T) {
 	}{
 		{"an update in progress", nil, fsm.Updating, "a", true, false, "", "Updating"},
 		{"rebuilding", nil, fsm.Deploying, "a", false, false, "", "Updating"},
+		{"a suspension waits", func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.State = ptr.To(v1beta1.JobDesiredStateSuspended) }, fsm.Running, "a", false, false, "", "SuspendWaiting"},
+		{"a LastState suspension waits for a checkpoint", func(fc *v1beta1.FlinkCluster) {
+			fc.Spec.Job.State = ptr.To(v1beta1.JobDesiredStateSuspended)
+			lastState(fc)
+		}, fsm.Running, "a", false, false, "no checkpoint", "SuspendWaiting"},
 		{"nothing held", nil, fsm.Running, "b", false, false, "", ""},
 		{"an unbuildable spec", nil, fsm.Running, "b", true, true, "", "InvalidSpec"},
 		{"same spec, children built differently", nil, fsm.Running, "a", true, false, "", "OperatorUpgrade"},
@@ -86,6 +91,15 @@ func TestPendingUpdate(t *testing.T) {
 			assert.Equal(t, tt.want == "", message == "")
 		})
 	}
+}
+
+// TestPendingResume: Deploying after a suspension (how it stopped recorded, no revision to roll
+// out) is a resume, not an update.
+func TestPendingResume(t *testing.T) {
+	reason, _ := pendingUpdate(jobCluster(), v1beta1.JobStatus{State: fsm.Deploying, Revision: "a", UpdateMode: v1beta1.UpgradeModeSavepoint}, "a", false, false, "")
+	assert.Equal(t, "Resuming", reason)
+	reason, _ = pendingUpdate(jobCluster(), v1beta1.JobStatus{State: fsm.Deploying, Revision: "a", UpdateMode: v1beta1.UpgradeModeSavepoint, TargetRevision: "b"}, "b", false, false, "")
+	assert.Equal(t, "Updating", reason)
 }
 
 func TestFinalSavepointDone(t *testing.T) {

@@ -33,7 +33,7 @@ func willRestart(spec v1beta1.JobSpec, st v1beta1.JobStatus) bool {
 // Active reports whether the job may be running in Flink, so its pods must not be replaced.
 func Active(st v1beta1.JobStatus) bool {
 	switch st.State {
-	case Submitting, Running, Savepointing, Cancelling, Updating, Deleting:
+	case Submitting, Running, Savepointing, Cancelling, Updating, Suspending, Deleting:
 		return true
 	}
 	return false

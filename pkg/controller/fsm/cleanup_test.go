@@ -40,7 +40,7 @@ func TestCleanup(t *testing.T) {
 
 func TestActive(t *testing.T) {
 	for _, s := range States {
-		want := s == Submitting || s == Running || s == Savepointing || s == Cancelling || s == Updating || s == Deleting
+		want := s == Submitting || s == Running || s == Savepointing || s == Cancelling || s == Updating || s == Suspending || s == Deleting
 		assert.Equal(t, want, Active(v1beta1.JobStatus{State: s}), s)
 	}
 }

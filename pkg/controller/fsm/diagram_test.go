@@ -104,16 +104,27 @@ attempt is submitted from that savepoint when every child carries the new spec (
 failed savepoint leaves the job running on its old spec and is tried again after 30 s: an update
 never drops state.
 
+## Suspension
+
+spec.job.state Suspended stops a Running job the way upgradeMode says (Suspending: a stop with a
+savepoint, reason Suspend; or a cancellation for LastState and Stateless), without a revision to
+roll out; once Flink reports it stopped the job is Suspended, its TaskManagers are deleted and its
+JobManager idles. Running again (or removing the field) resumes it through Deploying, exactly as an
+update resumes: the children are rebuilt with the current spec and a new attempt is submitted from
+what the stop left. A job suspended before its first submission goes back to Pending. A failed
+suspension savepoint leaves the job Running and is tried again after 30 s (or falls back to
+LastState with upgradeFallback); cancelRequested on a Suspended job ends it (Cancelled), for good.
+
 ## Stops are confirmed
 
-A stop with a savepoint (update, cancel, delete) is triggered only after the job's checkpoint
+A stop with a savepoint (update, suspend, cancel, delete) is triggered only after the job's checkpoint
 history was read, and the highest checkpoint ID it showed is recorded with the stop
 (savepoint.afterCheckpointID). A job that stops while such a stop is in flight stopped because of
 it: nothing is rebuilt, resubmitted or cleaned up until the stop's savepoint is known, from the
 trigger's status or, when the JobManager forgot the trigger, from the checkpoint history (only a
 savepoint above the recorded ID). If neither shows it, the stop ends Unconfirmed (condition
-StopUnconfirmed, an event): an update then leaves the job Failed and is not restarted from an older
-savepoint. A stop that Flink does not confirm within the savepoint timeout is marked overdue
+StopUnconfirmed, an event): an update or a suspension then leaves the job Failed and is not
+restarted from an older savepoint. A stop that Flink does not confirm within the savepoint timeout is marked overdue
 (condition StopUnconfirmed, reason Overdue, an event) and still polled; it never returns the job to
 Running and is never read as the job's own end. A job stopped outside the operator (Flink's UI or
 REST API) is read as ended only after its checkpoint history was read, and a savepoint that stopped

@@ -112,6 +112,20 @@ var (
 	stopForUpdate = Effect{"record and stop the job with a savepoint for the update", func(in Input, st *v1beta1.JobStatus) []Action {
 		return startSavepoint(in, st, v1beta1.SavepointReasonUpdate, ActStopWithSavepoint)
 	}}
+	stopForSuspend = Effect{"record and stop the job with a savepoint for the suspension", func(in Input, st *v1beta1.JobStatus) []Action {
+		return startSavepoint(in, st, v1beta1.SavepointReasonSuspend, ActStopWithSavepoint)
+	}}
+	markSuspended = Effect{"say the job is suspended, and what a resume restores", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.Message = "suspended (spec.job.state); set it to Running to resume"
+		if d := updateSource(*st).describe(); st.Attempt > 0 && d != "" {
+			st.Message += " (" + d + ")"
+		}
+		return nil
+	}}
+	markResumed = Effect{"clear the suspension's message", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.Message = ""
+		return nil
+	}}
 	stopForDeletion = Effect{"record and stop the job with a final savepoint", func(in Input, st *v1beta1.JobStatus) []Action {
 		return startSavepoint(in, st, v1beta1.SavepointReasonDelete, ActStopWithSavepoint)
 	}}
@@ -167,8 +181,8 @@ var (
 			"shows no savepoint after checkpoint %d", st.Savepoint.AfterCheckpointID)
 		sp := finishSavepoint(in, st, v1beta1.SavepointStateUnconfirmed, msg)
 		pushHistory(st, *sp)
-		if sp.Reason == v1beta1.SavepointReasonUpdate {
-			st.Message = msg + "; the update is not resubmitted from the older savepoint " + quoteOrNone(st.SavepointLocation) +
+		if sp.Reason == v1beta1.SavepointReasonUpdate || sp.Reason == v1beta1.SavepointReasonSuspend {
+			st.Message = msg + "; the job is not resubmitted from the older savepoint " + quoteOrNone(st.SavepointLocation) +
 				": to resume, recreate the FlinkCluster with spec.job.fromSavepoint set to the savepoint to restore"
 		}
 		return nil

@@ -75,6 +75,9 @@ var Detectors = []Detector{
 		always("the FlinkCluster has a deletion timestamp (the final-savepoint finalizer holds it)")},
 	{CancelRequested, func(in Input) bool { return in.Spec.CancelRequested != nil && *in.Spec.CancelRequested },
 		always("spec.job.cancelRequested is true")},
+	{SuspendRequested, func(in Input) bool { return in.Spec.Suspended() }, always("spec.job.state is Suspended")},
+	{ResumeRequested, func(in Input) bool { return in.Status.State == Suspended && !in.Spec.Suspended() },
+		always("the job is Suspended and spec.job.state is Running or absent")},
 	{SpecChanged, func(in Input) bool {
 		return !in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision
 	}, always("the spec's job revision (a hash of the spec without the fields that do not restart the job, v1beta1.SpecFieldEffects) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why)")},
@@ -151,7 +154,8 @@ func stopInFlight(st v1beta1.JobStatus) bool {
 }
 
 func isStop(r v1beta1.SavepointReason) bool {
-	return r == v1beta1.SavepointReasonCancel || r == v1beta1.SavepointReasonUpdate || r == v1beta1.SavepointReasonDelete
+	return r == v1beta1.SavepointReasonCancel || r == v1beta1.SavepointReasonUpdate || r == v1beta1.SavepointReasonDelete ||
+		r == v1beta1.SavepointReasonSuspend
 }
 
 // jobStopped: Flink reports the job FINISHED or CANCELED, the ends a stop with a savepoint leads
@@ -254,7 +258,8 @@ func restartAllowed(spec v1beta1.JobSpec, st v1beta1.JobStatus) bool {
 // UpdateStopUnconfirmed: the job stopped for an update and its savepoint could not be confirmed.
 func UpdateStopUnconfirmed(st v1beta1.JobStatus) bool {
 	sp := st.Savepoint
-	return st.State == Failed && sp != nil && sp.Reason == v1beta1.SavepointReasonUpdate && sp.State == v1beta1.SavepointStateUnconfirmed
+	return st.State == Failed && sp != nil && (sp.Reason == v1beta1.SavepointReasonUpdate || sp.Reason == v1beta1.SavepointReasonSuspend) &&
+		sp.State == v1beta1.SavepointStateUnconfirmed
 }
 
 // restartBackoff doubles with every restart, capped, so a crashing job does not hammer the

@@ -193,7 +193,7 @@ func updateMode(in Input) v1beta1.UpgradeMode {
 	switch {
 	case in.Status.UpdateMode != "":
 		return in.Status.UpdateMode
-	case savepointInFlight(in.Status) && in.Status.Savepoint.Reason == v1beta1.SavepointReasonUpdate:
+	case savepointInFlight(in.Status) && (in.Status.Savepoint.Reason == v1beta1.SavepointReasonUpdate || in.Status.Savepoint.Reason == v1beta1.SavepointReasonSuspend):
 		return v1beta1.UpgradeModeSavepoint
 	}
 	return in.Spec.EffectiveUpgradeMode()
@@ -254,6 +254,15 @@ var (
 		return nil
 	}}
 )
+
+// recordStopMode records how a suspension stops the job (status.updateMode), which the resume reads
+// to pick what it restores.
+func recordStopMode(mode v1beta1.UpgradeMode) Effect {
+	return Effect{"record that the job is suspended by " + string(mode), func(in Input, st *v1beta1.JobStatus) []Action {
+		st.UpdateMode = mode
+		return nil
+	}}
+}
 
 func recordTarget(mode v1beta1.UpgradeMode) Effect {
 	return Effect{"record the revision to roll out, by " + string(mode), func(in Input, st *v1beta1.JobStatus) []Action {

@@ -62,7 +62,7 @@ var (
 	endHistoryRead = &Guard{Name: "checkpoint history read when a policy resumes from the latest state", OK: anyInput, NeedsHistory: latestStatePolicy}
 	updateStopped  = &Guard{Name: "no savepoint in flight (a stop of ours is confirmed first); for a LastState update, checkpoint history read", OK: func(in Input) bool { return !savepointInFlight(in.Status) },
 		NeedsHistory: func(in Input) bool { return updateMode(in) == v1beta1.UpgradeModeLastState }}
-	upToDate       = &Guard{Name: "every child carries the new spec", OK: func(in Input) bool { return in.ClusterUpToDate }}
+	upToDate       = &Guard{Name: "every child carries the new spec, spec.job.state is not Suspended", OK: func(in Input) bool { return in.ClusterUpToDate && !in.Spec.Suspended() }}
 	finalSavepoint = &Guard{Name: "savepointsDir set, not skipped, Flink reports RUNNING, checkpoint history read", OK: func(in Input) bool {
 		return savepointsDir(in.Spec) != "" && !in.SkipFinalSavepoint && in.Flink.State == "RUNNING"
 	}, NeedsHistory: anyInput}
@@ -78,6 +78,13 @@ var (
 	// A job that stopped is read as its own end only after its checkpoint history was read, so
 	// that a savepoint that stopped it from outside the operator is recorded first.
 	historyRead = &Guard{Name: "checkpoint history read", OK: anyInput, NeedsHistory: anyInput}
+	// Suspension stops the job as an update would (upgradeMode), without a revision to roll out.
+	suspendWithSavepoint = &Guard{Name: "savepointsDir set, upgradeMode Savepoint, Flink reports RUNNING, no failed suspend savepoint in the last 30 s, checkpoint history read", OK: suspendSavepointAllowed, NeedsHistory: anyInput}
+	lastStateSuspend     = &Guard{Name: "upgradeMode LastState, the job retains checkpoints on cancellation, a completed checkpoint of this job is recorded", OK: func(in Input) bool {
+		return in.Spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState && lastStatePossible(in)
+	}}
+	notSuspended   = &Guard{Name: "spec.job.state is not Suspended", OK: func(in Input) bool { return !in.Spec.Suspended() }}
+	neverSubmitted = &Guard{Name: "no attempt was submitted yet", OK: func(in Input) bool { return in.Status.Attempt == 0 }}
 	// The job stopped while our stop was still unconfirmed: wait for its savepoint.
 	stopConfirmed = &Guard{Name: "no savepoint in flight (a stop of ours is confirmed first)", OK: func(in Input) bool { return !savepointInFlight(in.Status) }}
 )
@@ -85,7 +92,8 @@ var (
 // Table is the whole machine. Every (state, event) pair is either here or in Ignored; a test
 // proves it, and docs/state-machine.md is generated from both.
 var Table = []Transition{
-	{Pending, ClusterReady, nil, Submitting, []Effect{submitFirst}},
+	{Pending, ClusterReady, notSuspended, Submitting, []Effect{submitFirst}},
+	{Pending, SuspendRequested, nil, Suspended, []Effect{markSuspended}},
 
 	{Submitting, JobActive, nil, Running, []Effect{markStarted}},
 	{Submitting, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
@@ -125,7 +133,29 @@ var Table = []Transition{
 	{Updating, JobMissing, firstMiss, Updating, []Effect{markMissing}},
 	{Updating, JobActive, cancelsForUpdate, Updating, []Effect{cancelJob}},
 
+	{Running, SuspendRequested, suspendWithSavepoint, Suspending, []Effect{recordStopMode(v1beta1.UpgradeModeSavepoint), stopForSuspend}},
+	{Running, SuspendRequested, lastStateSuspend, Suspending, []Effect{recordStopMode(v1beta1.UpgradeModeLastState), cancelJob}},
+	{Running, SuspendRequested, statelessUpdate, Suspending, []Effect{recordStopMode(v1beta1.UpgradeModeStateless), cancelJob}},
+
+	{Suspending, SavepointCompleted, nil, Suspending, []Effect{savepointSucceeded}},
+	{Suspending, SavepointFailed, fallbackToLastState, Suspending, []Effect{savepointFailed, switchToLastState, cancelJob}},
+	{Suspending, SavepointFailed, nil, Running, []Effect{savepointFailed, clearTarget}},
+	{Suspending, SavepointTimedOut, nil, Suspending, []Effect{markStopOverdue}},
+	{Suspending, SavepointUnknown, nil, Suspending, []Effect{retrigger}},
+	{Suspending, StopUnconfirmed, nil, Failed, []Effect{clearTarget, endJob, stopUnconfirmed}},
+	{Suspending, JobFinished, updateStopped, Suspended, []Effect{markStopped, markSuspended}},
+	{Suspending, JobCanceled, updateStopped, Suspended, []Effect{markStopped, markSuspended}},
+	{Suspending, JobFailed, endHistoryRead, Failed, []Effect{abandonSavepoint, clearTarget, endJob}},
+	{Suspending, JobLost, nil, Lost, []Effect{abandonSavepoint, clearTarget, endJob}},
+	{Suspending, JobMissing, firstMiss, Suspending, []Effect{markMissing}},
+	{Suspending, JobActive, cancelsForUpdate, Suspending, []Effect{cancelJob}},
+
+	{Suspended, ResumeRequested, neverSubmitted, Pending, []Effect{markResumed}},
+	{Suspended, ResumeRequested, nil, Deploying, []Effect{markResumed}},
+	{Suspended, CancelRequested, nil, Cancelled, []Effect{clearTarget, endJob}},
+
 	{Deploying, ClusterReady, upToDate, Submitting, []Effect{submitUpdate}},
+	{Deploying, SuspendRequested, nil, Suspended, []Effect{markSuspended}},
 
 	{Deleting, SavepointCompleted, nil, Deleting, []Effect{savepointSucceeded}},
 	{Deleting, DeletionRequested, finalSavepointRetry, Deleting, []Effect{stopForDeletion}},
@@ -165,20 +195,24 @@ var Ignored = map[State]struct {
 	Events []Event
 	Why    string
 }{
-	Pending: {allBut(ClusterReady),
-		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready"},
-	Submitting: {[]Event{JobRecovered, ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
-		"the job is not running yet: savepoints, cancellation, updates and deletion wait until Flink reports it (and a Flink-side recovery is recorded once it runs)"},
-	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, SubmitterFailed, SubmitterAbsent, RestartDue},
+	Pending: {allBut(ClusterReady, SuspendRequested),
+		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready (unless it is to be suspended)"},
+	Submitting: {[]Event{JobRecovered, ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+		"the job is not running yet: savepoints, cancellation, suspension, updates and deletion wait until Flink reports it (and a Flink-side recovery is recorded once it runs)"},
+	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, SubmitterFailed, SubmitterAbsent, RestartDue, ResumeRequested},
 		"the job runs; the submitter's fate no longer matters and no savepoint is in flight"},
-	Savepointing: {[]Event{ClusterReady, StopUnconfirmed, JobActive, JobRecovered, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
-		"one savepoint at a time: deletion, cancellation, updates and new savepoints wait for this one; a Flink-side recovery is recorded once the job is Running again (a savepoint it interrupted is retriggered: SavepointUnknown)"},
-	Cancelling: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Savepointing: {[]Event{ClusterReady, StopUnconfirmed, JobActive, JobRecovered, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+		"one savepoint at a time: deletion, cancellation, suspension, updates and new savepoints wait for this one; a Flink-side recovery is recorded once the job is Running again (a savepoint it interrupted is retriggered: SavepointUnknown)"},
+	Cancelling: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"already cancelling: the job ends anyway, and the finalizer is released when it has; a Flink-side recovery meanwhile changes nothing of that"},
-	Updating: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
-		"the job is being stopped for the update; everything else waits until it resumes (a Flink-side recovery meanwhile belongs to the attempt being replaced)"},
-	Deploying: {allBut(ClusterReady),
-		"the job is stopped and its savepoint recorded; it resumes once the cluster runs the new spec"},
+	Updating: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+		"the job is being stopped for the update; everything else waits until it resumes (a Flink-side recovery meanwhile belongs to the attempt being replaced; a suspension takes the stopped job before it is resubmitted)"},
+	Suspending: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+		"the job is being stopped for the suspension; everything else waits until it is Suspended (a resume then, a deletion then needs no final savepoint: the suspension's stop is the last state)"},
+	Suspended: {allBut(ResumeRequested, CancelRequested),
+		"nothing runs: the TaskManagers are deleted and the JobManager idles; a spec change is rolled out by the resume, a deletion needs no final savepoint"},
+	Deploying: {allBut(ClusterReady, SuspendRequested),
+		"the job is stopped and its savepoint recorded; it resumes once the cluster runs the new spec (or is suspended before that)"},
 	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested),
 		"the FlinkCluster is being deleted: only the final savepoint matters"},
 	Succeeded: {allBut(), "terminal: the job finished"},
@@ -212,6 +246,11 @@ func updateSavepointAllowed(in Input) bool {
 	byMode := mode == v1beta1.UpgradeModeSavepoint || (mode == v1beta1.UpgradeModeLastState && flinkVersionChanged(in))
 	return byMode && savepointsDir(in.Spec) != "" && in.Flink.State == "RUNNING" &&
 		!recentlyFailed(in, v1beta1.SavepointReasonUpdate)
+}
+
+func suspendSavepointAllowed(in Input) bool {
+	return in.Spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeSavepoint && savepointsDir(in.Spec) != "" &&
+		in.Flink.State == "RUNNING" && !recentlyFailed(in, v1beta1.SavepointReasonSuspend)
 }
 
 func lastStateUpdateAllowed(in Input) bool {

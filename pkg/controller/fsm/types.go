@@ -28,10 +28,12 @@ const (
 	Updating     = v1beta1.JobStateUpdating
 	Deploying    = v1beta1.JobStateDeploying
 	Deleting     = v1beta1.JobStateDeleting
+	Suspending   = v1beta1.JobStateSuspending
+	Suspended    = v1beta1.JobStateSuspended
 )
 
 // States lists every state, in the order the diagram shows them.
-var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Updating, Deploying, Deleting, Succeeded, Failed, Cancelled, Lost}
+var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Updating, Suspending, Suspended, Deploying, Deleting, Succeeded, Failed, Cancelled, Lost}
 
 // Event is something an observation shows.
 type Event string
@@ -54,6 +56,8 @@ const (
 	SubmitterFailed    Event = "SubmitterFailed"
 	SubmitterAbsent    Event = "SubmitterAbsent"
 	CancelRequested    Event = "CancelRequested"
+	SuspendRequested   Event = "SuspendRequested"
+	ResumeRequested    Event = "ResumeRequested"
 	SavepointDue       Event = "SavepointDue"
 	RestartDue         Event = "RestartDue"
 	SpecChanged        Event = "SpecChanged"

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 )
 
 func TestEndpointTemplate(t *testing.T) {
@@ -47,7 +48,8 @@ func TestClusterSeriesAndForget(t *testing.T) {
 	assert.Equal(t, 1.0, gathered(t, "flinkcluster_state", c, "state", "Running"))
 	assert.Equal(t, 0.0, gathered(t, "flinkcluster_state", c, "state", "Creating"))
 	assert.Len(t, series(t, "flinkcluster_state", c), 7, "one series per cluster state")
-	assert.Len(t, series(t, "flinkcluster_job_state", c), 12, "one series per job state")
+	assert.Len(t, series(t, "flinkcluster_job_state", c), len(fsm.States), "one series per job state")
+	assert.ElementsMatch(t, fsm.States, jobStates, "every state of the machine has its series")
 	assert.Equal(t, 1.0, gathered(t, "flinkcluster_job_state", c, "state", "Running"))
 	assert.Equal(t, 2.0, gathered(t, "flinkcluster_job_restarts", c))
 	assert.Equal(t, 1700000000.0, gathered(t, "flinkcluster_job_last_successful_savepoint_timestamp_seconds", c), "the last successful one, not the newer failure")

@@ -45,6 +45,11 @@ const (
 	JobStateUpdating     JobState = "Updating"
 	JobStateDeploying    JobState = "Deploying"
 	JobStateDeleting     JobState = "Deleting"
+	// JobStateSuspending: the job is being stopped because spec.job.state is Suspended.
+	JobStateSuspending JobState = "Suspending"
+	// JobStateSuspended: the job was stopped for spec.job.state Suspended; it resumes when that
+	// is Running again.
+	JobStateSuspended JobState = "Suspended"
 )
 
 // SavepointReason says why a savepoint was taken.
@@ -57,6 +62,7 @@ const (
 	SavepointReasonUpdate    SavepointReason = "Update"
 	SavepointReasonCancel    SavepointReason = "Cancel"
 	SavepointReasonDelete    SavepointReason = "Delete"
+	SavepointReasonSuspend   SavepointReason = "Suspend"
 	// SavepointReasonExternal is a savepoint taken outside the operator (Flink's UI or REST
 	// API) that stopped the job; the operator found it in the job's checkpoint history.
 	SavepointReasonExternal SavepointReason = "External"
@@ -420,8 +426,8 @@ type SavepointOperation struct {
 	// +optional
 	TriggerID string `json:"triggerID,omitempty"`
 
-	// Reason is why it was taken: Scheduled, User, Update, Cancel, Delete, or External (found in
-	// the checkpoint history of a job stopped outside the operator).
+	// Reason is why it was taken: Scheduled, User, Update, Cancel, Delete, Suspend, or External
+	// (found in the checkpoint history of a job stopped outside the operator).
 	// +optional
 	Reason SavepointReason `json:"reason,omitempty"`
 

@@ -698,6 +698,16 @@ type UpgradeFallback string
 // UpgradeFallbackLastState cancels the job and resumes from its latest retained checkpoint.
 const UpgradeFallbackLastState UpgradeFallback = "LastState"
 
+// JobDesiredState is spec.job.state: whether the job should run or be suspended.
+// +kubebuilder:validation:Enum=Running;Suspended
+type JobDesiredState string
+
+// The desired job states.
+const (
+	JobDesiredStateRunning   JobDesiredState = "Running"
+	JobDesiredStateSuspended JobDesiredState = "Suspended"
+)
+
 // UpgradeMode is how an update stops the running job and where the new one resumes from.
 // +kubebuilder:validation:Enum=Savepoint;LastState;Stateless
 type UpgradeMode string
@@ -708,7 +718,8 @@ const (
 	// UpgradeModeLastState cancels the job without a savepoint and resumes from its latest
 	// retained checkpoint.
 	UpgradeModeLastState UpgradeMode = "LastState"
-	// UpgradeModeStateless cancels the job and starts the new one without state.
+	// UpgradeModeStateless cancels the job without a savepoint; the new one starts from the last
+	// recorded savepoint, if any (the seed's takeSavepointOnUpdate: false).
 	UpgradeModeStateless UpgradeMode = "Stateless"
 )
 
@@ -734,6 +745,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.upgradeFallback) || ((!has(self.upgradeMode) || self.upgradeMode == 'Savepoint') && (!has(self.takeSavepointOnUpdate) || self.takeSavepointOnUpdate) && (!has(self.takeSavepointOnUpgrade) || self.takeSavepointOnUpgrade))",fieldPath=".upgradeFallback",message="spec.job.upgradeFallback applies only to upgradeMode Savepoint (what to do when the update's savepoint fails); remove it, or set upgradeMode to Savepoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.pyFile) && !has(self.pyFiles) && !has(self.pyModule) && !has(self.pythonFile) && !has(self.pythonFiles) && !has(self.pythonModule)",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxStateAgeToRestoreSeconds)",fieldPath=".maxStateAgeToRestoreSeconds",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
+// +kubebuilder:validation:XValidation:rule="!has(self.state) || self.state != 'Suspended' || (has(self.savepointsDir) && size(self.savepointsDir) > 0) || (has(self.upgradeMode) && self.upgradeMode != 'Savepoint') || (has(self.takeSavepointOnUpdate) && !self.takeSavepointOnUpdate) || (has(self.takeSavepointOnUpgrade) && !self.takeSavepointOnUpgrade)",fieldPath=".state",message="spec.job.state Suspended stops the job with a savepoint (upgradeMode Savepoint) and needs spec.job.savepointsDir; set it, or set upgradeMode to LastState or Stateless"
 // +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode == 'Detached'",fieldPath=".mode",message="spec.job.mode: only Detached is supported (the submitter runs flink run --detached); remove the field or set it to Detached"
 type JobSpec struct {
 	// JarFile is the job's JAR: a path inside the image or a remote URI (https://, gs://, ...).
@@ -881,6 +893,15 @@ type JobSpec struct {
 	// +optional
 	CancelRequested *bool `json:"cancelRequested,omitempty"`
 
+	// State is the job's desired state: Running (absent means Running) or Suspended. Suspended
+	// stops a running job the way upgradeMode says (a savepoint, or a cancellation that keeps its
+	// checkpoints), deletes the TaskManagers and keeps the JobManager; Running again resumes it
+	// from what the stop left, on the current spec. Unlike cancelRequested, which ends the job
+	// for good, it can go back and forth.
+	// +kubebuilder:validation:Enum=Running;Suspended
+	// +optional
+	State *JobDesiredState `json:"state,omitempty"`
+
 	// TakeSavepointOnUpdate takes a savepoint before a spec change restarts the job, and resumes
 	// from it. Set it to false to allow an update to restart the job without its state when no
 	// savepoint can be taken. Absent means true. Read it through SavepointOnUpdate, which also
@@ -909,6 +930,11 @@ type JobSpec struct {
 
 // EffectiveUpgradeMode is upgradeMode, or what takeSavepointOnUpdate (or its alias) says when it
 // is absent: Savepoint unless one of them is false.
+// Suspended reports whether spec.job.state asks for the job to be suspended.
+func (j *JobSpec) Suspended() bool {
+	return j.State != nil && *j.State == JobDesiredStateSuspended
+}
+
 func (j *JobSpec) EffectiveUpgradeMode() UpgradeMode {
 	switch {
 	case j != nil && j.UpgradeMode != nil:

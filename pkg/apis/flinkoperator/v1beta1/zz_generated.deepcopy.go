@@ -837,6 +837,11 @@ func (in *JobSpec) DeepCopyInto(out *JobSpec) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.State != nil {
+		in, out := &in.State, &out.State
+		*out = new(JobDesiredState)
+		**out = **in
+	}
 	if in.TakeSavepointOnUpdate != nil {
 		in, out := &in.TakeSavepointOnUpdate, &out.TakeSavepointOnUpdate
 		*out = new(bool)

@@ -1,0 +1,60 @@
+//go:build e2e && flink
+
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// TestSuspendAndResume: spec.job.state Suspended stops the counter with a savepoint and deletes
+// its TaskManagers, and nothing counts while it is suspended; Running resumes it from that
+// savepoint as a new attempt, and every key counts on from exactly where it stopped (a stop with
+// a savepoint leaves nothing to replay).
+func TestSuspendAndResume(t *testing.T) {
+	ns, dir := newNamespace(t, "suspend")
+	const name = "suspend"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, streamingCluster(ns, name, dir, out, ""))
+	first := jobOf(waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)).ID
+	waitCounts(t, out, 4, 10, 2*time.Minute)
+
+	patchJob(t, ns, name, `{"state":"Suspended"}`)
+	fc := waitFor(t, ns, name, 2*time.Minute, "the job to be suspended",
+		func(fc *v1beta1.FlinkCluster) bool { return jobOf(fc).State == v1beta1.JobStateSuspended })
+	j := jobOf(fc)
+	require.NotNil(t, j.Savepoint)
+	assert.Equal(t, v1beta1.SavepointReasonSuspend, j.Savepoint.Reason)
+	assert.Equal(t, v1beta1.SavepointStateSucceeded, j.Savepoint.State)
+	suspendedAt := j.SavepointLocation
+	require.NotEmpty(t, suspendedAt)
+	ctx := context.Background()
+	tms := labels.SelectorFromSet(componentSelector(name, "taskmanager")).String()
+	require.Eventually(t, func() bool {
+		pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: tms})
+		return err == nil && len(pods.Items) == 0
+	}, time.Minute, time.Second, "the TaskManagers to go")
+	before := counts(t, out)
+	time.Sleep(3 * time.Second)
+	assert.Equal(t, before, counts(t, out), "nothing counts while suspended")
+
+	patchJob(t, ns, name, `{"state":"Running"}`)
+	fc = waitFor(t, ns, name, 4*time.Minute, "the resumed job to run",
+		func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != first })
+	assert.Equal(t, suspendedAt, jobOf(fc).FromSavepoint, "resumed from the suspension's savepoint")
+	assert.Zero(t, jobOf(fc).RestartCount)
+	all := waitCounts(t, out, 4, countsLen(before)+2, 2*time.Minute)
+	for key, c := range countsAfter(before, all) {
+		old := before[key]
+		assert.Equal(t, old[len(old)-1]+1, c[0], "key %s counts on from where it stopped", key)
+	}
+}
