@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -56,5 +57,42 @@ func TestSuspendAndResume(t *testing.T) {
 	for key, c := range countsAfter(before, all) {
 		old := before[key]
 		assert.Equal(t, old[len(old)-1]+1, c[0], "key %s counts on from where it stopped", key)
+	}
+}
+
+// TestRestoreFromAnOlderSavepoint: a user savepoint is taken, the counter runs on, then
+// fromSavepoint names that savepoint and restoreGeneration + 1 asks for it: the new attempt's
+// counts go back to what the savepoint held, between the counts when it was requested and when
+// it completed.
+func TestRestoreFromAnOlderSavepoint(t *testing.T) {
+	ns, dir := newNamespace(t, "restore")
+	const name = "restore"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, streamingCluster(ns, name, dir, out, ""))
+	first := jobOf(waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)).ID
+	waitCounts(t, out, 4, 5, 2*time.Minute)
+
+	atRequest := lastCounts(counts(t, out))
+	patchJob(t, ns, name, `{"savepointGeneration":1}`)
+	fc := waitFor(t, ns, name, time.Minute, "the savepoint to go back to",
+		func(fc *v1beta1.FlinkCluster) bool { return jobOf(fc).SavepointGeneration == 1 })
+	atCompletion := lastCounts(counts(t, out))
+	chosen := jobOf(fc).SavepointLocation
+	require.NotEmpty(t, chosen)
+	waitCounts(t, out, 4, countsLen(counts(t, out))+20, 2*time.Minute)
+
+	// The restored attempt writes to a file of its own (args change with the request), so its
+	// first counts are known.
+	out2 := filepath.Join(dir, "counts-2.txt")
+	patchJob(t, ns, name, fmt.Sprintf(`{"fromSavepoint":%q,"restoreGeneration":1,"args":["--out","%s","--rate","20","--keys","4"]}`, chosen, out2))
+	fc = waitFor(t, ns, name, 4*time.Minute, "the restored job to run",
+		func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != first })
+	assert.Equal(t, chosen, jobOf(fc).FromSavepoint)
+	assert.Equal(t, int32(1), jobOf(fc).RestoreGeneration)
+	replaced := lastCounts(counts(t, out))
+	for key, c := range waitCounts(t, out2, 4, 2, 2*time.Minute) {
+		assert.GreaterOrEqual(t, c[0], atRequest[key]+1, "key %s: not older than the savepoint", key)
+		assert.LessOrEqual(t, c[0], atCompletion[key]+1, "key %s: back to the savepoint's count", key)
+		assert.Less(t, c[0], replaced[key], "key %s: older than the job it replaced", key)
 	}
 }

@@ -141,6 +141,10 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	if haConfigMapsDue(snap) && len(snap.HAConfigMaps) > 0 {
 		p.HACleanup = &HACleanup{ConfigMaps: snap.HAConfigMaps}
 	}
+	if reason == ReasonFromSavepointNotApplied && !reported(fc, state.ConditionUpdatePending, reason, message) {
+		// Once per edit, not per sync: the condition carries it from then on.
+		p.Notices = append(p.Notices, fsm.Notice{Warning: true, Reason: reason, Message: message})
+	}
 	return p
 }
 
@@ -167,7 +171,7 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 
 // mayReadHistory is a cheap first test for NeedsCheckpoints, so that the poll of a running job
 // that nothing asks to stop builds nothing: only a stop to trigger (deletion, cancellation, a
-// suspension, a new revision), a stop in flight (or a suspension's cancellation), a job Flink reports stopped, a failed one whose policies resume
+// suspension, a restore request, a new revision), a stop in flight (or a suspension's cancellation), a job Flink reports stopped, a failed one whose policies resume
 // from the latest state, or one a new JobManager recovered (which checkpoint it restored) can
 // take a transition that reads the history.
 func mayReadHistory(snap *snapshot.Snapshot) bool {
@@ -176,7 +180,8 @@ func mayReadHistory(snap *snapshot.Snapshot) bool {
 	ended := fsm.FlinkStateMeaning[snap.Flink.State]
 	cancel := fc.Spec.Job.CancelRequested != nil && *fc.Spec.Job.CancelRequested
 	suspend := fc.Spec.Job.Suspended() && job.State == fsm.Running
-	return fc.DeletionTimestamp != nil || cancel || suspend || job.State == fsm.Suspending || fsm.SavepointInFlight(job) ||
+	restore := fc.Spec.Job.RestoreGeneration > job.RestoreGeneration && job.State == fsm.Running
+	return fc.DeletionTimestamp != nil || cancel || suspend || restore || job.State == fsm.Suspending || fsm.SavepointInFlight(job) ||
 		fsm.FlinkRecovered(fsm.Input{Flink: snap.Flink, Status: job}) ||
 		ended == fsm.JobFinished || ended == fsm.JobCanceled ||
 		(ended == fsm.JobFailed && fc.Spec.Job.UsesLatestState()) ||

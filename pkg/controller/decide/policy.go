@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -112,6 +113,9 @@ func hasFinalizer(fc *v1beta1.FlinkCluster, finalizer string) bool {
 func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision string, held, invalid bool, lastState string) (reason, message string) {
 	spec := fc.Spec.Job
 	switch {
+	case (job.State == fsm.Updating || job.State == fsm.Deploying) && job.RestoreTarget != "":
+		return "Restoring", "restarting the job from spec.job.fromSavepoint " + job.RestoreTarget + " (restoreGeneration): " +
+			"the running job is stopped first (with a savepoint where an update would take one), then resubmitted from it"
 	case job.State == fsm.Deploying && job.TargetRevision == "" && job.UpdateMode != "":
 		// A resume: the suspension recorded how it stopped the job, and no revision to roll out.
 		return "Resuming", "resuming the suspended job: the cluster is rebuilt on the current spec, then the job is resubmitted from what the suspension left"
@@ -119,6 +123,9 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision str
 		return "Updating", updatingMessage(job.UpdateMode)
 	case spec.Suspended() && job.State == fsm.Running:
 		return suspendPending(spec, lastState)
+	case FromSavepointNotApplied(spec, job):
+		return ReasonFromSavepointNotApplied, fmt.Sprintf("spec.job.fromSavepoint (%s) changed after the first submission and is not read again by itself: "+
+			"to restart the job from it, set spec.job.restoreGeneration to %d", *spec.FromSavepoint, job.RestoreGeneration+1)
 	case !held:
 		return "", ""
 	case invalid:
@@ -140,6 +147,20 @@ func pendingUpdate(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, revision str
 			"spec.job.savepointsDir is not set: set it, or set spec.job.takeSavepointOnUpdate to false to restart without state"
 	}
 	return "WaitingForJob", "the spec changed while the job runs; the update starts when the job is Running and no savepoint is in flight"
+}
+
+// ReasonFromSavepointNotApplied is the UpdatePending reason (and event) of an edit of
+// spec.job.fromSavepoint that no restore request goes with.
+const ReasonFromSavepointNotApplied = "FromSavepointNotApplied"
+
+// FromSavepointNotApplied: spec.job.fromSavepoint differs from the value the operator last acted
+// on, and no restore request goes with it. Attempts of an operator that did not record that
+// value say nothing.
+func FromSavepointNotApplied(spec *v1beta1.JobSpec, job v1beta1.JobStatus) bool {
+	if job.AppliedFromSavepoint == nil || job.Attempt == 0 || spec.RestoreGeneration > job.RestoreGeneration {
+		return false
+	}
+	return spec.FromSavepoint != nil && *spec.FromSavepoint != *job.AppliedFromSavepoint
 }
 
 // suspendPending explains a suspension that has not started: the job is Running and

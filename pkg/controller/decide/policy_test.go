@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -219,4 +220,40 @@ func TestHeldDrift(t *testing.T) {
 		edit(s)
 		assert.True(t, heldDrift(s, want), name)
 	}
+}
+
+// TestFromSavepointNotApplied: an edit of fromSavepoint after the first submission, without a
+// restore request, is reported once (an event) and stays in UpdatePending.
+func TestFromSavepointNotApplied(t *testing.T) {
+	applied := ptr.To("/sp/first")
+	tests := []struct {
+		name string
+		spec v1beta1.JobSpec
+		job  v1beta1.JobStatus
+		want bool
+	}{
+		{"edited alone", v1beta1.JobSpec{FromSavepoint: ptr.To("/sp/other")}, v1beta1.JobStatus{Attempt: 1, AppliedFromSavepoint: applied}, true},
+		{"set after a first run without it", v1beta1.JobSpec{FromSavepoint: ptr.To("/sp/other")}, v1beta1.JobStatus{Attempt: 1, AppliedFromSavepoint: ptr.To("")}, true},
+		{"unchanged", v1beta1.JobSpec{FromSavepoint: ptr.To("/sp/first")}, v1beta1.JobStatus{Attempt: 1, AppliedFromSavepoint: applied}, false},
+		{"removed", v1beta1.JobSpec{}, v1beta1.JobStatus{Attempt: 1, AppliedFromSavepoint: applied}, false},
+		{"with a restore request", v1beta1.JobSpec{FromSavepoint: ptr.To("/sp/other"), RestoreGeneration: 1}, v1beta1.JobStatus{Attempt: 1, AppliedFromSavepoint: applied}, false},
+		{"not submitted yet", v1beta1.JobSpec{FromSavepoint: ptr.To("/sp/other")}, v1beta1.JobStatus{AppliedFromSavepoint: applied}, false},
+		{"an attempt of an older operator", v1beta1.JobSpec{FromSavepoint: ptr.To("/sp/other")}, v1beta1.JobStatus{Attempt: 3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, FromSavepointNotApplied(&tt.spec, tt.job))
+		})
+	}
+
+	fc := buildable(true)
+	fc.Spec.Job.FromSavepoint = ptr.To("/sp/other")
+	fc.Status.Components.Job = &v1beta1.JobStatus{State: fsm.Running, ID: fsm.JobID("uid", 1), Attempt: 1, AppliedFromSavepoint: applied}
+	snap := &snapshot.Snapshot{Cluster: fc, Flink: fsm.FlinkObservation{Polled: true, Reachable: true, Found: true, State: "RUNNING"}}
+	p := Decide(snap, fsm.DefaultSettings(), t0)
+	require.Len(t, p.Notices, 1)
+	assert.Equal(t, ReasonFromSavepointNotApplied, p.Notices[0].Reason)
+	assert.Contains(t, p.Notices[0].Message, "set spec.job.restoreGeneration to 1")
+	fc.Status = *p.Status
+	assert.Empty(t, Decide(snap, fsm.DefaultSettings(), t0).Notices, "reported once")
 }

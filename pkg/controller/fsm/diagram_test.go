@@ -115,6 +115,19 @@ what the stop left. A job suspended before its first submission goes back to Pen
 suspension savepoint leaves the job Running and is tried again after 30 s (or falls back to
 LastState with upgradeFallback); cancelRequested on a Suspended job ends it (Cancelled), for good.
 
+## Restoring from a chosen savepoint
+
+spec.job.restoreGeneration above status.components.job.restoreGeneration, with
+spec.job.fromSavepoint set, asks for a restart from that savepoint (restoreTarget records it until
+the new attempt is submitted). A Running job goes through Updating as for an update: stopped with
+a savepoint where an update would take one (savepointsDir and upgradeMode Savepoint; its latest
+state is kept too), otherwise cancelled; a failed savepoint leaves it Running and the request is
+taken again after 30 s. Failed, Lost, Succeeded and Cancelled jobs (not with cancelRequested) go
+to Deploying at once; a Suspended job keeps the target for its resume. The new attempt starts
+from the target, and restoreGeneration is recorded with it. An edit of fromSavepoint alone changes
+nothing after the first submission, and condition UpdatePending says so (reason
+FromSavepointNotApplied).
+
 ## Stops are confirmed
 
 A stop with a savepoint (update, suspend, cancel, delete) is triggered only after the job's checkpoint

@@ -53,6 +53,8 @@ var (
 		if in.Spec.FromSavepoint != nil {
 			from.Location = *in.Spec.FromSavepoint
 		}
+		st.RestoreGeneration = in.Spec.RestoreGeneration
+		st.AppliedFromSavepoint = &from.Location
 		return newAttempt(in, st, from)
 	}}
 	restart = Effect{"restartCount+1, submit a new attempt from the savepoint in status (FromSavepointOnFailure) or the newest kept checkpoint or savepoint (FromLatestStateOnFailure)", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -134,8 +136,8 @@ var (
 		st.UserSavepointFailures = 0
 		return nil
 	}}
-	clearTarget = Effect{"forget the update (it is tried again later)", func(in Input, st *v1beta1.JobStatus) []Action {
-		st.TargetRevision, st.UpdateMode = "", ""
+	clearTarget = Effect{"forget the update or restore (it is tried again later)", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.TargetRevision, st.UpdateMode, st.RestoreTarget = "", "", ""
 		return nil
 	}}
 	markStopped = Effect{"record that the job stopped for the update", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -143,9 +145,12 @@ var (
 		st.NotFoundSince = nil
 		return nil
 	}}
-	submitUpdate = Effect{"submit a new attempt of the new spec from the savepoint in status (LastState: from the checkpoint the cancellation kept)", func(in Input, st *v1beta1.JobStatus) []Action {
+	submitUpdate = Effect{"submit a new attempt of the new spec from the savepoint in status (LastState: from the checkpoint the cancellation kept; a restore request: from its target)", func(in Input, st *v1beta1.JobStatus) []Action {
 		from := updateSource(*st)
 		st.TargetRevision, st.UpdateMode = "", ""
+		if target := st.RestoreTarget; target != "" {
+			st.RestoreGeneration, st.AppliedFromSavepoint, st.RestoreTarget = in.Spec.RestoreGeneration, &target, ""
+		}
 		return newAttempt(in, st, from)
 	}}
 	retrigger = Effect{"trigger the recorded savepoint again (same trigger ID)", func(in Input, st *v1beta1.JobStatus) []Action {

@@ -78,6 +78,8 @@ var Detectors = []Detector{
 	{SuspendRequested, func(in Input) bool { return in.Spec.Suspended() }, always("spec.job.state is Suspended")},
 	{ResumeRequested, func(in Input) bool { return in.Status.State == Suspended && !in.Spec.Suspended() },
 		always("the job is Suspended and spec.job.state is Running or absent")},
+	{RestoreRequested, restoreRequested,
+		always("spec.job.restoreGeneration is above the one status recorded, spec.job.fromSavepoint is set, and no restore is in progress")},
 	{SpecChanged, func(in Input) bool {
 		return !in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision
 	}, always("the spec's job revision (a hash of the spec without the fields that do not restart the job, v1beta1.SpecFieldEffects) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why)")},
@@ -331,4 +333,11 @@ func savepointsDir(spec v1beta1.JobSpec) string {
 		return ""
 	}
 	return *spec.SavepointsDir
+}
+
+// restoreRequested: the user asks for a restart from spec.job.fromSavepoint that is not in
+// progress yet.
+func restoreRequested(in Input) bool {
+	return in.Spec.RestoreGeneration > in.Status.RestoreGeneration && in.Status.RestoreTarget == "" &&
+		in.Spec.FromSavepoint != nil && *in.Spec.FromSavepoint != ""
 }

@@ -177,6 +177,9 @@ func restartSource(spec v1beta1.JobSpec, st v1beta1.JobStatus) source {
 // cancellation left (recorded from the history read after the job stopped), any other from the
 // savepoint in status.
 func updateSource(st v1beta1.JobStatus) source {
+	if st.RestoreTarget != "" {
+		return source{Location: st.RestoreTarget}
+	}
 	if st.UpdateMode != v1beta1.UpgradeModeLastState {
 		return source{Location: st.SavepointLocation}
 	}
@@ -254,6 +257,23 @@ var (
 		return nil
 	}}
 )
+
+// recordRestore records a restore request of a running job: the savepoint to resubmit from, the
+// revision, and how the job is stopped first.
+func recordRestore(mode v1beta1.UpgradeMode) Effect {
+	return Effect{"record the restore from spec.job.fromSavepoint, stopping the job by " + string(mode), func(in Input, st *v1beta1.JobStatus) []Action {
+		st.RestoreTarget = *in.Spec.FromSavepoint
+		st.TargetRevision, st.UpdateMode = in.Revision, mode
+		return nil
+	}}
+}
+
+// recordRestoreTarget records a restore request of a job that does not run: the savepoint the
+// next attempt starts from.
+var recordRestoreTarget = Effect{"record the restore from spec.job.fromSavepoint", func(in Input, st *v1beta1.JobStatus) []Action {
+	st.RestoreTarget = *in.Spec.FromSavepoint
+	return nil
+}}
 
 // recordStopMode records how a suspension stops the job (status.updateMode), which the resume reads
 // to pick what it restores.

@@ -83,6 +83,18 @@ var (
 	lastStateSuspend     = &Guard{Name: "upgradeMode LastState, the job retains checkpoints on cancellation, a completed checkpoint of this job is recorded", OK: func(in Input) bool {
 		return in.Spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeLastState && lastStatePossible(in)
 	}}
+	// A restore replaces the running job's state with the requested savepoint: the job is
+	// stopped with a savepoint first where the update would take one, so its state is kept too.
+	restoreBySavepoint = &Guard{Name: "savepointsDir set, upgradeMode Savepoint, Flink reports RUNNING, no failed update savepoint in the last 30 s, checkpoint history read", OK: func(in Input) bool {
+		return in.Spec.EffectiveUpgradeMode() == v1beta1.UpgradeModeSavepoint && savepointsDir(in.Spec) != "" &&
+			in.Flink.State == "RUNNING" && !recentlyFailed(in, v1beta1.SavepointReasonUpdate)
+	}, NeedsHistory: anyInput}
+	restoreByCancel = &Guard{Name: "no savepointsDir, or upgradeMode LastState or Stateless", OK: func(in Input) bool {
+		return savepointsDir(in.Spec) == "" || in.Spec.EffectiveUpgradeMode() != v1beta1.UpgradeModeSavepoint
+	}}
+	notCancelRequested = &Guard{Name: "spec.job.cancelRequested is not true", OK: func(in Input) bool {
+		return in.Spec.CancelRequested == nil || !*in.Spec.CancelRequested
+	}}
 	notSuspended   = &Guard{Name: "spec.job.state is not Suspended", OK: func(in Input) bool { return !in.Spec.Suspended() }}
 	neverSubmitted = &Guard{Name: "no attempt was submitted yet", OK: func(in Input) bool { return in.Status.Attempt == 0 }}
 	// The job stopped while our stop was still unconfirmed: wait for its savepoint.
@@ -150,6 +162,14 @@ var Table = []Transition{
 	{Suspending, JobMissing, firstMiss, Suspending, []Effect{markMissing}},
 	{Suspending, JobActive, cancelsForUpdate, Suspending, []Effect{cancelJob}},
 
+	{Running, RestoreRequested, restoreBySavepoint, Updating, []Effect{recordRestore(v1beta1.UpgradeModeSavepoint), stopForUpdate}},
+	{Running, RestoreRequested, restoreByCancel, Updating, []Effect{recordRestore(v1beta1.UpgradeModeStateless), cancelJob}},
+	{Failed, RestoreRequested, nil, Deploying, []Effect{recordRestoreTarget}},
+	{Lost, RestoreRequested, nil, Deploying, []Effect{recordRestoreTarget}},
+	{Succeeded, RestoreRequested, nil, Deploying, []Effect{recordRestoreTarget}},
+	{Cancelled, RestoreRequested, notCancelRequested, Deploying, []Effect{recordRestoreTarget}},
+	{Suspended, RestoreRequested, nil, Suspended, []Effect{recordRestoreTarget, markSuspended}},
+
 	{Suspended, ResumeRequested, neverSubmitted, Pending, []Effect{markResumed}},
 	{Suspended, ResumeRequested, nil, Deploying, []Effect{markResumed}},
 	{Suspended, CancelRequested, nil, Cancelled, []Effect{clearTarget, endJob}},
@@ -197,30 +217,30 @@ var Ignored = map[State]struct {
 }{
 	Pending: {allBut(ClusterReady, SuspendRequested),
 		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready (unless it is to be suspended)"},
-	Submitting: {[]Event{JobRecovered, ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Submitting: {[]Event{JobRecovered, ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is not running yet: savepoints, cancellation, suspension, updates and deletion wait until Flink reports it (and a Flink-side recovery is recorded once it runs)"},
 	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, SubmitterFailed, SubmitterAbsent, RestartDue, ResumeRequested},
 		"the job runs; the submitter's fate no longer matters and no savepoint is in flight"},
-	Savepointing: {[]Event{ClusterReady, StopUnconfirmed, JobActive, JobRecovered, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Savepointing: {[]Event{ClusterReady, StopUnconfirmed, JobActive, JobRecovered, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"one savepoint at a time: deletion, cancellation, suspension, updates and new savepoints wait for this one; a Flink-side recovery is recorded once the job is Running again (a savepoint it interrupted is retriggered: SavepointUnknown)"},
-	Cancelling: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Cancelling: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"already cancelling: the job ends anyway, and the finalizer is released when it has; a Flink-side recovery meanwhile changes nothing of that"},
-	Updating: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Updating: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is being stopped for the update; everything else waits until it resumes (a Flink-side recovery meanwhile belongs to the attempt being replaced; a suspension takes the stopped job before it is resubmitted)"},
-	Suspending: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Suspending: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is being stopped for the suspension; everything else waits until it is Suspended (a resume then, a deletion then needs no final savepoint: the suspension's stop is the last state)"},
-	Suspended: {allBut(ResumeRequested, CancelRequested),
+	Suspended: {allBut(ResumeRequested, CancelRequested, RestoreRequested),
 		"nothing runs: the TaskManagers are deleted and the JobManager idles; a spec change is rolled out by the resume, a deletion needs no final savepoint"},
 	Deploying: {allBut(ClusterReady, SuspendRequested),
 		"the job is stopped and its savepoint recorded; it resumes once the cluster runs the new spec (or is suspended before that)"},
 	Deleting: {allBut(SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested),
 		"the FlinkCluster is being deleted: only the final savepoint matters"},
-	Succeeded: {allBut(), "terminal: the job finished"},
-	Cancelled: {allBut(), "terminal: the job was cancelled"},
-	Failed: {allBut(RestartDue),
-		"the job stays failed unless its restartPolicy restarts it and there is state to restart from"},
-	Lost: {allBut(RestartDue),
-		"the job stays lost unless its restartPolicy restarts it and there is state to restart from"},
+	Succeeded: {allBut(RestoreRequested), "terminal: the job finished (a restore request starts it again)"},
+	Cancelled: {allBut(RestoreRequested), "terminal: the job was cancelled (a restore request starts it again, unless cancelRequested is true)"},
+	Failed: {allBut(RestartDue, RestoreRequested),
+		"the job stays failed unless its restartPolicy restarts it and there is state to restart from, or a restore request starts it again"},
+	Lost: {allBut(RestartDue, RestoreRequested),
+		"the job stays lost unless its restartPolicy restarts it and there is state to restart from, or a restore request starts it again"},
 }
 
 func allBut(except ...Event) []Event {

@@ -58,6 +58,7 @@ const (
 	CancelRequested    Event = "CancelRequested"
 	SuspendRequested   Event = "SuspendRequested"
 	ResumeRequested    Event = "ResumeRequested"
+	RestoreRequested   Event = "RestoreRequested"
 	SavepointDue       Event = "SavepointDue"
 	RestartDue         Event = "RestartDue"
 	SpecChanged        Event = "SpecChanged"

@@ -27,6 +27,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.savepointGeneration":    AppliedLive, // takes a savepoint
 	"spec.job.cancelRequested":        AppliedLive, // cancels the job
 	"spec.job.state":                  AppliedLive, // suspends or resumes the job
+	"spec.job.restoreGeneration":      AppliedLive, // restarts the job from fromSavepoint
 	"spec.job.autoSavepointSeconds":   AppliedLive, // the schedule of the next savepoint
 	"spec.job.savepointsDir":          AppliedLive, // new savepoints go there at once
 	"spec.job.restartPolicy":          AppliedLive, // read when the job fails

@@ -205,6 +205,23 @@ type JobStatus struct {
 	// +optional
 	FromSavepoint string `json:"fromSavepoint,omitempty"`
 
+	// RestoreGeneration is the spec.job.restoreGeneration the operator last acted on (restored
+	// from spec.job.fromSavepoint, or submitted the first run with).
+	// +optional
+	RestoreGeneration int32 `json:"restoreGeneration,omitempty"`
+
+	// RestoreTarget is the savepoint a restore request (restoreGeneration) resubmits the job
+	// from, while that restart is in progress.
+	// +optional
+	RestoreTarget string `json:"restoreTarget,omitempty"`
+
+	// AppliedFromSavepoint is the spec.job.fromSavepoint the operator last acted on (the first
+	// submission or a restore request; "" when it was not set). A different value in the spec
+	// without a new restoreGeneration is reported (condition UpdatePending, reason
+	// FromSavepointNotApplied). Absent for attempts submitted by an operator before this field.
+	// +optional
+	AppliedFromSavepoint *string `json:"appliedFromSavepoint,omitempty"`
+
 	// SavepointGeneration counts the savepoints the operator took into savepointsDir: it starts
 	// at 0 and grows by 1 per successful savepoint.
 	// +optional

@@ -746,6 +746,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.pyFile) && !has(self.pyFiles) && !has(self.pyModule) && !has(self.pythonFile) && !has(self.pythonFiles) && !has(self.pythonModule)",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxStateAgeToRestoreSeconds)",fieldPath=".maxStateAgeToRestoreSeconds",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
 // +kubebuilder:validation:XValidation:rule="!has(self.state) || self.state != 'Suspended' || (has(self.savepointsDir) && size(self.savepointsDir) > 0) || (has(self.upgradeMode) && self.upgradeMode != 'Savepoint') || (has(self.takeSavepointOnUpdate) && !self.takeSavepointOnUpdate) || (has(self.takeSavepointOnUpgrade) && !self.takeSavepointOnUpgrade)",fieldPath=".state",message="spec.job.state Suspended stops the job with a savepoint (upgradeMode Savepoint) and needs spec.job.savepointsDir; set it, or set upgradeMode to LastState or Stateless"
+// +kubebuilder:validation:XValidation:rule="!has(self.restoreGeneration) || self.restoreGeneration == 0 || (has(self.fromSavepoint) && size(self.fromSavepoint) > 0)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration restarts the job from spec.job.fromSavepoint, which must be set"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.restoreGeneration) || (has(self.restoreGeneration) && self.restoreGeneration >= oldSelf.restoreGeneration)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration cannot decrease; set it to status.components.job.restoreGeneration + 1 to restore from spec.job.fromSavepoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode == 'Detached'",fieldPath=".mode",message="spec.job.mode: only Detached is supported (the submitter runs flink run --detached); remove the field or set it to Detached"
 type JobSpec struct {
 	// JarFile is the job's JAR: a path inside the image or a remote URI (https://, gs://, ...).
@@ -795,9 +797,19 @@ type JobSpec struct {
 	Args []string `json:"args,omitempty"`
 
 	// FromSavepoint is the savepoint the job's first run starts from. Later runs (restarts,
-	// updates) start from the savepoint recorded in status.components.job.
+	// updates) start from the savepoint recorded in status.components.job, unless
+	// restoreGeneration asks for a restart from this one.
 	// +optional
 	FromSavepoint *string `json:"fromSavepoint,omitempty"`
+
+	// RestoreGeneration asks for a restart of the job from spec.job.fromSavepoint: set it to
+	// status.components.job.restoreGeneration + 1 (it never decreases). A running job is stopped
+	// first the way upgradeMode says (with a savepoint by default, so its latest state is kept
+	// as well); a failed, lost, finished or cancelled one is started again; a suspended one
+	// resumes from it. Editing fromSavepoint without it changes nothing after the first run.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	RestoreGeneration int32 `json:"restoreGeneration,omitempty"`
 
 	// AllowNonRestoredState lets the job start from a savepoint that holds state for operators
 	// the job no longer has.
