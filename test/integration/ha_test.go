@@ -272,6 +272,17 @@ func TestHAStopAcrossLeaderChange(t *testing.T) {
 		ids = append(ids, s.JobID)
 	}
 	assert.Equal(t, []string{first.ID, j.ID}, ids, "the first job once, then the updated one: no second copy")
+
+	// Deleted, the job cluster takes its final savepoint, then its HA cleanup runs, then it goes.
+	fc := getFC(t, ns, "minimal")
+	fakeHAConfigMaps(t, fc)
+	require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Delete(context.Background(), "minimal", metav1.DeleteOptions{}))
+	waitFor(t, 60*time.Second, "the FlinkCluster to go", fcGone(ns, "minimal"))
+	assert.Empty(t, configMapNames(t, ns, desired.HAConfigMapLabels(desired.HAClusterID(fc))))
+	reasons := eventReasons(t, ns, "minimal")
+	assert.Contains(t, reasons, "FinalSavepoint")
+	assert.Contains(t, reasons, "HAShutdownRequested")
+	assert.Contains(t, reasons, "HAConfigMapsDeleted")
 }
 
 // TestHARecoveryWaitIsBounded: a JobManager with HA that never recovers the job: the operator
