@@ -90,6 +90,17 @@ func TestSuspendAndResume(t *testing.T) {
 			in.Flink.State = "FINISHED"
 			return in
 		}, Suspending, nil, nil},
+		{"a suspension's stop that outlives the savepoint timeout stays Suspending, marked overdue", func() Input {
+			in := suspended(Suspending)
+			in.Status.UpdateMode = v1beta1.UpgradeModeSavepoint
+			in.Status.Savepoint = inFlight(v1beta1.SavepointReasonSuspend, -time.Hour)
+			in.SavepointSeenAt = t0.Add(-time.Hour)
+			in.Flink = FlinkObservation{Polled: true} // the JobManager does not answer
+			return in
+		}, Suspending, nil, func(t *testing.T, d Decision) {
+			assert.Equal(t, v1beta1.SavepointStateInProgress, d.Status.Savepoint.State, "still polled")
+			assert.True(t, StopOverdue(d.Status))
+		}},
 		{"a stop that cannot be confirmed: Failed, never resumed from an older savepoint", func() Input {
 			in := suspended(Suspending)
 			in.Status.UpdateMode = v1beta1.UpgradeModeSavepoint

@@ -2,13 +2,13 @@ package updater
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
@@ -39,9 +39,9 @@ func (u *Updater) CleanUpHA(ctx context.Context, fc *v1beta1.FlinkCluster, jm *a
 	}
 	if c.PodsMayRun {
 		u.recorder.Eventf(fc, corev1.EventTypeWarning, ReasonHAPodsOutlived,
-			"JobManager pods still exist %s; the HA ConfigMaps are deleted anyway, and one "+
+			"JobManager pods still exist past the deletion's deadline; the HA ConfigMaps are deleted anyway, and one "+
 				"that a JobManager writes again must be deleted by hand: kubectl delete configmap -n %s -l %s",
-			"past the deletion's deadline", fc.Namespace, haSelector(fc))
+			fc.Namespace, labels.SelectorFromSet(desired.HAConfigMapLabels(desired.HAClusterID(fc))).String())
 	}
 	return u.deleteHAConfigMaps(ctx, fc, c.ConfigMaps)
 }
@@ -107,9 +107,4 @@ func (u *Updater) deleteHAConfigMaps(ctx context.Context, fc *v1beta1.FlinkClust
 	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonHAConfigMapsDeleted, "Deleted %d HA ConfigMaps of cluster ID %s: %s",
 		len(deleted), desired.HAClusterID(fc), strings.Join(deleted, ", "))
 	return nil
-}
-
-func haSelector(fc *v1beta1.FlinkCluster) string {
-	l := desired.HAConfigMapLabels(desired.HAClusterID(fc))
-	return fmt.Sprintf("app=%s,type=%s", l["app"], l["type"])
 }

@@ -52,10 +52,14 @@ func TestCleanUpHA(t *testing.T) {
 	assert.Equal(t, metav1.DeletePropagationForeground, policy, "its pods go first")
 
 	cms := []snapshot.HAConfigMap{{Name: cm.Name, UID: "cm-uid"}, {Name: "flink-uid-gone-config-map", UID: "x"}}
-	require.NoError(t, u.CleanUpHA(context.Background(), fc, nil, decide.HACleanup{ConfigMaps: cms}))
+	require.NoError(t, u.CleanUpHA(context.Background(), fc, nil, decide.HACleanup{ConfigMaps: cms, PodsMayRun: true}))
 	_, err = kube.CoreV1().ConfigMaps("ns").Get(context.Background(), cm.Name, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))
-	assert.Contains(t, drain(recorder), "Normal HAConfigMapsDeleted Deleted 1 HA ConfigMaps of cluster ID flink-uid: flink-uid-cluster-config-map")
+	events = drain(recorder)
+	assert.Contains(t, events, "Normal HAConfigMapsDeleted Deleted 1 HA ConfigMaps of cluster ID flink-uid: flink-uid-cluster-config-map")
+	assert.Contains(t, events, "Warning HAJobManagersOutlivedDeadline JobManager pods still exist past the deletion's deadline",
+		"pods that outlived the deadline are reported with the command to finish by hand")
+	assert.Contains(t, events, "kubectl delete configmap -n ns -l app=flink-uid,type=flink-native-kubernetes")
 }
 
 func drain(r *record.FakeRecorder) string {
