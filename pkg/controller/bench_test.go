@@ -258,3 +258,7 @@ func (runningFlink) GetCheckpoints(context.Context, string, string) (flinkclient
 func (runningFlink) GetCheckpointConfig(context.Context, string, string) (flinkclient.CheckpointConfig, error) {
 	return flinkclient.CheckpointConfig{}, nil
 }
+
+func (runningFlink) GetDisposalStatus(context.Context, string, string) (flinkclient.SavepointStatus, error) {
+	return flinkclient.SavepointStatus{}, fmt.Errorf("no disposal in flight")
+}

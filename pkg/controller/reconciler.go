@@ -104,6 +104,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan de
 	}
 	metrics.ObserveCluster(fc.Namespace, fc.Name, *plan.Status)
 	countEndedSavepoint(fc, *plan.Status)
+	countEndedDisposals(fc, *plan.Status)
 	if plan.Job == nil {
 		return Result{}, nil
 	}
@@ -114,6 +115,13 @@ func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan de
 	}
 	if err := r.Updater.Execute(ctx, snap, snap.JobManagerURL, plan.Job.Actions); err != nil {
 		return Result{}, err
+	}
+	if location := plan.DisposeSavepoint; location != "" {
+		trigger, err := r.Updater.DisposeSavepoint(ctx, fc, snap.JobManagerURL, location)
+		if err != nil {
+			return Result{}, err
+		}
+		r.Observer.DisposalStarted(fc, location, trigger)
 	}
 	return Result{RequeueAfter: plan.RequeueAfter}, nil
 }
@@ -148,6 +156,23 @@ func countEndedSavepoint(fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus
 	if before.Savepoint.State == v1beta1.SavepointStateInProgress && after.Savepoint.TriggerID == before.Savepoint.TriggerID &&
 		after.Savepoint.State != v1beta1.SavepointStateInProgress {
 		metrics.SavepointEnded(fc.Namespace, fc.Name, *after.Savepoint)
+	}
+}
+
+// countEndedDisposals counts the savepoint disposals that ended between fc's status and st.
+func countEndedDisposals(fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus) {
+	before, after := fc.Status.Components.Job, st.Components.Job
+	if before == nil || after == nil {
+		return
+	}
+	inFlight := observer.DisposalInFlight(*before)
+	if inFlight == "" {
+		return
+	}
+	for _, e := range after.SavepointHistory {
+		if e.Location == inFlight && e.Disposal != nil && e.Disposal.State != v1beta1.DisposalStateInProgress {
+			metrics.DisposalEnded(fc.Namespace, fc.Name, e.Disposal.State)
+		}
 	}
 }
 

@@ -5,7 +5,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +97,46 @@ func TestRestoreFromAnOlderSavepoint(t *testing.T) {
 		assert.LessOrEqual(t, c[0], atCompletion[key]+1, "key %s: back to the savepoint's count", key)
 		assert.Less(t, c[0], replaced[key], "key %s: older than the job it replaced", key)
 	}
+}
+
+// TestSavepointRetention: with maxCount 2, five savepoints leave exactly two savepoint
+// directories on disk, the newest two, which status still lists; the JobManager disposed of the
+// other three, marked Disposed in the history, while the job ran on.
+func TestSavepointRetention(t *testing.T) {
+	ns, dir := newNamespace(t, "retention")
+	const name = "retention"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, streamingCluster(ns, name, dir, out, "    savepointRetention:\n      maxCount: 2\n"))
+	first := jobOf(waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)).ID
+	for n := int32(1); n <= 5; n++ {
+		patchJob(t, ns, name, fmt.Sprintf(`{"savepointGeneration":%d}`, n))
+		waitFor(t, ns, name, time.Minute, fmt.Sprintf("savepoint %d", n), func(fc *v1beta1.FlinkCluster) bool {
+			return jobOf(fc).SavepointGeneration == n && jobOf(fc).State == v1beta1.JobStateRunning
+		})
+	}
+	fc := waitFor(t, ns, name, time.Minute, "three disposals", func(fc *v1beta1.FlinkCluster) bool {
+		disposed := 0
+		for _, e := range jobOf(fc).SavepointHistory {
+			if e.Disposal != nil && e.Disposal.State == v1beta1.DisposalStateDisposed {
+				disposed++
+			}
+		}
+		return disposed == 3
+	})
+	var kept []string
+	for _, e := range jobOf(fc).SavepointHistory {
+		if e.Disposal == nil {
+			kept = append(kept, strings.TrimPrefix(e.Location, "file:"))
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "savepoints"))
+	require.NoError(t, err)
+	var onDisk []string
+	for _, e := range entries {
+		onDisk = append(onDisk, filepath.Join(dir, "savepoints", e.Name()))
+	}
+	assert.ElementsMatch(t, kept, onDisk, "exactly the two newest savepoint directories are left")
+	assert.Len(t, onDisk, 2)
+	assert.Equal(t, first, jobOf(fc).ID, "the job ran on")
+	waitCounts(t, out, 4, countsLen(counts(t, out))+2, time.Minute)
 }

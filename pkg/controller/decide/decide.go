@@ -11,6 +11,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/retention"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/controller/state"
 )
@@ -64,6 +65,9 @@ type Plan struct {
 	// report.
 	ReleaseFinalizer string
 	FinalSavepoint   *v1beta1.SavepointOperation
+	// DisposeSavepoint is the savepoint whose disposal spec.job.savepointRetention triggers now
+	// ("" none), after the job's actions; status records it InProgress first.
+	DisposeSavepoint string
 	// RequeueAfter is when to look again without a watch event (0: never).
 	RequeueAfter time.Duration
 }
@@ -121,6 +125,8 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	fc := snap.Cluster
 	in := JobInput(snap, want, settings, now)
 	d := fsm.Step(in)
+	kept := retention.Step(retentionInput(snap, in, d.Status, settings))
+	d.Status.SavepointHistory = kept.History
 	job := d.Status
 	wanted := wantedComponents(*fc.Spec.Job, job)
 	held := fsm.Active(job)
@@ -134,7 +140,8 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 		ServiceRedirected: snap.ServiceRedirected, ForeignEndpoints: snap.ForeignEndpoints})
 	p := Plan{Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
 		ForeignEndpoints: newForeignEndpoints(fc, snap.ForeignEndpoints),
-		TransitionEvent:  eventWorthy(d.Transition), Notices: fsm.Notices(in.Status, job), RequeueAfter: d.RequeueAfter}
+		TransitionEvent:  eventWorthy(d.Transition), Notices: append(fsm.Notices(in.Status, job), kept.Notices...),
+		RequeueAfter: fsm.Sooner(d.RequeueAfter, kept.RequeueAfter), DisposeSavepoint: kept.Dispose}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}
 	}
@@ -255,4 +262,23 @@ func retentionUnknown(snap *snapshot.Snapshot) bool {
 // would fail) until the Role is there; condition HighAvailabilityPermitted says why.
 func haPermitted(snap *snapshot.Snapshot) bool {
 	return len(snap.HAAccess.Missing) == 0
+}
+
+// retentionInput is the savepoint retention's input: job is the status after the machine's step.
+func retentionInput(snap *snapshot.Snapshot, in fsm.Input, job v1beta1.JobStatus, settings fsm.Settings) retention.Input {
+	spec := snap.Cluster.Spec.Job
+	from := ""
+	if spec.FromSavepoint != nil {
+		from = *spec.FromSavepoint
+	}
+	return retention.Input{Now: in.Now, Policy: spec.SavepointRetention, Before: in.Status, Status: job, SpecFromSavepoint: from,
+		LatestState:  spec.UsesLatestState() || job.UpdateMode == v1beta1.UpgradeModeLastState,
+		JobManagerUp: jobManagerUp(snap), Disposal: snap.Disposal,
+		PollInterval: settings.SavepointPollInterval, Timeout: settings.SavepointTimeout}
+}
+
+// jobManagerUp: the JobManager runs and the operator may ask it something (a disposal).
+func jobManagerUp(snap *snapshot.Snapshot) bool {
+	return state.JobManagerReady(snap) && snap.JobManagerURL != "" && snap.ServiceRedirected == "" &&
+		snap.ForeignEndpoints == "" && haPermitted(snap)
 }

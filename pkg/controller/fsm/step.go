@@ -101,7 +101,7 @@ func requeueAfter(in Input, st v1beta1.JobStatus) time.Duration {
 		// which case no watch event would come: look again soon.
 		return in.Settings.SavepointPollInterval
 	case Running:
-		return minPositive(in.Settings.PollInterval, untilScheduledSavepoint(next))
+		return Sooner(in.Settings.PollInterval, untilScheduledSavepoint(next))
 	case Failed, Lost:
 		if restartAllowed(in.Spec, st) && st.EndTime != nil {
 			return maxDuration(time.Second, st.EndTime.Add(restartBackoff(next)).Sub(in.Now))
@@ -118,8 +118,9 @@ func untilScheduledSavepoint(in Input) time.Duration {
 	return maxDuration(time.Second, next.Sub(in.Now))
 }
 
-func minPositive(a, b time.Duration) time.Duration {
-	if b > 0 && b < a {
+// Sooner is the sooner of two delays before another look, 0 meaning no need to look.
+func Sooner(a, b time.Duration) time.Duration {
+	if a <= 0 || (b > 0 && b < a) {
 		return b
 	}
 	return a

@@ -44,11 +44,16 @@ var (
 		Help: "Savepoint operations that ended, by reason (Scheduled, User, Update, Cancel, Delete) and outcome (Succeeded, Failed, Unconfirmed).",
 	}, []string{"namespace", "name", "reason", "outcome"})
 
+	disposals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flinkcluster_savepoint_disposals_total",
+		Help: "Savepoint disposals under spec.job.savepointRetention that ended, by outcome (Disposed, Failed).",
+	}, []string{"namespace", "name", "outcome"})
+
 	clusters = &clusterCollector{records: map[clusterKey]clusterRecord{}}
 )
 
 func init() {
-	Registry.MustRegister(clusters, savepoints)
+	Registry.MustRegister(clusters, savepoints, disposals)
 }
 
 type clusterKey struct{ namespace, name string }
@@ -122,12 +127,18 @@ func SavepointEnded(namespace, name string, sp v1beta1.SavepointOperation) {
 	savepoints.WithLabelValues(namespace, name, string(sp.Reason), string(sp.State)).Inc()
 }
 
+// DisposalEnded counts a savepoint disposal that ended.
+func DisposalEnded(namespace, name string, outcome v1beta1.DisposalState) {
+	disposals.WithLabelValues(namespace, name, string(outcome)).Inc()
+}
+
 // ForgetCluster removes every series of a deleted FlinkCluster.
 func ForgetCluster(namespace, name string) {
 	clusters.mu.Lock()
 	delete(clusters.records, clusterKey{namespace, name})
 	clusters.mu.Unlock()
 	savepoints.DeletePartialMatch(map[string]string{"namespace": namespace, "name": name})
+	disposals.DeletePartialMatch(map[string]string{"namespace": namespace, "name": name})
 }
 
 // lastSuccess is the end time of the newest successful savepoint in the history.

@@ -38,6 +38,7 @@ type FlinkReader interface {
 	GetSavepointStatus(ctx context.Context, jm, jobID, triggerID string) (flinkclient.SavepointStatus, error)
 	GetCheckpoints(ctx context.Context, jm, jobID string) (flinkclient.CheckpointStats, error)
 	GetCheckpointConfig(ctx context.Context, jm, jobID string) (flinkclient.CheckpointConfig, error)
+	GetDisposalStatus(ctx context.Context, jm, triggerID string) (flinkclient.SavepointStatus, error)
 }
 
 // ObserveCheckpoints reads the job's checkpoint history (only when fsm.NeedsCheckpoints asks for

@@ -56,6 +56,8 @@ type Observer struct {
 	savepoints savepointClock
 	// historyReads remembers when each job's checkpoint history was last read.
 	historyReads historyClock
+	// disposals remembers the trigger IDs of the savepoint disposals this process started.
+	disposals disposalTriggers
 	// access checks the permissions of HA clusters' pods (nil: not checked).
 	access *accessReviews
 	// haConfigMaps lists HA ConfigMaps when a decision deletes them (nil: never listed).
@@ -78,6 +80,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if apierrors.IsNotFound(err) {
 		o.savepoints.seenAt(key, "", now)
 		o.historyReads.forget(key)
+		o.disposals.forget(key)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
@@ -160,6 +163,7 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 		return
 	}
 	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)
+	snap.Disposal = o.observeDisposal(ctx, key, snap.JobManagerURL, job)
 }
 
 // SavepointStarted records that a savepoint the sync just decided on is in flight (timed from

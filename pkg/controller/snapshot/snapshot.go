@@ -13,6 +13,7 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/retention"
 )
 
 // Snapshot is one consistent-enough observation for a sync. Cluster is a deep copy the sync may
@@ -62,6 +63,9 @@ type Snapshot struct {
 	// SavepointSeenAt is when this operator process first saw the savepoint in flight, on its
 	// own clock (zero when none is in flight).
 	SavepointSeenAt time.Time
+	// Disposal is what the JobManager said about the savepoint disposal in flight (zero when
+	// none is, or this process does not know its trigger).
+	Disposal retention.Observation
 	// HAAccess says whether the pods' ServiceAccount may do what Flink's HA services need; read
 	// only for clusters with high availability.
 	HAAccess HAAccess

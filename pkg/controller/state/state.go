@@ -135,6 +135,11 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 
 // ClusterReady reports whether the JobManager and TaskManagers are up, so a job can be
 // submitted.
+// JobManagerReady: the JobManager Deployment is ready and its Service exists.
+func JobManagerReady(obs *snapshot.Snapshot) bool {
+	return deploymentState(obs.JobManagerDeployment) == v1beta1.ComponentStateReady && obs.JobManagerService != nil
+}
+
 func ClusterReady(obs *snapshot.Snapshot) bool {
 	return deploymentState(obs.JobManagerDeployment) == v1beta1.ComponentStateReady &&
 		deploymentState(obs.TaskManagerDeployment) == v1beta1.ComponentStateReady &&

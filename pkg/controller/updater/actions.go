@@ -23,6 +23,7 @@ type FlinkWriter interface {
 	StopWithSavepoint(ctx context.Context, jm, jobID string, req flinkclient.StopRequest) (string, error)
 	CancelJob(ctx context.Context, jm, jobID string) error
 	ShutDownCluster(ctx context.Context, jm string) error
+	DisposeSavepoint(ctx context.Context, jm, savepointPath string) (string, error)
 }
 
 // Event reasons of the job's lifecycle.
@@ -60,6 +61,18 @@ func (u *Updater) execute(ctx context.Context, obs *snapshot.Snapshot, jm string
 		return u.flinkREST.CancelJob(ctx, jm, a.JobID)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
+}
+
+// DisposeSavepoint asks the JobManager to dispose of a savepoint (spec.job.savepointRetention)
+// and returns Flink's trigger ID for the disposal.
+func (u *Updater) DisposeSavepoint(ctx context.Context, fc *v1beta1.FlinkCluster, jm, location string) (string, error) {
+	trigger, err := u.flinkREST.DisposeSavepoint(ctx, jm, location)
+	if err != nil {
+		u.recorder.Eventf(fc, corev1.EventTypeWarning, ReasonActionFailed, "disposal of savepoint %s failed (will retry): %v", location, err)
+		return "", fmt.Errorf("disposing of savepoint %s: %w", location, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Triggered savepoint disposal", "location", location, "triggerID", trigger)
+	return trigger, nil
 }
 
 // createSubmitter replaces a submitter of an older attempt (its Job name is fixed) and creates the

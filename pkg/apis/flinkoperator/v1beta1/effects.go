@@ -30,6 +30,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.restoreGeneration":      AppliedLive, // restarts the job from fromSavepoint
 	"spec.job.autoSavepointSeconds":   AppliedLive, // the schedule of the next savepoint
 	"spec.job.savepointsDir":          AppliedLive, // new savepoints go there at once
+	"spec.job.savepointRetention":     AppliedLive, // read at every sync
 	"spec.job.restartPolicy":          AppliedLive, // read when the job fails
 	"spec.job.cleanupPolicy":          AppliedLive, // read when the job ends
 	"spec.job.takeSavepointOnUpdate":  AppliedLive, // read by the next update

@@ -474,4 +474,42 @@ type SavepointOperation struct {
 	// savepoint was confirmed when Flink no longer knew its trigger.
 	// +optional
 	Message string `json:"message,omitempty"`
+
+	// Disposal is the operator's disposal of this savepoint under spec.job.savepointRetention.
+	// +optional
+	Disposal *SavepointDisposal `json:"disposal,omitempty"`
 }
+
+// SavepointDisposal is the disposal of one savepoint through the JobManager's REST API.
+type SavepointDisposal struct {
+	// State is InProgress, Disposed, or Failed (tried again after a backoff).
+	// +optional
+	State DisposalState `json:"state,omitempty"`
+
+	// StartTime is when the last attempt was triggered.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// EndTime is when the savepoint was disposed of, or the last attempt failed.
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+
+	// Failures counts the failed attempts; the next waits twice as long as the previous (1
+	// minute after the first failure, at most an hour).
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+
+	// Message says why the last attempt failed, or that the savepoint was gone already.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// DisposalState is the state of a savepoint's disposal.
+type DisposalState string
+
+// The disposal states.
+const (
+	DisposalStateInProgress DisposalState = "InProgress"
+	DisposalStateDisposed   DisposalState = "Disposed"
+	DisposalStateFailed     DisposalState = "Failed"
+)

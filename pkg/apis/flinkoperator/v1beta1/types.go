@@ -835,6 +835,14 @@ type JobSpec struct {
 	// +optional
 	SavepointGeneration int32 `json:"savepointGeneration,omitempty"`
 
+	// SavepointRetention disposes of the operator's own older savepoints (through the
+	// JobManager's REST disposal, while it runs): beyond the newest maxCount, or older than
+	// maxAgeSeconds. The newest successful savepoint, the one restarts and resumes use, the
+	// current attempt's source and spec.job.fromSavepoint are never disposed, nor savepoints
+	// taken outside the operator. Absent: nothing is disposed.
+	// +optional
+	SavepointRetention *SavepointRetention `json:"savepointRetention,omitempty"`
+
 	// Parallelism is the job's default parallelism.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
@@ -938,6 +946,24 @@ type JobSpec struct {
 	// resumes from its latest retained checkpoint instead.
 	// +optional
 	UpgradeFallback *UpgradeFallback `json:"upgradeFallback,omitempty"`
+}
+
+// SavepointRetention bounds how many of the operator's savepoints are kept, and for how long.
+// +kubebuilder:validation:XValidation:rule="has(self.maxCount) || has(self.maxAgeSeconds)",message="spec.job.savepointRetention needs maxCount, maxAgeSeconds or both"
+type SavepointRetention struct {
+	// MaxCount keeps the newest this many successful savepoints the operator took and disposes
+	// of older ones. At most 5: status.components.job.savepointHistory, which the disposal
+	// works from, holds the last 10 savepoint operations.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	// +optional
+	MaxCount *int32 `json:"maxCount,omitempty"`
+
+	// MaxAgeSeconds disposes of the operator's savepoints that completed more than this many
+	// seconds ago (the newest successful one is always kept).
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxAgeSeconds *int64 `json:"maxAgeSeconds,omitempty"`
 }
 
 // EffectiveUpgradeMode is upgradeMode, or what takeSavepointOnUpdate (or its alias) says when it
