@@ -125,7 +125,7 @@ func TestSavepointRetention(t *testing.T) {
 	})
 	var kept []string
 	for _, e := range jobOf(fc).SavepointHistory {
-		if e.Disposal == nil {
+		if e.State == v1beta1.SavepointStateSucceeded && e.Disposal == nil {
 			kept = append(kept, strings.TrimPrefix(e.Location, "file:"))
 		}
 	}
