@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Interface is what the controller depends on. jm is the JobManager REST
@@ -24,6 +25,10 @@ type Interface interface {
 	GetCheckpoints(ctx context.Context, jm, jobID string) (CheckpointStats, error)
 	// GetCheckpointConfig is GET /jobs/{jobID}/checkpoints/config.
 	GetCheckpointConfig(ctx context.Context, jm, jobID string) (CheckpointConfig, error)
+	// GetJobMetrics is GET /jobs/{jobID}/metrics?get=NAMES: the current values of the named
+	// job metrics (numRestarts, numberOfCompletedCheckpoints, ...), by name. A metric the
+	// JobManager does not report (yet) is absent. Values are Flink's strings.
+	GetJobMetrics(ctx context.Context, jm, jobID string, names ...string) (map[string]string, error)
 	// TriggerSavepoint is POST /jobs/{jobID}/savepoints; it returns the
 	// trigger ID to poll with GetSavepointStatus.
 	TriggerSavepoint(ctx context.Context, jm, jobID string, req SavepointRequest) (string, error)
@@ -117,6 +122,34 @@ func (c *Client) GetCheckpointConfig(ctx context.Context, jm, jobID string) (Che
 	}
 	r := request{path: "/jobs/" + jobID + "/checkpoints/config", notFound: checkpointsNotFound}
 	return get(ctx, c, jm, r, decodeCheckpointConfig)
+}
+
+// GetJobMetrics implements Interface.
+func (c *Client) GetJobMetrics(ctx context.Context, jm, jobID string, names ...string) (map[string]string, error) {
+	if err := checkID("job ID", jobID); err != nil {
+		return nil, err
+	}
+	if err := checkMetricNames(names); err != nil {
+		return nil, err
+	}
+	r := request{path: "/jobs/" + jobID + "/metrics", query: "get=" + strings.Join(names, ","), notFound: jobNotFound}
+	return get(ctx, c, jm, r, decodeMetrics)
+}
+
+// checkMetricNames: at least one name, each made of the characters Flink's metric names use, so
+// that nothing needs escaping in the query.
+func checkMetricNames(names []string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%w: no metric names", ErrInvalidArgument)
+	}
+	for _, n := range names {
+		if n == "" || strings.IndexFunc(n, func(r rune) bool {
+			return !(r == '_' || r == '.' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+		}) >= 0 {
+			return fmt.Errorf("%w: metric name %q", ErrInvalidArgument, n)
+		}
+	}
+	return nil
 }
 
 // savepointBody is SavepointTriggerRequestBody. Empty optional fields are

@@ -111,6 +111,15 @@ func allCalls() []apiCall {
 			},
 		},
 		{
+			name: "GetJobMetrics", method: http.MethodGet, path: jobPath + "/metrics", query: "get=numRestarts,numberOfCompletedCheckpoints",
+			respCode: 200, respBody: `[{"id":"numRestarts","value":"3"},{"id":"numberOfCompletedCheckpoints","value":"12"}]`, decodes: true,
+			notFound: ErrJobNotFound,
+			want:     map[string]string{"numRestarts": "3", "numberOfCompletedCheckpoints": "12"},
+			invoke: func(ctx context.Context, c Interface, jm string) (any, error) {
+				return c.GetJobMetrics(ctx, jm, testJobID, "numRestarts", "numberOfCompletedCheckpoints")
+			},
+		},
+		{
 			name: "DisposeSavepoint", method: http.MethodPost, path: "/savepoint-disposal",
 			reqBody:  `{"savepoint-path":"s3://bucket/sp/savepoint-a5e0ed-1"}`,
 			respCode: 200, respBody: sampleTrigger, decodes: true,
@@ -450,6 +459,9 @@ func TestInvalidArgumentsNeverReachNetwork(t *testing.T) {
 		},
 		"status bad trigger": func() error { _, err := c.GetSavepointStatus(ctx, jm, testJobID, "?"); return err },
 		"dispose empty path": func() error { _, err := c.DisposeSavepoint(ctx, jm, ""); return err },
+		"no metric names":    func() error { _, err := c.GetJobMetrics(ctx, jm, testJobID); return err },
+		"metric name with &": func() error { _, err := c.GetJobMetrics(ctx, jm, testJobID, "numRestarts&x=1"); return err },
+		"metrics bad job ID": func() error { _, err := c.GetJobMetrics(ctx, jm, "x", "numRestarts"); return err },
 		"disposal bad ID":    func() error { _, err := c.GetDisposalStatus(ctx, jm, "%2e%2e"); return err },
 	}
 	for name, call := range cases {

@@ -265,3 +265,26 @@ func decodeErrorBody(data []byte) []string {
 func snippetN(s string, n int) string {
 	return string(truncateUTF8([]byte(s), n))
 }
+
+// decodeMetrics reads a metrics answer: a JSON array of {"id": name, "value": value}.
+func decodeMetrics(data []byte) (map[string]string, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return nil, errors.New("response is not a JSON array")
+	}
+	var w []struct {
+		ID    *string `json:"id"`
+		Value *string `json:"value"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(w))
+	for i, m := range w {
+		if m.ID == nil || m.Value == nil {
+			return nil, fmt.Errorf("[%d]: %w", i, missing("id/value"))
+		}
+		out[*m.ID] = *m.Value
+	}
+	return out, nil
+}

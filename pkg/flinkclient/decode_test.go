@@ -117,6 +117,10 @@ func TestDecodersRejectIncompleteAnswers(t *testing.T) {
 		{"string at top level", errOf(decodeDashboardConfig), `"x"`},
 		{"trailing garbage", errOf(decodeClusterOverview), `{} {}`},
 		{"huge number", errOf(decodeClusterOverview), `{"taskmanagers":1e400}`},
+		{"metrics as an object", errOf(decodeMetrics), `{"numRestarts":"3"}`},
+		{"metric without value", errOf(decodeMetrics), `[{"id":"numRestarts"}]`},
+		{"metric without id", errOf(decodeMetrics), `[{"value":"3"}]`},
+		{"metric value not a string", errOf(decodeMetrics), `[{"id":"numRestarts","value":3}]`},
 		{"int overflow", errOf(decodeJobDetails), `{"jid":"x","state":"RUNNING","start-time":9223372036854775808}`},
 	}
 	for _, tc := range tests {

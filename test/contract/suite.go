@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ var Cases = []Case{
 	{"CheckpointRetention", testCheckpointRetention},
 	{"RestoreFromMissingPath", testRestoreFromMissingPath},
 	{"TaskManagerLoss", testTaskManagerLoss},
+	{"JobMetrics", testJobMetrics},
 }
 
 // S is the state shared by the cases of one run.
@@ -865,5 +867,46 @@ func testRestoreFromMissingPath(t *testing.T, s *S) {
 	}
 	if !observer.RestoreSourceMissing(ex.RootException) {
 		t.Errorf("the failure of a job restored from %s does not read as a missing restore source: %q", missing, firstLines(ex.RootException, 12))
+	}
+}
+
+// testJobMetrics: numRestarts and numberOfCompletedCheckpoints, the job metrics the operator's
+// health check reads in one call, are integers that count the job's restarts (here a job that
+// fails every few hundred records and is restarted by Flink); a metric the job does not have is
+// left out of the answer, and a job the JobManager does not know answers no metrics, not an error.
+func testJobMetrics(t *testing.T, s *S) {
+	ctx := ctxFor(t, 3*time.Minute)
+	id := newID()
+	job := CounterJob{Name: "contract-metrics", Rate: 50, Keys: 2, Out: s.Target.OutputPath("metrics-" + id[:8]),
+		FailAfter: 20, Restarts: 1000, CheckpointMS: 500}
+	s.submit(t, ctx, SubmitArgs{JobID: id, Parallelism: 1, Args: job.Args()})
+	defer s.cancelIfRunning(id)
+	names := []string{"numRestarts", "numberOfCompletedCheckpoints", "noSuchMetric"}
+	var m map[string]string
+	for {
+		var err error
+		if m, err = s.Client.GetJobMetrics(ctx, s.URL, id, names...); err != nil {
+			t.Fatalf("GetJobMetrics: %v", err)
+		}
+		if n, err := strconv.ParseInt(m["numRestarts"], 10, 64); err == nil && n >= 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("numRestarts of a job restarting every few hundred records did not reach 2: %v", m)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	s.fact(t, "GET /jobs/{id}/metrics?get=numRestarts,numberOfCompletedCheckpoints,noSuchMetric: %v", m)
+	if _, ok := m["noSuchMetric"]; ok {
+		t.Errorf("an unknown metric was answered: %v", m)
+	}
+	if _, err := strconv.ParseInt(m["numberOfCompletedCheckpoints"], 10, 64); err != nil {
+		t.Errorf("numberOfCompletedCheckpoints %q is not an integer", m["numberOfCompletedCheckpoints"])
+	}
+	unknown, err := s.Client.GetJobMetrics(ctx, s.URL, newID(), "numRestarts")
+	s.fact(t, "GetJobMetrics on an unknown job: %v, %s", unknown, describeErr(err))
+	if err != nil || len(unknown) != 0 {
+		t.Errorf("GetJobMetrics on an unknown job: %v, %v; want no metrics and no error", unknown, err)
 	}
 }

@@ -117,6 +117,23 @@ func (c *Client) GetCheckpointConfig(ctx context.Context, base, jobID string) (f
 	return *j.CheckpointConfig, nil
 }
 
+// GetJobMetrics implements flinkclient.Interface.
+func (c *Client) GetJobMetrics(ctx context.Context, base, jobID string, names ...string) (map[string]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, j, err := c.jobCall(ctx, base, http.MethodGet, jobID, "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if v, ok := j.Metrics[n]; ok {
+			out[n] = v
+		}
+	}
+	return out, nil
+}
+
 // TriggerSavepoint implements flinkclient.Interface. A savepoint with
 // CancelJob moves the job to CANCELED when it completes.
 func (c *Client) TriggerSavepoint(ctx context.Context, base, jobID string, req flinkclient.SavepointRequest) (string, error) {

@@ -37,6 +37,8 @@ type Job struct {
 	CheckpointConfig *flinkclient.CheckpointConfig
 	// SavepointOutcome applies to savepoints and stops triggered later.
 	SavepointOutcome Outcome
+	// Metrics are the job's metrics by name (GetJobMetrics answers the requested ones it has).
+	Metrics map[string]string
 }
 
 // Outcome programs how an asynchronous operation ends.

@@ -24,6 +24,7 @@ const (
 	epJobExceptions
 	epJobCheckpoints
 	epJobCheckpointConfig
+	epJobMetrics
 	epTriggerSavepoint
 	epSavepointStatus
 	epStop
@@ -44,6 +45,7 @@ var endpointNames = [numEndpoints]string{
 	epJobExceptions:       "GET /jobs/{jobid}/exceptions",
 	epJobCheckpoints:      "GET /jobs/{jobid}/checkpoints",
 	epJobCheckpointConfig: "GET /jobs/{jobid}/checkpoints/config",
+	epJobMetrics:          "GET /jobs/{jobid}/metrics",
 	epTriggerSavepoint:    "POST /jobs/{jobid}/savepoints",
 	epSavepointStatus:     "GET /jobs/{jobid}/savepoints/{triggerid}",
 	epStop:                "POST /jobs/{jobid}/stop",
@@ -96,6 +98,8 @@ func route(method, p string) routed {
 			rt.ep = epJobCheckpoints
 		case is(http.MethodGet, 4) && seg[2] == "checkpoints" && seg[3] == "config":
 			rt.ep = epJobCheckpointConfig
+		case is(http.MethodGet, 3) && seg[2] == "metrics":
+			rt.ep = epJobMetrics
 		case is(http.MethodPost, 3) && seg[2] == "savepoints":
 			rt.ep = epTriggerSavepoint
 		case is(http.MethodGet, 4) && seg[2] == "savepoints":
@@ -159,6 +163,8 @@ func (c *Cluster) serveREST(w http.ResponseWriter, r *http.Request, rt routed, b
 			j.materialize(now)
 			writeJSON(w, http.StatusOK, checkpointsJSON(j))
 		}
+	case epJobMetrics:
+		writeJSON(w, http.StatusOK, c.jobMetricsJSON(jobID, r.URL.Query().Get("get"), now))
 	case epShutdown:
 		// A clean shutdown: the process ends after it, and with high availability Flink
 		// deletes the jobs' HA data, so a restarted JobManager has none of them.
@@ -524,6 +530,29 @@ func checkpointConfigJSON(j *job) any {
 		"state_backend": "HashMapStateBackend", "checkpoint_storage": "FileSystemCheckpointStorage",
 		"unaligned_checkpoints": false, "tolerable_failed_checkpoints": 0,
 	}
+}
+
+// jobMetricsJSON answers GET /jobs/{id}/metrics?get=...: the requested metrics the simulator
+// has, as Flink's metric store does (an unknown job or metric is left out, never an error).
+func (c *Cluster) jobMetricsJSON(jobID, get string, now time.Time) any {
+	type metric struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	}
+	out := []metric{}
+	j, ok := c.jobs[jobID]
+	if !ok || get == "" {
+		return out
+	}
+	j.materialize(now)
+	values := map[string]int64{"numRestarts": int64(j.restarts), "numberOfCompletedCheckpoints": j.completed,
+		"numberOfFailedCheckpoints": j.failed}
+	for _, name := range strings.Split(get, ",") {
+		if v, ok := values[name]; ok {
+			out = append(out, metric{ID: name, Value: strconv.FormatInt(v, 10)})
+		}
+	}
+	return out
 }
 
 func checkpointsJSON(j *job) any {
