@@ -11,6 +11,7 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 )
@@ -25,6 +26,15 @@ func (f *fixture) takeUserSavepoint(n int32) {
 	}
 	require.Equal(f.t, n, f.job().SavepointGeneration)
 	require.Equal(f.t, fsm.Running, f.job().State)
+}
+
+// keepingOneSavepoint is a running job with savepointRetention maxCount 1 and savepoint 1 taken.
+func keepingOneSavepoint(t *testing.T) *fixture {
+	fc := jobCluster()
+	fc.Spec.Job.SavepointRetention = &v1beta1.SavepointRetention{MaxCount: ptr.To[int32](1)}
+	f := startedJob(t, fc)
+	f.takeUserSavepoint(1)
+	return f
 }
 
 func (f *fixture) disposalCalls() (triggers, polls int) {
@@ -52,12 +62,10 @@ func historyEntry(t *testing.T, job *v1beta1.JobStatus, location string) v1beta1
 // TestSavepointRetentionThroughTheSync: the disposal is recorded in status before it is
 // triggered, polled with the trigger Flink gave, and recorded on the history entry when it ends.
 func TestSavepointRetentionThroughTheSync(t *testing.T) {
-	fc := jobCluster()
-	fc.Spec.Job.SavepointRetention = &v1beta1.SavepointRetention{MaxCount: ptr.To[int32](1)}
-	f := startedJob(t, fc)
-	f.takeUserSavepoint(1)
+	f := keepingOneSavepoint(t)
 	f.rest.SetDisposalOutcome(jmURL, flinkfake.Outcome{Polls: 1})
 	f.rest.ResetCalls()
+	counted := disposalsCounted(t, "Disposed") // other tests count ns/c's disposals too
 	f.takeUserSavepoint(2)
 	f.events()
 
@@ -76,6 +84,7 @@ func TestSavepointRetentionThroughTheSync(t *testing.T) {
 	assert.Equal(t, 1, triggers, "triggered once")
 	assert.Equal(t, 2, polls)
 	assert.Contains(t, f.events(), "SavepointDisposed disposed of savepoint /savepoints/savepoint-1")
+	assert.Equal(t, counted+1, disposalsCounted(t, "Disposed"), "the metric counts it")
 	assert.Empty(t, f.sync(), "nothing more to do")
 }
 
@@ -83,10 +92,7 @@ func TestSavepointRetentionThroughTheSync(t *testing.T) {
 // InProgress, so the next sync (of this process or a new one) triggers it again, and a disposal
 // that finds nothing at the path (the first one had done its work) counts as done.
 func TestADisposalIsRecordedBeforeItIsTriggered(t *testing.T) {
-	fc := jobCluster()
-	fc.Spec.Job.SavepointRetention = &v1beta1.SavepointRetention{MaxCount: ptr.To[int32](1)}
-	f := startedJob(t, fc)
-	f.takeUserSavepoint(1)
+	f := keepingOneSavepoint(t)
 	f.rest.Inject(flinkfake.Fault{Method: "POST", Path: "/savepoint-disposal", Err: flinkfake.Unreachable(), Times: 1})
 	f.now = f.now.Add(time.Minute)
 	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.SavepointGeneration = 2 })
@@ -117,12 +123,10 @@ func TestADisposalIsRecordedBeforeItIsTriggered(t *testing.T) {
 	assert.Contains(t, f.events(), "ActionFailed disposal of savepoint /savepoints/savepoint-1 failed (will retry)")
 }
 
-// TestAFailedDisposalIsReportedAndRetriedAfterItsBackoff.
+// TestAFailedDisposalIsReportedAndRetriedAfterItsBackoff: a disposal Flink fails is a Warning
+// event and is not tried again before its backoff (1 min after the first failure).
 func TestAFailedDisposalIsReportedAndRetriedAfterItsBackoff(t *testing.T) {
-	fc := jobCluster()
-	fc.Spec.Job.SavepointRetention = &v1beta1.SavepointRetention{MaxCount: ptr.To[int32](1)}
-	f := startedJob(t, fc)
-	f.takeUserSavepoint(1)
+	f := keepingOneSavepoint(t)
 	f.rest.SetDisposalOutcome(jmURL, flinkfake.Outcome{Failure: &flinkclient.FailureCause{Class: "java.nio.file.AccessDeniedException",
 		StackTrace: "java.nio.file.AccessDeniedException: /savepoints/savepoint-1"}})
 	f.takeUserSavepoint(2)
@@ -144,4 +148,25 @@ func TestAFailedDisposalIsReportedAndRetriedAfterItsBackoff(t *testing.T) {
 	triggers, _ = f.disposalCalls()
 	assert.Equal(t, 1, triggers)
 	assert.Equal(t, v1beta1.DisposalStateDisposed, historyEntry(t, f.job(), "/savepoints/savepoint-1").Disposal.State)
+}
+
+// disposalsCounted is flinkcluster_savepoint_disposals_total of ns/c with the outcome.
+func disposalsCounted(t *testing.T, outcome string) float64 {
+	families, err := metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "flinkcluster_savepoint_disposals_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == "ns" && labels["name"] == "c" && labels["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

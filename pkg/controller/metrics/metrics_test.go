@@ -64,11 +64,13 @@ func TestClusterSeriesAndForget(t *testing.T) {
 
 	SavepointEnded("ns", "c", v1beta1.SavepointOperation{Reason: v1beta1.SavepointReasonScheduled, State: v1beta1.SavepointStateSucceeded})
 	assert.Equal(t, 1.0, testutil.ToFloat64(savepoints.WithLabelValues("ns", "c", "Scheduled", "Succeeded")))
+	DisposalEnded("ns", "c", v1beta1.DisposalStateDisposed)
+	assert.Equal(t, 1.0, testutil.ToFloat64(disposals.WithLabelValues("ns", "c", "Disposed")))
 
 	ForgetCluster("ns", "c")
 	ForgetCluster("ns", "session")
 	for _, name := range []string{"flinkcluster_state", "flinkcluster_job_state", "flinkcluster_job_restarts",
-		"flinkcluster_job_last_successful_savepoint_timestamp_seconds", "flinkcluster_savepoints_total"} {
+		"flinkcluster_job_last_successful_savepoint_timestamp_seconds", "flinkcluster_savepoints_total", "flinkcluster_savepoint_disposals_total"} {
 		assert.Empty(t, series(t, name, nil), "a deleted cluster leaves no %s series behind", name)
 	}
 }
