@@ -180,8 +180,8 @@ func documentedFamilies(t *testing.T) map[string]string {
 	return out
 }
 
-// TestMetricsAfterALifecycle scrapes a running operator after a job cluster's life (running, a
-// requested savepoint): every family docs/metrics.md documents is served with its type, and the
+// TestMetricsAfterALifecycle scrapes a running operator after a job cluster's life (running, two
+// requested savepoints, the first disposed of by the savepoint retention): every family docs/metrics.md documents is served with its type, and the
 // values are the cluster's; the Flink REST counts match what the simulated JobManager served.
 // After the FlinkCluster is deleted its series are gone.
 func TestMetricsAfterALifecycle(t *testing.T) {
@@ -192,14 +192,18 @@ func TestMetricsAfterALifecycle(t *testing.T) {
 	op := startOperatorProcess(t, "it-metrics", append(operatorArgs(env.kubeconfig), "--namespace="+ns)...)
 	waitFor(t, 60*time.Second, "the operator to be ready", func() bool { code, _ := op.probe("/readyz"); return code == http.StatusOK })
 
-	_, err := createStrict(ctx, ns, fromYAML(t, savepointJobCluster))
+	obj := fromYAML(t, savepointJobCluster)
+	setPath(obj.Object, "spec.job.savepointRetention", map[string]interface{}{"maxCount": int64(1)})
+	_, err := createStrict(ctx, ns, obj)
 	require.NoError(t, err)
 	waitJob(t, ns, "counter", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
 		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
 	})
-	patchJob(t, ns, "counter", `{"savepointGeneration":1}`)
-	job := waitJob(t, ns, "counter", 60*time.Second, "the savepoint", func(j *v1beta1.JobStatus) bool {
-		return j.SavepointGeneration == 1 && j.State == v1beta1.JobStateRunning
+	// Two savepoints: the second makes the retention dispose of the first.
+	takeSavepoint(t, ns, "counter", 1)
+	takeSavepoint(t, ns, "counter", 2)
+	job := waitJob(t, ns, "counter", 30*time.Second, "the first savepoint's disposal", func(j *v1beta1.JobStatus) bool {
+		return disposalsSettled(j, 1)
 	})
 	require.NotEmpty(t, job.SavepointHistory)
 
@@ -247,9 +251,11 @@ func TestMetricsAfterALifecycle(t *testing.T) {
 		assert.Equal(t, float64(job.SavepointHistory[0].EndTime.Unix()), ts, "the status' last savepoint")
 		assert.InDelta(t, float64(time.Now().Unix()), ts, 120, "recent")
 
-		assert.Equal(t, 1.0, m.value(t, "flinkcluster_savepoints_total", with("reason", "User")))
-		assert.Equal(t, 1.0, m.value(t, "flinkcluster_savepoints_total", map[string]string{"namespace": ns, "name": "counter", "reason": "User", "outcome": "Succeeded"}))
-		assert.Equal(t, 1.0, m.sum("flinkcluster_savepoints_total", cluster), "no other savepoint ended")
+		assert.Equal(t, 2.0, m.value(t, "flinkcluster_savepoints_total", with("reason", "User")))
+		assert.Equal(t, 2.0, m.value(t, "flinkcluster_savepoints_total", map[string]string{"namespace": ns, "name": "counter", "reason": "User", "outcome": "Succeeded"}))
+		assert.Equal(t, 2.0, m.sum("flinkcluster_savepoints_total", cluster), "no other savepoint ended")
+		assert.Equal(t, 1.0, m.value(t, "flinkcluster_savepoint_disposals_total", with("outcome", "Disposed")))
+		assert.Equal(t, 1.0, m.sum("flinkcluster_savepoint_disposals_total", cluster), "no other disposal ended")
 	})
 
 	t.Run("Flink REST calls match what the JobManager served", func(t *testing.T) {
@@ -271,7 +277,8 @@ func TestMetricsAfterALifecycle(t *testing.T) {
 				m.sum("flinkoperator_flink_rest_request_duration_seconds_count", map[string]string{"endpoint": ep}), "%s: every call timed", ep)
 		}
 		assert.Positive(t, m.sum("flinkoperator_flink_rest_requests_total", map[string]string{"endpoint": "GET /jobs/:id", "outcome": "2xx"}))
-		assert.Equal(t, 1.0, m.sum("flinkoperator_flink_rest_requests_total", map[string]string{"endpoint": "POST /jobs/:id/savepoints"}), "one trigger")
+		assert.Equal(t, 2.0, m.sum("flinkoperator_flink_rest_requests_total", map[string]string{"endpoint": "POST /jobs/:id/savepoints"}), "two triggers")
+		assert.Equal(t, 1.0, m.sum("flinkoperator_flink_rest_requests_total", map[string]string{"endpoint": "POST /savepoint-disposal"}), "one disposal")
 		assert.Positive(t, m.sum("flinkoperator_flink_rest_requests_total", map[string]string{"endpoint": "GET /jobs/:id/savepoints/:id", "outcome": "2xx"}))
 	})
 
