@@ -90,6 +90,14 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.fsm.MaxRestartBackoff, "max-restart-backoff", o.fsm.MaxRestartBackoff, "Longest delay before a failed job is restarted.")
 	fs.DurationVar(&o.fsm.CheckpointRecordInterval, "checkpoint-record-interval", o.fsm.CheckpointRecordInterval,
 		"How often a running job's latest checkpoint is read into status when its policies resume from the latest state (one REST call each); such jobs retain enough checkpoints to outlive it.")
+	fs.DurationVar(&o.fsm.HealthCheckInterval, "health-check-interval", o.fsm.HealthCheckInterval,
+		"How often a running job's restart and checkpoint counters are read for condition JobHealthy (one REST call each).")
+	fs.Int64Var(&o.fsm.Health.MaxRestarts, "unhealthy-restarts", o.fsm.Health.MaxRestarts,
+		"A job that Flink restarted more than this many times within --unhealthy-restart-window is unhealthy (RestartLoop).")
+	fs.DurationVar(&o.fsm.Health.RestartWindow, "unhealthy-restart-window", o.fsm.Health.RestartWindow,
+		"The window of --unhealthy-restarts; an unhealthy job is healthy again after a whole window without a restart.")
+	fs.Int64Var(&o.fsm.Health.CheckpointIntervals, "unhealthy-checkpoint-intervals", o.fsm.Health.CheckpointIntervals,
+		"A checkpointing job that completed no checkpoint for more than this many of its checkpoint intervals is unhealthy (CheckpointsStalled).")
 }
 
 func (o *options) validate() error {
@@ -100,10 +108,14 @@ func (o *options) validate() error {
 	for name, d := range map[string]time.Duration{"--flink-timeout": o.flinkTimeout, "--flink-poll-interval": o.fsm.PollInterval,
 		"--savepoint-poll-interval": o.fsm.SavepointPollInterval, "--savepoint-timeout": o.fsm.SavepointTimeout,
 		"--job-lost-grace": o.fsm.LostGrace, "--ha-recovery-grace": o.fsm.HARecoveryGrace, "--restart-backoff": o.fsm.RestartBackoff, "--max-restart-backoff": o.fsm.MaxRestartBackoff,
-		"--checkpoint-record-interval": o.fsm.CheckpointRecordInterval} {
+		"--checkpoint-record-interval": o.fsm.CheckpointRecordInterval, "--health-check-interval": o.fsm.HealthCheckInterval,
+		"--unhealthy-restart-window": o.fsm.Health.RestartWindow} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
+	}
+	if o.fsm.Health.MaxRestarts < 0 || o.fsm.Health.CheckpointIntervals < 1 {
+		errs = append(errs, errors.New("--unhealthy-restarts must be at least 0 and --unhealthy-checkpoint-intervals at least 1"))
 	}
 	if o.fsm.SavepointTimeout > desired.AsyncOperationStoreDuration {
 		errs = append(errs, fmt.Errorf("--savepoint-timeout must be at most %s: job clusters keep a stop's result in Flink "+

@@ -48,8 +48,17 @@ func (f *fixture) runFlinkJob(state flinkclient.JobState) {
 	f.rest.AddJob(jmURL, flinkfake.Job{Details: flinkclient.JobDetails{ID: f.job().ID, State: state}})
 }
 
-// startedJob brings a job cluster to a Running job.
+// startedJob brings a job cluster to a Running job, past its first running sync: that one reads
+// the job's checkpoint configuration (once per attempt) and its metrics (once per health check
+// interval), and the steady state starts after it.
 func startedJob(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
+	f := runningJob(t, fc)
+	f.sync()
+	return f
+}
+
+// runningJob brings a job cluster to the sync that sees its job running.
+func runningJob(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
 	f := newFixture(t, fc)
 	f.sync()
 	f.makeAvailable()

@@ -45,7 +45,7 @@ func (f *fixture) callsTo(suffix string) int {
 // the latest state costs one history read per recording interval and one configuration read per
 // attempt; status is written only when the checkpoint changed.
 func TestLatestCheckpointIsRecordedAtMostOncePerInterval(t *testing.T) {
-	f := startedJob(t, latestStateJob())
+	f := runningJob(t, latestStateJob())
 	f.checkpointingFlinkJob(flinkclient.JobStateRunning, 7, "file:/cp/j/chk-7")
 	f.rest.ResetCalls()
 	writes := f.sync()
@@ -74,23 +74,28 @@ func TestLatestCheckpointIsRecordedAtMostOncePerInterval(t *testing.T) {
 	assert.Zero(t, f.callsTo("/checkpoints/config"), "read once per attempt")
 }
 
-// TestJobWithoutLatestStatePoliciesNeverReadsCheckpoints: the default policies cost nothing more.
+// TestJobWithoutLatestStatePoliciesNeverReadsCheckpoints: the default policies never read the
+// checkpoint history; the health check reads the configuration once and the metrics once a minute.
 func TestJobWithoutLatestStatePoliciesNeverReadsCheckpoints(t *testing.T) {
-	f := startedJob(t, jobCluster())
+	f := runningJob(t, jobCluster())
 	f.checkpointingFlinkJob(flinkclient.JobStateRunning, 7, "file:/cp/j/chk-7")
 	f.rest.ResetCalls()
+	assert.Equal(t, []string{"update flinkclusters/status"}, f.sync(), "the checkpoint configuration is recorded")
 	for i := 0; i < 10; i++ {
 		f.now = f.now.Add(time.Minute)
 		assert.Empty(t, f.sync())
 	}
-	assert.Zero(t, f.callsTo("/checkpoints")+f.callsTo("/checkpoints/config"))
+	assert.Zero(t, f.callsTo("/checkpoints"), "never the history")
+	assert.Equal(t, 1, f.callsTo("/checkpoints/config"), "the configuration once per attempt (the health check's interval)")
+	assert.Equal(t, 11, f.callsTo("/metrics"), "the health check's read once a minute")
 	assert.Nil(t, f.job().LatestCheckpoint)
+	assert.Equal(t, time.Second, f.job().CheckpointInterval.Duration)
 }
 
 // TestFailedJobRestartsFromItsLatestCheckpoint: the failure is recorded with the checkpoint the
 // failed job's history shows, and the restart resumes from it.
 func TestFailedJobRestartsFromItsLatestCheckpoint(t *testing.T) {
-	f := startedJob(t, latestStateJob())
+	f := runningJob(t, latestStateJob())
 	f.checkpointingFlinkJob(flinkclient.JobStateRunning, 7, "file:/cp/j/chk-7")
 	f.sync()
 	f.checkpointingFlinkJob(flinkclient.JobStateFailed, 8, "file:/cp/j/chk-8")
@@ -110,7 +115,7 @@ func TestFailedJobRestartsFromItsLatestCheckpoint(t *testing.T) {
 // TestAHistoryReadThatFailsIsTriedAtTheNextPoll: only a read that succeeded starts the recording
 // interval, so a JobManager that did not answer once does not leave the record a minute staler.
 func TestAHistoryReadThatFailsIsTriedAtTheNextPoll(t *testing.T) {
-	f := startedJob(t, latestStateJob())
+	f := runningJob(t, latestStateJob())
 	f.checkpointingFlinkJob(flinkclient.JobStateRunning, 7, "file:/cp/j/chk-7")
 	f.rest.Inject(flinkfake.Fault{Method: "GET", Path: "/jobs/" + f.job().ID + "/checkpoints", Err: flinkfake.Timeout(), Times: 1})
 	f.sync()

@@ -70,7 +70,8 @@ simulator's counters, and the operator's ` + "`/metrics`" + ` endpoint only for 
   ` + "`test/integration/idle_test.go`" + `, over the idle window, divided by Running clusters and minutes.
   Events are counted apart (the API server cannot tell their writers apart).
 - **idle Flink REST calls**: requests the simulator served per cluster (` + "`/sim/clusters`" + `) over the
-  idle window, per minute: mean, min and max over Running clusters (expected 60 / poll interval),
+  idle window, per minute: mean, min and max over Running clusters (expected 60 / poll interval
+  plus 60 / health check interval: 7 with the defaults),
   and the total for the stopped clusters (expected 0). Five more clusters use
   ` + "`restartPolicy: FromLatestStateOnFailure`" + ` (created after the burst, checkpointing once an
   hour so their record does not change): their mean is expected to be at most one more (the

@@ -58,6 +58,7 @@ type config struct {
 	sweep                   []int
 	workers                 int
 	pollInterval            time.Duration
+	healthInterval          time.Duration
 	operatorArgs            []string
 	clusterName             string
 	kubeconfig              string
@@ -84,6 +85,7 @@ func main() {
 	flag.StringVar(&sweep, "workers-sweep", "1,2,4,8", "Worker counts of the throughput runs (empty: none).")
 	flag.IntVar(&cfg.workers, "workers", 2, "Operator --workers for the burst, steady, idle and restart phases (2 is the operator's default).")
 	flag.DurationVar(&cfg.pollInterval, "poll-interval", 10*time.Second, "Operator --flink-poll-interval (10s is the default).")
+	flag.DurationVar(&cfg.healthInterval, "health-check-interval", time.Minute, "Operator --health-check-interval (1m is the default): one more Flink REST call per Running cluster each time.")
 	flag.StringVar(&opArgs, "operator-args", "", "More operator flags, space-separated (e.g. \"--kube-api-qps=500 --kube-api-burst=1000\").")
 	flag.StringVar(&cfg.clusterName, "cluster-name", "flink-operator-bench", "Local cluster name (kwokctl).")
 	flag.StringVar(&cfg.out, "out", "", "Directory for logs, profiles and results (default bin/bench).")
@@ -358,6 +360,7 @@ func (e *env) startOperator(ctx context.Context, workers int, logName string) er
 		"--jobmanager-url-template=" + e.simURL + "/clusters/{{.Namespace}}/{{.Name}}",
 		fmt.Sprintf("--workers=%d", workers),
 		"--flink-poll-interval=" + e.cfg.pollInterval.String(),
+		"--health-check-interval=" + e.cfg.healthInterval.String(),
 	}
 	args = append(args, e.cfg.operatorArgs...)
 	e.op = &process{name: "flink-operator", bin: e.cfg.operatorBin, args: args,
@@ -863,7 +866,7 @@ func (e *env) idle(ctx context.Context, runningKeys, stoppedKeys, latestKeys []s
 	}
 	window := time.Since(start)
 	minutes := window.Minutes()
-	ir := idleResult{Window: window, Running: len(runningKeys), Stopped: len(stoppedKeys), Expected: 60 / e.cfg.pollInterval.Seconds()}
+	ir := idleResult{Window: window, Running: len(runningKeys), Stopped: len(stoppedKeys), Expected: expectedREST(e.cfg)}
 	ir.Writes, ir.WritesTotal, ir.Events = w1.diff(w0)
 	ir.WritesPerClusterMin = float64(ir.WritesTotal) / float64(len(runningKeys)) / minutes
 	var sum float64
@@ -951,4 +954,10 @@ func lastOf(recs []record, f func(record) time.Time) time.Time {
 		}
 	}
 	return last
+}
+
+// expectedREST is the Flink REST calls per minute of an idle Running cluster: its polls and its
+// health check's metrics reads.
+func expectedREST(cfg *config) float64 {
+	return 60/cfg.pollInterval.Seconds() + 60/cfg.healthInterval.Seconds()
 }

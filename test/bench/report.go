@@ -289,7 +289,7 @@ func (res *results) targets(cfg *config) []target {
 			t.miss = fmt.Sprintf("%d writes: %s", r.Idle.WritesTotal, r.Idle.Writes)
 		}
 		ts = append(ts, t)
-		t = target{name: fmt.Sprintf("Flink REST calls per Running cluster per minute, N = %d", r.N), want: fmt.Sprintf("%.1f (60 / %s)", r.Idle.Expected, cfg.pollInterval),
+		t = target{name: fmt.Sprintf("Flink REST calls per Running cluster per minute, N = %d", r.N), want: fmt.Sprintf("%.1f (60 / %s + 60 / %s)", r.Idle.Expected, cfg.pollInterval, cfg.healthInterval),
 			got: fmt.Sprintf("%.2f (max %.1f)", r.Idle.RESTMean, r.Idle.RESTMax)}
 		t.met = r.Idle.RESTMean <= r.Idle.Expected*(1+cfg.restTolerance) && r.Idle.RESTMean >= r.Idle.Expected*(1-cfg.restTolerance)
 		if !t.met {
@@ -372,7 +372,7 @@ func (res *results) ciCheck(cfg *config) []string {
 		}
 		limit := r.Idle.Expected * (1 + cfg.restTolerance)
 		if r.Idle.RESTMean > limit {
-			out = append(out, fmt.Sprintf("N=%d: %.2f Flink REST calls per Running cluster per minute, limit %.2f (60 / %s + %.0f%%)", r.N, r.Idle.RESTMean, limit, cfg.pollInterval, 100*cfg.restTolerance))
+			out = append(out, fmt.Sprintf("N=%d: %.2f Flink REST calls per Running cluster per minute, limit %.2f (60 / %s + 60 / %s, + %.0f%%)", r.N, r.Idle.RESTMean, limit, cfg.pollInterval, cfg.healthInterval, 100*cfg.restTolerance))
 		}
 		// One cluster may see one poll more than the mean at the window's edges, not more.
 		if perCluster := (r.Idle.Expected + 1) * (1 + cfg.restTolerance) * 60 / r.Idle.Window.Seconds() * r.Idle.Window.Minutes(); r.Idle.RESTMax > perCluster+60/r.Idle.Window.Seconds() {

@@ -46,7 +46,8 @@ func operatorArgs(kubeconfig string) []string {
 	return []string{"--kubeconfig", kubeconfig, "-v=2",
 		"--jobmanager-url-template=" + env.simURL + "/clusters/{{.Namespace}}/{{.Name}}",
 		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s", "--checkpoint-record-interval=3s",
-		"--restart-backoff=1s", "--max-restart-backoff=2s"}
+		"--restart-backoff=1s", "--max-restart-backoff=2s",
+		"--health-check-interval=" + healthInterval.String(), "--unhealthy-restart-window=" + restartWindow.String()}
 }
 
 func leaderElectionArgs(leaseNS, leaseName, identity string) []string {

@@ -27,6 +27,10 @@ import (
 const (
 	idleWindow   = 60 * time.Second
 	pollInterval = time.Second
+	// healthInterval and restartWindow are the operators' --health-check-interval and
+	// --unhealthy-restart-window here.
+	healthInterval = 5 * time.Second
+	restartWindow  = 20 * time.Second
 )
 
 // writeCounter reads the API server's own request metrics: writes (POST, PUT, PATCH, DELETE) to
@@ -122,7 +126,7 @@ func waitNamespacesGone(t *testing.T, keep ...string) {
 }
 
 // TestIdleClustersCostNothing: Running clusters, a session cluster and a job cluster, make zero
-// API writes over a minute, and the job's Flink REST polls follow the poll interval.
+// API writes over a minute, and the job's Flink REST calls follow the poll and health check intervals.
 func TestIdleClustersCostNothing(t *testing.T) {
 	ns := newNamespace(t)
 	ctx := context.Background()
@@ -142,7 +146,7 @@ func TestIdleClustersCostNothing(t *testing.T) {
 	writes, polls := diffCounts(writesBefore, apiWrites(t)), simRequests(t, ns, "minimal")-pollsBefore
 
 	assert.Empty(t, writes, "idle Running clusters must make no API writes")
-	want := int(idleWindow / pollInterval)
-	assert.InDelta(t, want, polls, float64(want)/4, "Flink REST calls in %s: one GET /jobs/{id} per poll interval", idleWindow)
+	want := int(idleWindow/pollInterval + idleWindow/healthInterval)
+	assert.InDelta(t, want, polls, float64(want)/4, "Flink REST calls in %s: one GET /jobs/{id} per poll interval, one GET /jobs/{id}/metrics per health check interval", idleWindow)
 	t.Logf("idle %s: API writes %v, Flink REST calls %d (expected about %d)", idleWindow, writes, polls, want)
 }

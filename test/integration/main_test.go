@@ -189,7 +189,8 @@ func startOperator() (func(), error) {
 		"--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2",
 		"--jobmanager-url-template="+env.simURL+"/clusters/{{.Namespace}}/{{.Name}}",
 		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s", "--ha-recovery-grace=8s", "--checkpoint-record-interval=3s",
-		"--restart-backoff=1s", "--max-restart-backoff=2s", "--operator-namespace=flink-operator-system")
+		"--restart-backoff=1s", "--max-restart-backoff=2s", "--operator-namespace=flink-operator-system",
+		"--health-check-interval="+healthInterval.String(), "--unhealthy-restart-window="+restartWindow.String())
 	if err != nil {
 		return nil, err
 	}

@@ -133,11 +133,12 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	changed := job.Revision != "" && job.Revision != in.Revision
 	after := in
 	after.Status = job
+	verdict := judgeHealth(snap, job, settings, now)
 	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(snap, want))), buildErr != nil, fsm.LastStateBlocker(after))
 	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,
 		FlinkPolled: in.Flink.Polled, FlinkReachable: in.Flink.Reachable, JobManagerURL: snap.JobManagerURL,
-		ServiceRedirected: snap.ServiceRedirected, ForeignEndpoints: snap.ForeignEndpoints})
+		ServiceRedirected: snap.ServiceRedirected, ForeignEndpoints: snap.ForeignEndpoints, Health: verdict})
 	p := Plan{Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
 		ForeignEndpoints: newForeignEndpoints(fc, snap.ForeignEndpoints),
 		TransitionEvent:  eventWorthy(d.Transition), Notices: append(fsm.Notices(in.Status, job), kept.Notices...),
@@ -147,6 +148,9 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	}
 	if haConfigMapsDue(snap) && len(snap.HAConfigMaps) > 0 {
 		p.HACleanup = &HACleanup{ConfigMaps: snap.HAConfigMaps}
+	}
+	if n, ok := healthNotice(previousVerdict(fc, job), verdict); ok {
+		p.Notices = append(p.Notices, n)
 	}
 	if reason == ReasonFromSavepointNotApplied && !reported(fc, state.ConditionUpdatePending, reason, message) {
 		// Once per edit, not per sync: the condition carries it from then on.
@@ -215,7 +219,8 @@ func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapsh
 		return reads
 	}
 	reads.Checkpoints = checkpointRecordDue(snap, settings, now) || needsCheckpoints(snap, settings, now)
-	reads.Retention = retentionUnknown(snap)
+	reads.Retention = checkpointConfigUnknown(snap)
+	reads.JobMetrics = healthReadDue(snap, settings, now)
 	return reads
 }
 
@@ -233,9 +238,7 @@ func needsCheckpoints(snap *snapshot.Snapshot, settings fsm.Settings, now time.T
 
 // liveLatestStateJob: the job runs in Flink, and its policies resume from the latest state.
 func liveLatestStateJob(snap *snapshot.Snapshot) bool {
-	job := jobStatus(snap.Cluster)
-	return snap.Cluster.Spec.Job.UsesLatestState() && snap.Flink.Found && fsm.FlinkStateMeaning[snap.Flink.State] == fsm.JobActive &&
-		(job.State == fsm.Running || job.State == fsm.Savepointing)
+	return snap.Cluster.Spec.Job.UsesLatestState() && liveJob(snap)
 }
 
 // checkpointRecordDue: the latest checkpoint of a running job whose policies resume from the
@@ -251,10 +254,11 @@ func checkpointRecordDue(snap *snapshot.Snapshot, settings fsm.Settings, now tim
 		(job.LastSavepointTime != nil && read.Before(job.LastSavepointTime.Time))
 }
 
-// retentionUnknown: the job's checkpoint retention is read once per attempt, once Flink runs it
-// (its configuration is known from then on).
-func retentionUnknown(snap *snapshot.Snapshot) bool {
-	return liveLatestStateJob(snap) && snap.Flink.State == "RUNNING" && jobStatus(snap.Cluster).CheckpointRetention == ""
+// checkpointConfigUnknown: the job's checkpoint configuration (retention and interval) is read
+// once per attempt, once Flink runs it: latest-state policies need the retention, the health
+// check the interval.
+func checkpointConfigUnknown(snap *snapshot.Snapshot) bool {
+	return liveJob(snap) && snap.Flink.State == "RUNNING" && jobStatus(snap.Cluster).CheckpointRetention == ""
 }
 
 // haPermitted: nothing is known to be missing for Flink's HA services. Without those permissions

@@ -119,7 +119,8 @@ func TestLatestStateReads(t *testing.T) {
 		snap                   *snapshot.Snapshot
 		history, retentionRead bool
 	}{
-		{"savepoint policies only", newSnap(false, v1beta1.JobStatus{State: fsm.Running}, time.Time{}), false, false},
+		{"savepoint policies only: the configuration for the health check", newSnap(false, v1beta1.JobStatus{State: fsm.Running}, time.Time{}), false, true},
+		{"savepoint policies, configuration known", newSnap(false, retained, time.Time{}), false, false},
 		{"never read by this process", newSnap(true, retained, time.Time{}), true, false},
 		{"read 59 s ago", newSnap(true, retained, t0.Add(-59*time.Second)), false, false},
 		{"read a minute ago", newSnap(true, retained, t0.Add(-time.Minute)), true, false},
@@ -137,6 +138,18 @@ func TestLatestStateReads(t *testing.T) {
 			assert.Equal(t, tt.retentionRead, got.Retention, "retention")
 		})
 	}
+	t.Run("the health check's metrics, once per interval, also while Flink restarts the job", func(t *testing.T) {
+		s := newSnap(false, retained, time.Time{})
+		assert.True(t, Reads(s, settings, t0).JobMetrics, "never read")
+		s.HealthReadAt = t0.Add(-59 * time.Second)
+		assert.False(t, Reads(s, settings, t0).JobMetrics, "read 59 s ago")
+		s.HealthReadAt = t0.Add(-time.Minute)
+		assert.True(t, Reads(s, settings, t0).JobMetrics, "read a minute ago")
+		s.Flink.State = "RESTARTING"
+		assert.True(t, Reads(s, settings, t0).JobMetrics, "a restart loop is what it looks for")
+		s.Cluster.Status.Components.Job.State = fsm.Updating
+		assert.False(t, Reads(s, settings, t0).JobMetrics, "only while the job runs for the machine")
+	})
 	t.Run("not while Flink restarts the job", func(t *testing.T) {
 		s := newSnap(true, v1beta1.JobStatus{State: fsm.Running}, time.Time{})
 		s.Flink.State = "RESTARTING"

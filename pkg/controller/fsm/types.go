@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/health"
 )
 
 // State is the job state in status.components.job.state.
@@ -179,6 +180,10 @@ type Settings struct {
 	// CheckpointRecordInterval is how often a running job's latest checkpoint is recorded when
 	// its policies resume from the latest state (one REST call each time).
 	CheckpointRecordInterval time.Duration
+	// HealthCheckInterval is how often a running job's restart and checkpoint counters are read
+	// (one REST call each time); Health says when they make it unhealthy.
+	HealthCheckInterval time.Duration
+	Health              health.Thresholds
 }
 
 // DefaultSettings are the defaults of the operator's flags.
@@ -193,6 +198,8 @@ func DefaultSettings() Settings {
 		RestartBackoff:           10 * time.Second,
 		MaxRestartBackoff:        5 * time.Minute,
 		CheckpointRecordInterval: time.Minute,
+		HealthCheckInterval:      time.Minute,
+		Health:                   health.DefaultThresholds(),
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/state"
 )
 
 // The known values of the state-set gauges: every series exists from the first observation, so
@@ -36,6 +39,9 @@ var (
 	jobRestartsDesc = prometheus.NewDesc("flinkcluster_job_restarts",
 		"Times the operator restarted the job after a failure (status.components.job.restartCount).",
 		[]string{"namespace", "name"}, nil)
+	jobHealthyDesc = prometheus.NewDesc("flinkcluster_job_healthy",
+		"1 while condition JobHealthy is True, 0 while it is False; absent while the job does not run.",
+		[]string{"namespace", "name"}, nil)
 	lastSavepointDesc = prometheus.NewDesc("flinkcluster_job_last_successful_savepoint_timestamp_seconds",
 		"Unix time of the job's last successful savepoint; absent until there is one.",
 		[]string{"namespace", "name"}, nil)
@@ -65,6 +71,8 @@ type clusterRecord struct {
 	jobState      v1beta1.JobState
 	restarts      int32
 	lastSavepoint float64
+	// healthy is condition JobHealthy: 1 True, 0 False, -1 absent.
+	healthy int8
 }
 
 type clusterCollector struct {
@@ -73,7 +81,7 @@ type clusterCollector struct {
 }
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{clusterStateDesc, jobStateDesc, jobRestartsDesc, lastSavepointDesc} {
+	for _, d := range []*prometheus.Desc{clusterStateDesc, jobStateDesc, jobRestartsDesc, jobHealthyDesc, lastSavepointDesc} {
 		ch <- d
 	}
 }
@@ -100,6 +108,9 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(jobStateDesc, boolFloat(r.jobState == s), k.namespace, k.name, string(s))
 		}
 		gauge(jobRestartsDesc, float64(r.restarts), k.namespace, k.name)
+		if r.healthy >= 0 {
+			gauge(jobHealthyDesc, float64(r.healthy), k.namespace, k.name)
+		}
 		if r.lastSavepoint > 0 {
 			gauge(lastSavepointDesc, r.lastSavepoint, k.namespace, k.name)
 		}
@@ -108,7 +119,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 
 // ObserveCluster sets the per-cluster series from the status the operator wrote.
 func ObserveCluster(namespace, name string, st v1beta1.FlinkClusterStatus) {
-	r := clusterRecord{state: st.State}
+	r := clusterRecord{state: st.State, healthy: conditionValue(st.Conditions, state.ConditionJobHealthy)}
 	if job := st.Components.Job; job != nil {
 		r.hasJob, r.jobState, r.restarts, r.lastSavepoint = true, job.State, job.RestartCount, lastSuccess(job)
 	}
@@ -120,6 +131,18 @@ func ObserveCluster(namespace, name string, st v1beta1.FlinkClusterStatus) {
 		r.lastSavepoint = clusters.records[key].lastSavepoint
 	}
 	clusters.records[key] = r
+}
+
+// conditionValue is 1 for a True condition, 0 for another status, -1 when it is absent.
+func conditionValue(conds []metav1.Condition, condType string) int8 {
+	c := meta.FindStatusCondition(conds, condType)
+	switch {
+	case c == nil:
+		return -1
+	case c.Status == metav1.ConditionTrue:
+		return 1
+	}
+	return 0
 }
 
 // SavepointEnded counts a savepoint operation that ended.

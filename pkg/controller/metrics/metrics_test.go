@@ -42,6 +42,7 @@ func TestClusterSeriesAndForget(t *testing.T) {
 			{State: v1beta1.SavepointStateSucceeded, EndTime: &end},
 		}},
 	}}
+	st.Conditions = []metav1.Condition{{Type: "JobHealthy", Status: metav1.ConditionFalse, Reason: "RestartLoop"}}
 	ObserveCluster("ns", "c", st)
 	ObserveCluster("ns", "session", v1beta1.FlinkClusterStatus{State: v1beta1.ClusterStateCreating})
 	c := map[string]string{"namespace": "ns", "name": "c"}
@@ -52,6 +53,8 @@ func TestClusterSeriesAndForget(t *testing.T) {
 	assert.ElementsMatch(t, fsm.States, jobStates, "every state of the machine has its series")
 	assert.Equal(t, 1.0, gathered(t, "flinkcluster_job_state", c, "state", "Running"))
 	assert.Equal(t, 2.0, gathered(t, "flinkcluster_job_restarts", c))
+	assert.Equal(t, 0.0, gathered(t, "flinkcluster_job_healthy", c), "JobHealthy False")
+	assert.Empty(t, series(t, "flinkcluster_job_healthy", map[string]string{"namespace": "ns", "name": "session"}), "absent without the condition")
 	assert.Equal(t, 1700000000.0, gathered(t, "flinkcluster_job_last_successful_savepoint_timestamp_seconds", c), "the last successful one, not the newer failure")
 	session := map[string]string{"namespace": "ns", "name": "session"}
 	assert.Equal(t, 1.0, gathered(t, "flinkcluster_state", session, "state", "Creating"))
@@ -69,7 +72,7 @@ func TestClusterSeriesAndForget(t *testing.T) {
 
 	ForgetCluster("ns", "c")
 	ForgetCluster("ns", "session")
-	for _, name := range []string{"flinkcluster_state", "flinkcluster_job_state", "flinkcluster_job_restarts",
+	for _, name := range []string{"flinkcluster_state", "flinkcluster_job_state", "flinkcluster_job_restarts", "flinkcluster_job_healthy",
 		"flinkcluster_job_last_successful_savepoint_timestamp_seconds", "flinkcluster_savepoints_total", "flinkcluster_savepoint_disposals_total"} {
 		assert.Empty(t, series(t, name, nil), "a deleted cluster leaves no %s series behind", name)
 	}

@@ -39,6 +39,7 @@ type FlinkReader interface {
 	GetCheckpoints(ctx context.Context, jm, jobID string) (flinkclient.CheckpointStats, error)
 	GetCheckpointConfig(ctx context.Context, jm, jobID string) (flinkclient.CheckpointConfig, error)
 	GetDisposalStatus(ctx context.Context, jm, triggerID string) (flinkclient.SavepointStatus, error)
+	GetJobMetrics(ctx context.Context, jm, jobID string, names ...string) (map[string]string, error)
 }
 
 // ObserveCheckpoints reads the job's checkpoint history (only when fsm.NeedsCheckpoints asks for

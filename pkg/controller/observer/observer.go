@@ -58,6 +58,8 @@ type Observer struct {
 	historyReads historyClock
 	// disposals remembers the trigger IDs of the savepoint disposals this process started.
 	disposals disposalTriggers
+	// health keeps the samples of each job's metrics this process read.
+	health healthSamples
 	// access checks the permissions of HA clusters' pods (nil: not checked).
 	access *accessReviews
 	// haConfigMaps lists HA ConfigMaps when a decision deletes them (nil: never listed).
@@ -81,6 +83,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 		o.savepoints.seenAt(key, "", now)
 		o.historyReads.forget(key)
 		o.disposals.forget(key)
+		o.health.forget(key)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
@@ -140,6 +143,11 @@ func (o *Observer) read(ctx context.Context, snap *snapshot.Snapshot, reads snap
 	if reads.Retention {
 		snap.Retention = ObserveRetention(ctx, o.flink, snap.JobManagerURL, jobID)
 	}
+	if reads.JobMetrics {
+		s, ok := ObserveJobMetrics(ctx, o.flink, snap.JobManagerURL, jobID, now)
+		o.health.read(key, jobID, now, s, ok)
+		snap.HealthSamples, snap.HealthReadAt = o.health.get(key, jobID)
+	}
 	return nil
 }
 
@@ -157,6 +165,7 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 	job := jobStatus(fc)
 	snap.SavepointSeenAt = o.savepoints.seenAt(key, InFlightTrigger(job), now)
 	snap.CheckpointsReadAt = o.historyReads.at(key, job.ID)
+	snap.HealthSamples, snap.HealthReadAt = o.health.get(key, job.ID)
 	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" {
 		// No REST call reaches whatever the Service now points at; the updater puts a changed
 		// Service back, and foreign endpoints are the user's to remove.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/health"
 	"github.com/flink-operator/flink-operator/pkg/controller/retention"
 )
 
@@ -63,6 +64,10 @@ type Snapshot struct {
 	// SavepointSeenAt is when this operator process first saw the savepoint in flight, on its
 	// own clock (zero when none is in flight).
 	SavepointSeenAt time.Time
+	// HealthSamples are this process's reads of the current job's restart and checkpoint
+	// counters, oldest first; HealthReadAt is when the last was read (zero: never).
+	HealthSamples []health.Sample
+	HealthReadAt  time.Time
 	// Disposal is what the JobManager said about the savepoint disposal in flight (zero when
 	// none is, or this process does not know its trigger).
 	Disposal retention.Observation
@@ -99,6 +104,9 @@ type Reads struct {
 	Checkpoints bool
 	// Retention: the job's checkpoint configuration (GET /jobs/{id}/checkpoints/config).
 	Retention bool
+	// JobMetrics: the job's restart and checkpoint counters (GET /jobs/{id}/metrics), for the
+	// health check.
+	JobMetrics bool
 	// HAConfigMaps: the cluster's HA ConfigMaps (a LIST with a label selector: they are Flink's
 	// objects, outside the operator's caches).
 	HAConfigMaps bool

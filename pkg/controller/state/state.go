@@ -18,6 +18,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/health"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 )
@@ -47,6 +48,9 @@ const (
 	// the pods' ServiceAccount may do on ConfigMaps what Flink's HA services do, False (reason
 	// MissingPermissions, naming the verbs) when not, Unknown when the API server did not answer.
 	ConditionHighAvailabilityPermitted = "HighAvailabilityPermitted"
+	// ConditionJobHealthy judges a running job from Flink's restart and checkpoint counters
+	// (reasons Healthy, RestartLoop, CheckpointsStalled); absent while the job does not run.
+	ConditionJobHealthy = "JobHealthy"
 )
 
 // ReasonForeignEndpoints is the JobManagerReachable condition's reason while hand-made
@@ -85,6 +89,8 @@ type Input struct {
 	// ForeignEndpoints names hand-made EndpointSlices of the JobManager Service (no REST call
 	// was made then).
 	ForeignEndpoints string
+	// Health is the running job's verdict (unknown: condition JobHealthy is removed).
+	Health health.Verdict
 }
 
 // Derive returns the status for the observed cluster. now stamps lastUpdateTime and condition
@@ -114,6 +120,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setNameConflictCondition(&st, obs.Foreign, in.Now)
 	setLatestStateCondition(&st, fc.Spec.Job, in.Job, in.Want, in.Now)
 	setHAPermittedCondition(&st, fc, obs.HAAccess, in.Now)
+	setJobHealthyCondition(&st, in.Job, in.Health, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -364,6 +371,20 @@ func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSp
 	cond := metav1.Condition{Type: ConditionLatestStateAvailable, Status: metav1.ConditionFalse, Reason: reason,
 		ObservedGeneration: st.ObservedGeneration, Message: message}
 	if reason == "Retained" {
+		cond.Status = metav1.ConditionTrue
+	}
+	setCondition(&st.Conditions, cond, now)
+}
+
+// setJobHealthyCondition reports the verdict on a job that has one.
+func setJobHealthyCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStatus, v health.Verdict, now time.Time) {
+	if job == nil || !v.Known {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionJobHealthy)
+		return
+	}
+	cond := metav1.Condition{Type: ConditionJobHealthy, Status: metav1.ConditionFalse, Reason: v.Reason,
+		ObservedGeneration: st.ObservedGeneration, Message: v.Message}
+	if v.Healthy {
 		cond.Status = metav1.ConditionTrue
 	}
 	setCondition(&st.Conditions, cond, now)
