@@ -133,7 +133,7 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	changed := job.Revision != "" && job.Revision != in.Revision
 	after := in
 	after.Status = job
-	verdict := judgeHealth(snap, job, settings, now)
+	verdict := judgeHealth(snap, job, settings)
 	reason, message := pendingUpdate(fc, job, in.Revision, held && (changed || (want != nil && heldDrift(snap, want))), buildErr != nil, fsm.LastStateBlocker(after))
 	st := state.Derive(state.Input{Observed: snap, Want: want, BuildErr: buildErr, Now: now,
 		Job: &job, Wanted: wanted, HeldDrift: held, UpdateReason: reason, UpdateMessage: message,

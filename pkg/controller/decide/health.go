@@ -46,7 +46,7 @@ func previousVerdict(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus) health.Ver
 }
 
 // judgeHealth judges the job the step left running (unknown otherwise).
-func judgeHealth(snap *snapshot.Snapshot, job v1beta1.JobStatus, settings fsm.Settings, now time.Time) health.Verdict {
+func judgeHealth(snap *snapshot.Snapshot, job v1beta1.JobStatus, settings fsm.Settings) health.Verdict {
 	if !jobRuns(job) {
 		return health.Verdict{}
 	}
@@ -54,7 +54,7 @@ func judgeHealth(snap *snapshot.Snapshot, job v1beta1.JobStatus, settings fsm.Se
 	if job.CheckpointInterval != nil {
 		interval = job.CheckpointInterval.Duration
 	}
-	return health.Judge(health.Input{Now: now, Samples: snap.HealthSamples, CheckpointInterval: interval,
+	return health.Judge(health.Input{Samples: snap.HealthSamples, CheckpointInterval: interval,
 		Previous: previousVerdict(snap.Cluster, job), Thresholds: settings.Health})
 }
 

@@ -48,9 +48,10 @@ type Verdict struct {
 	Message string
 }
 
-// Input is what a judgement looks at.
+// Input is what a judgement looks at. It judges the samples as of the newest one, not the wall
+// clock: a JobManager that stops answering neither stalls a job's checkpoints nor heals its
+// restart loop.
 type Input struct {
-	Now time.Time
 	// Samples are this process's reads of the current attempt, oldest first.
 	Samples []Sample
 	// CheckpointInterval is the attempt's checkpoint interval (0: no checkpointing, or not
@@ -67,8 +68,9 @@ func Judge(in Input) Verdict {
 		// Nothing read yet (a new attempt, or a restarted operator): what status says stands.
 		return in.Previous
 	}
-	restarts, covered := restartsInWindow(in)
-	stalledFor := stalled(in)
+	at := in.Samples[len(in.Samples)-1].At
+	restarts, covered := restartsInWindow(in, at)
+	stalledFor := stalled(in, at)
 	limit := time.Duration(in.CheckpointIntervals) * in.CheckpointInterval
 	switch {
 	case restarts > in.MaxRestarts:
@@ -79,7 +81,7 @@ func Judge(in Input) Verdict {
 			"no checkpoint completed for %s, more than %d checkpoint intervals of %s (numberOfCompletedCheckpoints)",
 			stalledFor.Truncate(time.Second), in.CheckpointIntervals, in.CheckpointInterval)}
 	}
-	if p := in.Previous; p.Known && !p.Healthy && !recovered(in, restarts, covered) {
+	if p := in.Previous; p.Known && !p.Healthy && !recovered(in, at, restarts, covered) {
 		return p
 	}
 	return Verdict{Known: true, Healthy: true, Reason: ReasonHealthy, Message: "no restart loop, checkpoints completing"}
@@ -89,13 +91,13 @@ func Judge(in Input) Verdict {
 // restart, or (stalled checkpoints) once two checkpoints completed within the stall limit, so a
 // job whose checkpoints complete just too rarely stays unhealthy instead of toggling with every
 // completion.
-func recovered(in Input, restarts int64, covered bool) bool {
+func recovered(in Input, at time.Time, restarts int64, covered bool) bool {
 	switch in.Previous.Reason {
 	case ReasonRestartLoop:
 		return covered && restarts == 0
 	case ReasonCheckpointsStalled:
 		limit := time.Duration(in.CheckpointIntervals) * in.CheckpointInterval
-		return in.CheckpointInterval == 0 || completedWithin(in, limit) >= 2
+		return in.CheckpointInterval == 0 || completedWithin(in, at, limit) >= 2
 	}
 	return true
 }
@@ -103,10 +105,10 @@ func recovered(in Input, restarts int64, covered bool) bool {
 // restartsInWindow counts the restarts over the window, from the newest sample at least the
 // window old (covered) or, without one, from the oldest sample. A drop of numRestarts (a new
 // JobManager leader counts from zero) counts as restarts from zero.
-func restartsInWindow(in Input) (int64, bool) {
+func restartsInWindow(in Input, at time.Time) (int64, bool) {
 	from, covered := 0, false
 	for i, s := range in.Samples {
-		if in.Now.Sub(s.At) >= in.RestartWindow {
+		if at.Sub(s.At) >= in.RestartWindow {
 			from, covered = i, true
 		}
 	}
@@ -115,20 +117,20 @@ func restartsInWindow(in Input) (int64, bool) {
 
 // stalled is how long no checkpoint has completed: since the first sample that showed the
 // current count (a completion happened before it), or since the oldest sample.
-func stalled(in Input) time.Duration {
+func stalled(in Input, at time.Time) time.Duration {
 	i := len(in.Samples) - 1
 	for i > 0 && in.Samples[i-1].Checkpoints == in.Samples[i].Checkpoints {
 		i--
 	}
-	return in.Now.Sub(in.Samples[i].At)
+	return at.Sub(in.Samples[i].At)
 }
 
 // completedWithin counts the checkpoints completed over the last d, from the newest sample at
 // least d old (or the oldest).
-func completedWithin(in Input, d time.Duration) int64 {
+func completedWithin(in Input, at time.Time, d time.Duration) int64 {
 	from := 0
 	for i, s := range in.Samples {
-		if in.Now.Sub(s.At) >= d {
+		if at.Sub(s.At) >= d {
 			from = i
 		}
 	}
