@@ -110,6 +110,13 @@ func advance(in Input, out *Outcome, i int) {
 		fail(in, out, i, "the JobManager could not dispose of it: "+obs.Failure)
 	case d.StartTime != nil && in.Now.Sub(d.StartTime.Time) > in.Timeout:
 		fail(in, out, i, fmt.Sprintf("the disposal did not end within %s", in.Timeout))
+	case (!obs.Known || obs.NotFound) && in.keep(in.Status).has(e.Location):
+		// Put to use since (a restore names it): never triggered again. The first trigger may
+		// have deleted some of it, which the message says.
+		d.State, d.EndTime = v1beta1.DisposalStateFailed, stamp(in.Now)
+		d.Message = "not triggered again: the savepoint is in use now (a restore's source or spec.job.fromSavepoint); " +
+			"the disposal triggered before may have deleted part of it"
+		out.Notices = append(out.Notices, fsm.Notice{Warning: true, Reason: NoticeDisposeFailed, Message: "savepoint " + e.Location + ": " + d.Message})
 	case (!obs.Known || obs.NotFound) && in.JobManagerUp:
 		// Triggered again: if the first disposal ended meanwhile, this one finds nothing there
 		// (Gone), which is the same outcome.

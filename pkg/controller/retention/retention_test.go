@@ -221,6 +221,26 @@ func TestTheDisposalInFlight(t *testing.T) {
 	}
 }
 
+// TestADisposalPutToUseIsNotTriggeredAgain: a restore that names a savepoint whose disposal is in
+// flight cannot stop Flink's disposal, but a restarted operator does not trigger it again, and
+// the entry is never due again while it is in use.
+func TestADisposalPutToUseIsNotTriggeredAgain(t *testing.T) {
+	now := t0.Add(time.Hour)
+	st := newestFirst(sp(5), with(sp(4), disposal(v1beta1.DisposalStateInProgress, now, 0)))
+	in := input(count(1), st, now)
+	in.SpecFromSavepoint = "file:/sp/savepoint-4"
+	out := Step(in)
+	assert.Empty(t, out.Dispose)
+	d := out.History[1].Disposal
+	assert.Equal(t, v1beta1.DisposalStateFailed, d.State)
+	assert.Contains(t, d.Message, "in use now")
+	if assert.Len(t, out.Notices, 1) {
+		assert.True(t, out.Notices[0].Warning)
+	}
+	in.Status.SavepointHistory, in.Now = out.History, now.Add(time.Hour)
+	assert.Empty(t, Step(in).Dispose, "not due while in use, backoff or not")
+}
+
 func TestOnlyOneDisposalAtATime(t *testing.T) {
 	now := t0.Add(time.Hour)
 	st := newestFirst(sp(5), sp(4), with(sp(3), disposal(v1beta1.DisposalStateInProgress, now, 0)), sp(2))
