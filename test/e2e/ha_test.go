@@ -248,7 +248,7 @@ func assertRecoveredByFlink(t *testing.T, ns, name, out string, before v1beta1.J
 	if r := jobOf(fc).LastFlinkRecovery; assert.NotNil(t, r) {
 		assert.GreaterOrEqual(t, r.CheckpointID, lastCheckpoint, "status names the checkpoint Flink restored")
 	}
-	assert.Contains(t, strings.Join(events(t, ns, name), "\n"), "RecoveredByFlink: a new JobManager leader recovered job "+before.ID)
+	waitEvent(t, ns, name, "RecoveredByFlink: a new JobManager leader recovered job "+before.ID)
 	return recovered
 }
 

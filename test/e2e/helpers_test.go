@@ -257,6 +257,17 @@ func events(t *testing.T, ns, name string) []string {
 	return out
 }
 
+// eventDelivery bounds how long an event takes from the operator's recorder to the API server:
+// the recorder sends events asynchronously, after the status write a test waits for.
+const eventDelivery = 10 * time.Second
+
+// waitEvent waits until an event about the FlinkCluster name, as "Reason: message", contains want.
+func waitEvent(t *testing.T, ns, name, want string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(strings.Join(events(t, ns, name), "\n"), want) },
+		eventDelivery, 200*time.Millisecond, "an event %q", want)
+}
+
 func componentSelector(name, component string) map[string]string {
 	return map[string]string{"flinkoperator.k8s.io/cluster": name, "app.kubernetes.io/component": component}
 }

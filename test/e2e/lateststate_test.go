@@ -141,7 +141,7 @@ func TestLatestState(t *testing.T) {
 		for key, n := range r {
 			assert.LessOrEqual(t, n, maxReplay, "key %s replayed more than one checkpoint interval", key)
 		}
-		assert.Contains(t, strings.Join(events(t, ns, name), "\n"), "Restoring: attempt 2 restoring from checkpoint")
+		waitEvent(t, ns, name, "Restoring: attempt 2 restoring from checkpoint")
 	})
 
 	out2 := filepath.Join(dir, "counts-2.txt")

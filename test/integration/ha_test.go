@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -131,9 +132,7 @@ func TestHACleanupOnDeletion(t *testing.T) {
 	assert.Equal(t, []string{"someone-else"}, configMapNames(t, ns, other))
 	assert.Equal(t, 1, simRequestCounts(t, ns, "one")["DELETE /cluster"], "Flink was asked to shut down cleanly once")
 	assert.Zero(t, simRequestCounts(t, ns, "two")["DELETE /cluster"])
-	reasons := eventReasons(t, ns, "one")
-	assert.Contains(t, reasons, "HAShutdownRequested")
-	assert.Contains(t, reasons, "HAConfigMapsDeleted")
+	reasons := waitEvents(t, ns, "one", "HAShutdownRequested", "HAConfigMapsDeleted")
 	assert.NotContains(t, reasons, "HAJobManagersOutlivedDeadline")
 	_, err = env.kube.AppsV1().Deployments(ns).Get(ctx, "two-jobmanager", metav1.GetOptions{})
 	assert.NoError(t, err, "two's JobManager stays")
@@ -166,7 +165,28 @@ func TestHACleanupAfterJobSucceeds(t *testing.T) {
 		return len(configMapNames(t, ns, desired.HAConfigMapLabels(desired.HAClusterID(fc)))) == 0
 	})
 	assert.Zero(t, simRequestCounts(t, ns, "minimal")["DELETE /cluster"])
-	assert.Contains(t, eventReasons(t, ns, "minimal"), "HAConfigMapsDeleted")
+	waitEvents(t, ns, "minimal", "HAConfigMapsDeleted")
+}
+
+// eventDelivery bounds how long an event takes from the operator's recorder to the API server:
+// the recorder sends events asynchronously, after the status write a test waits for.
+const eventDelivery = 10 * time.Second
+
+// waitEvents waits until events with each of the reasons about the FlinkCluster name were
+// recorded, and returns the reasons of all its events then (one entry per event).
+func waitEvents(t *testing.T, ns, name string, reasons ...string) []string {
+	t.Helper()
+	var got []string
+	waitFor(t, eventDelivery, fmt.Sprintf("events %v", reasons), func() bool {
+		got = eventReasons(t, ns, name)
+		for _, r := range reasons {
+			if !slices.Contains(got, r) {
+				return false
+			}
+		}
+		return true
+	})
+	return got
 }
 
 // eventReasons are the reasons of the events about the FlinkCluster name.
@@ -235,7 +255,7 @@ func TestHAJobRecoveredByFlink(t *testing.T) {
 	subs := simState(t, ns, "minimal").Submissions
 	require.Len(t, subs, 1, "one submission: the operator never sent a second copy")
 	assert.Equal(t, j.ID, subs[0].JobID)
-	assert.Contains(t, eventReasons(t, ns, "minimal"), "RecoveredByFlink")
+	waitEvents(t, ns, "minimal", "RecoveredByFlink")
 }
 
 // TestHAStopAcrossLeaderChange: an update's stop-with-savepoint is in flight when the JobManager
@@ -279,10 +299,7 @@ func TestHAStopAcrossLeaderChange(t *testing.T) {
 	require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Delete(context.Background(), "minimal", metav1.DeleteOptions{}))
 	waitFor(t, 60*time.Second, "the FlinkCluster to go", fcGone(ns, "minimal"))
 	assert.Empty(t, configMapNames(t, ns, desired.HAConfigMapLabels(desired.HAClusterID(fc))))
-	reasons := eventReasons(t, ns, "minimal")
-	assert.Contains(t, reasons, "FinalSavepoint")
-	assert.Contains(t, reasons, "HAShutdownRequested")
-	assert.Contains(t, reasons, "HAConfigMapsDeleted")
+	waitEvents(t, ns, "minimal", "FinalSavepoint", "HAShutdownRequested", "HAConfigMapsDeleted")
 }
 
 // TestHARecoveryWaitIsBounded: a JobManager with HA that never recovers the job: the operator

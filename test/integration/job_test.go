@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -128,14 +129,24 @@ func TestJobClusterLifecycle(t *testing.T) {
 		assert.True(t, apierrors.IsNotFound(err))
 	})
 
-	events, err := env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=counter"})
-	require.NoError(t, err)
-	var reasons []string
-	for _, e := range events.Items {
-		reasons = append(reasons, e.Reason+": "+e.Message)
-	}
-	log := strings.Join(reasons, "\n")
-	for _, want := range []string{"Submitting -> Running", "Savepointing -> Running on SavepointCompleted", "Running -> Failed", "Cancelling -> Cancelled"} {
+	wants := []string{"Submitting -> Running", "Savepointing -> Running on SavepointCompleted", "Running -> Failed", "Cancelling -> Cancelled"}
+	var log string
+	waitFor(t, eventDelivery, "the transitions' events", func() bool {
+		events, err := env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=counter"})
+		require.NoError(t, err)
+		var lines []string
+		for _, e := range events.Items {
+			lines = append(lines, e.Reason+": "+e.Message)
+		}
+		log = strings.Join(lines, "\n")
+		for _, want := range wants {
+			if !strings.Contains(log, want) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, want := range wants {
 		assert.Contains(t, log, want, "kubectl describe reads like a log")
 	}
 	assert.NotContains(t, log, "Running -> Savepointing", "a savepoint's start spends no event; its end has one")
@@ -215,9 +226,13 @@ func TestDeletionTakesAFinalSavepoint(t *testing.T) {
 		_, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(ctx, "counter", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
-	events, err := env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=counter,reason=FinalSavepoint"})
-	require.NoError(t, err)
-	require.NotEmpty(t, events.Items)
+	var events *corev1.EventList
+	waitFor(t, eventDelivery, "the FinalSavepoint event", func() bool {
+		var err error
+		events, err = env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=counter,reason=FinalSavepoint"})
+		require.NoError(t, err)
+		return len(events.Items) > 0
+	})
 	assert.Contains(t, events.Items[0].Message, "Final savepoint written to")
 	assert.Contains(t, events.Items[0].Message, "/savepoints/counter/savepoint-")
 }

@@ -45,7 +45,7 @@ func TestARestartLoopMakesTheJobUnhealthy(t *testing.T) {
 		c := jobHealthy(t, ns, "minimal")
 		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "RestartLoop"
 	})
-	assert.Contains(t, eventReasons(t, ns, "minimal"), "JobUnhealthy")
+	waitEvents(t, ns, "minimal", "JobUnhealthy")
 	after := jobStatus(t, ns, "minimal")
 	assert.Equal(t, j.ID, after.ID, "the operator restarts nothing by itself")
 	assert.Equal(t, v1beta1.JobStateRunning, after.State)
@@ -58,5 +58,5 @@ func TestARestartLoopMakesTheJobUnhealthy(t *testing.T) {
 	})
 	healedAt := jobHealthy(t, ns, "minimal").LastTransitionTime.Time
 	assert.GreaterOrEqual(t, healedAt.Sub(unhealthySince), restartWindow-2*time.Second, "not before a whole window without a restart")
-	assert.Contains(t, eventReasons(t, ns, "minimal"), "JobHealthy")
+	waitEvents(t, ns, "minimal", "JobHealthy")
 }

@@ -39,7 +39,7 @@ func TestRestoreFromAChosenSavepoint(t *testing.T) {
 		c := meta.FindStatusCondition(getFC(t, ns, "counter").Status.Conditions, state.ConditionUpdatePending)
 		return c != nil && c.Reason == "FromSavepointNotApplied"
 	})
-	assert.Contains(t, eventReasons(t, ns, "counter"), "FromSavepointNotApplied")
+	waitEvents(t, ns, "counter", "FromSavepointNotApplied")
 	assert.Equal(t, running.ID, jobStatus(t, ns, "counter").ID, "nothing restarted")
 
 	patchJob(t, ns, "counter", `{"restoreGeneration":1}`)

@@ -113,13 +113,16 @@ func TestSavepointRetention(t *testing.T) {
 	assert.Equal(t, j.SavepointLocation, kept[0])
 	assert.Equal(t, chosen, kept[2], "the newest two, and the restore's source beyond the count")
 	assert.ElementsMatch(t, kept, storedSavepoints(t, ns, "counter"))
-	reasons := eventReasons(t, ns, "counter")
-	disposedEvents := 0
-	for _, r := range reasons {
-		if r == "SavepointDisposed" {
-			disposedEvents++
+	var reasons []string
+	waitFor(t, eventDelivery, "five SavepointDisposed events", func() bool {
+		reasons = eventReasons(t, ns, "counter")
+		disposed := 0
+		for _, r := range reasons {
+			if r == "SavepointDisposed" {
+				disposed++
+			}
 		}
-	}
-	assert.Equal(t, 5, disposedEvents)
+		return disposed == 5
+	})
 	assert.NotContains(t, reasons, "SavepointDisposalFailed")
 }

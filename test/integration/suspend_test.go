@@ -75,8 +75,7 @@ func TestSuspendAndResume(t *testing.T) {
 	assert.Zero(t, j.RestartCount)
 	assert.Equal(t, []string{j.ID}, runningJobs(t, ns, "minimal"), "exactly one job runs")
 	assert.Len(t, simState(t, ns, "minimal").Submissions, 2, "the first attempt and the resumed one")
-	reasons := eventReasons(t, ns, "minimal")
-	assert.Contains(t, reasons, "JobStateChanged")
+	waitEvents(t, ns, "minimal", "JobStateChanged")
 }
 
 // TestSuspendBeforeSubmission: a job cluster created Suspended submits nothing until resumed.
