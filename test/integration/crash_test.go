@@ -26,6 +26,8 @@ type simCluster struct {
 		ID         string   `json:"id"`
 		State      string   `json:"state"`
 		Savepoints []string `json:"savepoints"`
+		StartTime  string   `json:"startTime"`
+		EndTime    string   `json:"endTime"`
 	} `json:"jobs"`
 	Submissions []struct {
 		JobID string `json:"jobId"`

@@ -60,3 +60,42 @@ func TestARestartLoopMakesTheJobUnhealthy(t *testing.T) {
 	assert.GreaterOrEqual(t, healedAt.Sub(unhealthySince), restartWindow-2*time.Second, "not before a whole window without a restart")
 	waitEvents(t, ns, "minimal", "JobHealthy")
 }
+
+// TestRestartOnUnhealthy: with spec.job.restartOnUnhealthy, a job in a restart loop is cancelled
+// (Failing), and only once Flink reports it CANCELED is it restarted from its savepoint as a new
+// attempt: exactly one job runs afterwards, restartCount is 1.
+func TestRestartOnUnhealthy(t *testing.T) {
+	ns := newNamespace(t)
+	obj := fromYAML(t, savepointJobCluster)
+	setPath(obj.Object, "spec.job.restartOnUnhealthy", true)
+	_, err := createStrict(context.Background(), ns, obj)
+	require.NoError(t, err)
+	waitJob(t, ns, "counter", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	first := takeSavepoint(t, ns, "counter", 1)
+	waitFor(t, 3*healthInterval, "the job judged healthy", func() bool {
+		c := jobHealthy(t, ns, "counter")
+		return c != nil && c.Status == metav1.ConditionTrue
+	})
+
+	for i := 0; i < 4; i++ {
+		simPost(t, ns, "counter", "jobs/"+first.ID+"/restart", `{"message":"boom"}`)
+	}
+	j := waitJob(t, ns, "counter", 3*healthInterval+30*time.Second, "the restarted attempt to run", func(j *v1beta1.JobStatus) bool {
+		return j.ID != first.ID && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	assert.Equal(t, int32(1), j.RestartCount)
+	assert.Equal(t, first.SavepointLocation, j.FromSavepoint, "restarted from the savepoint, as after a failure")
+	states, times := map[string]string{}, map[string][2]time.Time{}
+	for _, job := range simState(t, ns, "counter").Jobs {
+		states[job.ID] = job.State
+		start, _ := time.Parse(time.RFC3339Nano, job.StartTime)
+		end, _ := time.Parse(time.RFC3339Nano, job.EndTime)
+		times[job.ID] = [2]time.Time{start, end}
+	}
+	assert.Equal(t, map[string]string{first.ID: "CANCELED", j.ID: "RUNNING"}, states)
+	assert.True(t, times[j.ID][0].After(times[first.ID][1]), "the successor started (%v) after the unhealthy job ended (%v)", times[j.ID][0], times[first.ID][1])
+	reasons := waitEvents(t, ns, "counter", "JobUnhealthy")
+	assert.Contains(t, reasons, "JobStateChanged")
+}

@@ -230,6 +230,8 @@ func compatInvalidCases() []invalidCase {
 		{"an unknown job state", job, set("spec.job.state", "Paused"), "spec.job.state", "Unsupported value"},
 		{"restoreGeneration without fromSavepoint", job, set("spec.job.restoreGeneration", 1), "spec.job.restoreGeneration", "must be set"},
 		{"a negative restoreGeneration", job, both(set("spec.job.restoreGeneration", -1), set("spec.job.fromSavepoint", "/sp/a")), "spec.job.restoreGeneration", "greater than or equal to 0"},
+		{"restartOnUnhealthy with the default restartPolicy", job, set("spec.job.restartOnUnhealthy", true), "spec.job.restartOnUnhealthy", "set restartPolicy to FromSavepointOnFailure or FromLatestStateOnFailure"},
+		{"restartOnUnhealthy with restartPolicy Never", job, both(set("spec.job.restartOnUnhealthy", true), set("spec.job.restartPolicy", "Never")), "spec.job.restartOnUnhealthy", "which is Never"},
 		{"an empty savepointRetention", job, set("spec.job.savepointRetention", obj()), "spec.job.savepointRetention", "needs maxCount, maxAgeSeconds or both"},
 		{"savepointRetention keeping none", job, set("spec.job.savepointRetention", obj("maxCount", 0)), "spec.job.savepointRetention.maxCount", "greater than or equal to 1"},
 		{"savepointRetention keeping more than the history holds", job, set("spec.job.savepointRetention", obj("maxCount", 6)), "spec.job.savepointRetention.maxCount", "less than or equal to 5"},

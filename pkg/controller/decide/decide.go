@@ -171,6 +171,7 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 		ClusterReady:     state.ClusterReady(snap) && haPermitted(snap), Flink: snap.Flink, Savepoint: snap.Savepoint, Checkpoints: snap.Checkpoints,
 		Retention: snap.Retention, FlinkVersion: desired.FlinkVersion(fc),
 		SavepointSeenAt: snap.SavepointSeenAt, Submitter: phase, SubmitterReason: reason, Settings: settings,
+		Health:              judgeHealth(snap, current, settings),
 		Revision:            desired.JobRevision(fc),
 		ClusterUpToDate:     want != nil && state.ChildrenMatch(snap, want),
 		SpecInvalid:         want == nil && fc.DeletionTimestamp == nil,

@@ -128,6 +128,16 @@ from the target, and restoreGeneration is recorded with it. An edit of fromSavep
 nothing after the first submission, and condition UpdatePending says so (reason
 FromSavepointNotApplied).
 
+## Unhealthy jobs
+
+With spec.job.restartOnUnhealthy, a Running job that condition JobHealthy judges unhealthy (a
+restart loop inside Flink, or stalled checkpoints) is treated as failed: it goes to Failing, where
+the operator cancels it (again at every poll while Flink still reports it active), and to Failed
+once Flink reports it CANCELED. From there its restart policy restarts it as after any failure
+(RestartDue, with the restart backoff), so the new attempt never runs beside the old one. The job
+is only cancelled when the restart policy has state to restart from that the cancellation keeps:
+a savepoint, or (FromLatestStateOnFailure) checkpoints retained on cancellation.
+
 ## Stops are confirmed
 
 A stop with a savepoint (update, suspend, cancel, delete) is triggered only after the job's checkpoint

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/health"
 )
 
 // savepointHistoryLimit is how many savepoint operations status keeps.
@@ -95,6 +96,18 @@ var (
 		st.EndTime = stamp(in.Now)
 		st.NotFoundSince = nil
 		st.Message = endMessage(in)
+		return nil
+	}}
+	markUnhealthy = Effect{"say why the operator cancels the job (the health verdict) and that its restart policy restarts it", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.Message = unhealthyMessage(in.Health)
+		return nil
+	}}
+	endUnhealthy = Effect{"record the end of the job cancelled as unhealthy (its restart policy restarts it)", func(in Input, st *v1beta1.JobStatus) []Action {
+		st.EndTime = stamp(in.Now)
+		st.NotFoundSince = nil
+		if st.Message == "" {
+			st.Message = unhealthyMessage(in.Health)
+		}
 		return nil
 	}}
 	failFromSubmitter = Effect{"record the submitter's failure", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -283,6 +296,12 @@ func pushHistory(st *v1beta1.JobStatus, sp v1beta1.SavepointOperation) {
 	if len(st.SavepointHistory) > savepointHistoryLimit {
 		st.SavepointHistory = st.SavepointHistory[:savepointHistoryLimit]
 	}
+}
+
+// unhealthyMessage says why an unhealthy job was cancelled.
+func unhealthyMessage(v health.Verdict) string {
+	return "cancelled by the operator as unhealthy (spec.job.restartOnUnhealthy), to be restarted by its restartPolicy: " +
+		v.Reason + ": " + v.Message
 }
 
 func endMessage(in Input) string {

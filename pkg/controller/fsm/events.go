@@ -83,6 +83,8 @@ var Detectors = []Detector{
 	{SpecChanged, func(in Input) bool {
 		return !in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision
 	}, always("the spec's job revision (a hash of the spec without the fields that do not restart the job, v1beta1.SpecFieldEffects) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why)")},
+	{JobUnhealthy, func(in Input) bool { return in.Health.Known && !in.Health.Healthy },
+		always("condition JobHealthy is False: a restart loop inside Flink or stalled checkpoints (the operator's health check, from the job's numRestarts and numberOfCompletedCheckpoints metrics)")},
 	{RestartDue, restartDue, func(s Settings) string {
 		return fmt.Sprintf("restartPolicy FromSavepointOnFailure with a savepoint recorded, or FromLatestStateOnFailure with a kept checkpoint or a savepoint recorded, and the restart backoff (%s, doubling per restart, at most %s) passed since the job ended", s.RestartBackoff, s.MaxRestartBackoff)
 	}},

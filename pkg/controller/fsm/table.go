@@ -97,6 +97,15 @@ var (
 	}}
 	notSuspended   = &Guard{Name: "spec.job.state is not Suspended", OK: func(in Input) bool { return !in.Spec.Suspended() }}
 	neverSubmitted = &Guard{Name: "no attempt was submitted yet", OK: func(in Input) bool { return in.Status.Attempt == 0 }}
+	// An unhealthy job is cancelled only when its restart policy will restart it: from a
+	// savepoint, or from checkpoints the cancellation keeps.
+	restartsUnhealthy = &Guard{Name: "spec.job.restartOnUnhealthy, and the restart policy has state to restart from that the cancellation keeps (a savepoint, or checkpoints retained on cancellation)", OK: func(in Input) bool {
+		if !in.Spec.RestartsOnUnhealthy() || !restartAllowed(in.Spec, in.Status) {
+			return false
+		}
+		src := restartSource(in.Spec, in.Status)
+		return !src.Checkpoint || in.Status.CheckpointRetention == v1beta1.CheckpointRetentionRetainOnCancellation
+	}}
 	// The job stopped while our stop was still unconfirmed: wait for its savepoint.
 	stopConfirmed = &Guard{Name: "no savepoint in flight (a stop of ours is confirmed first)", OK: func(in Input) bool { return !savepointInFlight(in.Status) }}
 )
@@ -128,6 +137,7 @@ var Table = []Transition{
 	{Running, JobRecovered, historyRead, Running, []Effect{recordFlinkRecovery}},
 	{Running, DeletionRequested, finalSavepoint, Deleting, []Effect{stopForDeletion}},
 	{Running, SavepointRetry, nil, Running, []Effect{resetUserRetries}},
+	{Running, JobUnhealthy, restartsUnhealthy, Failing, []Effect{markUnhealthy, cancelJob}},
 	{Running, SpecChanged, updateWithSavepoint, Updating, []Effect{recordTarget(v1beta1.UpgradeModeSavepoint), stopForUpdate}},
 	{Running, SpecChanged, lastStateUpdate, Updating, []Effect{recordTarget(v1beta1.UpgradeModeLastState), cancelJob}},
 	{Running, SpecChanged, statelessUpdate, Updating, []Effect{recordTarget(v1beta1.UpgradeModeStateless), cancelJob}},
@@ -206,6 +216,13 @@ var Table = []Transition{
 	{Cancelling, JobMissing, firstMiss, Cancelling, []Effect{markMissing}},
 	{Cancelling, JobActive, noSavepointPending, Cancelling, []Effect{cancelJob}},
 
+	{Failing, JobCanceled, endHistoryRead, Failed, []Effect{endUnhealthy}},
+	{Failing, JobFailed, endHistoryRead, Failed, []Effect{markUnrestorable, endJob}},
+	{Failing, JobFinished, historyRead, Succeeded, []Effect{recordExternalSavepoint, endJob}},
+	{Failing, JobLost, nil, Lost, []Effect{endJob}},
+	{Failing, JobMissing, firstMiss, Failing, []Effect{markMissing}},
+	{Failing, JobActive, nil, Failing, []Effect{cancelJob}},
+
 	{Failed, RestartDue, nil, Submitting, []Effect{restart}},
 	{Lost, RestartDue, nil, Submitting, []Effect{restart}},
 }
@@ -217,18 +234,20 @@ var Ignored = map[State]struct {
 }{
 	Pending: {allBut(ClusterReady, SuspendRequested),
 		"nothing runs yet; the job is submitted once the JobManager and TaskManagers are ready (unless it is to be suspended)"},
-	Submitting: {[]Event{JobRecovered, ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Submitting: {[]Event{JobUnhealthy, JobRecovered, ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is not running yet: savepoints, cancellation, suspension, updates and deletion wait until Flink reports it (and a Flink-side recovery is recorded once it runs)"},
 	Running: {[]Event{ClusterReady, SavepointCompleted, SavepointFailed, SavepointTimedOut, SavepointUnknown, StopUnconfirmed, SubmitterFailed, SubmitterAbsent, RestartDue, ResumeRequested},
 		"the job runs; the submitter's fate no longer matters and no savepoint is in flight"},
-	Savepointing: {[]Event{ClusterReady, StopUnconfirmed, JobActive, JobRecovered, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Savepointing: {[]Event{JobUnhealthy, ClusterReady, StopUnconfirmed, JobActive, JobRecovered, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"one savepoint at a time: deletion, cancellation, suspension, updates and new savepoints wait for this one; a Flink-side recovery is recorded once the job is Running again (a savepoint it interrupted is retriggered: SavepointUnknown)"},
-	Cancelling: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Cancelling: {[]Event{JobUnhealthy, JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"already cancelling: the job ends anyway, and the finalizer is released when it has; a Flink-side recovery meanwhile changes nothing of that"},
-	Updating: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Updating: {[]Event{JobUnhealthy, JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is being stopped for the update; everything else waits until it resumes (a Flink-side recovery meanwhile belongs to the attempt being replaced; a suspension takes the stopped job before it is resubmitted)"},
-	Suspending: {[]Event{JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
+	Suspending: {[]Event{JobUnhealthy, JobRecovered, ClusterReady, SubmitterFailed, SubmitterAbsent, DeletionRequested, CancelRequested, SuspendRequested, ResumeRequested, RestoreRequested, SpecChanged, RestartDue, SavepointRetry, SavepointDue},
 		"the job is being stopped for the suspension; everything else waits until it is Suspended (a resume then, a deletion then needs no final savepoint: the suspension's stop is the last state)"},
+	Failing: {allBut(JobCanceled, JobFailed, JobFinished, JobLost, JobMissing, JobActive),
+		"the operator cancels the unhealthy job so that its restart policy restarts it; everything else waits until Flink confirms the cancellation (a deletion then needs no final savepoint)"},
 	Suspended: {allBut(ResumeRequested, CancelRequested, RestoreRequested),
 		"nothing runs: the TaskManagers are deleted and the JobManager idles; a spec change is rolled out by the resume, a deletion needs no final savepoint"},
 	Deploying: {allBut(ClusterReady, SuspendRequested),

@@ -31,10 +31,11 @@ const (
 	Deleting     = v1beta1.JobStateDeleting
 	Suspending   = v1beta1.JobStateSuspending
 	Suspended    = v1beta1.JobStateSuspended
+	Failing      = v1beta1.JobStateFailing
 )
 
 // States lists every state, in the order the diagram shows them.
-var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Updating, Suspending, Suspended, Deploying, Deleting, Succeeded, Failed, Cancelled, Lost}
+var States = []State{Pending, Submitting, Running, Savepointing, Cancelling, Failing, Updating, Suspending, Suspended, Deploying, Deleting, Succeeded, Failed, Cancelled, Lost}
 
 // Event is something an observation shows.
 type Event string
@@ -62,6 +63,7 @@ const (
 	RestoreRequested   Event = "RestoreRequested"
 	SavepointDue       Event = "SavepointDue"
 	RestartDue         Event = "RestartDue"
+	JobUnhealthy       Event = "JobUnhealthy"
 	SpecChanged        Event = "SpecChanged"
 	SavepointRetry     Event = "SavepointRetry"
 	DeletionRequested  Event = "DeletionRequested"
@@ -223,6 +225,8 @@ type Input struct {
 	Checkpoints CheckpointObservation
 	// Retention is the job's checkpoint retention, when NeedsRetention asked for it.
 	Retention RetentionObservation
+	// Health is the running job's verdict (condition JobHealthy), from its Flink metrics.
+	Health health.Verdict
 	// FlinkVersion is the Flink major.minor the current spec runs ("" when the image does not
 	// say); checkpoints are restored only within one version.
 	FlinkVersion string

@@ -21,7 +21,7 @@ var (
 	}
 	jobStates = []v1beta1.JobState{
 		v1beta1.JobStatePending, v1beta1.JobStateSubmitting, v1beta1.JobStateRunning, v1beta1.JobStateSavepointing,
-		v1beta1.JobStateCancelling, v1beta1.JobStateUpdating, v1beta1.JobStateSuspending, v1beta1.JobStateSuspended,
+		v1beta1.JobStateCancelling, v1beta1.JobStateFailing, v1beta1.JobStateUpdating, v1beta1.JobStateSuspending, v1beta1.JobStateSuspended,
 		v1beta1.JobStateDeploying, v1beta1.JobStateDeleting, v1beta1.JobStateSucceeded, v1beta1.JobStateFailed, v1beta1.JobStateCancelled, v1beta1.JobStateLost,
 	}
 )

@@ -32,6 +32,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.savepointsDir":          AppliedLive, // new savepoints go there at once
 	"spec.job.savepointRetention":     AppliedLive, // read at every sync
 	"spec.job.restartPolicy":          AppliedLive, // read when the job fails
+	"spec.job.restartOnUnhealthy":     AppliedLive, // read when the job is judged unhealthy
 	"spec.job.cleanupPolicy":          AppliedLive, // read when the job ends
 	"spec.job.takeSavepointOnUpdate":  AppliedLive, // read by the next update
 	"spec.job.takeSavepointOnUpgrade": AppliedLive,

@@ -45,6 +45,9 @@ const (
 	JobStateUpdating     JobState = "Updating"
 	JobStateDeploying    JobState = "Deploying"
 	JobStateDeleting     JobState = "Deleting"
+	// JobStateFailing: the operator cancels a job judged unhealthy (spec.job.restartOnUnhealthy)
+	// to restart it by its restartPolicy; it is Failed once Flink confirms the cancellation.
+	JobStateFailing JobState = "Failing"
 	// JobStateSuspending: the job is being stopped because spec.job.state is Suspended.
 	JobStateSuspending JobState = "Suspending"
 	// JobStateSuspended: the job was stopped for spec.job.state Suspended; it resumes when that

@@ -746,6 +746,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.pyFile) && !has(self.pyFiles) && !has(self.pyModule) && !has(self.pythonFile) && !has(self.pythonFiles) && !has(self.pythonModule)",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxStateAgeToRestoreSeconds)",fieldPath=".maxStateAgeToRestoreSeconds",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
 // +kubebuilder:validation:XValidation:rule="!has(self.state) || self.state != 'Suspended' || (has(self.savepointsDir) && size(self.savepointsDir) > 0) || (has(self.upgradeMode) && self.upgradeMode != 'Savepoint') || (has(self.takeSavepointOnUpdate) && !self.takeSavepointOnUpdate) || (has(self.takeSavepointOnUpgrade) && !self.takeSavepointOnUpgrade)",fieldPath=".state",message="spec.job.state Suspended stops the job with a savepoint (upgradeMode Savepoint) and needs spec.job.savepointsDir; set it, or set upgradeMode to LastState or Stateless"
+// +kubebuilder:validation:XValidation:rule="!has(self.restartOnUnhealthy) || !self.restartOnUnhealthy || (has(self.restartPolicy) && self.restartPolicy != 'Never')",fieldPath=".restartOnUnhealthy",message="spec.job.restartOnUnhealthy restarts the job by its restartPolicy, which is Never; set restartPolicy to FromSavepointOnFailure or FromLatestStateOnFailure"
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreGeneration) || self.restoreGeneration == 0 || (has(self.fromSavepoint) && size(self.fromSavepoint) > 0)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration restarts the job from spec.job.fromSavepoint, which must be set"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.restoreGeneration) || (has(self.restoreGeneration) && self.restoreGeneration >= oldSelf.restoreGeneration)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration cannot decrease; set it to status.components.job.restoreGeneration + 1 to restore from spec.job.fromSavepoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode == 'Detached'",fieldPath=".mode",message="spec.job.mode: only Detached is supported (the submitter runs flink run --detached); remove the field or set it to Detached"
@@ -897,6 +898,13 @@ type JobSpec struct {
 	// +optional
 	PodLabels map[string]string `json:"podLabels,omitempty"`
 
+	// RestartOnUnhealthy treats a job that condition JobHealthy judges unhealthy (a restart loop
+	// inside Flink, stalled checkpoints) as failed: the operator cancels it and restarts it by
+	// restartPolicy, which must not be Never. With FromLatestStateOnFailure only while the job
+	// retains its checkpoints on cancellation. Absent means false.
+	// +optional
+	RestartOnUnhealthy *bool `json:"restartOnUnhealthy,omitempty"`
+
 	// RestartPolicy says what happens when the job fails: Never leaves it failed;
 	// FromSavepointOnFailure restarts it from the savepoint recorded in status, if there is one.
 	// +kubebuilder:default=Never
@@ -993,6 +1001,11 @@ func (j *JobSpec) UsesLatestState() bool {
 	return (j.RestartPolicy != nil && *j.RestartPolicy == JobRestartPolicyFromLatestStateOnFailure) ||
 		j.EffectiveUpgradeMode() == UpgradeModeLastState ||
 		(j.UpgradeFallback != nil && *j.UpgradeFallback == UpgradeFallbackLastState)
+}
+
+// RestartsOnUnhealthy reports spec.job.restartOnUnhealthy (absent: false).
+func (j *JobSpec) RestartsOnUnhealthy() bool {
+	return j != nil && j.RestartOnUnhealthy != nil && *j.RestartOnUnhealthy
 }
 
 // SavepointOnUpdate reports whether a spec change takes a savepoint before it restarts the job:

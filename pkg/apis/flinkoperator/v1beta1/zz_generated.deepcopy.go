@@ -827,6 +827,11 @@ func (in *JobSpec) DeepCopyInto(out *JobSpec) {
 			(*out)[key] = val
 		}
 	}
+	if in.RestartOnUnhealthy != nil {
+		in, out := &in.RestartOnUnhealthy, &out.RestartOnUnhealthy
+		*out = new(bool)
+		**out = **in
+	}
 	if in.RestartPolicy != nil {
 		in, out := &in.RestartPolicy, &out.RestartPolicy
 		*out = new(JobRestartPolicy)
