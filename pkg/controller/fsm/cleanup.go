@@ -18,7 +18,7 @@ func Cleanup(spec v1beta1.JobSpec, st v1beta1.JobStatus) v1beta1.CleanupAction {
 	case Cancelled:
 		return policy.AfterJobCancelled
 	case Failed, Lost:
-		if willRestart(spec, st) {
+		if restartAllowed(spec, st) {
 			return v1beta1.CleanupActionKeepCluster
 		}
 		return policy.AfterJobFails
@@ -26,14 +26,10 @@ func Cleanup(spec v1beta1.JobSpec, st v1beta1.JobStatus) v1beta1.CleanupAction {
 	return v1beta1.CleanupActionKeepCluster
 }
 
-func willRestart(spec v1beta1.JobSpec, st v1beta1.JobStatus) bool {
-	return spec.RestartPolicy != nil && *spec.RestartPolicy == v1beta1.JobRestartPolicyFromSavepointOnFailure && st.SavepointLocation != ""
-}
-
 // Active reports whether the job may be running in Flink, so its pods must not be replaced.
 func Active(st v1beta1.JobStatus) bool {
 	switch st.State {
-	case Submitting, Running, Savepointing, Cancelling, Updating, Suspending, Deleting:
+	case Submitting, Running, Savepointing, Cancelling, Failing, Updating, Suspending, Deleting:
 		return true
 	}
 	return false

@@ -30,6 +30,10 @@ func TestCleanup(t *testing.T) {
 		{"a failed job about to restart keeps its cluster", v1beta1.JobSpec{CleanupPolicy: policy, RestartPolicy: restart}, Failed, "/sp/1", v1beta1.CleanupActionKeepCluster},
 		{"restart policy without a savepoint: the failure policy", v1beta1.JobSpec{CleanupPolicy: policy, RestartPolicy: restart}, Failed, "", v1beta1.CleanupActionDeleteCluster},
 		{"a running job keeps its cluster", v1beta1.JobSpec{CleanupPolicy: policy}, Running, "", v1beta1.CleanupActionKeepCluster},
+		{"a failed job about to restart from its latest state keeps its cluster", v1beta1.JobSpec{CleanupPolicy: policy,
+			RestartPolicy: ptr.To(v1beta1.JobRestartPolicyFromLatestStateOnFailure)}, Failed, "/sp/1", v1beta1.CleanupActionKeepCluster},
+		{"a failed job whose restart has nothing to restore: the failure policy", v1beta1.JobSpec{CleanupPolicy: policy,
+			RestartPolicy: ptr.To(v1beta1.JobRestartPolicyFromLatestStateOnFailure)}, Failed, "", v1beta1.CleanupActionDeleteCluster},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,7 +44,7 @@ func TestCleanup(t *testing.T) {
 
 func TestActive(t *testing.T) {
 	for _, s := range States {
-		want := s == Submitting || s == Running || s == Savepointing || s == Cancelling || s == Updating || s == Suspending || s == Deleting
+		want := s == Submitting || s == Running || s == Savepointing || s == Cancelling || s == Failing || s == Updating || s == Suspending || s == Deleting
 		assert.Equal(t, want, Active(v1beta1.JobStatus{State: s}), s)
 	}
 }

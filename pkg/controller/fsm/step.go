@@ -94,7 +94,7 @@ func requeueAfter(in Input, st v1beta1.JobStatus) time.Duration {
 	switch st.State {
 	case Submitting:
 		return in.Settings.PollInterval
-	case Savepointing, Cancelling, Updating, Suspending, Deleting:
+	case Savepointing, Cancelling, Failing, Updating, Suspending, Deleting:
 		return in.Settings.SavepointPollInterval
 	case Deploying:
 		// Rebuilt children may already be ready (a change that touched only the submitter), in

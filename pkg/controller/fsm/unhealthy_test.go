@@ -134,3 +134,16 @@ func TestAnUnhealthyJobIsRestartedOnlyAfterItsCancellation(t *testing.T) {
 	assert.Equal(t, "/sp/savepoint-1", d.Status.FromSavepoint)
 	assert.NotEqual(t, JobID("uid", 1), d.Status.ID, "a new attempt")
 }
+
+// TestEveryActiveStateIsPolled: a state whose job may run in Flink is looked at again without a
+// watch event (Flink's answers bring none); Failing was once neither polled nor requeued.
+func TestEveryActiveStateIsPolled(t *testing.T) {
+	for _, s := range States {
+		st := v1beta1.JobStatus{State: s}
+		if !Active(st) {
+			continue
+		}
+		assert.Positive(t, requeueAfter(input(s), st), "%s is requeued", s)
+	}
+	assert.True(t, Active(v1beta1.JobStatus{State: Failing}), "Failing: the job still runs in Flink until it is cancelled")
+}
