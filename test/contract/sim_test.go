@@ -207,3 +207,11 @@ func TestSimCounterProgram(t *testing.T) {
 		t.Errorf("after the TaskManager loss the job is %s, want RUNNING", s)
 	}
 }
+
+// TestTaskManagerLossIsLast: a case after it would find no TaskManager on real Flink (JobMetrics
+// once did, and its job never ran).
+func TestTaskManagerLossIsLast(t *testing.T) {
+	if got := Cases[len(Cases)-1].Name; got != "TaskManagerLoss" {
+		t.Errorf("the last case is %s, want TaskManagerLoss", got)
+	}
+}

@@ -39,8 +39,8 @@ var Cases = []Case{
 	{"NotFound", testNotFound},
 	{"CheckpointRetention", testCheckpointRetention},
 	{"RestoreFromMissingPath", testRestoreFromMissingPath},
-	{"TaskManagerLoss", testTaskManagerLoss},
 	{"JobMetrics", testJobMetrics},
+	{"TaskManagerLoss", testTaskManagerLoss},
 }
 
 // S is the state shared by the cases of one run.
