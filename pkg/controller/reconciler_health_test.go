@@ -2,13 +2,17 @@ package controller
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/state"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
@@ -67,4 +71,36 @@ func TestJobHealthyBelongsToTheRunningAttempt(t *testing.T) {
 	f.runFlinkJob(flinkclient.JobStateFailed)
 	f.sync()
 	assert.Nil(t, condition(f.cluster(), state.ConditionJobHealthy), "a failed job is not judged")
+}
+
+// TestRestartOnUnhealthyThroughTheSync: the sync that judges the job unhealthy cancels it (state
+// Failing) and still reports the verdict as an event; the condition goes with the running job.
+func TestRestartOnUnhealthyThroughTheSync(t *testing.T) {
+	fc := jobCluster()
+	fc.Spec.Job.RestartOnUnhealthy = ptr.To(true)
+	fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+	f := startedJob(t, fc)
+	f.takeUserSavepoint(1)
+	f.flinkCounters(0, 0)
+	f.now = f.now.Add(time.Minute)
+	f.sync()
+	require.Equal(t, metav1.ConditionTrue, condition(f.cluster(), state.ConditionJobHealthy).Status)
+	f.events()
+	f.rest.ResetCalls()
+
+	f.now = f.now.Add(time.Minute)
+	f.flinkCounters(5, 0)
+	f.sync()
+	assert.Equal(t, fsm.Failing, f.job().State)
+	cancels := 0
+	for _, c := range f.rest.Calls() {
+		if c.Method == "PATCH" && strings.Contains(c.Path, "mode=cancel") {
+			cancels++
+		}
+	}
+	assert.Equal(t, 1, cancels, "the job is cancelled")
+	events := f.events()
+	assert.Contains(t, events, "Warning JobUnhealthy RestartLoop")
+	assert.Contains(t, events, "Running -> Failing on JobUnhealthy")
+	assert.Nil(t, condition(f.cluster(), state.ConditionJobHealthy), "not judged while it is cancelled")
 }

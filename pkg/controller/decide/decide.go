@@ -149,7 +149,8 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 	if haConfigMapsDue(snap) && len(snap.HAConfigMaps) > 0 {
 		p.HACleanup = &HACleanup{ConfigMaps: snap.HAConfigMaps}
 	}
-	if n, ok := healthNotice(previousVerdict(fc, job), verdict); ok {
+	// The verdict the step saw: a restartOnUnhealthy step leaves the job Failing, unjudged.
+	if n, ok := healthNotice(previousVerdict(fc, in.Status), in.Health); ok {
 		p.Notices = append(p.Notices, n)
 	}
 	if reason == ReasonFromSavepointNotApplied && !reported(fc, state.ConditionUpdatePending, reason, message) {
