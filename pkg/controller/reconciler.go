@@ -194,11 +194,9 @@ type Config struct {
 
 // NewReconciler wires the pipeline of one operator process.
 func NewReconciler(c Config) *Reconciler {
-	return &Reconciler{
-		Observer: observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()).
-			WithHAConfigMaps(c.Kube.CoreV1()),
-		Updater:  updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder),
-		Settings: c.Settings,
-		Now:      c.Now,
-	}
+	obs := observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()).
+		WithHAConfigMaps(c.Kube.CoreV1())
+	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder)
+	upd.SubmitterCreated = func(fc *v1beta1.FlinkCluster, jobID string) { obs.SubmitterCreated(fc, jobID, c.Now()) }
+	return &Reconciler{Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}
 }

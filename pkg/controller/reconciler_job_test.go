@@ -21,6 +21,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	flinkfake "github.com/flink-operator/flink-operator/pkg/flinkclient/fake"
 )
@@ -480,4 +481,25 @@ func TestSavepointsDirChangeIsHeldAndNamed(t *testing.T) {
 	assert.Equal(t, "HeldUntilJobStops", cond.Reason)
 	assert.Contains(t, cond.Message, "spec.job.savepointsDir")
 	assert.Equal(t, fsm.Running, f.job().State)
+}
+
+// TestASubmitterTheCacheDoesNotShowYetIsNotCreatedAgain: a sync right after the submitter's
+// creation, before the Job informer delivered it, sees none; the submitter this process just
+// created still counts, for SubmitterCacheGrace, after which a missing one is created again.
+func TestASubmitterTheCacheDoesNotShowYetIsNotCreatedAgain(t *testing.T) {
+	f := newFixture(t, jobCluster())
+	f.sync()
+	f.makeAvailable()
+	require.Contains(t, f.sync(), "create jobs")
+	f.rest.AddJobManager(jmURL, flinkclient.ClusterOverview{}, flinkclient.DashboardConfig{}) // it does not know the job yet
+	lagging := func() {
+		item, ok, _ := f.indexers["job"].GetByKey("ns/c-job-submitter")
+		require.True(t, ok)
+		require.NoError(t, f.indexers["job"].Delete(item))
+	}
+	lagging()
+	f.now = f.now.Add(observer.SubmitterCacheGrace - time.Second)
+	assert.NotContains(t, f.sync(), "create jobs", "the cache is late, the Job exists")
+	f.now = f.now.Add(time.Second)
+	assert.Contains(t, f.sync(), "create jobs", "gone for longer: created again (same job ID)")
 }

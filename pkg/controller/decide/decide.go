@@ -166,6 +166,9 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 	fc := snap.Cluster
 	current := jobStatus(fc)
 	phase, reason := state.SubmitterPhase(snap.Submitter, current.ID)
+	if phase == fsm.SubmitterNone && current.ID != "" && snap.SubmitterCreated == current.ID {
+		phase = fsm.SubmitterActive
+	}
 	return fsm.Input{
 		Now: now, Namespace: fc.Namespace, Name: fc.Name, ClusterUID: string(fc.UID), Spec: *fc.Spec.Job, Status: current,
 		HighAvailability: fc.Spec.HighAvailabilityEnabled(),

@@ -60,6 +60,8 @@ type Observer struct {
 	disposals disposalTriggers
 	// health keeps the samples of each job's metrics this process read.
 	health healthSamples
+	// submitters remembers the submitters this process created, until the cache shows them.
+	submitters createdSubmitters
 	// access checks the permissions of HA clusters' pods (nil: not checked).
 	access *accessReviews
 	// haConfigMaps lists HA ConfigMaps when a decision deletes them (nil: never listed).
@@ -84,6 +86,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 		o.historyReads.forget(key)
 		o.disposals.forget(key)
 		o.health.forget(key)
+		o.submitters.forget(key)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
@@ -166,6 +169,9 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 	snap.SavepointSeenAt = o.savepoints.seenAt(key, InFlightTrigger(job), now)
 	snap.CheckpointsReadAt = o.historyReads.at(key, job.ID)
 	snap.HealthSamples, snap.HealthReadAt = o.health.get(key, job.ID)
+	if snap.Submitter == nil {
+		snap.SubmitterCreated = o.submitters.recent(key, job.ID, now)
+	}
 	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" {
 		// No REST call reaches whatever the Service now points at; the updater puts a changed
 		// Service back, and foreign endpoints are the user's to remove.

@@ -64,6 +64,9 @@ type Snapshot struct {
 	// SavepointSeenAt is when this operator process first saw the savepoint in flight, on its
 	// own clock (zero when none is in flight).
 	SavepointSeenAt time.Time
+	// SubmitterCreated is the job ID of a submitter this process created moments ago that the Job
+	// cache does not show yet ("" otherwise): it exists.
+	SubmitterCreated string
 	// HealthSamples are this process's reads of the current job's restart and checkpoint
 	// counters, oldest first; HealthReadAt is when the last was read (zero: never).
 	HealthSamples []health.Sample

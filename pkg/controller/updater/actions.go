@@ -100,6 +100,9 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	if u.SubmitterCreated != nil {
+		u.SubmitterCreated(obs.Cluster, a.JobID)
+	}
 	u.recorder.Eventf(obs.Cluster, corev1.EventTypeNormal, ReasonCreated, "Created submitter %s for job %s%s", job.Name, a.JobID, fromText(a.FromSavepoint))
 	return nil
 }

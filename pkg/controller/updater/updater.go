@@ -46,6 +46,9 @@ type Updater struct {
 	flink     versioned.Interface
 	flinkREST FlinkWriter
 	recorder  record.EventRecorder
+	// SubmitterCreated, when set, hears of every submitter Job the updater created, by the
+	// FlinkCluster and job ID (the observer remembers it until its cache shows it).
+	SubmitterCreated func(fc *v1beta1.FlinkCluster, jobID string)
 }
 
 // New returns an updater.
