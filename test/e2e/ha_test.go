@@ -277,13 +277,18 @@ func TestHighAvailabilityStandbyTakesOver(t *testing.T) {
 	require.Positive(t, lastCheckpoint)
 	startedBefore := flinkJobs(t, ns, name)[0].Start
 	atKill := counts(t, out)
-	pod, err := env.node.KillAt(leader, "jobmanager")
+	// The killed process stays down until the standby leads: restarted at once, it would
+	// contend for the lease the standby waits for and might win it (a race of Flink's, not the
+	// operator's), and this scenario is the standby's.
+	pod, release, err := env.node.KillAtAndHold(leader, "jobmanager")
 	require.NoError(t, err)
+	t.Cleanup(release)
 	failedAt := time.Now()
-	t.Logf("SIGKILLed the leading JobManager in pod %s (%s) after checkpoint %d", pod, leader, lastCheckpoint)
+	t.Logf("SIGKILLed the leading JobManager in pod %s (%s) after checkpoint %d; it restarts once the standby leads", pod, leader, lastCheckpoint)
 
 	assertRecoveredByFlink(t, ns, name, out, before, startedBefore, lastCheckpoint, lastTriggered, atKill, failedAt, true)
 	assert.NotEqual(t, leader, leaderAddress(t, fc), "the standby leads now")
+	release()
 
 	// Savepoints go on through the new leader (the Service leads to it once the dead pod's
 	// endpoint is gone; any JobManager forwards to the leader).

@@ -269,7 +269,7 @@ func (n *Node) Kill(namespace string, selector map[string]string, container stri
 		if r.pod.Namespace != namespace || !labelsMatch(selector, r.pod.Labels) {
 			continue
 		}
-		if r.kill(container) {
+		if r.kill(container, nil) {
 			return r.pod.Name, nil
 		}
 	}
@@ -279,10 +279,23 @@ func (n *Node) Kill(namespace string, selector map[string]string, container stri
 // KillAt SIGKILLs the running process of container in the pod whose processes listen on
 // localIP (a Flink process's own address, as Flink reports it), and returns the pod's name.
 func (n *Node) KillAt(localIP, container string) (string, error) {
+	return n.killAt(localIP, container, nil)
+}
+
+// KillAtAndHold is KillAt for a process that does not come back at once (its machine failed):
+// the container is restarted only after release is called.
+func (n *Node) KillAtAndHold(localIP, container string) (pod string, release func(), err error) {
+	held := make(chan struct{})
+	pod, err = n.killAt(localIP, container, held)
+	var once sync.Once
+	return pod, func() { once.Do(func() { close(held) }) }, err
+}
+
+func (n *Node) killAt(localIP, container string, held chan struct{}) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, r := range n.pods {
-		if r.localIP == localIP && r.kill(container) {
+		if r.localIP == localIP && r.kill(container, held) {
 			return r.pod.Name, nil
 		}
 	}

@@ -52,6 +52,9 @@ type containerState struct {
 	status       corev1.ContainerStatus
 	killed       bool
 	readyProbing bool
+	// held, while not nil, keeps the container from being restarted until it is closed (a
+	// process whose machine is gone: it does not come back by the next restart).
+	held chan struct{}
 }
 
 func newPodRunner(n *Node, pod *corev1.Pod, dir string, podIP string) *podRunner {
@@ -191,12 +194,28 @@ func (r *podRunner) runContainer(ctx context.Context, c *containerState) {
 			}
 		}
 		r.logf("container %s exited (code %d, %v): restarting in %s", c.spec.Name, code, err, r.node.opts.RestartDelay)
-		if !r.sleep(ctx, r.node.opts.RestartDelay) {
+		if !r.sleep(ctx, r.node.opts.RestartDelay) || !r.awaitRelease(ctx, c) {
 			return
 		}
 		r.mu.Lock()
 		c.status.RestartCount++
 		r.mu.Unlock()
+	}
+}
+
+// awaitRelease waits while the container's restart is held; false when the pod stopped.
+func (r *podRunner) awaitRelease(ctx context.Context, c *containerState) bool {
+	r.mu.Lock()
+	held := c.held
+	r.mu.Unlock()
+	if held == nil {
+		return true
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-held:
+		return true
 	}
 }
 
@@ -290,14 +309,15 @@ func (r *podRunner) terminate(cmd *exec.Cmd, done chan struct{}) {
 }
 
 // kill SIGKILLs the running process of the named container; false when there is none.
-func (r *podRunner) kill(container string) bool {
+// kill SIGKILLs container's process; with held, its restart waits until held is closed.
+func (r *podRunner) kill(container string, held chan struct{}) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.containers {
 		if c.spec.Name != container || c.proc == nil || c.status.State.Running == nil {
 			continue
 		}
-		c.killed = true
+		c.killed, c.held = true, held
 		_ = syscall.Kill(-c.proc.Process.Pid, syscall.SIGKILL)
 		return true
 	}
