@@ -113,7 +113,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan de
 	if err := r.applyChildren(ctx, snap, plan.Children); err != nil {
 		return Result{}, err
 	}
-	if err := r.Updater.Execute(ctx, snap, snap.JobManagerURL, plan.Job.Actions); err != nil {
+	if err := r.Updater.Execute(ctx, acting(snap, plan), snap.JobManagerURL, plan.Job.Actions); err != nil {
 		return Result{}, err
 	}
 	if location := plan.DisposeSavepoint; location != "" {
@@ -199,4 +199,14 @@ func NewReconciler(c Config) *Reconciler {
 	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder)
 	upd.SubmitterCreated = func(fc *v1beta1.FlinkCluster, jobID string) { obs.SubmitterCreated(fc, jobID, c.Now()) }
 	return &Reconciler{Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}
+}
+
+// acting is the snapshot with the FlinkCluster the plan's job actions act on.
+func acting(snap *snapshot.Snapshot, plan decide.Plan) *snapshot.Snapshot {
+	if plan.Acting == nil {
+		return snap
+	}
+	out := *snap
+	out.Cluster = plan.Acting
+	return &out
 }

@@ -70,6 +70,9 @@ type Plan struct {
 	DisposeSavepoint string
 	// RequeueAfter is when to look again without a watch event (0: never).
 	RequeueAfter time.Duration
+	// Acting is the FlinkCluster with the spec the job's actions act on (a submitter is built
+	// from it) when that is not the user's: the stable revision's while a rollback is in force.
+	Acting *v1beta1.FlinkCluster
 }
 
 // Children are the children to apply.
@@ -87,6 +90,8 @@ type Children struct {
 
 // Decide returns the plan for one sync.
 func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
+	user := snap.Cluster
+	snap = effective(snap)
 	fc := snap.Cluster
 	switch {
 	case fc == nil:
@@ -104,7 +109,11 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 	if fc.Spec.Job == nil {
 		return decideSession(snap, want, buildErr, now)
 	}
-	return decideJob(snap, want, buildErr, settings, now)
+	p := decideJob(snap, user, want, buildErr, settings, now)
+	if fc != user {
+		p.Acting = fc
+	}
+	return p
 }
 
 func decideSession(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, now time.Time) Plan {
@@ -121,12 +130,15 @@ func decideSession(snap *snapshot.Snapshot, want *desired.Cluster, buildErr erro
 
 // decideJob runs one step of the job's state machine. Its new status is written before its
 // actions run, so whatever the operator is doing when it stops, the next sync resumes from status.
-func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, settings fsm.Settings, now time.Time) Plan {
+// user is the FlinkCluster as the user wrote it; snap holds the spec the operator acts on
+// (another while a rollback is in force).
+func decideJob(snap *snapshot.Snapshot, user *v1beta1.FlinkCluster, want *desired.Cluster, buildErr error, settings fsm.Settings, now time.Time) Plan {
 	fc := snap.Cluster
 	in := JobInput(snap, want, settings, now)
 	d := fsm.Step(in)
 	kept := retention.Step(retentionInput(snap, in, d.Status, settings))
 	d.Status.SavepointHistory = kept.History
+	d.Status.Rollback = nextRollback(user, in.Stable, d.Status)
 	job := d.Status
 	wanted := wantedComponents(*fc.Spec.Job, job)
 	held := fsm.Active(job)
@@ -141,7 +153,7 @@ func decideJob(snap *snapshot.Snapshot, want *desired.Cluster, buildErr error, s
 		ServiceRedirected: snap.ServiceRedirected, ForeignEndpoints: snap.ForeignEndpoints, Health: verdict})
 	p := Plan{Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr), Status: &st, StatusFirst: true, Job: &d,
 		ForeignEndpoints: newForeignEndpoints(fc, snap.ForeignEndpoints),
-		TransitionEvent:  eventWorthy(d.Transition), Notices: append(fsm.Notices(in.Status, job), kept.Notices...),
+		TransitionEvent:  eventWorthy(d.Transition), Notices: append(append(fsm.Notices(in.Status, job), kept.Notices...), rollbackNotices(in.Status, job)...),
 		RequeueAfter: fsm.Sooner(d.RequeueAfter, kept.RequeueAfter), DisposeSavepoint: kept.Dispose}
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}
@@ -176,6 +188,7 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 		Retention: snap.Retention, FlinkVersion: desired.FlinkVersion(fc),
 		SavepointSeenAt: snap.SavepointSeenAt, Submitter: phase, SubmitterReason: reason, Settings: settings,
 		Health:              judgeHealth(snap, current, settings),
+		Stable:              provedStable(snap),
 		Revision:            desired.JobRevision(fc),
 		ClusterUpToDate:     want != nil && state.ChildrenMatch(snap, want),
 		SpecInvalid:         want == nil && fc.DeletionTimestamp == nil,
@@ -219,13 +232,14 @@ func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapsh
 	if fc == nil {
 		return snapshot.Reads{}
 	}
+	snap = effective(snap)
 	reads := snapshot.Reads{HAConfigMaps: haConfigMapsDue(snap) || haCleanupReady(snap, settings, now)}
 	if fc.Spec.Job == nil || !snap.Flink.Polled {
 		return reads
 	}
 	reads.Checkpoints = checkpointRecordDue(snap, settings, now) || needsCheckpoints(snap, settings, now)
 	reads.Retention = checkpointConfigUnknown(snap)
-	reads.JobMetrics = healthReadDue(snap, settings, now)
+	reads.JobMetrics = healthReadDue(snap, settings, now) || onTrial(snap)
 	return reads
 }
 

@@ -76,3 +76,37 @@ func clearField(v reflect.Value, index []int) {
 	}
 	v.Set(reflect.Zero(v.Type()))
 }
+
+// RestoredSpec is a rolled-back spec: stable's fields that restart the job (so that its
+// JobRevision is stable's) with every other field from current (replicas, savepoint requests,
+// policies and suspension act as the user asks while the rollback is in force).
+func RestoredSpec(stable, current *v1beta1.FlinkClusterSpec) *v1beta1.FlinkClusterSpec {
+	out := stable.DeepCopy()
+	dst, src := reflect.ValueOf(out).Elem(), reflect.ValueOf(current).Elem()
+	for _, index := range nonRestartingFields {
+		copyField(dst, src, index)
+	}
+	return out
+}
+
+// copyField sets the field at index under dst to its value under src: zero where a nil pointer
+// on src's way says it is unset, through structs allocated on dst's way when it is set.
+func copyField(dst, src reflect.Value, index []int) {
+	for k, i := range index {
+		for src.Kind() == reflect.Pointer {
+			if src.IsNil() {
+				clearField(dst, index[k:])
+				return
+			}
+			src = src.Elem()
+		}
+		for dst.Kind() == reflect.Pointer {
+			if dst.IsNil() {
+				dst.Set(reflect.New(dst.Type().Elem()))
+			}
+			dst = dst.Elem()
+		}
+		src, dst = src.Field(i), dst.Field(i)
+	}
+	dst.Set(src)
+}

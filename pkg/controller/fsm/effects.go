@@ -161,6 +161,9 @@ var (
 	submitUpdate = Effect{"submit a new attempt of the new spec from the savepoint in status (LastState: from the checkpoint the cancellation kept; a restore request: from its target)", func(in Input, st *v1beta1.JobStatus) []Action {
 		from := updateSource(*st)
 		st.TargetRevision, st.UpdateMode = "", ""
+		if rollingBack(*st) {
+			st.Rollback.State = v1beta1.RollbackStateRolledBack
+		}
 		if target := st.RestoreTarget; target != "" {
 			st.RestoreGeneration, st.AppliedFromSavepoint, st.RestoreTarget = in.Spec.RestoreGeneration, &target, ""
 		}

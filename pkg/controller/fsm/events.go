@@ -83,6 +83,7 @@ var Detectors = []Detector{
 	{SpecChanged, func(in Input) bool {
 		return !in.SpecInvalid && in.Revision != "" && in.Status.Revision != "" && in.Revision != in.Status.Revision
 	}, always("the spec's job revision (a hash of the spec without the fields that do not restart the job, v1beta1.SpecFieldEffects) differs from the one the running attempt was submitted with, and the new spec can be built (an unbuildable spec never stops the job; condition Ready says why)")},
+	{RollbackDue, rollbackDue, always("spec.job.rollback is set, a stable revision is recorded, and the revision the spec asks for (not the stable one) failed or was lost, or did not run with a completed checkpoint within spec.job.rollback.timeoutSeconds of its submission (or of the start of its cluster's deployment)")},
 	{JobUnhealthy, func(in Input) bool { return in.Health.Known && !in.Health.Healthy },
 		always("condition JobHealthy is False: a restart loop inside Flink or stalled checkpoints (the operator's health check, from the job's numRestarts and numberOfCompletedCheckpoints metrics)")},
 	{RestartDue, restartDue, func(s Settings) string {

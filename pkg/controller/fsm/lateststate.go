@@ -177,6 +177,9 @@ func restartSource(spec v1beta1.JobSpec, st v1beta1.JobStatus) source {
 // cancellation left (recorded from the history read after the job stopped), any other from the
 // savepoint in status.
 func updateSource(st v1beta1.JobStatus) source {
+	if rollingBack(st) {
+		return source{Location: st.Rollback.RestoreFrom, Checkpoint: st.Rollback.RestoreFromCheckpoint}
+	}
 	if st.RestoreTarget != "" {
 		return source{Location: st.RestoreTarget}
 	}

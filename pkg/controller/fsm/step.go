@@ -103,6 +103,11 @@ func requeueAfter(in Input, st v1beta1.JobStatus) time.Duration {
 	case Running:
 		return Sooner(in.Settings.PollInterval, untilScheduledSavepoint(next))
 	case Failed, Lost:
+		if revisionOnTrial(next) != "" {
+			// A failed update is rolled back at once (the status write's watch event may be
+			// the only other thing to bring the next sync).
+			return time.Second
+		}
 		if restartAllowed(in.Spec, st) && st.EndTime != nil {
 			return maxDuration(time.Second, st.EndTime.Add(restartBackoff(next)).Sub(in.Now))
 		}

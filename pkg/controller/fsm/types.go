@@ -65,6 +65,7 @@ const (
 	RestartDue         Event = "RestartDue"
 	JobUnhealthy       Event = "JobUnhealthy"
 	SpecChanged        Event = "SpecChanged"
+	RollbackDue        Event = "RollbackDue"
 	SavepointRetry     Event = "SavepointRetry"
 	DeletionRequested  Event = "DeletionRequested"
 )
@@ -227,6 +228,9 @@ type Input struct {
 	Retention RetentionObservation
 	// Health is the running job's verdict (condition JobHealthy), from its Flink metrics.
 	Health health.Verdict
+	// Stable: the current attempt runs well, by its Flink metrics (a completed checkpoint; or
+	// RUNNING, with checkpointing disabled). spec.job.rollback records such a revision.
+	Stable bool
 	// FlinkVersion is the Flink major.minor the current spec runs ("" when the image does not
 	// say); checkpoints are restored only within one version.
 	FlinkVersion string

@@ -245,7 +245,8 @@ func normalize(path string) string {
 // restarts and resumes use (savepointLocation), the current attempt's source (it restores from
 // it again when Flink restarts it before its first checkpoint), a restore's target,
 // spec.job.fromSavepoint (the user's, and what the next restore request reads), and, when a
-// policy resumes from the latest state, the latest checkpoint record and its fallbacks.
+// policy resumes from the latest state, the latest checkpoint record and its fallbacks, and what
+// a rollback restores the stable revision from.
 func (in Input) keep(st v1beta1.JobStatus) locations {
 	keep := locations{}
 	for _, e := range st.SavepointHistory {
@@ -258,6 +259,9 @@ func (in Input) keep(st v1beta1.JobStatus) locations {
 	keep.add(st.FromSavepoint)
 	keep.add(st.RestoreTarget)
 	keep.add(in.SpecFromSavepoint)
+	if st.Rollback != nil {
+		keep.add(st.Rollback.RestoreFrom)
+	}
 	if rec := st.LatestCheckpoint; rec != nil && in.LatestState {
 		keep.add(rec.Location)
 		for _, o := range rec.Older {

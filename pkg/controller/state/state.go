@@ -51,6 +51,10 @@ const (
 	// ConditionJobHealthy judges a running job from Flink's restart and checkpoint counters
 	// (reasons Healthy, RestartLoop, CheckpointsStalled); absent while the job does not run.
 	ConditionJobHealthy = "JobHealthy"
+	// ConditionRolledBack says, with spec.job.rollback, whether a failed update was rolled back
+	// (True while the rollback is in progress or in force, with its reason UpdateFailed or
+	// UpdateTimedOut); absent without spec.job.rollback.
+	ConditionRolledBack = "RolledBack"
 )
 
 // ReasonForeignEndpoints is the JobManagerReachable condition's reason while hand-made
@@ -121,6 +125,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setLatestStateCondition(&st, fc.Spec.Job, in.Job, in.Want, in.Now)
 	setHAPermittedCondition(&st, fc, obs.HAAccess, in.Now)
 	setJobHealthyCondition(&st, in.Job, in.Health, in.Now)
+	setRolledBackCondition(&st, fc.Spec.Job, in.Job, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -386,6 +391,26 @@ func setJobHealthyCondition(st *v1beta1.FlinkClusterStatus, job *v1beta1.JobStat
 		ObservedGeneration: st.ObservedGeneration, Message: v.Message}
 	if v.Healthy {
 		cond.Status = metav1.ConditionTrue
+	}
+	setCondition(&st.Conditions, cond, now)
+}
+
+// setRolledBackCondition reports spec.job.rollback's record.
+func setRolledBackCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSpec, job *v1beta1.JobStatus, now time.Time) {
+	if spec == nil || spec.Rollback == nil || job == nil {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionRolledBack)
+		return
+	}
+	cond := metav1.Condition{Type: ConditionRolledBack, Status: metav1.ConditionFalse, Reason: "NotRolledBack",
+		ObservedGeneration: st.ObservedGeneration,
+		Message:            "no revision has run well yet (a completed checkpoint): an update cannot be rolled back before one has"}
+	r := job.Rollback
+	switch {
+	case r != nil && r.State != "":
+		cond.Status, cond.Reason = metav1.ConditionTrue, r.Reason
+		cond.Message = fmt.Sprintf("%s; revision %s runs instead (%s), and revision %s is not tried again until the spec changes", r.Message, r.StableRevision, r.State, r.FailedRevision)
+	case r != nil && r.StableRevision != "":
+		cond.Message = "revision " + r.StableRevision + " ran well last: a failed update rolls back to it"
 	}
 	setCondition(&st.Conditions, cond, now)
 }

@@ -33,6 +33,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.savepointRetention":     AppliedLive, // read at every sync
 	"spec.job.restartPolicy":          AppliedLive, // read when the job fails
 	"spec.job.restartOnUnhealthy":     AppliedLive, // read when the job is judged unhealthy
+	"spec.job.rollback":               AppliedLive, // read when an update's job fails or runs late
 	"spec.job.cleanupPolicy":          AppliedLive, // read when the job ends
 	"spec.job.takeSavepointOnUpdate":  AppliedLive, // read by the next update
 	"spec.job.takeSavepointOnUpgrade": AppliedLive,

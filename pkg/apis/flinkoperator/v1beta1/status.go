@@ -255,6 +255,12 @@ type JobStatus struct {
 	// +optional
 	SubmitTime *metav1.Time `json:"submitTime,omitempty"`
 
+	// DeployTime is when the operator last began to rebuild the cluster for a new attempt (an
+	// update, a resume, a restore or a rollback): spec.job.rollback times a revision whose
+	// cluster does not come up from it.
+	// +optional
+	DeployTime *metav1.Time `json:"deployTime,omitempty"`
+
 	// StartTime is when the current attempt was first seen running in Flink.
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
@@ -355,9 +361,72 @@ type JobStatus struct {
 	// +optional
 	UnrestorableLocations []string `json:"unrestorableLocations,omitempty"`
 
+	// Rollback is what spec.job.rollback needs: the last revision that ran well, and a rollback
+	// in progress or in force. Absent without spec.job.rollback.
+	// +optional
+	Rollback *RollbackStatus `json:"rollback,omitempty"`
+
 	// Message explains the job state when it needs one (a failure reason, a blocked update).
 	// +optional
 	Message string `json:"message,omitempty"`
+}
+
+// RollbackState is where a rollback is.
+type RollbackState string
+
+const (
+	// RollbackStateRollingBack: the failed revision's job is stopped (if it runs) and the stable
+	// revision's cluster is being rebuilt; the next attempt starts from restoreFrom.
+	RollbackStateRollingBack RollbackState = "RollingBack"
+	// RollbackStateRolledBack: the stable revision was resubmitted; it stays in force while the
+	// spec's revision is failedRevision.
+	RollbackStateRolledBack RollbackState = "RolledBack"
+)
+
+// RollbackStatus is the record spec.job.rollback works from.
+type RollbackStatus struct {
+	// StableRevision is the last job revision that ran well: its job ran with a completed
+	// checkpoint (or ran, with checkpointing disabled). A failed update rolls back to it.
+	// +optional
+	StableRevision string `json:"stableRevision,omitempty"`
+
+	// StableSpec is the spec of stableRevision (JSON), recorded while it ran well, so that the
+	// operator can rebuild it after the spec has changed.
+	// +optional
+	StableSpec string `json:"stableSpec,omitempty"`
+
+	// State is RollingBack or RolledBack while a rollback is in progress or in force; empty
+	// otherwise.
+	// +optional
+	State RollbackState `json:"state,omitempty"`
+
+	// FailedRevision is the revision rolled back from: while the spec's revision is this one,
+	// the operator runs stableRevision instead. Any change of the spec lifts it.
+	// +optional
+	FailedRevision string `json:"failedRevision,omitempty"`
+
+	// Reason is why it was rolled back: UpdateFailed (its job failed or was lost) or
+	// UpdateTimedOut (it did not run with a completed checkpoint in time).
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// Message says what happened in words.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// Time is when the rollback started.
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+
+	// RestoreFrom is what the stable revision is resubmitted from: what the failed revision's
+	// job started from (the update's savepoint, or a LastState update's checkpoint); empty for
+	// a Stateless update.
+	// +optional
+	RestoreFrom string `json:"restoreFrom,omitempty"`
+
+	// RestoreFromCheckpoint is true when restoreFrom is a retained checkpoint.
+	// +optional
+	RestoreFromCheckpoint bool `json:"restoreFromCheckpoint,omitempty"`
 }
 
 // CheckpointRecord is one completed checkpoint (or savepoint) of the job.

@@ -2,6 +2,7 @@ package v1beta1
 
 import (
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -28,6 +29,7 @@ import (
 // +kubebuilder:printcolumn:name="Job",type=string,JSONPath=`.status.components.job.state`,description="Job state (job clusters only)"
 // +kubebuilder:printcolumn:name="Savepoints",type=integer,JSONPath=`.status.components.job.savepointGeneration`,description="Savepoints taken by the operator"
 // +kubebuilder:printcolumn:name="Restarts",type=integer,JSONPath=`.status.components.job.restartCount`,description="Times the operator restarted the job"
+// +kubebuilder:printcolumn:name="Rollback",type=string,JSONPath=`.status.components.job.rollback.state`,description="RollingBack or RolledBack while a failed update is rolled back (spec.job.rollback)"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="TaskManagers",type=integer,JSONPath=`.spec.taskManager.replicas`,priority=1,description="Desired TaskManager replicas"
 // +kubebuilder:printcolumn:name="Flink-Job",type=string,JSONPath=`.status.components.job.flinkJobState`,priority=1,description="Job state as Flink reports it"
@@ -905,6 +907,14 @@ type JobSpec struct {
 	// +optional
 	RestartOnUnhealthy *bool `json:"restartOnUnhealthy,omitempty"`
 
+	// Rollback, when set, rolls a failed update back: when the job of a new revision fails (or
+	// is lost), or does not run with a first completed checkpoint within timeoutSeconds of its
+	// submission, the operator resubmits the last revision that ran well from what the update
+	// resumed from (its savepoint, or the checkpoint of a LastState update), and does not try
+	// the failed revision again until the spec changes. Absent: no rollback.
+	// +optional
+	Rollback *JobRollback `json:"rollback,omitempty"`
+
 	// RestartPolicy says what happens when the job fails: Never leaves it failed;
 	// FromSavepointOnFailure restarts it from the savepoint recorded in status, if there is one.
 	// +kubebuilder:default=Never
@@ -972,6 +982,32 @@ type SavepointRetention struct {
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	MaxAgeSeconds *int64 `json:"maxAgeSeconds,omitempty"`
+}
+
+// JobRollback configures the rollback of a failed update.
+type JobRollback struct {
+	// TimeoutSeconds is how long the job of a new revision has, from its submission (or, while
+	// its cluster does not come up, from the stop of the previous job), to run with a first
+	// completed checkpoint (or, with checkpointing disabled, to run). It must cover the job's
+	// start, its state restore and one checkpoint interval. Absent means 300.
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=86400
+	// +optional
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+}
+
+// DefaultRollbackTimeout is spec.job.rollback.timeoutSeconds when it is absent.
+const DefaultRollbackTimeout = 300 * time.Second
+
+// RollbackTimeout is spec.job.rollback.timeoutSeconds, or its default (0 without rollback).
+func (j *JobSpec) RollbackTimeout() time.Duration {
+	switch {
+	case j == nil || j.Rollback == nil:
+		return 0
+	case j.Rollback.TimeoutSeconds != nil:
+		return time.Duration(*j.Rollback.TimeoutSeconds) * time.Second
+	}
+	return DefaultRollbackTimeout
 }
 
 // EffectiveUpgradeMode is upgradeMode, or what takeSavepointOnUpdate (or its alias) says when it
