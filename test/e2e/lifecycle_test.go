@@ -140,3 +140,70 @@ func TestSavepointRetention(t *testing.T) {
 	assert.Equal(t, first, jobOf(fc).ID, "the job ran on")
 	waitCounts(t, out, 4, countsLen(counts(t, out))+2, time.Minute)
 }
+
+// TestRollback: with spec.job.rollback, the counter checkpoints every second, so its revision is
+// recorded as the one that ran well; an update to a revision whose job throws on its first
+// record (Flink's restart strategy none: the job FAILS) is rolled back to that revision from the
+// update's savepoint, and every key counts on from exactly where the update stopped it. The
+// failed revision is not tried again while the spec asks for it.
+func TestRollback(t *testing.T) {
+	ns, dir := newNamespace(t, "rollback")
+	const name = "rollback"
+	out := filepath.Join(dir, "counts.txt")
+	args := fmt.Sprintf(`"--out", "%s", "--rate", "20", "--keys", "4", "--checkpoint-ms", "1000"`, out)
+	job := counterJob(args, fmt.Sprintf("    parallelism: 1\n    savepointsDir: file://%s/savepoints\n    rollback:\n      timeoutSeconds: 120\n", dir))
+	apply(t, flinkCluster(ns, name, 1, job+streamingProperties))
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run well (a completed checkpoint)", func(fc *v1beta1.FlinkCluster) bool {
+		j := jobOf(fc)
+		return jobRunning(fc) && j.Rollback != nil && j.Rollback.StableRevision == j.Revision
+	})
+	first := jobOf(fc)
+	waitCounts(t, out, 4, 5, 2*time.Minute)
+
+	patchJob(t, ns, name, fmt.Sprintf(`{"args":["--out","%s","--rate","20","--keys","4","--checkpoint-ms","1000","--fail-after","0"]}`, out))
+	fc = waitFor(t, ns, name, 4*time.Minute, "the failing revision's attempt", func(fc *v1beta1.FlinkCluster) bool {
+		return jobOf(fc).ID != first.ID && jobOf(fc).Revision != first.Revision
+	})
+	trial := jobOf(fc)
+	updateSavepoint := trial.FromSavepoint
+	require.NotEmpty(t, updateSavepoint, "the update stopped the job with a savepoint")
+	before := counts(t, out)
+	fc = waitFor(t, ns, name, 4*time.Minute, "the rollback's attempt to run", func(fc *v1beta1.FlinkCluster) bool {
+		j := jobOf(fc)
+		return jobRunning(fc) && j.ID != trial.ID && j.Rollback != nil && j.Rollback.State == v1beta1.RollbackStateRolledBack
+	})
+	back := jobOf(fc)
+	t.Logf("rolled back: %s: %s", back.Rollback.Reason, back.Rollback.Message)
+	assert.Equal(t, first.Revision, back.Revision, "the revision that ran well")
+	assert.Equal(t, updateSavepoint, back.FromSavepoint, "from the update's savepoint")
+	assert.Equal(t, "UpdateFailed", back.Rollback.Reason)
+	assert.Contains(t, back.Rollback.Message, "is Failed before it ran with a completed checkpoint")
+	assert.Contains(t, back.Rollback.Message, "caused by java.lang.IllegalStateException: CounterJob: intentional failure", "the job's own exception")
+	assert.Contains(t, strings.Join(fc.Spec.Job.Args, " "), "--fail-after 0", "the user's spec is left as written")
+	table, err := kubectl("get", "fc", "-n", ns)
+	require.NoError(t, err)
+	t.Logf("kubectl get fc:\n%s", table)
+	assert.Regexp(t, `(?m)^rollback\s+Running\s+Running\s+\d+\s+\d*\s+RolledBack\b`, table, "kubectl get fc shows the rollback")
+
+	all := waitCounts(t, out, 4, countsLen(before)+5, 2*time.Minute)
+	for key, c := range countsAfter(before, all) {
+		old := before[key]
+		assert.Equal(t, old[len(old)-1]+1, c[0], "key %s counts on from where the update stopped it", key)
+	}
+	var jobs struct {
+		Jobs []struct {
+			ID    string `json:"jid"`
+			State string `json:"state"`
+		} `json:"jobs"`
+	}
+	flinkGET(t, ns, name+"-jobmanager", "/jobs/overview", &jobs)
+	running := 0
+	for _, j := range jobs.Jobs {
+		if j.State == "RUNNING" {
+			running++
+			assert.Equal(t, back.ID, j.ID)
+		}
+	}
+	assert.Equal(t, 1, running, "exactly one job runs")
+	assert.Equal(t, back.ID, jobOf(getFC(t, ns, name)).ID, "the failed revision is not tried again")
+}

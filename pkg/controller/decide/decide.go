@@ -239,7 +239,7 @@ func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapsh
 	}
 	reads.Checkpoints = checkpointRecordDue(snap, settings, now) || needsCheckpoints(snap, settings, now)
 	reads.Retention = checkpointConfigUnknown(snap)
-	reads.JobMetrics = healthReadDue(snap, settings, now) || onTrial(snap)
+	reads.JobMetrics = healthReadDue(snap, settings, now) || onTrial(snap, settings, now)
 	return reads
 }
 

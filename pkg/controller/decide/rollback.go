@@ -3,6 +3,7 @@ package decide
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
@@ -63,14 +64,18 @@ func provedStable(snap *snapshot.Snapshot) bool {
 	return n > 0 && snap.HealthSamples[n-1].Checkpoints > 0
 }
 
-// onTrial: spec.job.rollback watches the running attempt, which has not proved itself yet; its
-// metrics are then read at every poll rather than once per health interval.
-func onTrial(snap *snapshot.Snapshot) bool {
+// onTrial: with spec.job.rollback, the running attempt's revision is not recorded stable yet and
+// it is within its rollback timeout: its metrics are then read at every poll rather than once
+// per health interval, so that it is rolled back (or recorded) within a poll. Past the timeout
+// (a first revision has nothing to roll back to) the health interval applies again.
+func onTrial(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) bool {
 	fc := snap.Cluster
 	job := jobStatus(fc)
-	r := job.Rollback
-	return fc.Spec.Job.Rollback != nil && r != nil && r.StableRevision != "" && job.Revision != r.StableRevision &&
-		liveJob(snap) && !provedStable(snap)
+	if fc.Spec.Job.Rollback == nil || job.SubmitTime == nil || (job.Rollback != nil && job.Revision == job.Rollback.StableRevision) {
+		return false
+	}
+	window := fc.Spec.Job.RollbackTimeout() + settings.PollInterval
+	return liveJob(snap) && !provedStable(snap) && now.Sub(job.SubmitTime.Time) < window
 }
 
 // nextRollback is status's rollback record after the step: the stable revision recorded once

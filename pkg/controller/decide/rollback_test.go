@@ -3,9 +3,11 @@ package decide
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
@@ -148,4 +150,40 @@ func TestRollbackNotices(t *testing.T) {
 	require.Len(t, n, 1)
 	assert.Equal(t, ReasonRolledBack, n[0].Reason)
 	assert.Contains(t, n[0].Message, "resubmitted revision old as job j3 from /sp/1; revision new is not tried again until the spec changes")
+}
+
+func TestMetricsAreReadAtEveryPollOnlyWhileOnTrial(t *testing.T) {
+	settings := fsm.DefaultSettings()
+	window := v1beta1.DefaultRollbackTimeout + settings.PollInterval
+	snap := func(edit func(*v1beta1.FlinkCluster)) *snapshot.Snapshot {
+		fc := rollbackCluster()
+		fc.Status.Components.Job = &v1beta1.JobStatus{State: fsm.Running, ID: "j", Revision: "new", SubmitTime: &metav1.Time{Time: t0},
+			Rollback: &v1beta1.RollbackStatus{StableRevision: "old"}}
+		if edit != nil {
+			edit(fc)
+		}
+		return &snapshot.Snapshot{Cluster: fc, Flink: fsm.FlinkObservation{Polled: true, Reachable: true, Found: true, State: "RUNNING"}}
+	}
+	tests := []struct {
+		name string
+		snap *snapshot.Snapshot
+		now  time.Duration
+		want bool
+	}{
+		{"a new revision, just submitted", snap(nil), 0, true},
+		{"until its timeout and a poll", snap(nil), window - time.Second, true},
+		{"not after", snap(nil), window, false},
+		{"the first revision, nothing recorded yet", snap(func(fc *v1beta1.FlinkCluster) { fc.Status.Components.Job.Rollback = nil }), 0, true},
+		{"the stable revision", snap(func(fc *v1beta1.FlinkCluster) { fc.Status.Components.Job.Revision = "old" }), 0, false},
+		{"without spec.job.rollback", snap(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Rollback = nil }), 0, false},
+		{"a job that does not run in Flink", snap(func(fc *v1beta1.FlinkCluster) { fc.Status.Components.Job.State = fsm.Failed }), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, onTrial(tt.snap, settings, t0.Add(tt.now)))
+		})
+	}
+	proved := snap(nil)
+	proved.HealthSamples = []health.Sample{{At: t0, Checkpoints: 1}}
+	assert.False(t, onTrial(proved, settings, t0), "proved: the health interval again")
 }

@@ -209,14 +209,28 @@ func failureText(res flinkclient.SavepointStatus) string {
 	return text
 }
 
-// rootException is the first line of the job's root exception ("" when it cannot be read), and
+// rootException summarises the job's root exception ("" when it cannot be read), and says
 // whether its causes say that the checkpoint or savepoint to restore from is not there.
 func rootException(ctx context.Context, flink FlinkReader, jm, jobID string) (string, bool) {
 	ex, err := flink.GetJobExceptions(ctx, jm, jobID)
 	if err != nil {
 		return "", false
 	}
-	return firstLine(ex.RootException), RestoreSourceMissing(ex.RootException)
+	return FailureSummary(ex.RootException), RestoreSourceMissing(ex.RootException)
+}
+
+// FailureSummary is a failure's first line and, when it has causes, its innermost one: Flink's
+// first line is often only its own wrapper ("Recovery is suppressed by
+// NoRestartBackoffTimeStrategy"), the job's exception is the last "Caused by".
+func FailureSummary(stackTrace string) string {
+	first := firstLine(stackTrace)
+	const causedBy = "Caused by: "
+	i := strings.LastIndex(stackTrace, "\n"+causedBy)
+	if i < 0 {
+		return first
+	}
+	cause, _, _ := strings.Cut(stackTrace[i+1+len(causedBy):], "\n")
+	return first + "; caused by " + flinkclient.Quote(strings.TrimSpace(cause))
 }
 
 // restoreMissingCauses are what Flink (1.x and 2.x) says, in a cause of the failure of a job that

@@ -123,3 +123,14 @@ func TestRestoreSourceMissing(t *testing.T) {
 	assert.False(t, RestoreSourceMissing("org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy"))
 	assert.False(t, RestoreSourceMissing(""))
 }
+
+// TestFailureSummary: the first line, and the innermost cause, where the job's own exception is.
+func TestFailureSummary(t *testing.T) {
+	trace := "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy\n\tat a.B(B.java:1)\n" +
+		"Caused by: java.lang.RuntimeException: wrapped\n\tat c.D(D.java:2)\n" +
+		"Caused by: java.lang.IllegalStateException: CounterJob: intentional failure after 0 records\n\tat e.F(F.java:3)\n\t... 12 more"
+	assert.Equal(t, "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy; "+
+		"caused by java.lang.IllegalStateException: CounterJob: intentional failure after 0 records", FailureSummary(trace))
+	assert.Equal(t, "java.lang.IllegalStateException: boom", FailureSummary("java.lang.IllegalStateException: boom\n\tat x.Y(Y.java:1)"), "no cause")
+	assert.Equal(t, "", FailureSummary(""))
+}
