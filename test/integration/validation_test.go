@@ -236,6 +236,8 @@ func compatInvalidCases() []invalidCase {
 		{"savepointRetention keeping none", job, set("spec.job.savepointRetention", obj("maxCount", 0)), "spec.job.savepointRetention.maxCount", "greater than or equal to 1"},
 		{"savepointRetention keeping more than the history holds", job, set("spec.job.savepointRetention", obj("maxCount", 6)), "spec.job.savepointRetention.maxCount", "less than or equal to 5"},
 		{"savepointRetention with a zero age", job, set("spec.job.savepointRetention", obj("maxAgeSeconds", 0)), "spec.job.savepointRetention.maxAgeSeconds", "greater than or equal to 1"},
+		{"a rollback timeout below 10 s", job, set("spec.job.rollback", obj("timeoutSeconds", 5)), "spec.job.rollback.timeoutSeconds", "greater than or equal to 10"},
+		{"a rollback timeout above a day", job, set("spec.job.rollback", obj("timeoutSeconds", 86401)), "spec.job.rollback.timeoutSeconds", "less than or equal to 86400"},
 		{"latest state without a checkpoint directory", job, set("spec.job.restartPolicy", "FromLatestStateOnFailure"), "spec.job", "need a checkpoint directory"},
 		{"jobManager podLabels override the cluster label", session, set("spec.jobManager.podLabels", obj("flinkoperator.k8s.io/cluster", "other")), "spec.jobManager.podLabels", "operator's own labels"},
 		{"taskManager podLabels override the component label", session, set("spec.taskManager.podLabels", obj("app.kubernetes.io/component", "x")), "spec.taskManager.podLabels", "operator's own labels"},

@@ -138,6 +138,21 @@ once Flink reports it CANCELED. From there its restart policy restarts it as aft
 is only cancelled when the restart policy has state to restart from that the cancellation keeps:
 a savepoint, or (FromLatestStateOnFailure) checkpoints retained on cancellation.
 
+## Rollback of a failed update
+
+With spec.job.rollback, status.components.job.rollback records the last revision that ran well
+(its job ran with a completed checkpoint) and its spec. A later revision the spec asks for is on
+trial until it runs well: RollbackDue takes it back when its job is Failed or Lost, or has not run
+well within rollback.timeoutSeconds of its submission (or, in Deploying, of deployTime). A Running
+one is cancelled without a savepoint (Updating, updateMode Stateless, targetRevision the stable
+one); a Failed, Lost or Deploying one goes to Deploying at once. The rollback is recorded first
+(state RollingBack, the failed revision, the reason, and restoreFrom: what the failed revision
+started from), and the next attempt, built from the stable revision's spec, starts from
+restoreFrom (state RolledBack). RollbackDue comes before RestartDue, so a failed update is not
+restarted on its own revision; SpecChanged comes before it, so a newer spec replaces a revision
+on trial by an ordinary update. Submitting ignores it (the submitter may still submit). While the
+spec asks for the failed revision the stable one stays in force; any spec change lifts it.
+
 ## Stops are confirmed
 
 A stop with a savepoint (update, suspend, cancel, delete) is triggered only after the job's checkpoint
