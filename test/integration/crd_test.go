@@ -116,7 +116,7 @@ func TestPrinterColumns(t *testing.T) {
 			wide = append(wide, c.Name)
 		}
 	}
-	assert.Equal(t, []string{"Name", "State", "Job", "Savepoints", "Restarts", "Age"}, normal)
+	assert.Equal(t, []string{"Name", "State", "Job", "Savepoints", "Restarts", "Rollback", "Age"}, normal)
 	assert.Subset(t, wide, []string{"TaskManagers", "Flink-Job", "Job-ID", "Last-Savepoint", "Image"})
 	require.Len(t, table.Rows, 1)
 
