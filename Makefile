@@ -15,8 +15,9 @@ help: ## List the targets.
 ##@ Build
 
 .PHONY: build
-build: ## Build the operator binary into bin/flink-operator.
+build: ## Build the operator into bin/flink-operator and the kubectl plugin into bin/kubectl-flink.
 	go build -o $(BIN)/flink-operator ./cmd/flink-operator
+	go build -o $(BIN)/kubectl-flink ./cmd/kubectl-flink
 
 .PHONY: generate
 generate: ## Regenerate the clientset, listers, informers, deepcopy and the CRD.

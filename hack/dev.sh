@@ -17,6 +17,7 @@ KUBECONFIG_OUT="${KUBECONFIG}" hack/cluster-up.sh >/dev/null
 hack/install-crd.sh >/dev/null
 go build -o bin/flink-operator ./cmd/flink-operator
 go build -o bin/flink-sim ./test/cmd/flink-sim
+go build -o bin/kubectl-flink ./cmd/kubectl-flink
 
 bin/flink-sim --listen "127.0.0.1:${SIM_PORT}" --kubeconfig "${KUBECONFIG}" >bin/dev-sim.log 2>&1 &
 SIM_PID=$!
@@ -31,7 +32,8 @@ The local cluster is up, the FlinkCluster CRD is installed and the simulated Job
   export PATH=${ROOT}/bin:\$PATH
   kubectl apply -f deploy/samples/job-cluster-savepoints.yaml
   kubectl get flinkclusters -w
-  kubectl patch fc state-machine-savepoints --type=merge -p '{"spec":{"job":{"savepointGeneration":1}}}'
+  kubectl flink savepoint state-machine-savepoints    # the kubectl plugin, docs/kubectl-flink.md
+  kubectl flink status state-machine-savepoints
   kubectl describe fc state-machine-savepoints
 
 Stop the operator with Ctrl-C, the cluster with 'make cluster-down'.
