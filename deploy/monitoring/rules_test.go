@@ -137,34 +137,44 @@ var targetLabels = map[string]bool{"job": true, "instance": true, "pod": true}
 func TestAlertsUseOnlyDocumentedMetrics(t *testing.T) {
 	docs := documentedMetrics(t)
 	for _, r := range loadRules(t) {
-		sels, err := selectors(r.Expr)
-		require.NoError(t, err, "%s: %s", r.Alert, r.Expr)
-		require.NotEmpty(t, sels, "%s selects no metric", r.Alert)
-		for _, sel := range sels {
-			if prometheusMetrics[sel.metric] {
+		checkExpr(t, docs, r.Alert, r.Expr)
+	}
+}
+
+// checkExpr checks that expr (of the alert or panel named where) selects only documented
+// metrics, labels and label values, and returns the families it selects.
+func checkExpr(t *testing.T, docs map[string]documentedMetric, where, expr string) []string {
+	t.Helper()
+	sels, err := selectors(expr)
+	require.NoError(t, err, "%s: %s", where, expr)
+	require.NotEmpty(t, sels, "%s selects no metric", where)
+	var families []string
+	for _, sel := range sels {
+		if prometheusMetrics[sel.metric] {
+			continue
+		}
+		family, dm, ok := lookup(docs, sel.metric)
+		if !assert.True(t, ok, "%s uses %s, which docs/metrics.md does not document", where, sel.metric) {
+			continue
+		}
+		families = append(families, family)
+		for _, m := range sel.matchers {
+			if targetLabels[m.label] || (m.label == "le" && sel.metric == family+"_bucket") {
 				continue
 			}
-			family, dm, ok := lookup(docs, sel.metric)
-			if !assert.True(t, ok, "%s uses %s, which docs/metrics.md does not document", r.Alert, sel.metric) {
+			if !assert.True(t, dm.labels[m.label], "%s: %s has no documented label %q", where, family, m.label) {
 				continue
 			}
-			for _, m := range sel.matchers {
-				if targetLabels[m.label] || (m.label == "le" && sel.metric == family+"_bucket") {
-					continue
-				}
-				if !assert.True(t, dm.labels[m.label], "%s: %s has no documented label %q", r.Alert, family, m.label) {
-					continue
-				}
-				if m.label == "namespace" || m.label == "name" {
-					continue
-				}
-				for _, v := range strings.Split(m.value, "|") {
-					assert.Regexp(t, `\b`+regexp.QuoteMeta(v)+`\b`, dm.row,
-						"%s: value %q of label %s is not among those docs/metrics.md lists for %s", r.Alert, v, m.label, family)
-				}
+			if m.label == "namespace" || m.label == "name" {
+				continue
+			}
+			for _, v := range strings.Split(m.value, "|") {
+				assert.Regexp(t, `\b`+regexp.QuoteMeta(v)+`\b`, dm.row,
+					"%s: value %q of label %s is not among those docs/metrics.md lists for %s", where, v, m.label, family)
 			}
 		}
 	}
+	return families
 }
 
 // lookup finds the documented family of a series name (a histogram's _bucket, _sum and _count
@@ -235,6 +245,7 @@ func TestMonitoringIsNotPartOfDeploy(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(data, &k))
 	assert.ElementsMatch(t, []string{"podmonitor.yaml", "prometheusrule.yaml"}, k.Resources)
+	assert.NotContains(t, k.Resources, "grafana-dashboard.json", "a ConfigMap generated from it, not a resource")
 	for _, r := range k.Resources {
 		_, err := os.Stat(r)
 		assert.NoError(t, err)
