@@ -174,7 +174,7 @@ var (
 		if isStop(st.Savepoint.Reason) {
 			kind = ActStopWithSavepoint
 		}
-		return []Action{{Kind: kind, JobID: st.ID, TriggerID: st.Savepoint.TriggerID, TargetDir: savepointsDir(in.Spec)}}
+		return []Action{{Kind: kind, JobID: st.ID, TriggerID: st.Savepoint.TriggerID, TargetDir: savepointsDir(in.Spec), Format: in.Spec.SavepointFormat()}}
 	}}
 	savepointSucceeded = Effect{"record the savepoint (from its trigger, or from the checkpoint history when Flink forgot a stop's trigger)", func(in Input, st *v1beta1.JobStatus) []Action {
 		location, msg := in.Savepoint.Location, ""
@@ -258,7 +258,7 @@ func startSavepoint(in Input, st *v1beta1.JobStatus, reason v1beta1.SavepointRea
 		st.Savepoint.AfterCheckpointID = in.Checkpoints.MaxID
 	}
 	st.LastSavepointTriggerID = id
-	return []Action{{Kind: kind, JobID: st.ID, TriggerID: id, TargetDir: savepointsDir(in.Spec)}}
+	return []Action{{Kind: kind, JobID: st.ID, TriggerID: id, TargetDir: savepointsDir(in.Spec), Format: in.Spec.SavepointFormat()}}
 }
 
 func finishSavepoint(in Input, st *v1beta1.JobStatus, state v1beta1.SavepointState, msg string) *v1beta1.SavepointOperation {

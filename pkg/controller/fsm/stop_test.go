@@ -290,3 +290,44 @@ func TestPriorityIsTheDetectorsOrder(t *testing.T) {
 	assert.Equal(t, JobActive, Step(in).Event)
 	assert.Equal(t, Events[0], Detectors[0].Event)
 }
+
+// TestSavepointsCarryTheSpecsFormat: every savepoint the machine triggers (a requested one, a
+// stop, a retrigger) has spec.job.savepointFormatType's format, CANONICAL when absent.
+func TestSavepointsCarryTheSpecsFormat(t *testing.T) {
+	native := ptr.To(v1beta1.SavepointFormatNative)
+	requested := func(format *v1beta1.SavepointFormatType) Input {
+		in := input(Running)
+		in.Spec.SavepointFormatType = format
+		in.Spec.SavepointGeneration = 1
+		return in
+	}
+	cancel := func() Input {
+		in := input(Running)
+		in.Spec.SavepointFormatType = native
+		in.Spec.CancelRequested = ptr.To(true)
+		return in
+	}
+	retrigger := func() Input {
+		in := input(Savepointing)
+		in.Spec.SavepointFormatType = native
+		in.Status.Savepoint = inFlight(v1beta1.SavepointReasonUser, -time.Second)
+		in.Savepoint = SavepointObservation{Polled: true, NotFound: true}
+		return in
+	}
+	for name, tt := range map[string]struct {
+		in   Input
+		want v1beta1.SavepointFormatType
+	}{
+		"requested, absent": {requested(nil), v1beta1.SavepointFormatCanonical},
+		"requested, NATIVE": {requested(native), v1beta1.SavepointFormatNative},
+		"a stop":            {cancel(), v1beta1.SavepointFormatNative},
+		"a retrigger":       {retrigger(), v1beta1.SavepointFormatNative},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := Step(tt.in)
+			if assert.Len(t, d.Actions, 1) {
+				assert.Equal(t, tt.want, d.Actions[0].Format)
+			}
+		})
+	}
+}

@@ -277,6 +277,8 @@ type Action struct {
 	FromSavepoint string
 	TriggerID     string
 	TargetDir     string
+	// Format is the savepoint's format (spec.job.savepointFormatType).
+	Format v1beta1.SavepointFormatType
 }
 
 // Decision is the result of one step.

@@ -51,11 +51,11 @@ func (u *Updater) execute(ctx context.Context, obs *snapshot.Snapshot, jm string
 		return u.createSubmitter(ctx, obs, a)
 	case fsm.ActTriggerSavepoint:
 		_, err := u.flinkREST.TriggerSavepoint(ctx, jm, a.JobID, flinkclient.SavepointRequest{
-			TargetDirectory: a.TargetDir, TriggerID: a.TriggerID, FormatType: flinkclient.SavepointFormatCanonical})
+			TargetDirectory: a.TargetDir, TriggerID: a.TriggerID, FormatType: flinkclient.SavepointFormat(a.Format)})
 		return err
 	case fsm.ActStopWithSavepoint:
 		_, err := u.flinkREST.StopWithSavepoint(ctx, jm, a.JobID, flinkclient.StopRequest{
-			TargetDirectory: a.TargetDir, TriggerID: a.TriggerID, FormatType: flinkclient.SavepointFormatCanonical})
+			TargetDirectory: a.TargetDir, TriggerID: a.TriggerID, FormatType: flinkclient.SavepointFormat(a.Format)})
 		return err
 	case fsm.ActCancelJob:
 		return u.flinkREST.CancelJob(ctx, jm, a.JobID)

@@ -31,6 +31,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.autoSavepointSeconds":   AppliedLive, // the schedule of the next savepoint
 	"spec.job.savepointsDir":          AppliedLive, // new savepoints go there at once
 	"spec.job.savepointRetention":     AppliedLive, // read at every sync
+	"spec.job.savepointFormatType":    AppliedLive, // the format of the next savepoint
 	"spec.job.restartPolicy":          AppliedLive, // read when the job fails
 	"spec.job.restartOnUnhealthy":     AppliedLive, // read when the job is judged unhealthy
 	"spec.job.rollback":               AppliedLive, // read when an update's job fails or runs late

@@ -838,6 +838,14 @@ type JobSpec struct {
 	// +optional
 	SavepointGeneration int32 `json:"savepointGeneration,omitempty"`
 
+	// SavepointFormatType is the format of every savepoint the operator triggers: CANONICAL
+	// (Flink's portable format, restorable with another state backend) or NATIVE (the state
+	// backend's own format: faster to take and restore, tied to that backend). Absent means
+	// CANONICAL.
+	// +kubebuilder:validation:Enum=CANONICAL;NATIVE
+	// +optional
+	SavepointFormatType *SavepointFormatType `json:"savepointFormatType,omitempty"`
+
 	// SavepointRetention disposes of the operator's own older savepoints (through the
 	// JobManager's REST disposal, while it runs): beyond the newest maxCount, or older than
 	// maxAgeSeconds. The newest successful savepoint, the one restarts and resumes use, the
@@ -982,6 +990,23 @@ type SavepointRetention struct {
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	MaxAgeSeconds *int64 `json:"maxAgeSeconds,omitempty"`
+}
+
+// SavepointFormatType is the format of a savepoint.
+type SavepointFormatType string
+
+// The savepoint formats.
+const (
+	SavepointFormatCanonical SavepointFormatType = "CANONICAL"
+	SavepointFormatNative    SavepointFormatType = "NATIVE"
+)
+
+// SavepointFormat is spec.job.savepointFormatType, or CANONICAL when absent.
+func (j *JobSpec) SavepointFormat() SavepointFormatType {
+	if j == nil || j.SavepointFormatType == nil {
+		return SavepointFormatCanonical
+	}
+	return *j.SavepointFormatType
 }
 
 // JobRollback configures the rollback of a failed update.

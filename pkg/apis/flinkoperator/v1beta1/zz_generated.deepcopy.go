@@ -774,6 +774,11 @@ func (in *JobSpec) DeepCopyInto(out *JobSpec) {
 		*out = new(string)
 		**out = **in
 	}
+	if in.SavepointFormatType != nil {
+		in, out := &in.SavepointFormatType, &out.SavepointFormatType
+		*out = new(SavepointFormatType)
+		**out = **in
+	}
 	if in.SavepointRetention != nil {
 		in, out := &in.SavepointRetention, &out.SavepointRetention
 		*out = new(SavepointRetention)
