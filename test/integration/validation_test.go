@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 )
@@ -79,7 +81,6 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"bad afterJobCancelled", job, set("spec.job.cleanupPolicy.afterJobCancelled", "x"), "spec.job.cleanupPolicy.afterJobCancelled", "DeleteCluster"},
 		{"empty jarFile", job, set("spec.job.jarFile", ""), "spec.job.jarFile", "at least 1"},
 		{"missing className", job, del("spec.job.className"), "spec.job.className", "Required"},
-		{"useTLS without secret", job, set("spec.jobManager.ingress", map[string]interface{}{"useTLS": true}), "spec.jobManager.ingress", "tlsSecretName is required"},
 		{"hadoopConfig without mountPath", session, set("spec.hadoopConfig", map[string]interface{}{"configMapName": "hadoop"}), "spec.hadoopConfig.mountPath", "Required"},
 		{"gcp service account without keyFile", session, set("spec.gcpConfig.serviceAccount", map[string]interface{}{"secretName": "s", "mountPath": "/etc/gcp"}), "spec.gcpConfig.serviceAccount.keyFile", "Required"},
 		{"flinkProperties value not a string", session, set("spec.flinkProperties", map[string]interface{}{"parallelism.default": 2}), "spec.flinkProperties.parallelism.default", "string"},
@@ -219,7 +220,6 @@ func compatInvalidCases() []invalidCase {
 	pvc := []interface{}{obj("metadata", obj("name", "data"), "spec", obj("accessModes", []interface{}{"ReadWriteOnce"}))}
 	return []invalidCase{
 		{"useTLS and useTls differ", session, set("spec.jobManager.ingress", obj("useTLS", true, "useTls", false, "tlsSecretName", "s")), "spec.jobManager.ingress", "must not differ"},
-		{"useTls without secret", session, set("spec.jobManager.ingress", obj("useTls", true)), "spec.jobManager.ingress", "tlsSecretName is required"},
 		{"takeSavepointOnUpdate and takeSavepointOnUpgrade differ", job, both(set("spec.job.takeSavepointOnUpdate", true), set("spec.job.takeSavepointOnUpgrade", false)), "spec.job", "must not differ"},
 		{"upgradeMode LastState with takeSavepointOnUpdate", job, both(set("spec.job.upgradeMode", "LastState"), set("spec.job.takeSavepointOnUpdate", false)), "spec.job.upgradeMode", "conflicts with takeSavepointOnUpdate"},
 		{"upgradeMode Stateless with takeSavepointOnUpgrade true", job, both(set("spec.job.upgradeMode", "Stateless"), set("spec.job.takeSavepointOnUpgrade", true)), "spec.job.upgradeMode", "conflicts with takeSavepointOnUpdate"},
@@ -272,4 +272,31 @@ func compatInvalidCases() []invalidCase {
 		{"memoryProcessRatio over 100", session, set("spec.taskManager.memoryProcessRatio", 120), "spec.taskManager.memoryProcessRatio", "less than or equal to 100"},
 		{"access scope not known", session, set("spec.jobManager.accessScope", "LoadBalancer"), "spec.jobManager.accessScope", "Headless"},
 	}
+}
+
+// TestIngressWithTheControllersCertificate: TLS without tlsSecretName is accepted (the seed API
+// makes the secret optional) and the Ingress asks for the controller's default certificate, in
+// the IngressClass ingressClassName names.
+func TestIngressWithTheControllersCertificate(t *testing.T) {
+	ns := newNamespace(t)
+	obj := fromYAML(t, minimalSessionCluster)
+	setPath(obj.Object, "spec.jobManager.ingress", map[string]interface{}{"hostFormat": "{{$clusterName}}.example.com", "useTls": true, "ingressClassName": "nginx"})
+	fc, err := createStrict(context.Background(), ns, obj)
+	require.NoError(t, err)
+	var ing *networkingv1.Ingress
+	waitFor(t, 30*time.Second, "the Ingress", func() bool {
+		ing, err = env.kube.NetworkingV1().Ingresses(ns).Get(context.Background(), fc.GetName()+"-jobmanager", metav1.GetOptions{})
+		return err == nil
+	})
+	assert.Equal(t, "nginx", ptrValue(ing.Spec.IngressClassName))
+	require.Len(t, ing.Spec.TLS, 1)
+	assert.Empty(t, ing.Spec.TLS[0].SecretName, "the controller's default certificate")
+	assert.Equal(t, []string{fc.GetName() + ".example.com"}, ing.Spec.TLS[0].Hosts)
+}
+
+func ptrValue(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -262,4 +263,23 @@ func TestUnsetCompatFieldsKeepTheRevision(t *testing.T) {
 		require.NoError(t, json.Unmarshal(data, &spec))
 		assert.NotContains(t, spec.Job, "resources", "%s: job.resources appears while unset", fc.Name)
 	}
+}
+
+// TestIngressClassAndDefaultCertificate: ingressClassName reaches the Ingress, and TLS without
+// tlsSecretName asks for the controller's default certificate (a TLS entry without a secret).
+func TestIngressClassAndDefaultCertificate(t *testing.T) {
+	fc := base()
+	fc.Spec.JobManager.Ingress = &v1beta1.JobManagerIngressSpec{HostFormat: ptr.To("{{$clusterName}}.example.com"),
+		IngressClassName: ptr.To("nginx"), UseTLS: ptr.To(true)}
+	c, err := Build(fc, Env{})
+	require.NoError(t, err)
+	ing := c.JobManagerIngress
+	assert.Equal(t, ptr.To("nginx"), ing.Spec.IngressClassName)
+	assert.Equal(t, []networkingv1.IngressTLS{{Hosts: []string{fc.Name + ".example.com"}}}, ing.Spec.TLS)
+	assert.Equal(t, []string{"https://" + fc.Name + ".example.com"}, IngressURLs(fc))
+
+	fc.Spec.JobManager.Ingress.IngressClassName = nil
+	c, err = Build(fc, Env{})
+	require.NoError(t, err)
+	assert.Nil(t, c.JobManagerIngress.Spec.IngressClassName, "the cluster's default class")
 }

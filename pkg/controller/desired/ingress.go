@@ -62,6 +62,7 @@ func jobManagerIngress(fc *v1beta1.FlinkCluster) *networkingv1.Ingress {
 		}}},
 	}
 	ing.Annotations = copyMap(spec.Annotations)
+	ing.Spec.IngressClassName = spec.IngressClassName
 	if spec.TLSEnabled() {
 		tls := networkingv1.IngressTLS{SecretName: deref(spec.TLSSecretName, "")}
 		if host != "" {

@@ -505,7 +505,6 @@ type JobManagerPorts struct {
 
 // JobManagerIngressSpec configures the Ingress to the JobManager UI and REST API.
 //
-// +kubebuilder:validation:XValidation:rule="!((has(self.useTLS) && self.useTLS) || (has(self.useTls) && self.useTls)) || (has(self.tlsSecretName) && size(self.tlsSecretName) > 0)",message="spec.jobManager.ingress.tlsSecretName is required when useTLS (or useTls) is true"
 // +kubebuilder:validation:XValidation:rule="!has(self.useTLS) || !has(self.useTls) || self.useTLS == self.useTls",message="spec.jobManager.ingress.useTLS and useTls are two spellings of one field and must not differ; set only one of them"
 type JobManagerIngressSpec struct {
 	// HostFormat is the Ingress host; {{$clusterName}} is replaced by the FlinkCluster's name, for
@@ -517,8 +516,14 @@ type JobManagerIngressSpec struct {
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 
-	// UseTLS serves the Ingress over TLS with the certificate in tlsSecretName. Absent means
-	// false. Read it through TLSEnabled, which also honours useTls.
+	// IngressClassName is the IngressClass of the Ingress (its spec.ingressClassName). Absent:
+	// the cluster's default class, or what an annotation in annotations says.
+	// +optional
+	IngressClassName *string `json:"ingressClassName,omitempty"`
+
+	// UseTLS serves the Ingress over TLS, with the certificate in tlsSecretName or, without it,
+	// the ingress controller's default certificate. Absent means false. Read it through
+	// TLSEnabled, which also honours useTls.
 	// +optional
 	UseTLS *bool `json:"useTLS,omitempty"`
 
@@ -527,7 +532,8 @@ type JobManagerIngressSpec struct {
 	// +optional
 	UseTls *bool `json:"useTls,omitempty"`
 
-	// TLSSecretName is the Secret holding the TLS certificate and key, required with useTLS.
+	// TLSSecretName is the Secret holding the TLS certificate and key for useTLS; absent, the
+	// ingress controller's default certificate serves.
 	// +optional
 	TLSSecretName *string `json:"tlsSecretName,omitempty"`
 }

@@ -476,6 +476,11 @@ func (in *JobManagerIngressSpec) DeepCopyInto(out *JobManagerIngressSpec) {
 			(*out)[key] = val
 		}
 	}
+	if in.IngressClassName != nil {
+		in, out := &in.IngressClassName, &out.IngressClassName
+		*out = new(string)
+		**out = **in
+	}
 	if in.UseTLS != nil {
 		in, out := &in.UseTLS, &out.UseTLS
 		*out = new(bool)
