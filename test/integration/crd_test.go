@@ -207,3 +207,37 @@ func TestAMaximalObjectIsAccepted(t *testing.T) {
 	_, err = env.dynamic.Resource(fcResource).Namespace(ns).Create(context.Background(), obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	assert.NoError(t, err)
 }
+
+// TestLaterVersionsDefaults: as in the original operator's later versions, jobManager may be
+// omitted (every default, as for {}) and so may taskManager.replicas (3); a manifest that sets
+// them means the same as before.
+func TestLaterVersionsDefaults(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	obj := fromYAML(t, `
+apiVersion: flinkoperator.k8s.io/v1beta1
+kind: FlinkCluster
+metadata:
+  name: short
+spec:
+  image:
+    name: flink:2.1
+  taskManager: {}
+`)
+	_, err := createStrict(ctx, ns, obj)
+	require.NoError(t, err)
+	fc, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(ctx, "short", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), fc.Spec.TaskManager.Replicas)
+	jm := fc.Spec.JobManager
+	assert.Equal(t, v1beta1.AccessScopeCluster, jm.AccessScope, "jobManager's own defaults apply")
+	require.NotNil(t, jm.Ports.UI)
+	assert.Equal(t, int32(8081), *jm.Ports.UI)
+	assert.Equal(t, "2Gi", jm.Resources.Limits.Memory().String())
+
+	_, err = createStrict(ctx, ns, fromYAML(t, minimalSessionCluster))
+	require.NoError(t, err)
+	set, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(ctx, "session", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), set.Spec.TaskManager.Replicas, "a set value stays")
+}

@@ -63,7 +63,6 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"taskmanager data port", job, set("spec.taskManager.ports.data", 65536), "spec.taskManager.ports.data", "65535"},
 		{"taskmanager rpc port", job, set("spec.taskManager.ports.rpc", 0), "spec.taskManager.ports.rpc", "greater than or equal to 1"},
 		{"negative replicas", job, set("spec.taskManager.replicas", -1), "spec.taskManager.replicas", "greater than or equal to 0"},
-		{"missing replicas", job, del("spec.taskManager.replicas"), "spec.taskManager.replicas", "Required"},
 		{"replicas not a number", job, set("spec.taskManager.replicas", "two"), "spec.taskManager.replicas", "integer"},
 		{"jobmanager ratio over 100", job, set("spec.jobManager.memoryOffHeapRatio", 101), "spec.jobManager.memoryOffHeapRatio", "less than or equal to 100"},
 		{"taskmanager ratio negative", job, set("spec.taskManager.memoryOffHeapRatio", -5), "spec.taskManager.memoryOffHeapRatio", "greater than or equal to 0"},

@@ -102,7 +102,10 @@ type FlinkClusterSpec struct {
 	// +optional
 	BatchScheduler *runtime.RawExtension `json:"batchScheduler,omitempty"`
 
-	// JobManager configures the JobManager Deployment, its Service and optional Ingress.
+	// JobManager configures the JobManager Deployment, its Service and optional Ingress. Absent
+	// means {} (every default), as in the original operator's later versions.
+	// +kubebuilder:default={}
+	// +optional
 	JobManager JobManagerSpec `json:"jobManager"`
 
 	// TaskManager configures the TaskManager Deployment.
@@ -554,8 +557,11 @@ func (s *JobManagerIngressSpec) TLSEnabled() bool {
 // +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !(p.containerPort in [(has(self.ports.data) ? self.ports.data : 6121), (has(self.ports.rpc) ? self.ports.rpc : 6122), (has(self.ports.query) ? self.ports.query : 6125)]))",fieldPath=".extraPorts",message="spec.taskManager.extraPorts must not repeat a port number of spec.taskManager.ports"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates)",fieldPath=".volumeClaimTemplates",message="spec.taskManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 type TaskManagerSpec struct {
-	// Replicas is the number of TaskManagers.
+	// Replicas is the number of TaskManagers. Absent means 3, the original operator's later
+	// versions' default.
+	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=0
+	// +optional
 	Replicas int32 `json:"replicas"`
 
 	// DeploymentType is the kind of workload of the TaskManagers; only Deployment, what this
