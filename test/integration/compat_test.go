@@ -381,9 +381,14 @@ func checkIngress(t *testing.T, fc *v1beta1.FlinkCluster, ing *networkingv1.Ingr
 	for k, v := range spec.Annotations {
 		assert.Equal(t, v, ing.Annotations[k], "ingress.annotations %s", k)
 	}
+	assert.Equal(t, spec.IngressClassName, ing.Spec.IngressClassName, "ingress.ingressClassName")
 	if spec.TLSEnabled() {
 		if assert.Len(t, ing.Spec.TLS, 1, "ingress.useTls") {
-			assert.Equal(t, *spec.TLSSecretName, ing.Spec.TLS[0].SecretName, "ingress.tlsSecretName")
+			want := ""
+			if spec.TLSSecretName != nil {
+				want = *spec.TLSSecretName
+			}
+			assert.Equal(t, want, ing.Spec.TLS[0].SecretName, "ingress.tlsSecretName (none: the controller's default certificate)")
 		}
 	} else {
 		assert.Empty(t, ing.Spec.TLS)
