@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
@@ -134,19 +135,12 @@ func (p *plugin) savepoint(ctx context.Context, name string) error {
 }
 
 func lastUserSavepointMessage(job v1beta1.JobStatus) string {
-	for _, sp := range append([]v1beta1.SavepointOperation{ptrValue(job.Savepoint)}, job.SavepointHistory...) {
+	for _, sp := range append([]v1beta1.SavepointOperation{ptr.Deref(job.Savepoint, v1beta1.SavepointOperation{})}, job.SavepointHistory...) {
 		if sp.Reason == v1beta1.SavepointReasonUser && sp.State == v1beta1.SavepointStateFailed {
 			return sp.Message
 		}
 	}
 	return "no message"
-}
-
-func ptrValue(sp *v1beta1.SavepointOperation) v1beta1.SavepointOperation {
-	if sp == nil {
-		return v1beta1.SavepointOperation{}
-	}
-	return *sp
 }
 
 // restore asks for a restart from the savepoint at path: restoreGeneration above both the

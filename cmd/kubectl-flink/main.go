@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -115,10 +116,5 @@ func interleaved(args []string) []string {
 
 // hasValue: the flag carries its value (-n=ns, --timeout=1m) or takes none (-h).
 func hasValue(flag string) bool {
-	for _, c := range flag {
-		if c == '=' {
-			return true
-		}
-	}
-	return flag == "-h" || flag == "--help"
+	return strings.Contains(flag, "=") || flag == "-h" || flag == "--help"
 }

@@ -14,6 +14,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 )
 
 type invalidCase struct {
@@ -287,15 +288,8 @@ func TestIngressWithTheControllersCertificate(t *testing.T) {
 		ing, err = env.kube.NetworkingV1().Ingresses(ns).Get(context.Background(), fc.GetName()+"-jobmanager", metav1.GetOptions{})
 		return err == nil
 	})
-	assert.Equal(t, "nginx", ptrValue(ing.Spec.IngressClassName))
+	assert.Equal(t, "nginx", ptr.Deref(ing.Spec.IngressClassName, ""))
 	require.Len(t, ing.Spec.TLS, 1)
 	assert.Empty(t, ing.Spec.TLS[0].SecretName, "the controller's default certificate")
 	assert.Equal(t, []string{fc.GetName() + ".example.com"}, ing.Spec.TLS[0].Hosts)
-}
-
-func ptrValue(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
