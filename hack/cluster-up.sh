@@ -110,8 +110,42 @@ done
 extra_flags=()
 while read -r _ w; do extra_flags+=(--extra-args "${w}"); done < <(printf '%s\n' "${ranked[@]}" | sort -s -n -k1,1)
 
+# The kwok stages: kwokctl's own defaults for the binary runtime (read from
+# the kwok module, never copied here), except that a Job's pod named as a
+# JobManager (an application-mode cluster's) keeps running: kwok's default
+# completes every pod a Job owns at once, which for a JobManager would mean
+# its process exited. Any Stage in --config replaces all of kwokctl's
+# defaults, hence the node stages too.
+write_stages() {
+  local dir
+  dir=$(cd "${ROOT}/hack/cluster-tools" && go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d ${dir}/kustomize/stage ]] || die "kwok ${KWOK_VERSION} module not found (go mod download)"
+  local st=${dir}/kustomize/stage
+  {
+    cat "${st}/node/fast/node-initialize.yaml"
+    echo "---"
+    cat "${st}/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml"
+    echo "---"
+    cat "${st}/pod/fast/pod-ready.yaml"
+    echo "---"
+    cat "${st}/pod/fast/pod-delete.yaml"
+    echo "---"
+    awk '{print} /^    matchExpressions:$/ && !done {
+      print "    - key: '"'"'.metadata.labels[\"app.kubernetes.io/component\"]'"'"'"
+      print "      operator: '"'"'NotIn'"'"'"
+      print "      values:"
+      print "      - '"'"'jobmanager'"'"'"
+      done=1}' "${st}/pod/fast/pod-complete.yaml"
+  } >"$1"
+  grep -q "app.kubernetes.io/component" "$1" || die "could not add the JobManager exception to kwok's pod-complete stage"
+}
+KWOK_VERSION=v0.8.0
+stages_file=${KWOK_WORKDIR}/stages-${CLUSTER_NAME}.yaml
+write_stages "${stages_file}"
+
 create_args=(
   --runtime binary
+  --config "${stages_file}"
   --kube-apiserver-binary "${BIN_DIR}/kube-apiserver"
   --kube-controller-manager-binary "${BIN_DIR}/kube-controller-manager"
   --kube-scheduler-binary "${BIN_DIR}/kube-scheduler"
@@ -130,6 +164,7 @@ fi
 # build stamps. A difference means the cluster must be created anew.
 fingerprint=$( {
   printf '%s\n' "${create_args[@]}"
+  cat "${stages_file}"
   cat "${BIN_DIR}"/.stamps/* 2>/dev/null || true
 } | sha256sum | cut -d' ' -f1)
 cluster_dir=${KWOK_WORKDIR}/clusters/${CLUSTER_NAME}

@@ -61,7 +61,7 @@ func compat() *v1beta1.FlinkCluster {
 
 	job := fc.Spec.Job
 	job.ClassPath = []string{"file:///opt/flink/lib-extra/udfs.jar"}
-	job.Mode = ptr.To("Detached")
+	job.Mode = ptr.To(v1beta1.JobModeDetached)
 	job.TakeSavepointOnUpdate, job.TakeSavepointOnUpgrade = nil, ptr.To(true)
 	job.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
 	job.SecurityContext = user.DeepCopy()

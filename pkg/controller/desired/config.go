@@ -91,6 +91,11 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 			conf[k] = string(v)
 		}
 	}
+	if fc.Spec.Job.ApplicationMode() {
+		for k, v := range applicationKeys {
+			conf[k] = v
+		}
+	}
 	haConfig(fc, conf)
 	return conf
 }

@@ -50,7 +50,7 @@ func SpecDrifted(live, want metav1.Object) bool {
 
 // Cluster holds the desired children of a FlinkCluster; Ingress is nil when the spec has none.
 // The submitter is built separately (Submitter), because when it exists is the state machine's
-// decision.
+// decision; so is an application's JobManager (JobManagerDeployment is nil in application mode).
 type Cluster struct {
 	ConfigMap             *corev1.ConfigMap
 	JobManagerDeployment  *appsv1.Deployment
@@ -84,6 +84,9 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 		// The CRD rejects it too; this covers FlinkClusters stored before that rule.
 		return nil, fmt.Errorf("spec.job.jarFile %q: must not start with '-', flink run would read it as an option", job.JarFile)
 	}
+	if err := checkApplication(fc); err != nil {
+		return nil, err
+	}
 	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin, fc.Spec.JobManager.MemoryProcessRatio)
 	if err != nil {
 		return nil, fmt.Errorf("spec.jobManager.resources: %w", err)
@@ -101,12 +104,16 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 	configHash := hashOf(cm.Data)
 	c := &Cluster{
 		ConfigMap:             cm,
-		JobManagerDeployment:  jobManagerDeployment(fc, configHash),
 		JobManagerService:     jobManagerService(fc),
 		JobManagerIngress:     jobManagerIngress(fc),
 		TaskManagerDeployment: taskManagerDeployment(fc, configHash),
 		NetworkPolicy:         networkPolicy(fc, env),
 		Checkpoints:           retention,
+	}
+	if !fc.Spec.Job.ApplicationMode() {
+		// In application mode the JobManager belongs to one attempt of the job: the state
+		// machine creates it (Submitter), never the children's reconciliation.
+		c.JobManagerDeployment = jobManagerDeployment(fc, configHash)
 	}
 	c.stampHashes()
 	return c, nil
@@ -117,9 +124,11 @@ func (c *Cluster) stampHashes() {
 	stamp(&c.ConfigMap.ObjectMeta, c.ConfigMap)
 	// The JobManagers' hash leaves out replicas as well (standbys come and go in place); it is
 	// taken at 1 replica, which keeps the hash of a Deployment built before standbys existed.
-	jm := c.JobManagerDeployment.DeepCopy()
-	jm.Spec.Replicas = ptr.To[int32](1)
-	stamp(&c.JobManagerDeployment.ObjectMeta, jm)
+	if c.JobManagerDeployment != nil {
+		jm := c.JobManagerDeployment.DeepCopy()
+		jm.Spec.Replicas = ptr.To[int32](1)
+		stamp(&c.JobManagerDeployment.ObjectMeta, jm)
+	}
 	stamp(&c.JobManagerService.ObjectMeta, c.JobManagerService)
 	// The TaskManagers' hash leaves out replicas: scaling is compared on its own, so that a
 	// replica change is never mistaken for a change that restarts pods.

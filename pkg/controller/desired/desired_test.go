@@ -110,6 +110,15 @@ func highlyAvailable() *v1beta1.FlinkCluster {
 	return fc
 }
 
+// application is the full job cluster in application mode, its job restored from a savepoint.
+func application() *v1beta1.FlinkCluster {
+	fc := full()
+	fc.Name = "application"
+	fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeApplication)
+	fc.Spec.Job.ClassPath = []string{"file:///jars/lib-a.jar", "file:///jars/lib-b.jar"}
+	return fc
+}
+
 func withScope(scope v1beta1.AccessScope) *v1beta1.FlinkCluster {
 	fc := session()
 	fc.Spec.JobManager.AccessScope = scope
@@ -124,12 +133,17 @@ func TestBuildGolden(t *testing.T) {
 		"access-vpc":      withScope(v1beta1.AccessScopeVPC),
 		"access-external": withScope(v1beta1.AccessScopeExternal),
 		"ha":              highlyAvailable(),
+		"application":     application(),
 	}
 	for name, fc := range cases {
 		t.Run(name, func(t *testing.T) {
 			c, err := Build(fc, Env{})
 			require.NoError(t, err)
-			objs := []interface{}{c.ConfigMap, c.JobManagerDeployment, c.JobManagerService}
+			objs := []interface{}{c.ConfigMap}
+			if c.JobManagerDeployment != nil {
+				objs = append(objs, c.JobManagerDeployment)
+			}
+			objs = append(objs, c.JobManagerService)
 			if c.JobManagerIngress != nil {
 				objs = append(objs, c.JobManagerIngress)
 			}
@@ -371,7 +385,7 @@ func TestJobRevision(t *testing.T) {
 		func(fc *v1beta1.FlinkCluster) {
 			fc.Spec.Job.TakeSavepointOnUpdate, fc.Spec.Job.TakeSavepointOnUpgrade = nil, ptr.To(false)
 		},
-		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Mode = ptr.To("Detached") },
+		func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeDetached) },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.RecreateOnUpdate = ptr.To(true) },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.JobManager.Replicas = ptr.To[int32](1) },
 		func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.DeploymentType = "Deployment" },
@@ -429,7 +443,7 @@ func TestJobRevisionIsUnchangedByTheFieldTable(t *testing.T) {
 		j.SavepointGeneration, j.CancelRequested, j.AutoSavepointSeconds = 4, ptr.To(true), ptr.To[int32](30)
 		j.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
 		j.CleanupPolicy = &v1beta1.CleanupPolicy{AfterJobSucceeds: "KeepCluster"}
-		j.TakeSavepointOnUpdate, j.TakeSavepointOnUpgrade, j.Mode = ptr.To(true), ptr.To(true), ptr.To("Detached")
+		j.TakeSavepointOnUpdate, j.TakeSavepointOnUpgrade, j.Mode = ptr.To(true), ptr.To(true), ptr.To(v1beta1.JobModeDetached)
 		fc.Spec.RecreateOnUpdate, fc.Spec.JobManager.Replicas = ptr.To(true), ptr.To[int32](1)
 		fc.Spec.TaskManager.DeploymentType = "Deployment"
 		return fc

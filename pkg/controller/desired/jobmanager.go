@@ -14,9 +14,25 @@ import (
 // containers and sidecars. Recreate, because two JobManagers without HA services must never run
 // side by side.
 func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.Deployment {
+	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, jobManagerReplicas(fc),
+		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+		jobManagerPod(fc, configHash, []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}, nil))
+}
+
+// jobManagerPod is the JobManager's pod running entry (a session cluster's jobmanager.sh, or an
+// application's standalone-job.sh), with the user's init containers and sidecars. An
+// application's JobManager (job non-nil) also gets what the submitter would have had for the
+// job's JAR: the job's volumes, volumeMounts and init containers (which often download it).
+func jobManagerPod(fc *v1beta1.FlinkCluster, configHash string, entry []string, job *v1beta1.JobSpec) corev1.PodTemplateSpec {
 	jm := fc.Spec.JobManager
-	container := flinkContainer(fc, "jobmanager", jm.VolumeMounts)
-	container.Command = []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}
+	mounts, volumes, inits := jm.VolumeMounts, jm.Volumes, jm.InitContainers
+	if job != nil {
+		mounts = append(append([]corev1.VolumeMount{}, jm.VolumeMounts...), job.VolumeMounts...)
+		volumes = append(append([]corev1.Volume{}, jm.Volumes...), job.Volumes...)
+		inits = append(append([]corev1.Container{}, jm.InitContainers...), withJobMounts(job.InitContainers, job.VolumeMounts)...)
+	}
+	container := flinkContainer(fc, "jobmanager", mounts)
+	container.Command = entry
 	if fc.Spec.HighAvailabilityEnabled() {
 		// With HA each JobManager announces its own address (jobmanager.rpc.address, which
 		// jobmanager.sh sets from its host argument) to the TaskManagers through the leader
@@ -45,13 +61,11 @@ func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.D
 		PeriodSeconds:       10,
 		FailureThreshold:    6,
 	}, jm.LivenessProbe)
-	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, jobManagerReplicas(fc),
-		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-		podTemplate(fc, names.ComponentJobManager, configHash, jm.Volumes, container, podOptions{
-			annotations: jm.PodAnnotations, labels: jm.PodLabels, nodeSelector: jm.NodeSelector,
-			tolerations: jm.Tolerations, securityContext: jm.SecurityContext, initContainers: jm.InitContainers,
-			sidecars: jm.Sidecars,
-		}))
+	return podTemplate(fc, names.ComponentJobManager, configHash, volumes, container, podOptions{
+		annotations: jm.PodAnnotations, labels: jm.PodLabels, nodeSelector: jm.NodeSelector,
+		tolerations: jm.Tolerations, securityContext: jm.SecurityContext, initContainers: inits,
+		sidecars: jm.Sidecars,
+	})
 }
 
 // deployment wraps a pod template in a Deployment selected by the operator's own labels.

@@ -37,9 +37,18 @@ type SubmitterInput struct {
 	FromSavepoint string
 }
 
-// Submitter builds the batch/v1 Job that submits the job with `flink run`. Retries of the pod
-// are safe: the fixed job ID makes Flink reject a second submission of the same job.
+// Submitter builds the batch/v1 Job that runs one attempt of the job: in application mode the
+// JobManager that runs it (applicationJobManager), else the submitter.
 func Submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
+	if fc.Spec.Job.ApplicationMode() {
+		return applicationJobManager(fc, in)
+	}
+	return submitter(fc, in)
+}
+
+// submitter is the Job that submits the job with `flink run`. Retries of the pod are safe: the
+// fixed job ID makes Flink reject a second submission of the same job.
+func submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	spec := fc.Spec.Job
 	main := flinkContainer(fc, submitterContainerName, spec.VolumeMounts)
 	main.Command = SubmitCommand(fc, in)

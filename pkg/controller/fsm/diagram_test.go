@@ -170,6 +170,24 @@ it is recorded in status (reason External) before any cleanup policy runs. Witho
 reason SavepointsDirRequired) unless takeSavepointOnUpdate is false, which cancels the job and
 resubmits it from the last recorded savepoint, if any.
 
+## Application mode
+
+With spec.job.mode Application the job's main() runs inside the JobManager, and the JobManager
+belongs to one attempt: it is a batch Job (NAME-jobmanager) that the transitions which submit
+(submitFirst, submitUpdate, restart, resubmit) create with the attempt's job ID and restore source,
+in place of the submitter; an older attempt's JobManager is deleted in the foreground first, so two
+never serve the Service together. The table is the same; three things read differently. The
+cluster is ready for a submission (ClusterReady) once the TaskManagers are ready and the Service
+exists, since the JobManager comes with the attempt. SubmitterAbsent means the attempt's
+JobManager does not exist (Submitting creates it again; Flink cannot be asked without it). JobLost
+is raised at once when that JobManager's Job ended or is gone in any state that watches the job:
+its pod is never restarted (restartPolicy Never, backoffLimit 0), because a restarted JobManager
+without high availability would run the job again from the attempt's start. The restart policy
+then decides, with a new attempt and a new JobManager. The JobManager stays up after its job
+ended (execution.shutdown-on-application-finish false), so the job's end, its final savepoint and
+its failure are read from the REST API as in a session cluster; a cleanup policy that removes the
+JobManager deletes that Job.
+
 ## Deletion
 
 A job cluster with savepointsDir carries the finalizer flinkoperator.k8s.io/final-savepoint.

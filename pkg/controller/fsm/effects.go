@@ -62,7 +62,7 @@ var (
 		st.RestartCount++
 		return newAttempt(in, st, restartSource(in.Spec, *st))
 	}}
-	resubmit = Effect{"create the submitter again (same job ID)", func(in Input, st *v1beta1.JobStatus) []Action {
+	resubmit = Effect{"create the submitter (in application mode the JobManager) again, same job ID", func(in Input, st *v1beta1.JobStatus) []Action {
 		return []Action{{Kind: ActCreateSubmitter, JobID: st.ID, FromSavepoint: st.FromSavepoint}}
 	}}
 	markStarted = Effect{"record the start (and Flink's start time of the attempt)", func(in Input, st *v1beta1.JobStatus) []Action {
@@ -313,6 +313,10 @@ func endMessage(in Input) string {
 		return "Flink reports the job " + in.Flink.State + ": " + in.Flink.Failure
 	case in.Flink.Found:
 		return "Flink reports the job " + in.Flink.State
+	case applicationJobManagerGone(in) && in.SubmitterReason != "":
+		return "the JobManager running job " + in.Status.ID + " ended before the job did: " + in.SubmitterReason
+	case applicationJobManagerGone(in):
+		return "the JobManager running job " + in.Status.ID + " ended or was deleted before the job did"
 	case in.HighAvailability:
 		return fmt.Sprintf("the JobManager has not known job %s for %s although high availability is on: Flink did not recover it (were its HA ConfigMaps or storage directory removed?)", in.Status.ID, in.Settings.HARecoveryGrace)
 	default:

@@ -65,10 +65,11 @@ var Detectors = []Detector{
 	{JobActive, flinkReports(JobActive), always("Flink reports any other state for the job ID")},
 	{SubmitterFailed, func(in Input) bool { return jobUnknown(in) && in.Submitter == SubmitterFailedP },
 		always("the submitter Job failed and Flink does not know the job")},
-	{SubmitterAbsent, func(in Input) bool { return jobUnknown(in) && in.Submitter == SubmitterNone },
-		always("no submitter exists and Flink does not know the job")},
-	{JobLost, func(in Input) bool { return jobUnknown(in) && lostGraceOver(in) }, func(s Settings) string {
-		return fmt.Sprintf("the job has been missing for the grace period (%s; with high availability %s, the time Flink has to recover it itself) and no submitter is still running", s.LostGrace, s.HARecoveryGrace)
+	{SubmitterAbsent, func(in Input) bool {
+		return in.Submitter == SubmitterNone && (jobUnknown(in) || in.Spec.ApplicationMode())
+	}, always("no submitter exists and Flink does not know the job; in application mode: the attempt's JobManager (its Job) does not exist")},
+	{JobLost, func(in Input) bool { return (jobUnknown(in) && lostGraceOver(in)) || applicationJobManagerGone(in) }, func(s Settings) string {
+		return fmt.Sprintf("the job has been missing for the grace period (%s; with high availability %s, the time Flink has to recover it itself) and no submitter is still running; in application mode, also: the attempt's JobManager ended or is gone (nothing runs the job again: its Job never restarts the pod)", s.LostGrace, s.HARecoveryGrace)
 	}},
 	{JobMissing, jobUnknown, always("the JobManager answers but does not know the job ID")},
 	{DeletionRequested, func(in Input) bool { return in.Deleting },
@@ -119,6 +120,13 @@ func FlinkRecovered(in Input) bool {
 	st := in.Status.FlinkStartTime
 	return flinkReports(JobActive)(in) && st != nil && !in.Flink.StartTime.IsZero() &&
 		in.Flink.StartTime.Truncate(time.Second).After(st.Time)
+}
+
+// applicationJobManagerGone: in application mode, the Job that runs the attempt's JobManager
+// ended (its pod exited and is never restarted) or does not exist: no JobManager will run or
+// report the job again.
+func applicationJobManagerGone(in Input) bool {
+	return in.Spec.ApplicationMode() && in.Submitter != SubmitterActive
 }
 
 // jobUnknown: a reachable JobManager does not know the job ID.

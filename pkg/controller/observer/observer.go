@@ -98,7 +98,9 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	snap.JobManagerService = child(snap, names.JobManagerService(name), o.listers.Services.Services(namespace).Get)
 	snap.JobManagerIngress = child(snap, names.JobManagerIngress(name), o.listers.Ingresses.Ingresses(namespace).Get)
 	snap.TaskManagerDeployment = child(snap, names.TaskManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
-	snap.Submitter = child(snap, names.Submitter(name), o.listers.Jobs.Jobs(namespace).Get)
+	if fc.Spec.Job != nil {
+		snap.Submitter = child(snap, desired.AttemptJobName(fc), o.listers.Jobs.Jobs(namespace).Get)
+	}
 	if o.listers.NetworkPolicies != nil {
 		snap.NetworkPolicy = child(snap, names.NetworkPolicy(name), o.listers.NetworkPolicies.NetworkPolicies(namespace).Get)
 	}

@@ -105,7 +105,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	st := *old.DeepCopy()
 	c := &st.Components
 	c.JobManagerDeployment = v1beta1.ComponentStatus{Name: names.JobManagerDeployment(fc.Name),
-		State: wantedState(in.Wanted.JobManager, obs.JobManagerDeployment != nil, deploymentState(obs.JobManagerDeployment))}
+		State: wantedState(in.Wanted.JobManager, jobManagerExists(obs), jobManagerState(obs))}
 	c.JobManagerService = v1beta1.ComponentStatus{Name: names.JobManagerService(fc.Name),
 		State:    wantedState(in.Wanted.JobManager, obs.JobManagerService != nil, presence(obs.JobManagerService != nil)),
 		NodePort: uiNodePort(obs.JobManagerService)}
@@ -145,17 +145,48 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	return st
 }
 
-// ClusterReady reports whether the JobManager and TaskManagers are up, so a job can be
-// submitted.
-// JobManagerReady: the JobManager Deployment is ready and its Service exists.
+// JobManagerReady: the JobManager is ready and its Service exists.
 func JobManagerReady(obs *snapshot.Snapshot) bool {
-	return deploymentState(obs.JobManagerDeployment) == v1beta1.ComponentStateReady && obs.JobManagerService != nil
+	return jobManagerState(obs) == v1beta1.ComponentStateReady && obs.JobManagerService != nil
 }
 
+// ClusterReady reports whether the cluster is up for a job to be submitted: the JobManager and
+// TaskManagers are ready and the JobManager's Service exists. In application mode the JobManager
+// comes with the attempt it runs, so only the TaskManagers and the Service are waited for.
 func ClusterReady(obs *snapshot.Snapshot) bool {
-	return deploymentState(obs.JobManagerDeployment) == v1beta1.ComponentStateReady &&
-		deploymentState(obs.TaskManagerDeployment) == v1beta1.ComponentStateReady &&
-		obs.JobManagerService != nil
+	jm := applicationMode(obs) || jobManagerState(obs) == v1beta1.ComponentStateReady
+	return jm && deploymentState(obs.TaskManagerDeployment) == v1beta1.ComponentStateReady && obs.JobManagerService != nil
+}
+
+func applicationMode(obs *snapshot.Snapshot) bool {
+	return obs.Cluster.Spec.Job.ApplicationMode()
+}
+
+// jobManagerExists: the JobManager's Deployment exists, or in application mode its attempt's Job.
+func jobManagerExists(obs *snapshot.Snapshot) bool {
+	if applicationMode(obs) {
+		return obs.Submitter != nil
+	}
+	return obs.JobManagerDeployment != nil
+}
+
+// jobManagerState is the JobManager Deployment's state, or in application mode that of the Job
+// that runs the current attempt: Ready while its pod is ready and the Job neither ended nor is
+// being deleted.
+func jobManagerState(obs *snapshot.Snapshot) v1beta1.ComponentState {
+	if !applicationMode(obs) {
+		return deploymentState(obs.JobManagerDeployment)
+	}
+	j := obs.Submitter
+	if j == nil || j.DeletionTimestamp != nil || j.Status.Ready == nil || *j.Status.Ready < 1 {
+		return v1beta1.ComponentStateNotReady
+	}
+	for _, c := range j.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) {
+			return v1beta1.ComponentStateNotReady
+		}
+	}
+	return v1beta1.ComponentStateReady
 }
 
 // wantedState is Deleted for a component the cluster no longer wants once it is gone, and
@@ -288,7 +319,8 @@ func childrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	if d := obs.TaskManagerDeployment; d != nil && *d.Spec.Replicas != *want.TaskManagerDeployment.Spec.Replicas {
 		return false
 	}
-	exist := obs.ConfigMap != nil && obs.JobManagerDeployment != nil && obs.JobManagerService != nil && obs.TaskManagerDeployment != nil &&
+	exist := obs.ConfigMap != nil && (obs.JobManagerDeployment != nil) == (want.JobManagerDeployment != nil) &&
+		obs.JobManagerService != nil && obs.TaskManagerDeployment != nil &&
 		(obs.JobManagerIngress != nil) == (want.JobManagerIngress != nil)
 	// The NetworkPolicy is never held back (it replaces no pod), so it is not in Drifted.
 	policy := (obs.NetworkPolicy != nil) == (want.NetworkPolicy != nil) &&
@@ -307,7 +339,9 @@ func Drifted(obs *snapshot.Snapshot, want *desired.Cluster) []string {
 	}
 	// A typed nil pointer inside an interface is not nil, hence the separate flags.
 	check(obs.ConfigMap != nil, func() metav1.Object { return obs.ConfigMap }, want.ConfigMap)
-	check(obs.JobManagerDeployment != nil, func() metav1.Object { return obs.JobManagerDeployment }, want.JobManagerDeployment)
+	if want.JobManagerDeployment != nil {
+		check(obs.JobManagerDeployment != nil, func() metav1.Object { return obs.JobManagerDeployment }, want.JobManagerDeployment)
+	}
 	check(obs.JobManagerService != nil, func() metav1.Object { return obs.JobManagerService }, want.JobManagerService)
 	check(obs.TaskManagerDeployment != nil, func() metav1.Object { return obs.TaskManagerDeployment }, want.TaskManagerDeployment)
 	if want.JobManagerIngress != nil {

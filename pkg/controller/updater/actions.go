@@ -84,7 +84,15 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 		if old.Annotations[desired.JobIDAnnotation] == a.JobID {
 			return nil
 		}
+		// An application's JobManager goes in the foreground: its name is free only once its
+		// pod is gone, so two JobManagers never serve the Service side by side.
 		policy := metav1.DeletePropagationBackground
+		if obs.Cluster.Spec.Job.ApplicationMode() {
+			policy = metav1.DeletePropagationForeground
+		}
+		if old.DeletionTimestamp != nil {
+			return nil
+		}
 		metrics.APIWrite("Job", "delete")
 		err := jobs.Delete(ctx, old.Name, metav1.DeleteOptions{PropagationPolicy: &policy,
 			Preconditions: &metav1.Preconditions{UID: &old.UID}})
@@ -103,7 +111,11 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 	if u.SubmitterCreated != nil {
 		u.SubmitterCreated(obs.Cluster, a.JobID)
 	}
-	u.recorder.Eventf(obs.Cluster, corev1.EventTypeNormal, ReasonCreated, "Created submitter %s for job %s%s", job.Name, a.JobID, fromText(a.FromSavepoint))
+	what := "submitter"
+	if obs.Cluster.Spec.Job.ApplicationMode() {
+		what = "JobManager"
+	}
+	u.recorder.Eventf(obs.Cluster, corev1.EventTypeNormal, ReasonCreated, "Created %s %s for job %s%s", what, job.Name, a.JobID, fromText(a.FromSavepoint))
 	return nil
 }
 

@@ -95,7 +95,8 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 		return err
 	}
 	return run(ctx,
-		pick(jm,
+		a.applicationJobManager(obs, jm),
+		pick(jm && want.JobManagerDeployment != nil,
 			func() write {
 				return plan(a, "Deployment", deployments, obs.JobManagerDeployment, want.JobManagerDeployment, mergeDeployment, scaleDeployment(deployments))
 			},
@@ -140,6 +141,16 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 				return a.remove("NetworkPolicy", obs.NetworkPolicy, policies.Delete, metav1.DeletePropagationBackground)
 			}),
 	)
+}
+
+// applicationJobManager deletes an application's JobManager (the Job of its latest attempt) when
+// the cleanup policy removes the JobManager side; the state machine creates it, and replaces it
+// for a new attempt. In the foreground, like a session JobManager: gone only once its pod is.
+func (a applier) applicationJobManager(obs *snapshot.Snapshot, wanted bool) write {
+	if wanted || !obs.Cluster.Spec.Job.ApplicationMode() {
+		return nil
+	}
+	return a.remove("Job", obs.Submitter, a.u.kube.BatchV1().Jobs(obs.Cluster.Namespace).Delete, metav1.DeletePropagationForeground)
 }
 
 // write is one API write a sync decided on; nil stands for nothing to write.

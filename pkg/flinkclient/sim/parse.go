@@ -131,7 +131,8 @@ func findOption(name string, long bool) *option {
 	return nil
 }
 
-// ParseRunCommand parses the command line of a job submitter container:
+// ParseRunCommand parses the command line of a job submitter container, or
+// of an application-mode JobManager (see parseApplication):
 // `flink run [options] <jar> [program args...]`, where the first word may
 // be any path ending in "flink" (e.g. /opt/flink/bin/flink). A leading
 // "/docker-entrypoint.sh" or "exec" is skipped, and `sh -c '...'` /
@@ -148,6 +149,9 @@ func ParseRunCommand(args []string) (RunCommand, error) {
 	}
 	for len(words) > 0 && (words[0] == "exec" || path.Base(words[0]) == "docker-entrypoint.sh") {
 		words = words[1:]
+	}
+	if len(words) >= 2 && path.Base(words[0]) == "standalone-job.sh" && words[1] == "start-foreground" {
+		return parseApplication(words[2:])
 	}
 	if len(words) < 2 || path.Base(words[0]) != "flink" || words[1] != "run" {
 		return c, fmt.Errorf("%w: want \"flink run ...\", got %q", ErrBadCommand, strings.Join(args, " "))
@@ -350,4 +354,52 @@ func splitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// parseApplication parses the options of Flink's standalone application
+// entry point (`standalone-job.sh start-foreground ...`): --job-classname,
+// --job-id, --jars (a local:// URI is its path), --fromSavepoint,
+// --allowNonRestoredState and -D properties, then the program arguments
+// after "--" (or from the first word that is no option).
+func parseApplication(words []string) (RunCommand, error) {
+	c := RunCommand{Detached: true, Properties: map[string]string{}}
+	valued := map[string]func(string){
+		"--job-classname": func(v string) { c.Class = v },
+		"--job-id":        func(v string) { c.Properties[PropJobID] = v },
+		"--jars":          func(v string) { c.JarFile = strings.TrimPrefix(v, "local://") },
+		"--fromSavepoint": func(v string) { c.FromSavepoint = v },
+	}
+	for len(words) > 0 {
+		w := words[0]
+		words = words[1:]
+		switch {
+		case w == "--":
+			c.ProgramArgs, words = append(c.ProgramArgs, words...), nil
+		case w == "--allowNonRestoredState":
+			c.AllowNonRestoredState = true
+		case strings.HasPrefix(w, "-D"):
+			k, v, ok := strings.Cut(strings.TrimPrefix(w, "-D"), "=")
+			if !ok || k == "" {
+				return RunCommand{}, fmt.Errorf("%w: %s: want -Dkey=value", ErrBadCommand, w)
+			}
+			c.Properties[k] = v
+		case valued[w] != nil:
+			if len(words) == 0 {
+				return RunCommand{}, fmt.Errorf("%w: option %s needs a value", ErrBadCommand, w)
+			}
+			valued[w](words[0])
+			words = words[1:]
+		case strings.HasPrefix(w, "-"):
+			return RunCommand{}, fmt.Errorf("%w: unknown option %s of the application entry point", ErrBadCommand, w)
+		default:
+			c.ProgramArgs, words = append(append(c.ProgramArgs, w), words...), nil
+		}
+	}
+	if c.JarFile == "" || c.Class == "" {
+		return RunCommand{}, fmt.Errorf("%w: an application needs --jars and --job-classname", ErrBadCommand)
+	}
+	if err := c.applyProperties(); err != nil {
+		return RunCommand{}, fmt.Errorf("%w: %v", ErrBadCommand, err)
+	}
+	return c, nil
 }

@@ -15,6 +15,15 @@ func TestParseRunCommand(t *testing.T) {
 		want RunCommand
 	}{
 		{"minimal", []string{"flink", "run", "job.jar"}, RunCommand{JarFile: "job.jar"}},
+		{"an application JobManager's entry point", []string{
+			"/opt/flink/bin/standalone-job.sh", "start-foreground", "--job-classname", "org.example.Main", "--job-id", id,
+			"--jars", "local:///opt/job.jar", "-Dparallelism.default=4", "--fromSavepoint", "/sp/1", "--allowNonRestoredState",
+			"--", "--in", "x",
+		}, RunCommand{
+			Detached: true, Parallelism: 4, FromSavepoint: "/sp/1", AllowNonRestoredState: true, Class: "org.example.Main",
+			Properties: map[string]string{PropJobID: id, "parallelism.default": "4"}, JobID: "a5e0edd8e66b53f1b89c2041f91b8fd2",
+			JarFile: "/opt/job.jar", ProgramArgs: []string{"--in", "x"},
+		}},
 		{"short options with separate values", []string{
 			"/opt/flink/bin/flink", "run", "-d", "-m", "jm:8081", "-p", "4", "-s", "s3://b/sp-1", "-n",
 			"-c", "org.example.Main", "-t", "remote", "-D", PropJobID + "=" + id, "local:///opt/job.jar", "--in", "x",

@@ -145,6 +145,15 @@ func (s *Server) SubmitConfigured(cluster string, conf map[string]string, args [
 	return err
 }
 
+// JobManagerGone simulates the end of an application cluster's JobManager
+// process (its Job was deleted): the cluster's JobManager restarts, and
+// without high availability forgets its jobs (see RestartJobManager).
+func (s *Server) JobManagerGone(cluster string) {
+	if c, err := s.submitCluster(cluster); err == nil {
+		c.RestartJobManager()
+	}
+}
+
 // SubmitJob is Submit that also returns the started job's ID.
 func (s *Server) SubmitJob(cluster string, args []string) (string, error) {
 	c, err := s.submitCluster(cluster)

@@ -46,7 +46,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.fromSavepoint":          IgnoredWhileRunning, // read at the first submission
 	"spec.recreateOnUpdate":           IgnoredWhileRunning, // one accepted value (true)
 	"spec.taskManager.deploymentType": IgnoredWhileRunning, // one accepted value (Deployment)
-	"spec.job.mode":                   IgnoredWhileRunning, // one accepted value (Detached)
+	"spec.job.mode":                   IgnoredWhileRunning, // immutable (a CEL transition rule)
 
 	"spec.flinkVersion":         RestartsJob,
 	"spec.image":                RestartsJob,

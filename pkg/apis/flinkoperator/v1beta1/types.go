@@ -722,6 +722,16 @@ const (
 	JobDesiredStateSuspended JobDesiredState = "Suspended"
 )
 
+// JobMode is how a job cluster runs its job.
+type JobMode string
+
+const (
+	// JobModeDetached submits the job to a running JobManager (flink run --detached).
+	JobModeDetached JobMode = "Detached"
+	// JobModeApplication runs the job's main() inside the JobManager (Flink's application mode).
+	JobModeApplication JobMode = "Application"
+)
+
 // UpgradeMode is how an update stops the running job and where the new one resumes from.
 // +kubebuilder:validation:Enum=Savepoint;LastState;Stateless
 type UpgradeMode string
@@ -763,7 +773,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.restartOnUnhealthy) || !self.restartOnUnhealthy || (has(self.restartPolicy) && self.restartPolicy != 'Never')",fieldPath=".restartOnUnhealthy",message="spec.job.restartOnUnhealthy restarts the job by its restartPolicy, which is Never; set restartPolicy to FromSavepointOnFailure or FromLatestStateOnFailure"
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreGeneration) || self.restoreGeneration == 0 || (has(self.fromSavepoint) && size(self.fromSavepoint) > 0)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration restarts the job from spec.job.fromSavepoint, which must be set"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.restoreGeneration) || (has(self.restoreGeneration) && self.restoreGeneration >= oldSelf.restoreGeneration)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration cannot decrease; set it to status.components.job.restoreGeneration + 1 to restore from spec.job.fromSavepoint"
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode == 'Detached'",fieldPath=".mode",message="spec.job.mode: only Detached is supported (the submitter runs flink run --detached); remove the field or set it to Detached"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'Blocking'",fieldPath=".mode",message="spec.job.mode Blocking is not supported: a submitter that waits for the job adds nothing the operator does not already watch; use Detached (a submitter runs flink run --detached) or Application (the JobManager runs the job)"
+// +kubebuilder:validation:XValidation:rule="(has(self.mode) ? self.mode : 'Detached') == (has(oldSelf.mode) ? oldSelf.mode : 'Detached')",fieldPath=".mode",message="spec.job.mode cannot change: Detached and Application run the JobManager differently; create a new FlinkCluster (restoring from a savepoint of this one) to switch"
 type JobSpec struct {
 	// JarFile is the job's JAR: a path inside the image or a remote URI (https://, gs://, ...).
 	// +kubebuilder:validation:MinLength=1
@@ -779,10 +790,13 @@ type JobSpec struct {
 	// +optional
 	ClassPath []string `json:"classPath,omitempty"`
 
-	// Mode is how the job is submitted; only Detached (the default behaviour) is accepted.
+	// Mode is how the job runs: Detached (absent: the default) submits it to the JobManager with
+	// a submitter Job running flink run --detached; Application runs the job's main() inside the
+	// JobManager, which then exists for one attempt of the job (see docs/api.md). It cannot change
+	// once set. Blocking is rejected.
 	// +kubebuilder:validation:Enum=Detached;Blocking;Application
 	// +optional
-	Mode *string `json:"mode,omitempty"`
+	Mode *JobMode `json:"mode,omitempty"`
 
 	// PyFile is not supported and rejected; see docs/compatibility.md.
 	// +optional
@@ -1045,6 +1059,11 @@ func (j *JobSpec) RollbackTimeout() time.Duration {
 		return time.Duration(*j.Rollback.TimeoutSeconds) * time.Second
 	}
 	return DefaultRollbackTimeout
+}
+
+// ApplicationMode reports whether the job runs inside its JobManager (mode Application).
+func (j *JobSpec) ApplicationMode() bool {
+	return j != nil && j.Mode != nil && *j.Mode == JobModeApplication
 }
 
 // EffectiveUpgradeMode is upgradeMode, or what takeSavepointOnUpdate (or its alias) says when it

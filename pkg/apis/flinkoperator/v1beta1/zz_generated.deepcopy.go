@@ -716,7 +716,7 @@ func (in *JobSpec) DeepCopyInto(out *JobSpec) {
 	}
 	if in.Mode != nil {
 		in, out := &in.Mode, &out.Mode
-		*out = new(string)
+		*out = new(JobMode)
 		**out = **in
 	}
 	if in.PyFile != nil {

@@ -1,7 +1,10 @@
 // Package submitwatch plays the kubelet for the operator's job submitters
 // when the Flink side of a cluster is the simulator: it watches the
 // submitter batch/v1 Jobs the operator creates and hands each one's command
-// line to a Submitter (a *sim.Server), which starts the Flink job.
+// line to a Submitter (a *sim.Server), which starts the Flink job. An
+// application-mode cluster's JobManager is a batch/v1 Job too, whose command
+// runs the job: it is handed over the same way, and its deletion is the end
+// of that JobManager process (JobManagerGone).
 //
 // The Job's pods themselves are left to whatever runs pods in the test
 // cluster (kwok marks them complete); only the command line matters here.
@@ -18,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -29,16 +33,27 @@ import (
 // pkg/controller/names (a test checks it); they are repeated here so that
 // this test tool does not depend on the controller packages.
 const (
-	LabelComponent     = "app.kubernetes.io/component"
-	LabelManagedBy     = "app.kubernetes.io/managed-by"
-	LabelCluster       = "flinkoperator.k8s.io/cluster"
-	ComponentSubmitter = "submitter"
-	ManagedBy          = "flink-operator"
+	LabelComponent      = "app.kubernetes.io/component"
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	LabelCluster        = "flinkoperator.k8s.io/cluster"
+	ComponentSubmitter  = "submitter"
+	ComponentJobManager = "jobmanager"
+	ManagedBy           = "flink-operator"
 )
 
-// Selector selects submitter Jobs created by the operator.
+// Selector selects the submitter Jobs and application JobManager Jobs
+// created by the operator.
 func Selector() labels.Selector {
-	return labels.SelectorFromSet(labels.Set{LabelComponent: ComponentSubmitter, LabelManagedBy: ManagedBy})
+	component, _ := labels.NewRequirement(LabelComponent, selection.In, []string{ComponentSubmitter, ComponentJobManager})
+	managed, _ := labels.NewRequirement(LabelManagedBy, selection.Equals, []string{ManagedBy})
+	return labels.NewSelector().Add(*component, *managed)
+}
+
+// JobManagerStopper hears that an application JobManager's Job is gone: its
+// process ended, and a JobManager without high availability forgets its
+// jobs; *sim.Server implements it.
+type JobManagerStopper interface {
+	JobManagerGone(cluster string)
 }
 
 // Submitter starts a job from a submitter command line in cluster
@@ -119,6 +134,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				w.mu.Lock()
 				delete(w.seen, job.UID)
 				w.mu.Unlock()
+				w.gone(logger, job)
 			}
 		},
 	}); err != nil {
@@ -172,6 +188,17 @@ func (w *Watcher) handle(ctx context.Context, logger klog.Logger, job *batchv1.J
 	if w.onResult != nil {
 		w.onResult(r)
 	}
+}
+
+// gone tells the Submitter that an application JobManager's Job is gone.
+func (w *Watcher) gone(logger klog.Logger, job *batchv1.Job) {
+	stopper, ok := w.sub.(JobManagerStopper)
+	if !ok || job.Labels[LabelComponent] != ComponentJobManager || job.Labels[LabelCluster] == "" {
+		return
+	}
+	cluster := job.Namespace + "/" + job.Labels[LabelCluster]
+	stopper.JobManagerGone(cluster)
+	logger.Info("Simulated application JobManager gone", "job", job.Namespace+"/"+job.Name, "cluster", cluster)
 }
 
 // submit hands the command line, and the cluster's Flink configuration when

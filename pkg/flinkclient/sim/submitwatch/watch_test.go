@@ -100,7 +100,7 @@ func TestWatcherSubmits(t *testing.T) {
 		require.NoError(t, err)
 	}
 	other := submitterJob("ns", "not-a-submitter", "x", false, runArgs(jobID)...)
-	other.Labels[LabelComponent] = "jobmanager"
+	other.Labels[LabelComponent] = "taskmanager"
 	create(other) // ignored: the next result must be the real one
 	_, err := client.CoreV1().ConfigMaps("ns").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wordcount-config"},
 		Data: map[string]string{flinkConfKey: "execution.checkpointing.interval: 10 s\n"}}, metav1.CreateOptions{})
@@ -137,6 +137,24 @@ func TestWatcherSubmits(t *testing.T) {
 	assert.ErrorIs(t, next().Err, ErrNoContainer)
 	create(submitterJob("ns", "garbage", "g", false, "list"))
 	assert.ErrorIs(t, next().Err, sim.ErrBadCommand)
+
+	// An application's JobManager runs its job; the Job's deletion ends that JobManager.
+	const appID = "33333333333333333333333333333333"
+	jm := submitterJob("ns", "app-jobmanager", "app", false, "start-foreground",
+		"--job-classname", "org.example.Main", "--job-id", appID, "--jars", "local:///opt/job.jar", "-Dparallelism.default=3", "--", "--in", "x")
+	jm.Labels[LabelComponent] = ComponentJobManager
+	jm.Spec.Template.Spec.Containers[0].Command = []string{"/opt/flink/bin/standalone-job.sh"}
+	create(jm)
+	r = next()
+	require.NoError(t, r.Err, r.String())
+	app, ok := srv.LookupCluster("ns", "app")
+	require.True(t, ok)
+	info, ok = app.Job(appID)
+	require.True(t, ok, "the job exists as soon as its JobManager runs")
+	assert.Equal(t, 3, info.Parallelism)
+	require.NoError(t, client.BatchV1().Jobs("ns").Delete(ctx, "app-jobmanager", metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool { _, known := app.Job(appID); return !known }, 10*time.Second, 10*time.Millisecond,
+		"a JobManager without high availability that ended forgets its job")
 
 	_, ok = srv.LookupCluster("old", "done")
 	assert.False(t, ok, "a finished submitter from before the start is not replayed")

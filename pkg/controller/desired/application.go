@@ -1,0 +1,109 @@
+package desired
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
+)
+
+// The Flink configuration of an application cluster, set by the operator (a different value in
+// flinkProperties makes the spec invalid). The JobManager stays up after its job ended, so the
+// operator reads how it ended, its final savepoint and its failure from the REST API; and a
+// main() that throws before the job exists still shows as a FAILED job under the operator's job
+// ID, instead of a JobManager that exits with nothing to read.
+var applicationKeys = map[string]string{
+	"execution.shutdown-on-application-finish":         "false",
+	"execution.submit-failed-job-on-application-error": "true",
+}
+
+// AttemptJobName is the name of the batch Job that runs one attempt of the job: the submitter,
+// or in application mode the JobManager itself.
+func AttemptJobName(fc *v1beta1.FlinkCluster) string {
+	if fc.Spec.Job.ApplicationMode() {
+		return names.JobManagerDeployment(fc.Name)
+	}
+	return names.Submitter(fc.Name)
+}
+
+// checkApplication rejects what application mode cannot honour.
+func checkApplication(fc *v1beta1.FlinkCluster) error {
+	if !fc.Spec.Job.ApplicationMode() {
+		return nil
+	}
+	if fc.Spec.HighAvailabilityEnabled() {
+		return fmt.Errorf("spec.job.mode Application with high availability is not supported yet: remove spec.highAvailability (and Flink's HA keys from spec.flinkProperties), or use mode Detached")
+	}
+	for k, want := range applicationKeys {
+		if v, ok := fc.Spec.FlinkProperties[k]; ok && string(v) != want {
+			return fmt.Errorf("spec.flinkProperties[%q]: application mode needs %s (the operator reads the job's end from the JobManager); remove the key", k, want)
+		}
+	}
+	return nil
+}
+
+// applicationJobManager is the JobManager of one attempt in application mode: a batch Job whose
+// pod runs the job's main() with the attempt's job ID and restore source. A Job, not a
+// Deployment: without high availability a restarted JobManager would run the job again from the
+// attempt's start (its --fromSavepoint), so its pod is never restarted (restartPolicy Never,
+// backoffLimit 0); a JobManager that dies ends the attempt (Lost), and the restart policy decides
+// what comes next with a new attempt and a new JobManager.
+func applicationJobManager(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
+	template := jobManagerPod(fc, "", ApplicationCommand(fc, in), fc.Spec.Job)
+	delete(template.Annotations, ConfigHashAnnotation)
+	template.Spec.RestartPolicy = corev1.RestartPolicyNever
+	backoff := int32(0)
+	job := &batchv1.Job{
+		ObjectMeta: objectMeta(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager),
+		Spec:       batchv1.JobSpec{BackoffLimit: &backoff, Template: template},
+	}
+	job.Annotations = map[string]string{JobIDAnnotation: in.JobID}
+	stamp(&job.ObjectMeta, job)
+	return job
+}
+
+// ApplicationCommand is the JobManager's command line in application mode: Flink's standalone
+// application entry point with the operator's job ID, the restore source, the job's JAR, class,
+// parallelism and class path, and the job's arguments after "--" (so that none is read as an
+// option of the entry point).
+func ApplicationCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
+	spec := fc.Spec.Job
+	cmd := []string{flinkHome + "/bin/standalone-job.sh", "start-foreground",
+		"--job-classname", spec.ClassName,
+		"--job-id", in.JobID,
+		"--jars", applicationJar(spec.JarFile),
+		"-Dparallelism.default=" + strconv.Itoa(int(deref(spec.Parallelism, 1))),
+	}
+	if len(spec.ClassPath) > 0 {
+		cmd = append(cmd, "-Dpipeline.classpaths="+strings.Join(spec.ClassPath, ";"))
+	}
+	if in.FromSavepoint != "" {
+		cmd = append(cmd, "--fromSavepoint", in.FromSavepoint)
+		if deref(spec.AllowNonRestoredState, false) {
+			cmd = append(cmd, "--allowNonRestoredState")
+		}
+	}
+	if len(spec.Args) > 0 {
+		cmd = append(append(cmd, "--"), spec.Args...)
+	}
+	return cmd
+}
+
+// applicationJar is jarFile as Flink's artifact fetching reads it: a path in the image becomes a
+// local:// URI (used where it is, never copied; a relative path is relative to the image's Flink
+// home, where flink run would run), a remote URI is fetched by Flink as it is.
+func applicationJar(jar string) string {
+	if strings.Contains(jar, "://") {
+		return jar
+	}
+	if !path.IsAbs(jar) {
+		jar = path.Join(flinkHome, jar)
+	}
+	return "local://" + path.Clean(jar)
+}

@@ -1,0 +1,167 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+)
+
+const applicationCluster = `
+apiVersion: flinkoperator.k8s.io/v1beta1
+kind: FlinkCluster
+metadata:
+  name: app
+spec:
+  image:
+    name: flink:2.1
+  taskManager:
+    replicas: 1
+  job:
+    mode: Application
+    jarFile: /opt/flink/examples/streaming/StateMachineExample.jar
+    className: org.apache.flink.streaming.examples.statemachine.StateMachineExample
+    savepointsDir: /savepoints/app
+    restartPolicy: FromSavepointOnFailure
+`
+
+// applicationJobManager is the Job that runs the application's JobManager now (nil when none).
+func applicationJobManager(t *testing.T, ns string) *batchv1.Job {
+	t.Helper()
+	j, err := env.kube.BatchV1().Jobs(ns).Get(context.Background(), "app-jobmanager", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	return j
+}
+
+// waitApplicationJobManager waits for the JobManager Job of job ID id.
+func waitApplicationJobManager(t *testing.T, ns, id string) *batchv1.Job {
+	t.Helper()
+	var jm *batchv1.Job
+	waitFor(t, 30*time.Second, "the JobManager Job of job "+id, func() bool {
+		jm = applicationJobManager(t, ns)
+		return jm != nil && jm.DeletionTimestamp == nil && jm.Annotations[desired.JobIDAnnotation] == id
+	})
+	return jm
+}
+
+// TestApplicationMode takes an application-mode cluster through its life against the simulated
+// JobManager, which runs the job its JobManager Job names: the JobManager per attempt (no
+// submitter, no JobManager Deployment), a savepoint, an update through a savepoint (a new
+// JobManager from it), a JobManager that dies (Lost, never run again, restarted by the policy
+// with a new JobManager), and a job that finishes (not run again, cleaned up).
+func TestApplicationMode(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	_, err := createStrict(ctx, ns, fromYAML(t, applicationCluster))
+	require.NoError(t, err)
+	first := waitJob(t, ns, "app", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	jm := waitApplicationJobManager(t, ns, first.ID)
+	cmd := strings.Join(jm.Spec.Template.Spec.Containers[0].Command, " ")
+	assert.Contains(t, cmd, "/opt/flink/bin/standalone-job.sh start-foreground --job-classname org.apache.flink.streaming.examples.statemachine.StateMachineExample --job-id "+first.ID)
+	assert.NotContains(t, cmd, "--fromSavepoint")
+	assert.Zero(t, *jm.Spec.BackoffLimit)
+	_, err = env.kube.AppsV1().Deployments(ns).Get(ctx, "app-jobmanager", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "no JobManager Deployment in application mode")
+	_, err = env.kube.BatchV1().Jobs(ns).Get(ctx, "app-job-submitter", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "no submitter in application mode")
+	waitFor(t, 30*time.Second, "the cluster to be Running", func() bool {
+		fc := getFC(t, ns, "app")
+		return fc.Status.State == v1beta1.ClusterStateRunning &&
+			fc.Status.Components.JobManagerDeployment.State == v1beta1.ComponentStateReady
+	})
+
+	t.Run("a savepoint", func(t *testing.T) {
+		patchJob(t, ns, "app", `{"savepointGeneration":1}`)
+		j := waitJob(t, ns, "app", 30*time.Second, "savepoint generation 1", func(j *v1beta1.JobStatus) bool {
+			return j.SavepointGeneration == 1 && j.State == v1beta1.JobStateRunning
+		})
+		assert.Contains(t, j.SavepointLocation, "/savepoints/app/savepoint-")
+	})
+
+	t.Run("an update through a savepoint runs a new JobManager from it", func(t *testing.T) {
+		patchJob(t, ns, "app", `{"args":["--rate","5"]}`)
+		j := waitJob(t, ns, "app", 90*time.Second, "the updated job to run", func(j *v1beta1.JobStatus) bool {
+			return j.ID != first.ID && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+		})
+		assert.Equal(t, v1beta1.SavepointReasonUpdate, j.SavepointHistory[0].Reason)
+		assert.Equal(t, j.SavepointHistory[0].Location, j.FromSavepoint)
+		cmd := strings.Join(waitApplicationJobManager(t, ns, j.ID).Spec.Template.Spec.Containers[0].Command, " ")
+		assert.Contains(t, cmd, "--fromSavepoint "+j.FromSavepoint)
+		assert.Contains(t, cmd, "-- --rate 5")
+	})
+
+	t.Run("a JobManager that dies ends the attempt; the policy restarts with a new one", func(t *testing.T) {
+		before := jobStatus(t, ns, "app")
+		require.NoError(t, env.kube.BatchV1().Jobs(ns).Delete(ctx, "app-jobmanager", metav1.DeleteOptions{}))
+		j := waitJob(t, ns, "app", 60*time.Second, "the restarted job to run", func(j *v1beta1.JobStatus) bool {
+			return j.RestartCount == 1 && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+		})
+		assert.NotEqual(t, before.ID, j.ID, "never run again under the same ID: a new attempt")
+		assert.Equal(t, before.SavepointLocation, j.FromSavepoint)
+		waitApplicationJobManager(t, ns, j.ID)
+		waitEvents(t, ns, "app", "JobStateChanged")
+	})
+
+	t.Run("a finished job is not run again, and its JobManager goes", func(t *testing.T) {
+		j := jobStatus(t, ns, "app")
+		simPost(t, ns, "app", "jobs/"+j.ID+"/finish", `{}`)
+		waitJob(t, ns, "app", 30*time.Second, "the job to succeed", func(j *v1beta1.JobStatus) bool {
+			return j.State == v1beta1.JobStateSucceeded
+		})
+		waitFor(t, 60*time.Second, "the cluster to stop", func() bool {
+			return getFC(t, ns, "app").Status.State == v1beta1.ClusterStateStopped && applicationJobManager(t, ns) == nil
+		})
+		time.Sleep(3 * time.Second) // a few syncs: nothing may start the job again
+		after := jobStatus(t, ns, "app")
+		assert.Equal(t, j.Attempt, after.Attempt)
+		assert.Equal(t, v1beta1.JobStateSucceeded, after.State)
+		assert.Nil(t, applicationJobManager(t, ns))
+	})
+}
+
+// TestApplicationModeDeletion: deleting an application cluster whose job runs takes the final
+// savepoint from the JobManager that runs it.
+func TestApplicationModeDeletion(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	_, err := createStrict(ctx, ns, fromYAML(t, applicationCluster))
+	require.NoError(t, err)
+	waitJob(t, ns, "app", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Delete(ctx, "app", metav1.DeleteOptions{}))
+	waitFor(t, 60*time.Second, "the deleted FlinkCluster to be gone", func() bool {
+		_, err := env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Get(ctx, "app", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	final := regexp.MustCompile(`FinalSavepoint: Final savepoint written to \S*/savepoints/app/savepoint-`)
+	var log string
+	waitFor(t, eventDelivery, "the final savepoint's event", func() bool {
+		events, err := env.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=app"})
+		require.NoError(t, err)
+		var lines []string
+		for _, e := range events.Items {
+			lines = append(lines, e.Reason+": "+e.Message)
+		}
+		log = strings.Join(lines, "\n")
+		return final.MatchString(log)
+	})
+	assert.Contains(t, log, "Created JobManager app-jobmanager for job")
+}
