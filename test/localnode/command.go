@@ -24,10 +24,12 @@ import (
 const (
 	jobManagerScript  = "/opt/flink/bin/jobmanager.sh"
 	taskManagerScript = "/opt/flink/bin/taskmanager.sh"
+	applicationScript = "/opt/flink/bin/standalone-job.sh"
 	flinkCLIScript    = "/opt/flink/bin/flink"
 
 	jobManagerMain  = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 	taskManagerMain = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+	applicationMain = "org.apache.flink.container.entrypoint.StandaloneApplicationClusterEntryPoint"
 	cliMain         = "org.apache.flink.client.cli.CliFrontend"
 )
 
@@ -64,14 +66,14 @@ func (r *podRunner) command(ctx context.Context, c corev1.Container, id *identit
 	}
 	var cmd *exec.Cmd
 	switch argv[0] {
-	case jobManagerScript, taskManagerScript:
+	case jobManagerScript, taskManagerScript, applicationScript:
 		cmd, err = r.flinkDaemon(c, dist, env, argv, &rw)
 	case flinkCLIScript:
 		cmd, err = r.flinkCLI(ctx, c, dist, env, argv[1:], &rw)
 	case "/bin/bash", "/bin/sh", "bash", "sh":
 		cmd, err = r.shell(ctx, argv, &rw)
 	default:
-		err = fmt.Errorf("command %q: the local node runs Flink's jobmanager.sh, taskmanager.sh and flink, and shell scripts", argv[0])
+		err = fmt.Errorf("command %q: the local node runs Flink's jobmanager.sh, taskmanager.sh, standalone-job.sh and flink, and shell scripts", argv[0])
 	}
 	if err != nil {
 		return nil, err
@@ -220,18 +222,27 @@ func mountPathOf(c corev1.Container, trimmed string) string {
 	return trimmed
 }
 
-// flinkDaemon runs jobmanager.sh/taskmanager.sh start-foreground: the entry point class with the
-// JVM options from the configuration in FLINK_CONF_DIR and the memory flags and dynamic
-// properties Flink's BashJavaUtils computes from it, as Flink's scripts do.
+// flinkDaemon runs jobmanager.sh/taskmanager.sh/standalone-job.sh start-foreground: the entry
+// point class with the JVM options from the configuration in FLINK_CONF_DIR and the memory flags
+// and dynamic properties Flink's BashJavaUtils computes from it, as Flink's scripts do.
+// standalone-job.sh (an application's JobManager) passes its own arguments on to the entry point,
+// after the computed properties, as Flink's script does (they precede the job's arguments).
 func (r *podRunner) flinkDaemon(c corev1.Container, dist flinkcluster.Dist, env map[string]string, argv []string, rw *rewrites) (*exec.Cmd, error) {
 	role, main, resources := "jobmanager", jobManagerMain, "GET_JM_RESOURCE_PARAMS"
-	if argv[0] == taskManagerScript {
+	switch argv[0] {
+	case taskManagerScript:
 		role, main, resources = "taskmanager", taskManagerMain, "GET_TM_RESOURCE_PARAMS"
+	case applicationScript:
+		main = applicationMain
 	}
 	// jobmanager.sh start-foreground HOST sets jobmanager.rpc.address to HOST (Flink's HA setups
 	// give it the pod's IP): 1.x's script passes --host HOST, 2.x's -D jobmanager.rpc.address=HOST.
-	var host []string
+	var host, application []string
 	switch {
+	case argv[0] == applicationScript && len(argv) >= 2 && argv[1] == "start-foreground":
+		application = argv[2:]
+	case argv[0] == applicationScript:
+		return nil, fmt.Errorf("%v: only `start-foreground` is supported locally", argv)
 	case len(argv) == 2 && argv[1] == "start-foreground":
 	case len(argv) == 3 && argv[1] == "start-foreground" && role == "jobmanager":
 		host = []string{"-D", "jobmanager.rpc.address=" + argv[2]}
@@ -255,9 +266,14 @@ func (r *podRunner) flinkDaemon(c corev1.Container, dist flinkcluster.Dist, env 
 	}
 	args := append(javaOpts(conf, role), jvm...)
 	args = append(args, logSettings(filepath.Join(r.dir, c.Name+"-flink.log"), filepath.Join(confDir, "log4j-console.properties"))...)
-	args = append(args, "-classpath", cp, main, "--configDir", confDir)
-	args = append(args, host...)
-	args = append(args, dynamic...)
+	args = append(args, "-classpath", cp, main)
+	if application != nil {
+		args = append(append(append(args, dynamic...), "--configDir", confDir), application...)
+	} else {
+		args = append(args, "--configDir", confDir)
+		args = append(args, host...)
+		args = append(args, dynamic...)
+	}
 	if _, set := conf["taskmanager.host"]; role == "taskmanager" && !set {
 		// A TaskManager without taskmanager.host advertises the address it reaches the
 		// JobManager from: the pod IP in a pod, 127.0.0.1 here, where it does not listen.

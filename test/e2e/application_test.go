@@ -1,0 +1,114 @@
+//go:build e2e && flink
+
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// applicationMode puts a job section (of counterJob) into application mode.
+func applicationMode(job string) string {
+	return strings.Replace(job, "  job:\n", "  job:\n    mode: Application\n", 1)
+}
+
+// TestApplicationMode runs the keyed counter in application mode on real Flink: the JobManager
+// Job runs the job under the operator's job ID; a requested savepoint, an update through a
+// savepoint (the counts continue in a new JobManager), a TaskManager crash restored by the
+// restart policy, and deletion with a final savepoint.
+func TestApplicationMode(t *testing.T) {
+	ns, dir := newNamespace(t, "application")
+	const name = "app"
+	out1 := filepath.Join(dir, "counts-1.txt")
+	apply(t, applicationMode(streamingCluster(ns, name, dir, out1, "    restartPolicy: FromSavepointOnFailure")))
+
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
+	jobID := jobOf(fc).ID
+	var fj flinkJob
+	flinkGET(t, ns, name+"-jobmanager", "/jobs/"+jobID, &fj)
+	assert.Equal(t, "RUNNING", fj.State, "the JobManager runs the job under the operator's job ID")
+	_, err := kubectl("get", "job", name+"-jobmanager", "-n", ns)
+	require.NoError(t, err, "the JobManager is a batch Job")
+	_, err = kubectl("get", "deployment", name+"-jobmanager", "-n", ns)
+	assert.Error(t, err, "no JobManager Deployment")
+	waitCounts(t, out1, 4, 3, time.Minute)
+
+	t.Run("savepointGeneration+1 takes a savepoint", func(t *testing.T) {
+		patchJob(t, ns, name, `{"savepointGeneration":1}`)
+		fc := waitFor(t, ns, name, time.Minute, "the requested savepoint",
+			func(fc *v1beta1.FlinkCluster) bool { return jobOf(fc).SavepointGeneration == 1 })
+		sps := savepoints(t, filepath.Join(dir, "savepoints"))
+		require.NotEmpty(t, sps)
+		assert.Equal(t, "file:"+sps[len(sps)-1].Path, strings.TrimSuffix(jobOf(fc).SavepointLocation, "/"))
+	})
+
+	out2 := filepath.Join(dir, "counts-2.txt")
+	t.Run("an update runs a new JobManager from the update's savepoint; the counts continue", func(t *testing.T) {
+		patchJob(t, ns, name, fmt.Sprintf(`{"args":["--out","%s","--rate","20","--keys","4"]}`, out2))
+		fc := waitFor(t, ns, name, 4*time.Minute, "the updated job to run",
+			func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != jobID })
+		jobID = jobOf(fc).ID
+		require.NotEmpty(t, jobOf(fc).FromSavepoint)
+		assert.Equal(t, v1beta1.SavepointReasonUpdate, jobOf(fc).SavepointHistory[0].Reason)
+		before := counts(t, out1)
+		after := waitCounts(t, out2, 4, 2, time.Minute)
+		assertContinues(t, before, after)
+	})
+
+	t.Run("a TaskManager crash fails the job; the restart policy restores it in a new JobManager", func(t *testing.T) {
+		pod, err := env.node.Kill(ns, componentSelector(name, "taskmanager"), "taskmanager")
+		require.NoError(t, err)
+		before := counts(t, out2)
+		t.Logf("killed the TaskManager of pod %s", pod)
+		fc := waitFor(t, ns, name, 3*time.Minute, "the job to be restarted",
+			func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != jobID })
+		jobID = jobOf(fc).ID
+		assert.EqualValues(t, 1, jobOf(fc).RestartCount)
+		waitCounts(t, out2, 4, countsLen(before)+2, 2*time.Minute)
+		assertRestored(t, before, counts(t, out2))
+	})
+
+	t.Run("deleting the cluster leaves a final savepoint", func(t *testing.T) {
+		before := savepoints(t, filepath.Join(dir, "savepoints"))
+		deleted := time.Now()
+		_, err := kubectl("delete", "fc", name, "-n", ns, "--wait=false")
+		require.NoError(t, err)
+		waitGone(t, ns, name, 3*time.Minute)
+		after := savepoints(t, filepath.Join(dir, "savepoints"))
+		require.Greater(t, len(after), len(before))
+		assert.True(t, after[len(after)-1].Written.After(deleted), "the last savepoint was written after the delete")
+	})
+}
+
+// TestApplicationBatchJobNotRerun: a bounded job in application mode finishes once, is
+// Succeeded, and its JobManager (which stays up after the job, so the operator reads its end) is
+// removed by the cleanup policy without running the job again.
+func TestApplicationBatchJobNotRerun(t *testing.T) {
+	ns, dir := newNamespace(t, "appbatch")
+	const name = "appbatch"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, flinkCluster(ns, name, 1, applicationMode(counterJob(fmt.Sprintf(`"--out", "%s", "--bounded", "400", "--rate", "400", "--keys", "4"`, out),
+		"    cleanupPolicy:\n      afterJobSucceeds: DeleteCluster"))))
+	fc := waitFor(t, ns, name, 5*time.Minute, "the job to succeed",
+		func(fc *v1beta1.FlinkCluster) bool { return jobOf(fc).State == v1beta1.JobStateSucceeded })
+	assert.Equal(t, "FINISHED", jobOf(fc).FlinkJobState)
+	require.Eventually(t, func() bool {
+		out, err := kubectl("get", "job,deployment,service", "-n", ns, "-l", "flinkoperator.k8s.io/cluster="+name, "-o", "name")
+		return err == nil && strings.TrimSpace(out) == ""
+	}, 2*time.Minute, time.Second, "the JobManager Job and the rest of the cluster are deleted")
+	time.Sleep(5 * time.Second) // nothing may start the job again meanwhile
+	total := 0
+	for _, v := range counts(t, out) {
+		total += len(v)
+	}
+	assert.Equal(t, 400, total, "every record was counted exactly once: the job ran once")
+	assert.EqualValues(t, 1, jobOf(getFC(t, ns, name)).Attempt)
+}
