@@ -75,7 +75,7 @@ func checkCompatManifest(t *testing.T, file string) {
 	c := waitChildren(t, ns, fc)
 	checkConfigMap(t, fc, c.cm)
 	jm, tm := fc.Spec.JobManager, fc.Spec.TaskManager
-	checkPod(t, "jobmanager", fc, c.jm.Spec.Template, podSide{
+	checkPod(t, "jobmanager", fc, c.jmPod, podSide{
 		main: "jobmanager", nodeSelector: jm.NodeSelector, tolerations: jm.Tolerations, annotations: jm.PodAnnotations,
 		labels: jm.PodLabels, securityContext: jm.SecurityContext, initContainers: jm.InitContainers, sidecars: jm.Sidecars,
 		volumes: jm.Volumes, mounts: jm.VolumeMounts, resources: jm.Resources, extraPorts: jm.ExtraPorts,
@@ -87,17 +87,22 @@ func checkCompatManifest(t *testing.T, file string) {
 		volumes: tm.Volumes, mounts: tm.VolumeMounts, resources: tm.Resources, extraPorts: tm.ExtraPorts,
 		liveness: tm.LivenessProbe, readiness: tm.ReadinessProbe,
 	})
-	assert.Equal(t, int32(1), *c.jm.Spec.Replicas, "one JobManager")
+	if c.jm != nil {
+		assert.Equal(t, int32(1), *c.jm.Spec.Replicas, "one JobManager")
+	}
 	assert.Equal(t, tm.Replicas, *c.tm.Spec.Replicas, "taskManager.replicas")
 	for _, d := range []*appsv1.Deployment{c.jm, c.tm} {
-		if fc.Spec.RevisionHistoryLimit != nil {
+		if d != nil && fc.Spec.RevisionHistoryLimit != nil {
 			assert.Equal(t, *fc.Spec.RevisionHistoryLimit, *d.Spec.RevisionHistoryLimit, "revisionHistoryLimit on %s", d.Name)
 		}
 	}
 	checkService(t, fc, c.svc)
 	checkIngress(t, fc, c.ing)
 
-	if fc.Spec.Job != nil {
+	switch {
+	case fc.Spec.Job.ApplicationMode():
+		checkApplicationJobManager(t, fc, c.jmPod)
+	case fc.Spec.Job != nil:
 		sub := waitSubmitter(t, ns, name)
 		checkSubmitter(t, fc, sub)
 	}
@@ -121,9 +126,11 @@ func checkCompatManifest(t *testing.T, file string) {
 
 type childSet struct {
 	cm     *corev1.ConfigMap
-	jm, tm *appsv1.Deployment
-	svc    *corev1.Service
-	ing    *networkingv1.Ingress
+	jm, tm *appsv1.Deployment // jm is nil in application mode
+	// jmPod is the JobManager's pod: the Deployment's, or in application mode the Job's.
+	jmPod corev1.PodTemplateSpec
+	svc   *corev1.Service
+	ing   *networkingv1.Ingress
 }
 
 // waitChildren waits for the operator to create the ConfigMap, Deployments, Service and (when
@@ -136,8 +143,17 @@ func waitChildren(t *testing.T, ns string, fc *v1beta1.FlinkCluster) childSet {
 		if c.cm, err = env.kube.CoreV1().ConfigMaps(ns).Get(ctx, names.ConfigMap(fc.Name), metav1.GetOptions{}); err != nil {
 			return false
 		}
-		if c.jm, err = env.kube.AppsV1().Deployments(ns).Get(ctx, names.JobManagerDeployment(fc.Name), metav1.GetOptions{}); err != nil {
-			return false
+		if fc.Spec.Job.ApplicationMode() {
+			jm, err := env.kube.BatchV1().Jobs(ns).Get(ctx, names.JobManagerDeployment(fc.Name), metav1.GetOptions{})
+			if err != nil {
+				return false
+			}
+			c.jmPod = jm.Spec.Template
+		} else {
+			if c.jm, err = env.kube.AppsV1().Deployments(ns).Get(ctx, names.JobManagerDeployment(fc.Name), metav1.GetOptions{}); err != nil {
+				return false
+			}
+			c.jmPod = c.jm.Spec.Template
 		}
 		if c.tm, err = env.kube.AppsV1().Deployments(ns).Get(ctx, names.TaskManagerDeployment(fc.Name), metav1.GetOptions{}); err != nil {
 			return false
@@ -434,6 +450,33 @@ func checkSubmitter(t *testing.T, fc *v1beta1.FlinkCluster, sub *batchv1.Job) {
 
 // checkPodsScheduled: the real scheduler placed every pod of the cluster on a node whose labels
 // match the component's nodeSelector.
+// checkApplicationJobManager checks what the job section says about an application's JobManager:
+// its entry point runs the job's class, JAR, parallelism and arguments, with the job's volumes
+// and init containers in its pod.
+func checkApplicationJobManager(t *testing.T, fc *v1beta1.FlinkCluster, pod corev1.PodTemplateSpec) {
+	t.Helper()
+	job := fc.Spec.Job
+	main := containerNamed(pod.Spec.Containers, "jobmanager")
+	require.NotNil(t, main)
+	cmd := strings.Join(main.Command, " ")
+	assert.Contains(t, cmd, "/opt/flink/bin/standalone-job.sh start-foreground --job-classname "+job.ClassName, "job.className")
+	assert.Contains(t, cmd, "--jars local://"+path.Join("/opt/flink", job.JarFile), "job.jarFile (relative to the Flink home)")
+	assert.Contains(t, cmd, "-Dparallelism.default="+strconv.Itoa(int(*job.Parallelism)), "job.parallelism")
+	if len(job.Args) > 0 {
+		assert.True(t, strings.HasSuffix(cmd, " -- "+strings.Join(job.Args, " ")), "job.args: %s", cmd)
+	}
+	for _, v := range job.Volumes {
+		assert.True(t, hasVolume(pod.Spec.Volumes, func(got corev1.Volume) bool { return got.Name == v.Name }), "job.volumes %s", v.Name)
+	}
+	for _, m := range job.VolumeMounts {
+		assert.Contains(t, main.VolumeMounts, m, "job.volumeMounts")
+	}
+	for _, ic := range job.InitContainers {
+		assert.NotNil(t, containerNamed(pod.Spec.InitContainers, ic.Name), "job.initContainers %s", ic.Name)
+	}
+	assert.Nil(t, containerNamed(pod.Spec.InitContainers, "wait-for-jobmanager"), "no submitter's wait")
+}
+
 func checkPodsScheduled(t *testing.T, ns string, fc *v1beta1.FlinkCluster) {
 	t.Helper()
 	ctx := context.Background()
