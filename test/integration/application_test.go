@@ -165,3 +165,70 @@ func TestApplicationModeDeletion(t *testing.T) {
 	})
 	assert.Contains(t, log, "Created JobManager app-jobmanager for job")
 }
+
+// TestApplicationModeLatestStateAndSuspension: an application whose policies resume from the
+// latest state, against the simulated JobManager that checkpoints every second: a JobManager that
+// dies is restarted by FromLatestStateOnFailure from the checkpoint it left, in a new JobManager;
+// a LastState update cancels and resumes from the latest checkpoint; a suspension stops it and
+// deletes its TaskManagers, and the resume starts a new JobManager from where it stopped.
+func TestApplicationModeLatestStateAndSuspension(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	const name = "applatest"
+	_, err := createStrict(ctx, ns, fromYAML(t, latestStateCluster(name, "\n    execution.checkpointing.interval: \"1 s\"", "\n    mode: Application")))
+	require.NoError(t, err)
+	first := waitJob(t, ns, name, 90*time.Second, "a checkpoint of the running job to be recorded", recordedAfter(nil))
+	jobManagerCommand := func(id string) string {
+		t.Helper()
+		var jm *batchv1.Job
+		waitFor(t, 30*time.Second, "the JobManager Job of job "+id, func() bool {
+			var err error
+			jm, err = env.kube.BatchV1().Jobs(ns).Get(ctx, name+"-jobmanager", metav1.GetOptions{})
+			return err == nil && jm.DeletionTimestamp == nil && jm.Annotations[desired.JobIDAnnotation] == id
+		})
+		return strings.Join(jm.Spec.Template.Spec.Containers[0].Command, " ")
+	}
+	jobManagerCommand(first.ID)
+
+	t.Run("a JobManager that dies: restarted from its latest checkpoint in a new JobManager", func(t *testing.T) {
+		require.NoError(t, env.kube.BatchV1().Jobs(ns).Delete(ctx, name+"-jobmanager", metav1.DeleteOptions{}))
+		j := waitJob(t, ns, name, 60*time.Second, "the restarted job to run", func(j *v1beta1.JobStatus) bool {
+			return j.RestartCount == 1 && j.State == v1beta1.JobStateRunning && j.ID != first.ID
+		})
+		assert.True(t, j.FromCheckpoint)
+		assert.Contains(t, j.FromSavepoint, "/checkpoints/"+first.ID+"/chk-")
+		assert.Contains(t, jobManagerCommand(j.ID), "--fromSavepoint "+j.FromSavepoint)
+	})
+
+	t.Run("a LastState update resumes from the latest checkpoint in a new JobManager", func(t *testing.T) {
+		before := waitJob(t, ns, name, 30*time.Second, "a checkpoint of attempt 2", recordedAfter(nil))
+		patchJob(t, ns, name, `{"parallelism":2}`)
+		j := waitJob(t, ns, name, 60*time.Second, "the updated job to run", func(j *v1beta1.JobStatus) bool {
+			return j.Attempt == before.Attempt+1 && j.State == v1beta1.JobStateRunning
+		})
+		assert.True(t, j.FromCheckpoint)
+		assert.Contains(t, j.FromSavepoint, "/checkpoints/"+before.ID+"/chk-")
+		assert.Empty(t, j.SavepointHistory, "no savepoint was taken")
+		cmd := jobManagerCommand(j.ID)
+		assert.Contains(t, cmd, "-Dparallelism.default=2")
+		assert.Contains(t, cmd, "--fromSavepoint "+j.FromSavepoint)
+	})
+
+	t.Run("suspended and resumed: a new JobManager from where it stopped", func(t *testing.T) {
+		before := waitJob(t, ns, name, 30*time.Second, "a checkpoint of attempt 3", recordedAfter(nil))
+		patchJob(t, ns, name, `{"state":"Suspended"}`)
+		waitJob(t, ns, name, 60*time.Second, "the job to be suspended", func(j *v1beta1.JobStatus) bool {
+			return j.State == v1beta1.JobStateSuspended
+		})
+		waitFor(t, 60*time.Second, "the TaskManagers to be deleted", func() bool {
+			return getFC(t, ns, name).Status.Components.TaskManagerDeployment.State == v1beta1.ComponentStateDeleted
+		})
+		patchJob(t, ns, name, `{"state":"Running"}`)
+		j := waitJob(t, ns, name, 90*time.Second, "the resumed job to run", func(j *v1beta1.JobStatus) bool {
+			return j.Attempt == before.Attempt+1 && j.State == v1beta1.JobStateRunning
+		})
+		assert.True(t, j.FromCheckpoint)
+		assert.Contains(t, j.FromSavepoint, "/checkpoints/"+before.ID+"/chk-")
+		assert.Contains(t, jobManagerCommand(j.ID), "--fromSavepoint "+j.FromSavepoint)
+	})
+}
