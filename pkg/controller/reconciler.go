@@ -75,7 +75,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan de
 		return Result{}, r.Updater.AddFinalizers(ctx, fc, plan.AddFinalizers...)
 	}
 	if plan.HACleanup != nil {
-		if err := r.Updater.CleanUpHA(ctx, fc, snap.JobManagerDeployment, *plan.HACleanup); err != nil {
+		if err := r.Updater.CleanUpHA(ctx, fc, snap.JobManager(), *plan.HACleanup); err != nil {
 			return Result{}, err
 		}
 	}

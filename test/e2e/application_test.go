@@ -11,8 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 )
 
 // applicationMode puts a job section (of counterJob) into application mode.
@@ -111,4 +113,44 @@ func TestApplicationBatchJobNotRerun(t *testing.T) {
 	}
 	assert.Equal(t, 400, total, "every record was counted exactly once: the job ran once")
 	assert.EqualValues(t, 1, jobOf(getFC(t, ns, name)).Attempt)
+}
+
+// TestApplicationModeHighAvailability: an application with Flink's Kubernetes HA. Its JobManager's
+// process is SIGKILLed; the Job restarts the container and the new process recovers the job from
+// its latest checkpoint under the same job ID, without the operator resubmitting anything. Then the
+// cluster is deleted: a final savepoint, and the HA ConfigMaps are gone.
+func TestApplicationModeHighAvailability(t *testing.T) {
+	ns, dir := newNamespace(t, "appha")
+	const name = "appha"
+	out := filepath.Join(dir, "counts.txt")
+	apply(t, applicationMode(haCluster(t, ns, name, dir, out, 1)))
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
+	waitCounts(t, out, 4, 20, 2*time.Minute)
+	before := jobOf(fc)
+	_, err := kubectl("get", "job", name+"-jobmanager", "-n", ns)
+	require.NoError(t, err, "the JobManager is a batch Job")
+
+	_, lastCheckpoint, lastTriggered := checkpointIDs(t, ns, name, before.ID)
+	require.Positive(t, lastCheckpoint)
+	startedBefore := flinkJobs(t, ns, name)[0].Start
+	atKill := counts(t, out)
+	pod, err := env.node.Kill(ns, componentSelector(name, "jobmanager"), "jobmanager")
+	require.NoError(t, err)
+	failedAt := time.Now()
+	t.Logf("SIGKILLed the JobManager of pod %s after checkpoint %d", pod, lastCheckpoint)
+	assertRecoveredByFlink(t, ns, name, out, before, startedBefore, lastCheckpoint, lastTriggered, atKill, failedAt, true)
+	assert.Len(t, flinkJobs(t, ns, name), 1, "one job: the restarted JobManager ran no second copy")
+
+	haConfigMaps := func() string {
+		out, err := kubectl("get", "configmap", "-n", ns, "-l", labels.SelectorFromSet(desired.HAConfigMapLabels(desired.HAClusterID(fc))).String(), "-o", "name")
+		require.NoError(t, err)
+		return strings.TrimSpace(out)
+	}
+	require.NotEmpty(t, haConfigMaps(), "Flink's HA services keep their ConfigMaps")
+	before2 := savepoints(t, filepath.Join(dir, "savepoints"))
+	_, err = kubectl("delete", "fc", name, "-n", ns, "--wait=false")
+	require.NoError(t, err)
+	waitGone(t, ns, name, 3*time.Minute)
+	assert.Greater(t, len(savepoints(t, filepath.Join(dir, "savepoints"))), len(before2), "a final savepoint")
+	assert.Empty(t, haConfigMaps(), "the HA ConfigMaps are deleted with the cluster")
 }

@@ -232,3 +232,62 @@ func TestApplicationModeLatestStateAndSuspension(t *testing.T) {
 		assert.Contains(t, jobManagerCommand(j.ID), "--fromSavepoint "+j.FromSavepoint)
 	})
 }
+
+// TestApplicationModeWithHighAvailability: an application with HA against the simulated
+// JobManager, whose HA services recover a job after a JobManager restart. The restarted
+// JobManager recovers the job by itself (recorded as Flink's recovery, never a resubmission); an
+// update's new attempt gets a new JobManager only after the HA ConfigMaps the old one left are
+// deleted (a JobManager recovers every job they name); deleting the cluster takes a final
+// savepoint, deletes the JobManager Job and the HA ConfigMaps.
+func TestApplicationModeWithHighAvailability(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	obj := haJobCluster(t, ns)
+	setPath(obj.Object, "spec.job.mode", "Application")
+	setPath(obj.Object, "spec.job.savepointsDir", "/savepoints/minimal")
+	_, err := createStrict(ctx, ns, obj)
+	require.NoError(t, err)
+	first := waitJob(t, ns, "minimal", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	jm, err := env.kube.BatchV1().Jobs(ns).Get(ctx, "minimal-jobmanager", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "OnFailure", string(jm.Spec.Template.Spec.RestartPolicy), "with HA a JobManager restarts and recovers the job")
+	assert.Contains(t, jm.Spec.Template.Spec.Containers[0].Command, "-Djobmanager.rpc.address=$(FLINK_JOBMANAGER_POD_IP)")
+
+	t.Run("a restarted JobManager recovers the job; nothing is submitted again", func(t *testing.T) {
+		simPost(t, ns, "minimal", "jobmanager/restart", `{"recoverAfter":"2s"}`)
+		j := waitJob(t, ns, "minimal", 30*time.Second, "the recovery to be recorded", func(j *v1beta1.JobStatus) bool {
+			return j.FlinkRecoveries == 1 && j.State == v1beta1.JobStateRunning
+		})
+		assert.Equal(t, first.ID, j.ID, "the same job")
+		assert.Zero(t, j.RestartCount)
+		assert.Len(t, simState(t, ns, "minimal").Submissions, 1, "one submission")
+	})
+
+	fc := getFC(t, ns, "minimal")
+	t.Run("a new attempt's JobManager starts only after the old HA ConfigMaps are deleted", func(t *testing.T) {
+		leftover := fakeHAConfigMaps(t, fc)
+		patchJob(t, ns, "minimal", `{"args":["--rate","5"]}`)
+		j := waitJob(t, ns, "minimal", 90*time.Second, "the updated job to run", func(j *v1beta1.JobStatus) bool {
+			return j.ID != first.ID && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+		})
+		assert.Equal(t, j.SavepointHistory[0].Location, j.FromSavepoint)
+		assert.Empty(t, configMapNames(t, ns, desired.HAConfigMapLabels(desired.HAClusterID(fc))), "deleted: %v", leftover)
+		// Both in the sync that starts the attempt, the deletion first (decide's unit tests).
+		log := eventLog(t, ns, "minimal")
+		assert.Contains(t, log, "HAConfigMapsDeleted")
+		assert.Contains(t, log, "Created JobManager minimal-jobmanager for job "+j.ID)
+	})
+
+	t.Run("deletion: final savepoint, then the JobManager Job and the HA ConfigMaps go", func(t *testing.T) {
+		fakeHAConfigMaps(t, fc)
+		require.NoError(t, env.flink.FlinkoperatorV1beta1().FlinkClusters(ns).Delete(ctx, "minimal", metav1.DeleteOptions{}))
+		waitFor(t, 60*time.Second, "the deleted FlinkCluster to be gone", fcGone(ns, "minimal"))
+		assert.Empty(t, configMapNames(t, ns, desired.HAConfigMapLabels(desired.HAClusterID(fc))))
+		waitFor(t, eventDelivery, "the final savepoint's event", func() bool {
+			return strings.Contains(eventLog(t, ns, "minimal"), "Final savepoint written to")
+		})
+		assert.Contains(t, eventLog(t, ns, "minimal"), "Deleted Job minimal-jobmanager (its pods first)")
+	})
+}

@@ -158,7 +158,7 @@ func decideJob(snap *snapshot.Snapshot, user *v1beta1.FlinkCluster, want *desire
 	if want != nil {
 		p.Children = &Children{Want: want, Components: wanted, HoldDrift: held, RepairService: snap.ServiceRedirected}
 	}
-	if haConfigMapsDue(snap) && len(snap.HAConfigMaps) > 0 {
+	if (haConfigMapsDue(snap) || (attemptMayStart(snap) && startsAttempt(d))) && len(snap.HAConfigMaps) > 0 {
 		p.HACleanup = &HACleanup{ConfigMaps: snap.HAConfigMaps}
 	}
 	// The verdict the step saw: a restartOnUnhealthy step leaves the job Failing, unjudged.
@@ -233,7 +233,7 @@ func Reads(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) snapsh
 		return snapshot.Reads{}
 	}
 	snap = effective(snap)
-	reads := snapshot.Reads{HAConfigMaps: haConfigMapsDue(snap) || haCleanupReady(snap, settings, now)}
+	reads := snapshot.Reads{HAConfigMaps: haConfigMapsDue(snap) || haCleanupReady(snap, settings, now) || attemptMayStart(snap)}
 	if fc.Spec.Job == nil || !snap.Flink.Polled {
 		return reads
 	}

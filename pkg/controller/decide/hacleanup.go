@@ -32,10 +32,10 @@ const jobManagerStopAllowance = 2 * time.Minute
 // ConfigMaps left (what Flink missed, or wrote again while stopping) and let the deletion go.
 func decideHACleanup(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan {
 	fc := snap.Cluster
-	jm := snap.JobManagerDeployment
+	jm := snap.JobManager()
 	deadline := haCleanupDeadline(fc, settings)
 	switch {
-	case jm != nil && jm.DeletionTimestamp == nil && now.Before(deadline):
+	case jm != nil && jm.GetDeletionTimestamp() == nil && now.Before(deadline):
 		c := HACleanup{DeleteJobManager: true}
 		if fc.Spec.HighAvailabilityEnabled() && snap.ServiceRedirected == "" && snap.ForeignEndpoints == "" {
 			c.ShutDownFlink = snap.JobManagerURL
@@ -62,7 +62,7 @@ func haCleanupReady(snap *snapshot.Snapshot, settings fsm.Settings, now time.Tim
 		(fc.Spec.Job != nil && hasFinalizer(fc, FinalSavepointFinalizer)) {
 		return false
 	}
-	return snap.JobManagerDeployment == nil || !now.Before(haCleanupDeadline(fc, settings))
+	return snap.JobManager() == nil || !now.Before(haCleanupDeadline(fc, settings))
 }
 
 // haConfigMapsDue: the job's cleanup policy deleted the JobManager of a cluster with high
@@ -75,6 +75,35 @@ func haConfigMapsDue(snap *snapshot.Snapshot) bool {
 	if fc.DeletionTimestamp != nil || fc.Spec.Job == nil || !hasFinalizer(fc, HACleanupFinalizer) {
 		return false
 	}
-	return !wantedComponents(*fc.Spec.Job, jobStatus(fc)).JobManager && snap.JobManagerDeployment == nil &&
+	return !wantedComponents(*fc.Spec.Job, jobStatus(fc)).JobManager && snap.JobManager() == nil &&
 		fc.Status.Components.JobManagerDeployment.State != v1beta1.ComponentStateDeleted
+}
+
+// attemptMayStart: an application with high availability has no JobManager, and a step from the
+// job's state may start an attempt (create its JobManager) in this sync. The cluster's HA
+// ConfigMaps are listed then and deleted before that JobManager exists: a JobManager recovers
+// every job the HA store names, and one of an attempt that did not end in Flink (Lost) would run
+// beside the new one. Jobs that ended in Flink left nothing to recover (their results are in
+// Flink's JobResultStore), so this only matters after a loss, but it costs one LIST per attempt
+// and is done for every attempt.
+func attemptMayStart(snap *snapshot.Snapshot) bool {
+	fc := snap.Cluster
+	if fc.DeletionTimestamp != nil || !fc.Spec.Job.ApplicationMode() || !fc.Spec.HighAvailabilityEnabled() || snap.Submitter != nil {
+		return false
+	}
+	switch jobStatus(fc).State {
+	case "", fsm.Pending, fsm.Submitting, fsm.Deploying, fsm.Failed, fsm.Lost:
+		return true
+	}
+	return false
+}
+
+// startsAttempt: the step creates an attempt's JobManager (or submitter).
+func startsAttempt(d fsm.Decision) bool {
+	for _, a := range d.Actions {
+		if a.Kind == fsm.ActCreateSubmitter {
+			return true
+		}
+	}
+	return false
 }

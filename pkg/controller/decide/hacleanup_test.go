@@ -5,8 +5,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
@@ -137,4 +140,80 @@ func TestHAConfigMapsAfterCleanupPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHAConfigMapsBeforeAnAttempt: an application with HA deletes its HA ConfigMaps before it
+// creates an attempt's JobManager, which would otherwise recover every job they name (one that did
+// not end in Flink would run beside the new attempt); listed only when no JobManager exists and a
+// step may start an attempt.
+func TestHAConfigMapsBeforeAnAttempt(t *testing.T) {
+	cms := []snapshot.HAConfigMap{{Name: "flink-uid-cluster-config-map", UID: "u1"}}
+	lost := func() *v1beta1.FlinkCluster {
+		fc := buildable(true)
+		fc.Finalizers = []string{FinalSavepointFinalizer, HACleanupFinalizer}
+		fc.Spec.HighAvailability = &v1beta1.HighAvailabilitySpec{Type: v1beta1.HighAvailabilityKubernetes, StorageDir: ptr.To("/ha")}
+		fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeApplication)
+		fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+		fc.Status.Components.Job = &v1beta1.JobStatus{State: fsm.Lost, ID: fsm.JobID("uid", 1), Attempt: 1,
+			SavepointLocation: "/sp/savepoint-1", EndTime: &metav1.Time{Time: t0.Add(-time.Hour)}}
+		return fc
+	}
+	tests := []struct {
+		name    string
+		edit    func(*v1beta1.FlinkCluster, *snapshot.Snapshot)
+		listed  bool
+		cleaned bool
+	}{
+		{name: "a lost attempt restarts with no JobManager left: the ConfigMaps go first", listed: true, cleaned: true,
+			edit: func(*v1beta1.FlinkCluster, *snapshot.Snapshot) {}},
+		{name: "the old attempt's JobManager still exists: it is deleted first, nothing listed yet",
+			edit: func(_ *v1beta1.FlinkCluster, s *snapshot.Snapshot) {
+				s.Submitter = &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "c-jobmanager"}}
+			}},
+		{name: "a detached cluster keeps its JobManager across attempts",
+			edit: func(fc *v1beta1.FlinkCluster, _ *snapshot.Snapshot) { fc.Spec.Job.Mode = nil }},
+		{name: "no high availability: no HA ConfigMaps",
+			edit: func(fc *v1beta1.FlinkCluster, _ *snapshot.Snapshot) { fc.Spec.HighAvailability = nil }},
+		{name: "a finished job starts nothing: no LIST while it stays so",
+			edit: func(fc *v1beta1.FlinkCluster, _ *snapshot.Snapshot) {
+				fc.Status.Components.Job.State = fsm.Succeeded
+				fc.Status.Components.JobManagerDeployment.State = v1beta1.ComponentStateDeleted // cleaned up before
+			}},
+		{name: "a lost attempt not restarted yet (backoff): listed, nothing deleted", listed: true,
+			edit: func(fc *v1beta1.FlinkCluster, _ *snapshot.Snapshot) {
+				fc.Status.Components.Job.EndTime = &metav1.Time{Time: t0}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := lost()
+			snap := &snapshot.Snapshot{Cluster: fc}
+			tt.edit(fc, snap)
+			assert.Equal(t, tt.listed, Reads(snap, fsm.DefaultSettings(), t0).HAConfigMaps)
+			if tt.listed {
+				snap.HAConfigMaps = cms
+			}
+			p := Decide(snap, fsm.DefaultSettings(), t0)
+			if tt.cleaned {
+				assert.Equal(t, &HACleanup{ConfigMaps: cms}, p.HACleanup)
+				assert.True(t, startsAttempt(*p.Job), "the JobManager is created in the same sync, after the cleanup")
+			} else {
+				assert.Nil(t, p.HACleanup)
+			}
+		})
+	}
+}
+
+// An application's JobManager Job is what a deletion's HA cleanup deletes.
+func TestHACleanupOfAnApplication(t *testing.T) {
+	fc := haCluster()
+	fc.Spec.Job = buildable(true).Spec.Job
+	fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeApplication)
+	jm := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "c-jobmanager"}}
+	p := Decide(&snapshot.Snapshot{Cluster: fc, Submitter: jm, JobManagerURL: "http://jm:8081"}, fsm.DefaultSettings(), t0)
+	require.NotNil(t, p.HACleanup)
+	assert.True(t, p.HACleanup.DeleteJobManager)
+	assert.Equal(t, "http://jm:8081", p.HACleanup.ShutDownFlink)
+	p = Decide(&snapshot.Snapshot{Cluster: fc}, fsm.DefaultSettings(), t0)
+	assert.Equal(t, HACleanupFinalizer, p.ReleaseFinalizer, "gone: the deletion goes on")
 }

@@ -2,12 +2,14 @@ package desired
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"strconv"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
@@ -37,9 +39,6 @@ func checkApplication(fc *v1beta1.FlinkCluster) error {
 	if !fc.Spec.Job.ApplicationMode() {
 		return nil
 	}
-	if fc.Spec.HighAvailabilityEnabled() {
-		return fmt.Errorf("spec.job.mode Application with high availability is not supported yet: remove spec.highAvailability (and Flink's HA keys from spec.flinkProperties), or use mode Detached")
-	}
 	for k, want := range applicationKeys {
 		if v, ok := fc.Spec.FlinkProperties[k]; ok && string(v) != want {
 			return fmt.Errorf("spec.flinkProperties[%q]: application mode needs %s (the operator reads the job's end from the JobManager); remove the key", k, want)
@@ -53,15 +52,23 @@ func checkApplication(fc *v1beta1.FlinkCluster) error {
 // Deployment: without high availability a restarted JobManager would run the job again from the
 // attempt's start (its --fromSavepoint), so its pod is never restarted (restartPolicy Never,
 // backoffLimit 0); a JobManager that dies ends the attempt (Lost), and the restart policy decides
-// what comes next with a new attempt and a new JobManager.
+// what comes next with a new attempt and a new JobManager. With high availability a restarted
+// JobManager recovers the job from the HA store instead (from its latest checkpoint; a job that
+// ended stays ended, by Flink's JobResultStore), so the pod is restarted as a Deployment's
+// would be (restartPolicy OnFailure, no backoff limit), and the Job runs the standbys too.
 func applicationJobManager(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	template := jobManagerPod(fc, "", ApplicationCommand(fc, in), fc.Spec.Job)
 	delete(template.Annotations, ConfigHashAnnotation)
 	template.Spec.RestartPolicy = corev1.RestartPolicyNever
-	backoff := int32(0)
+	spec := batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: template}
+	if fc.Spec.HighAvailabilityEnabled() {
+		spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		spec.BackoffLimit = ptr.To[int32](math.MaxInt32)
+		spec.Parallelism = ptr.To(jobManagerReplicas(fc))
+	}
 	job := &batchv1.Job{
 		ObjectMeta: objectMeta(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager),
-		Spec:       batchv1.JobSpec{BackoffLimit: &backoff, Template: template},
+		Spec:       spec,
 	}
 	job.Annotations = map[string]string{JobIDAnnotation: in.JobID}
 	stamp(&job.ObjectMeta, job)
@@ -79,6 +86,10 @@ func ApplicationCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
 		"--job-id", in.JobID,
 		"--jars", applicationJar(spec.JarFile),
 		"-Dparallelism.default=" + strconv.Itoa(int(deref(spec.Parallelism, 1))),
+	}
+	if fc.Spec.HighAvailabilityEnabled() {
+		// Each JobManager announces its pod IP through the leader ConfigMap (see jobManagerPod).
+		cmd = append(cmd, "-Djobmanager.rpc.address=$("+jobManagerPodIPEnv+")")
 	}
 	if len(spec.ClassPath) > 0 {
 		cmd = append(cmd, "-Dpipeline.classpaths="+strings.Join(spec.ClassPath, ";"))

@@ -39,12 +39,6 @@ func TestApplicationRejects(t *testing.T) {
 		edit func(fc *v1beta1.FlinkCluster)
 		want string
 	}{
-		{"high availability", func(fc *v1beta1.FlinkCluster) {
-			fc.Spec.HighAvailability = &v1beta1.HighAvailabilitySpec{Type: v1beta1.HighAvailabilityKubernetes}
-		}, "spec.job.mode Application with high availability"},
-		{"HA keys in flinkProperties", func(fc *v1beta1.FlinkCluster) {
-			fc.Spec.FlinkProperties["high-availability.type"] = "kubernetes"
-		}, "spec.job.mode Application with high availability"},
 		{"a JobManager that shuts down with its job", func(fc *v1beta1.FlinkCluster) {
 			fc.Spec.FlinkProperties["execution.shutdown-on-application-finish"] = "true"
 		}, `spec.flinkProperties["execution.shutdown-on-application-finish"]`},
@@ -79,4 +73,26 @@ func TestApplicationCommand(t *testing.T) {
 	cmd := ApplicationCommand(fc, SubmitterInput{JobID: "id"})
 	assert.NotContains(t, cmd, "--", "no job arguments, no separator")
 	assert.NotContains(t, cmd, "--fromSavepoint")
+}
+
+// With high availability an application's JobManager is restarted in place and recovers its job
+// from the HA store; it announces its pod IP, and the Job runs the standbys too.
+func TestApplicationWithHighAvailability(t *testing.T) {
+	fc := highlyAvailable()
+	fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeApplication)
+	c, err := Build(fc, Env{})
+	require.NoError(t, err)
+	assert.Nil(t, c.JobManagerDeployment)
+	jm := Submitter(fc, SubmitterInput{JobID: "0123456789abcdef0123456789abcdef"})
+	assert.Equal(t, "OnFailure", string(jm.Spec.Template.Spec.RestartPolicy))
+	assert.Equal(t, int32(2), *jm.Spec.Parallelism, "jobManager.replicas: a leader and a standby")
+	assert.Greater(t, *jm.Spec.BackoffLimit, int32(1000), "restarted as a Deployment's pod would be")
+	main := jm.Spec.Template.Spec.Containers[0]
+	assert.Contains(t, main.Command, "-Djobmanager.rpc.address=$("+jobManagerPodIPEnv+")")
+	assert.NotEqual(t, "$("+jobManagerPodIPEnv+")", main.Command[len(main.Command)-1], "no host argument: it would be read as the job's")
+	var podIP bool
+	for _, e := range main.Env {
+		podIP = podIP || (e.Name == jobManagerPodIPEnv && e.ValueFrom != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP")
+	}
+	assert.True(t, podIP)
 }

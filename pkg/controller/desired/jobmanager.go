@@ -14,9 +14,14 @@ import (
 // containers and sidecars. Recreate, because two JobManagers without HA services must never run
 // side by side.
 func jobManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.Deployment {
+	entry := []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}
+	if fc.Spec.HighAvailabilityEnabled() {
+		// jobmanager.sh sets jobmanager.rpc.address from its host argument (see jobManagerPod).
+		entry = append(entry, "$("+jobManagerPodIPEnv+")")
+	}
 	return deployment(fc, names.JobManagerDeployment(fc.Name), names.ComponentJobManager, jobManagerReplicas(fc),
 		appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-		jobManagerPod(fc, configHash, []string{flinkHome + "/bin/jobmanager.sh", "start-foreground"}, nil))
+		jobManagerPod(fc, configHash, entry, nil))
 }
 
 // jobManagerPod is the JobManager's pod running entry (a session cluster's jobmanager.sh, or an
@@ -34,14 +39,12 @@ func jobManagerPod(fc *v1beta1.FlinkCluster, configHash string, entry []string, 
 	container := flinkContainer(fc, "jobmanager", mounts)
 	container.Command = entry
 	if fc.Spec.HighAvailabilityEnabled() {
-		// With HA each JobManager announces its own address (jobmanager.rpc.address, which
-		// jobmanager.sh sets from its host argument) to the TaskManagers through the leader
-		// ConfigMap: the pod IP, as Flink's maintainers advise, since the Service would lead to
-		// any of them.
+		// With HA each JobManager announces its own address (jobmanager.rpc.address, which the
+		// entry sets from this variable) to the TaskManagers through the leader ConfigMap: the
+		// pod IP, as Flink's maintainers advise, since the Service would lead to any of them.
 		container.Env = append(container.Env, corev1.EnvVar{Name: jobManagerPodIPEnv, ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"},
 		}})
-		container.Command = append(container.Command, "$("+jobManagerPodIPEnv+")")
 	}
 	container.Ports = append([]corev1.ContainerPort{
 		containerPort("rpc", jm.Ports.RPC, 6123),

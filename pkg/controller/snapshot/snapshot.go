@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
@@ -80,6 +81,21 @@ type Snapshot struct {
 	// HAConfigMaps are the ConfigMaps Flink's HA services made for this cluster (by their labels
 	// and the cluster's HA cluster ID), listed only when Reads.HAConfigMaps asks.
 	HAConfigMaps []HAConfigMap
+}
+
+// JobManager is the object that runs the JobManagers: the Deployment, or for an application
+// (job.mode Application) the Job of its current or last attempt; nil when there is none.
+func (s *Snapshot) JobManager() metav1.Object {
+	if s.Cluster != nil && s.Cluster.Spec.Job.ApplicationMode() {
+		if s.Submitter == nil {
+			return nil
+		}
+		return s.Submitter
+	}
+	if s.JobManagerDeployment == nil {
+		return nil
+	}
+	return s.JobManagerDeployment
 }
 
 // HAConfigMap names one HA ConfigMap; its UID makes a deletion miss a namesake created since.

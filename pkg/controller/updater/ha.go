@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,8 +27,9 @@ const (
 	ReasonHAPodsOutlived      = "HAJobManagersOutlivedDeadline"
 )
 
-// CleanUpHA carries out c (see decide.HACleanup) for fc, whose JobManager Deployment is jm.
-func (u *Updater) CleanUpHA(ctx context.Context, fc *v1beta1.FlinkCluster, jm *appsv1.Deployment, c decide.HACleanup) error {
+// CleanUpHA carries out c (see decide.HACleanup) for fc, whose JobManagers jm runs (a
+// Deployment, or an application's Job; nil when none is left).
+func (u *Updater) CleanUpHA(ctx context.Context, fc *v1beta1.FlinkCluster, jm metav1.Object, c decide.HACleanup) error {
 	if c.ShutDownFlink != "" {
 		u.shutDownFlink(ctx, fc, c.ShutDownFlink)
 	}
@@ -69,18 +70,21 @@ func (u *Updater) shutDownFlink(ctx context.Context, fc *v1beta1.FlinkCluster, u
 			"the HA ConfigMaps are deleted once the JobManagers are gone", where)
 }
 
-// deleteJobManager deletes the JobManager Deployment in the foreground: the Deployment stays,
-// with a deletion timestamp, until its pods are gone.
-func (u *Updater) deleteJobManager(ctx context.Context, fc *v1beta1.FlinkCluster, jm *appsv1.Deployment) error {
+// deleteJobManager deletes the JobManager Deployment (an application's JobManager Job) in the
+// foreground: it stays, with a deletion timestamp, until its pods are gone.
+func (u *Updater) deleteJobManager(ctx context.Context, fc *v1beta1.FlinkCluster, jm metav1.Object) error {
 	policy := metav1.DeletePropagationForeground
-	uid := jm.UID
-	err := u.kube.AppsV1().Deployments(fc.Namespace).Delete(ctx, jm.Name, metav1.DeleteOptions{
-		PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return u.failed(fc, "delete", "Deployment", jm.Name, err)
+	uid := jm.GetUID()
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}}
+	kind, del := "Deployment", u.kube.AppsV1().Deployments(fc.Namespace).Delete
+	if _, ok := jm.(*batchv1.Job); ok {
+		kind, del = "Job", u.kube.BatchV1().Jobs(fc.Namespace).Delete
 	}
-	metrics.APIWrite("Deployment", "delete")
-	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonDeleted, "Deleted Deployment %s (its pods first)", jm.Name)
+	if err := del(ctx, jm.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+		return u.failed(fc, "delete", kind, jm.GetName(), err)
+	}
+	metrics.APIWrite(kind, "delete")
+	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonDeleted, "Deleted %s %s (its pods first)", kind, jm.GetName())
 	return nil
 }
 
