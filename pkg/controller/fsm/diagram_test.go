@@ -186,7 +186,9 @@ without high availability would run the job again from the attempt's start. The 
 then decides, with a new attempt and a new JobManager. The JobManager stays up after its job
 ended (execution.shutdown-on-application-finish false), so the job's end, its final savepoint and
 its failure are read from the REST API as in a session cluster; a cleanup policy that removes the
-JobManager deletes that Job.
+JobManager deletes that Job. With high availability the Job restarts its pod instead, and Flink
+recovers the job from the HA store (JobRecovered, as in a session cluster); the HA ConfigMaps are
+deleted before an attempt's JobManager is created, so it recovers no older attempt's job.
 
 ## Deletion
 
