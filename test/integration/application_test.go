@@ -291,3 +291,39 @@ func TestApplicationModeWithHighAvailability(t *testing.T) {
 		assert.Contains(t, eventLog(t, ns, "minimal"), "Deleted Job minimal-jobmanager (its pods first)")
 	})
 }
+
+// TestApplicationModeStatelessUpdateAndCancel: a Stateless update cancels the job and starts the
+// new revision in a new JobManager from nothing; cancelRequested stops it with a savepoint, and
+// afterJobCancelled (DeleteCluster) removes the JobManager Job with the rest.
+func TestApplicationModeStatelessUpdateAndCancel(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	obj := fromYAML(t, applicationCluster)
+	setPath(obj.Object, "spec.job.upgradeMode", "Stateless")
+	setPath(obj.Object, "spec.job.cleanupPolicy", map[string]interface{}{"afterJobCancelled": "DeleteCluster"})
+	_, err := createStrict(ctx, ns, obj)
+	require.NoError(t, err)
+	first := waitJob(t, ns, "app", 90*time.Second, "the job to run", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+
+	patchJob(t, ns, "app", `{"args":["--rate","7"]}`)
+	j := waitJob(t, ns, "app", 60*time.Second, "the updated job to run", func(j *v1beta1.JobStatus) bool {
+		return j.ID != first.ID && j.State == v1beta1.JobStateRunning && j.FlinkJobState == "RUNNING"
+	})
+	assert.Empty(t, j.FromSavepoint, "Stateless: nothing to resume from")
+	assert.Empty(t, j.SavepointHistory, "no savepoint taken")
+	cmd := strings.Join(waitApplicationJobManager(t, ns, j.ID).Spec.Template.Spec.Containers[0].Command, " ")
+	assert.NotContains(t, cmd, "--fromSavepoint")
+	assert.Contains(t, cmd, "-- --rate 7")
+
+	patchJob(t, ns, "app", `{"cancelRequested":true}`)
+	c := waitJob(t, ns, "app", 60*time.Second, "the job to be cancelled", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateCancelled
+	})
+	assert.Equal(t, v1beta1.SavepointReasonCancel, c.SavepointHistory[0].Reason)
+	assert.Equal(t, v1beta1.SavepointStateSucceeded, c.SavepointHistory[0].State)
+	waitFor(t, 60*time.Second, "the cluster and its JobManager Job to go", func() bool {
+		return getFC(t, ns, "app").Status.State == v1beta1.ClusterStateStopped && applicationJobManager(t, ns) == nil
+	})
+}
