@@ -66,27 +66,15 @@ func TestApplicationMode(t *testing.T) {
 	})
 
 	t.Run("a TaskManager crash fails the job; the restart policy restores it in a new JobManager", func(t *testing.T) {
-		pod, err := env.node.Kill(ns, componentSelector(name, "taskmanager"), "taskmanager")
-		require.NoError(t, err)
-		before := counts(t, out2)
-		t.Logf("killed the TaskManager of pod %s", pod)
-		fc := waitFor(t, ns, name, 3*time.Minute, "the job to be restarted",
-			func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != jobID })
-		jobID = jobOf(fc).ID
-		assert.EqualValues(t, 1, jobOf(fc).RestartCount)
-		waitCounts(t, out2, 4, countsLen(before)+2, 2*time.Minute)
-		assertRestored(t, before, counts(t, out2))
+		jobID = jobOf(killTaskManagerAndWaitRestored(t, ns, name, jobID, out2)).ID
+		waitFor(t, ns, name, time.Minute, "the new attempt's JobManager", func(*v1beta1.FlinkCluster) bool {
+			out, err := kubectl("get", "job", name+"-jobmanager", "-n", ns, "-o", "jsonpath={.metadata.annotations.flinkoperator\\.k8s\\.io/job-id}")
+			return err == nil && out == jobID
+		})
 	})
 
 	t.Run("deleting the cluster leaves a final savepoint", func(t *testing.T) {
-		before := savepoints(t, filepath.Join(dir, "savepoints"))
-		deleted := time.Now()
-		_, err := kubectl("delete", "fc", name, "-n", ns, "--wait=false")
-		require.NoError(t, err)
-		waitGone(t, ns, name, 3*time.Minute)
-		after := savepoints(t, filepath.Join(dir, "savepoints"))
-		require.Greater(t, len(after), len(before))
-		assert.True(t, after[len(after)-1].Written.After(deleted), "the last savepoint was written after the delete")
+		deleteWithFinalSavepoint(t, ns, name, dir)
 	})
 }
 
@@ -147,10 +135,6 @@ func TestApplicationModeHighAvailability(t *testing.T) {
 		return strings.TrimSpace(out)
 	}
 	require.NotEmpty(t, haConfigMaps(), "Flink's HA services keep their ConfigMaps")
-	before2 := savepoints(t, filepath.Join(dir, "savepoints"))
-	_, err = kubectl("delete", "fc", name, "-n", ns, "--wait=false")
-	require.NoError(t, err)
-	waitGone(t, ns, name, 3*time.Minute)
-	assert.Greater(t, len(savepoints(t, filepath.Join(dir, "savepoints"))), len(before2), "a final savepoint")
+	deleteWithFinalSavepoint(t, ns, name, dir)
 	assert.Empty(t, haConfigMaps(), "the HA ConfigMaps are deleted with the cluster")
 }

@@ -148,19 +148,10 @@ func TestJobClusterLifecycle(t *testing.T) {
 
 	t.Run("a TaskManager crash fails the job and the operator restores it from the last savepoint", func(t *testing.T) {
 		lastSavepoint := jobOf(getFC(t, ns, name)).SavepointLocation
-		pod, err := env.node.Kill(ns, componentSelector(name, "taskmanager"), "taskmanager")
-		require.NoError(t, err)
-		// The only TaskManager is dead: nothing writes counts until the restored job runs.
-		before := counts(t, out2)
-		t.Logf("killed the TaskManager of pod %s", pod)
-		fc := waitFor(t, ns, name, 3*time.Minute, "the job to be restarted",
-			func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != jobID })
+		fc := killTaskManagerAndWaitRestored(t, ns, name, jobID, out2)
 		jobID = jobOf(fc).ID
-		assert.EqualValues(t, 1, jobOf(fc).RestartCount, "status.components.job.restartCount")
 		assert.NotEmpty(t, jobOf(fc).FromSavepoint)
 		assert.NotEqual(t, "", lastSavepoint)
-		waitCounts(t, out2, 4, countsLen(before)+2, 2*time.Minute)
-		assertRestored(t, before, counts(t, out2))
 	})
 
 	t.Run("a JobManager crash loses the job and the operator resubmits it", func(t *testing.T) {
@@ -179,18 +170,43 @@ func TestJobClusterLifecycle(t *testing.T) {
 	})
 
 	t.Run("deleting the cluster leaves a final savepoint", func(t *testing.T) {
-		before := savepoints(t, filepath.Join(dir, "savepoints"))
-		deleted := time.Now()
-		_, err := kubectl("delete", "fc", name, "-n", ns, "--wait=false")
-		require.NoError(t, err)
-		waitGone(t, ns, name, 3*time.Minute)
-		after := savepoints(t, filepath.Join(dir, "savepoints"))
-		require.Greater(t, len(after), len(before))
-		assert.True(t, after[len(after)-1].Written.After(deleted), "the last savepoint was written after the delete")
+		deleteWithFinalSavepoint(t, ns, name, dir)
 		assert.Eventually(t, func() bool {
 			return strings.Contains(strings.Join(events(t, ns, name), "\n"), "Final savepoint written to")
 		}, 10*time.Second, 500*time.Millisecond, "an event names the final savepoint")
 	})
+}
+
+// killTaskManagerAndWaitRestored kills the only TaskManager of a counter cluster whose job (jobID)
+// writes to out, waits for the restart policy's new attempt and checks that the counts go on from
+// restored state; it returns the cluster then.
+func killTaskManagerAndWaitRestored(t *testing.T, ns, name, jobID, out string) *v1beta1.FlinkCluster {
+	t.Helper()
+	pod, err := env.node.Kill(ns, componentSelector(name, "taskmanager"), "taskmanager")
+	require.NoError(t, err)
+	// The only TaskManager is dead: nothing writes counts until the restored job runs.
+	before := counts(t, out)
+	t.Logf("killed the TaskManager of pod %s", pod)
+	fc := waitFor(t, ns, name, 3*time.Minute, "the job to be restarted",
+		func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != jobID })
+	assert.EqualValues(t, 1, jobOf(fc).RestartCount, "status.components.job.restartCount")
+	waitCounts(t, out, 4, countsLen(before)+2, 2*time.Minute)
+	assertRestored(t, before, counts(t, out))
+	return fc
+}
+
+// deleteWithFinalSavepoint deletes a FlinkCluster whose job runs and checks that a savepoint was
+// written under dir/savepoints after the delete, before the FlinkCluster was gone.
+func deleteWithFinalSavepoint(t *testing.T, ns, name, dir string) {
+	t.Helper()
+	before := savepoints(t, filepath.Join(dir, "savepoints"))
+	deleted := time.Now()
+	_, err := kubectl("delete", "fc", name, "-n", ns, "--wait=false")
+	require.NoError(t, err)
+	waitGone(t, ns, name, 3*time.Minute)
+	after := savepoints(t, filepath.Join(dir, "savepoints"))
+	require.Greater(t, len(after), len(before))
+	assert.True(t, after[len(after)-1].Written.After(deleted), "the last savepoint was written after the delete")
 }
 
 func countsLen(c map[string][]int) int {

@@ -59,6 +59,15 @@ func checkApplication(fc *v1beta1.FlinkCluster) error {
 func applicationJobManager(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	template := jobManagerPod(fc, "", ApplicationCommand(fc, in), fc.Spec.Job)
 	delete(template.Annotations, ConfigHashAnnotation)
+	if fc.Spec.JobManager.ReadinessProbe == nil {
+		// The JobManager submits its own job while it starts, uploading the job's files to the
+		// blob server at jobmanager.rpc.address, its own Service: a readiness probe that has not
+		// passed yet leaves the Service without an endpoint, and the job fails to start (Flink
+		// 1.20 in the end-to-end tests). Not publishing not-ready addresses instead keeps a
+		// terminating JobManager out of the Service, so TaskManagers never register with the one
+		// an attempt replaces (they would retry that dead one until their registration times out).
+		template.Spec.Containers[0].ReadinessProbe = nil
+	}
 	template.Spec.RestartPolicy = corev1.RestartPolicyNever
 	spec := batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: template}
 	if fc.Spec.HighAvailabilityEnabled() {

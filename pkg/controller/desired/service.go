@@ -42,11 +42,6 @@ func jobManagerService(fc *v1beta1.FlinkCluster) *corev1.Service {
 	for _, p := range jm.ExtraPorts {
 		svc.Spec.Ports = append(svc.Spec.Ports, extraServicePort(p))
 	}
-	// An application's JobManager submits its own job while it starts: the job's files go to
-	// the blob server at jobmanager.rpc.address, this Service, before the JobManager's readiness
-	// probe passed. Without its address published while not ready, that upload finds no
-	// endpoint and the job fails to start (seen with Flink 1.20 in the end-to-end tests).
-	svc.Spec.PublishNotReadyAddresses = fc.Spec.Job.ApplicationMode()
 	svc.Labels = mergeLabels(jm.ServiceLabels, svc.Labels)
 	svc.Annotations = copyMap(jm.ServiceAnnotations)
 	switch jm.AccessScope {
