@@ -234,6 +234,10 @@ func finalSavepointDone(fc *v1beta1.FlinkCluster, job v1beta1.JobStatus, d fsm.D
 	switch {
 	case !now.Before(deadline):
 		return true
+	case fc.Spec.Job.ApplicationMode() && in.Submitter != fsm.SubmitterActive:
+		// The application's JobManager is gone (a namespace's deletion removes it beside the
+		// FlinkCluster) and nothing creates one during a deletion: no savepoint can be taken.
+		return true
 	case fc.Annotations[SkipFinalSavepointAnnotation] == "true" && job.State != fsm.Deleting:
 		return true
 	case job.State == fsm.Deleting:

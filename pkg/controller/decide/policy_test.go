@@ -155,6 +155,20 @@ func TestFinalSavepointDone(t *testing.T) {
 	}
 }
 
+// An application whose JobManager Job is gone (a namespace's deletion removes it beside the
+// FlinkCluster) cannot take a final savepoint: the deletion does not wait for its deadline.
+func TestFinalSavepointDoneWithoutAnApplicationJobManager(t *testing.T) {
+	fc := jobCluster()
+	fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeApplication)
+	job := v1beta1.JobStatus{State: fsm.Deleting, Savepoint: &v1beta1.SavepointOperation{State: v1beta1.SavepointStateInProgress}}
+	in := fsm.Input{Spec: *fc.Spec.Job, Status: job, Submitter: fsm.SubmitterActive}
+	assert.False(t, finalSavepointDone(fc, job, fsm.Decision{}, t0.Add(time.Minute), t0, in), "its JobManager runs: the savepoint is awaited")
+	for _, gone := range []fsm.SubmitterPhase{fsm.SubmitterNone, fsm.SubmitterFailedP, fsm.SubmitterSucceeded} {
+		in.Submitter = gone
+		assert.True(t, finalSavepointDone(fc, job, fsm.Decision{}, t0.Add(time.Minute), t0, in), "JobManager %s", gone)
+	}
+}
+
 func TestDeletionDeadline(t *testing.T) {
 	fc := jobCluster()
 	fc.DeletionTimestamp = &metav1.Time{Time: t0}
