@@ -78,7 +78,7 @@ test-flink: ## Contract tests of the Flink REST client against real Apache Flink
 E2E_FLINK_VERSIONS ?= 2.3.0 1.20.5
 
 .PHONY: test-e2e
-test-e2e: ## End to end: the operator drives real Flink JobManagers, TaskManagers and jobs on a local node, per version in E2E_FLINK_VERSIONS (about 15 min on 2.3.0, 8 on 1.20.5).
+test-e2e: ## End to end: the operator drives real Flink JobManagers, TaskManagers and jobs on a local node, per version in E2E_FLINK_VERSIONS (about 14 min on 2.3.0, 9 on 1.20.5).
 	hack/build-cluster-tools.sh
 	@for v in $(E2E_FLINK_VERSIONS); do \
 	  echo "== e2e against Flink $$v"; \
