@@ -4,7 +4,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 KUBECTL="${KUBECTL:-${ROOT}/bin/kubectl}"
-"${KUBECTL}" apply -f "${ROOT}/deploy/crd/" >/dev/null
+# Server-side: the CRD is larger than the last-applied annotation a client-side apply writes.
+"${KUBECTL}" apply --server-side --force-conflicts -f "${ROOT}/deploy/crd/" >/dev/null
 for _ in $(seq 1 60); do
   status="$("${KUBECTL}" get crd flinkclusters.flinkoperator.k8s.io \
     -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null || true)"

@@ -82,6 +82,21 @@ func New(informers *Informers, syncer Syncer, heartbeat *Heartbeat) (*Controller
 			return nil, fmt.Errorf("registering child handler: %w", err)
 		}
 	}
+	for _, inf := range informers.quietChildren() {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: c.enqueueOwner,
+			UpdateFunc: func(old, cur interface{}) {
+				o, oldOK := old.(metav1.Object)
+				n, curOK := cur.(metav1.Object)
+				if !oldOK || !curOK || SpecOrMetadataChanged(o, n) {
+					c.enqueueOwner(cur)
+				}
+			},
+			DeleteFunc: c.enqueueOwner,
+		}); err != nil {
+			return nil, fmt.Errorf("registering child handler: %w", err)
+		}
+	}
 	return c, nil
 }
 

@@ -3,20 +3,25 @@ package controller
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
+	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
@@ -43,6 +48,11 @@ type Informers struct {
 	Jobs          cache.SharedIndexInformer
 	// NetworkPolicies are the FlinkClusters' NetworkPolicies (spec.networkPolicy).
 	NetworkPolicies cache.SharedIndexInformer
+	// PodDisruptionBudgets and Autoscalers (spec.podDisruptionBudget,
+	// taskManager.horizontalPodAutoscaler) change status on their own; only their metadata and
+	// spec concern the operator (quietChildren).
+	PodDisruptionBudgets cache.SharedIndexInformer
+	Autoscalers          cache.SharedIndexInformer
 	// EndpointSlices are the EndpointSlices no Kubernetes controller manages; a JobManager
 	// Service with one of them is not called (snapshot.ForeignEndpoints).
 	EndpointSlices cache.SharedIndexInformer
@@ -67,37 +77,59 @@ func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespac
 		kubeinformers.WithTransform(stripManagedFields))
 
 	return &Informers{
-		kube:            kubeFactory,
-		slices:          slicesFactory,
-		EndpointSlices:  slicesFactory.Discovery().V1().EndpointSlices().Informer(),
-		flink:           flinkFactory,
-		FlinkClusters:   flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
-		Deployments:     kubeFactory.Apps().V1().Deployments().Informer(),
-		Services:        kubeFactory.Core().V1().Services().Informer(),
-		Ingresses:       kubeFactory.Networking().V1().Ingresses().Informer(),
-		ConfigMaps:      kubeFactory.Core().V1().ConfigMaps().Informer(),
-		Jobs:            kubeFactory.Batch().V1().Jobs().Informer(),
-		NetworkPolicies: kubeFactory.Networking().V1().NetworkPolicies().Informer(),
+		kube:                 kubeFactory,
+		slices:               slicesFactory,
+		EndpointSlices:       slicesFactory.Discovery().V1().EndpointSlices().Informer(),
+		flink:                flinkFactory,
+		FlinkClusters:        flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
+		Deployments:          kubeFactory.Apps().V1().Deployments().Informer(),
+		Services:             kubeFactory.Core().V1().Services().Informer(),
+		Ingresses:            kubeFactory.Networking().V1().Ingresses().Informer(),
+		ConfigMaps:           kubeFactory.Core().V1().ConfigMaps().Informer(),
+		Jobs:                 kubeFactory.Batch().V1().Jobs().Informer(),
+		NetworkPolicies:      kubeFactory.Networking().V1().NetworkPolicies().Informer(),
+		PodDisruptionBudgets: kubeFactory.Policy().V1().PodDisruptionBudgets().Informer(),
+		Autoscalers:          kubeFactory.Autoscaling().V2().HorizontalPodAutoscalers().Informer(),
 	}
 }
 
 // Listers returns listers over the informers' caches.
 func (i *Informers) Listers() observer.Listers {
 	return observer.Listers{
-		FlinkClusters:   fclisters.NewFlinkClusterLister(i.FlinkClusters.GetIndexer()),
-		Deployments:     appslisters.NewDeploymentLister(i.Deployments.GetIndexer()),
-		Services:        corelisters.NewServiceLister(i.Services.GetIndexer()),
-		Ingresses:       networkinglisters.NewIngressLister(i.Ingresses.GetIndexer()),
-		ConfigMaps:      corelisters.NewConfigMapLister(i.ConfigMaps.GetIndexer()),
-		Jobs:            batchlisters.NewJobLister(i.Jobs.GetIndexer()),
-		NetworkPolicies: networkinglisters.NewNetworkPolicyLister(i.NetworkPolicies.GetIndexer()),
-		EndpointSlices:  discoverylisters.NewEndpointSliceLister(i.EndpointSlices.GetIndexer()),
+		FlinkClusters:        fclisters.NewFlinkClusterLister(i.FlinkClusters.GetIndexer()),
+		Deployments:          appslisters.NewDeploymentLister(i.Deployments.GetIndexer()),
+		Services:             corelisters.NewServiceLister(i.Services.GetIndexer()),
+		Ingresses:            networkinglisters.NewIngressLister(i.Ingresses.GetIndexer()),
+		ConfigMaps:           corelisters.NewConfigMapLister(i.ConfigMaps.GetIndexer()),
+		Jobs:                 batchlisters.NewJobLister(i.Jobs.GetIndexer()),
+		NetworkPolicies:      networkinglisters.NewNetworkPolicyLister(i.NetworkPolicies.GetIndexer()),
+		PodDisruptionBudgets: policylisters.NewPodDisruptionBudgetLister(i.PodDisruptionBudgets.GetIndexer()),
+		Autoscalers:          autoscalinglisters.NewHorizontalPodAutoscalerLister(i.Autoscalers.GetIndexer()),
+		EndpointSlices:       discoverylisters.NewEndpointSliceLister(i.EndpointSlices.GetIndexer()),
 	}
 }
 
 // children lists the child informers, whose events enqueue the owning FlinkCluster.
 func (i *Informers) children() []cache.SharedIndexInformer {
 	return []cache.SharedIndexInformer{i.Deployments, i.Services, i.Ingresses, i.ConfigMaps, i.Jobs, i.NetworkPolicies}
+}
+
+// quietChildren lists the child informers whose updates enqueue the owner only when the object's
+// metadata or spec changed: their controllers rewrite their status on their own schedule (an
+// autoscaler every time a metric moves), which must not cost a sync each.
+func (i *Informers) quietChildren() []cache.SharedIndexInformer {
+	return []cache.SharedIndexInformer{i.PodDisruptionBudgets, i.Autoscalers}
+}
+
+// SpecOrMetadataChanged reports whether an update changed more than an object's status (and its
+// resourceVersion): its generation, labels, annotations, owners or deletion.
+func SpecOrMetadataChanged(old, cur metav1.Object) bool {
+	return old.GetGeneration() != cur.GetGeneration() ||
+		!reflect.DeepEqual(old.GetLabels(), cur.GetLabels()) ||
+		!reflect.DeepEqual(old.GetAnnotations(), cur.GetAnnotations()) ||
+		!reflect.DeepEqual(old.GetOwnerReferences(), cur.GetOwnerReferences()) ||
+		!reflect.DeepEqual(old.GetFinalizers(), cur.GetFinalizers()) ||
+		(old.GetDeletionTimestamp() == nil) != (cur.GetDeletionTimestamp() == nil)
 }
 
 // Start starts every informer; they stop when ctx is done.
@@ -112,7 +144,7 @@ func (i *Informers) WaitForSync(ctx context.Context, timeout time.Duration) erro
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	synced := []cache.InformerSynced{i.FlinkClusters.HasSynced, i.EndpointSlices.HasSynced}
-	for _, inf := range i.children() {
+	for _, inf := range append(i.children(), i.quietChildren()...) {
 		synced = append(synced, inf.HasSynced)
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
@@ -153,6 +185,10 @@ func SlimChild(obj interface{}) (interface{}, error) {
 	case *corev1.ConfigMap:
 		recordDigest(o)
 		o.Data, o.BinaryData = nil, nil
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		o.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+	case *policyv1.PodDisruptionBudget:
+		o.Status = policyv1.PodDisruptionBudgetStatus{}
 	}
 	return stripManagedFields(obj)
 }

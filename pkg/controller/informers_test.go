@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,6 +64,40 @@ func TestSlimChild(t *testing.T) {
 			again, err := SlimChild(out)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, again, "idempotent: a transform may see an object twice")
+		})
+	}
+}
+
+// An autoscaler or a disruption budget whose controller rewrites its status enqueues nothing; a
+// change the operator must see does.
+func TestSpecOrMetadataChanged(t *testing.T) {
+	base := func() *autoscalingv2.HorizontalPodAutoscaler {
+		return &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "c-taskmanager", Generation: 1,
+			ResourceVersion: "10", Annotations: map[string]string{"flinkoperator.k8s.io/spec-hash": "a"}}}
+	}
+	now := metav1.Now()
+	cases := map[string]struct {
+		change func(*autoscalingv2.HorizontalPodAutoscaler)
+		want   bool
+	}{
+		"status only": {func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.ResourceVersion = "11"
+			h.Status.CurrentReplicas, h.Status.DesiredReplicas = 3, 4
+		}, false},
+		"spec":       {func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Generation = 2 }, true},
+		"annotation": {func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Annotations["flinkoperator.k8s.io/spec-hash"] = "b" }, true},
+		"labels":     {func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Labels = map[string]string{"x": "y"} }, true},
+		"owners": {func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.OwnerReferences = []metav1.OwnerReference{{Name: "other"}}
+		}, true},
+		"finalizers": {func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Finalizers = []string{"x"} }, true},
+		"deletion":   {func(h *autoscalingv2.HorizontalPodAutoscaler) { h.DeletionTimestamp = &now }, true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			old, cur := base(), base()
+			tc.change(cur)
+			assert.Equal(t, tc.want, SpecOrMetadataChanged(old, cur))
 		})
 	}
 }

@@ -12,9 +12,11 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
@@ -223,6 +225,50 @@ func TestNetworkPolicyIsAppliedWhileTheJobRuns(t *testing.T) {
 	assert.Equal(t, fsm.Running, f.job().State)
 	assert.Equal(t, id, f.job().ID, "the same job: no update rolled out")
 	assert.Nil(t, meta.FindStatusCondition(f.cluster().Status.Conditions, "UpdatePending"), "nothing is held")
+}
+
+// A disruption budget and an autoscaler replace no pod either: added, changed and removed while
+// the job runs, and the job keeps running. The autoscaler goes with the TaskManagers when the
+// cleanup policy removes them.
+func TestDisruptionBudgetAndAutoscalerAreAppliedWhileTheJobRuns(t *testing.T) {
+	f := startedJob(t, jobCluster())
+	f.makeAvailable()
+	f.sync()
+	id := f.job().ID
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.PodDisruptionBudget = &policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr.To(intstr.FromInt32(1))}
+		fc.Spec.TaskManager.HorizontalPodAutoscaler = &v1beta1.HorizontalPodAutoscalerSpec{MaxReplicas: 5}
+	})
+	assert.Equal(t, []string{"create horizontalpodautoscalers", "create poddisruptionbudgets"},
+		sortedWrites(f.sync()), "no pod is touched")
+	f.sync()
+	assert.Empty(t, f.sync(), "applied children are not written again")
+
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.PodDisruptionBudget.MaxUnavailable = ptr.To(intstr.FromString("50%"))
+		fc.Spec.TaskManager.HorizontalPodAutoscaler.MaxReplicas = 8
+	})
+	assert.Equal(t, []string{"update horizontalpodautoscalers", "update poddisruptionbudgets"},
+		sortedWrites(f.sync()), "a change is applied at once")
+	f.sync()
+
+	// The autoscaler asks for more TaskManagers through the scale subresource: spec.taskManager.replicas.
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.TaskManager.Replicas = 4 })
+	assert.Contains(t, f.sync(), "update deployments/scale", "scaled in place")
+	assert.Equal(t, id, f.job().ID, "the same job: no update rolled out")
+	assert.Equal(t, fsm.Running, f.job().State)
+	assert.Nil(t, meta.FindStatusCondition(f.cluster().Status.Conditions, "UpdatePending"), "nothing is held")
+
+	f.edit(func(fc *v1beta1.FlinkCluster) {
+		fc.Spec.PodDisruptionBudget = nil
+		fc.Spec.TaskManager.HorizontalPodAutoscaler = nil
+	})
+	writes := f.sync()
+	assert.Subset(t, writes, []string{"delete horizontalpodautoscalers", "delete poddisruptionbudgets"})
+	assert.NotContains(t, writes, "update deployments")
+	assert.Empty(t, f.indexers["pdb"].List())
+	assert.Empty(t, f.indexers["hpa"].List())
+	assert.Equal(t, id, f.job().ID)
 }
 
 func TestUnreachableJobManagerIsVisibleButNoFailure(t *testing.T) {

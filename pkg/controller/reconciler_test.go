@@ -167,7 +167,8 @@ func (f *fixture) feedScale(a k8stesting.UpdateAction) {
 func (f *fixture) indexerFor(resource string) cache.Indexer {
 	return map[string]cache.Indexer{"flinkclusters": f.indexers["fc"], "deployments": f.indexers["deploy"],
 		"services": f.indexers["svc"], "ingresses": f.indexers["ing"], "configmaps": f.indexers["cm"], "jobs": f.indexers["job"],
-		"networkpolicies": f.indexers["netpol"]}[resource]
+		"networkpolicies": f.indexers["netpol"], "poddisruptionbudgets": f.indexers["pdb"],
+		"horizontalpodautoscalers": f.indexers["hpa"]}[resource]
 }
 
 // makeAvailable plays the Deployment controller: every Deployment reports all replicas ready.

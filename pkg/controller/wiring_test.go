@@ -5,10 +5,12 @@ import (
 	"time"
 
 	appslisters "k8s.io/client-go/listers/apps/v1"
+	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -25,7 +27,7 @@ import (
 // informer caches, fake clientsets, a Flink REST fake and a fixed clock.
 
 // cacheKinds are the kinds the informers cache, by their short name in the indexers map.
-var cacheKinds = []string{"fc", "deploy", "svc", "ing", "cm", "job", "netpol", "eps"}
+var cacheKinds = []string{"fc", "deploy", "svc", "ing", "cm", "job", "netpol", "pdb", "hpa", "eps"}
 
 func newIndexers() map[string]cache.Indexer {
 	indexers := map[string]cache.Indexer{}
@@ -46,14 +48,16 @@ func testReconciler(tb testing.TB, indexers map[string]cache.Indexer, kube *kube
 	}
 	return NewReconciler(Config{
 		Listers: observer.Listers{
-			FlinkClusters:   fclisters.NewFlinkClusterLister(indexers["fc"]),
-			Deployments:     appslisters.NewDeploymentLister(indexers["deploy"]),
-			Services:        corelisters.NewServiceLister(indexers["svc"]),
-			Ingresses:       networkinglisters.NewIngressLister(indexers["ing"]),
-			ConfigMaps:      corelisters.NewConfigMapLister(indexers["cm"]),
-			Jobs:            batchlisters.NewJobLister(indexers["job"]),
-			NetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexers["netpol"]),
-			EndpointSlices:  discoverylisters.NewEndpointSliceLister(indexers["eps"]),
+			FlinkClusters:        fclisters.NewFlinkClusterLister(indexers["fc"]),
+			Deployments:          appslisters.NewDeploymentLister(indexers["deploy"]),
+			Services:             corelisters.NewServiceLister(indexers["svc"]),
+			Ingresses:            networkinglisters.NewIngressLister(indexers["ing"]),
+			ConfigMaps:           corelisters.NewConfigMapLister(indexers["cm"]),
+			Jobs:                 batchlisters.NewJobLister(indexers["job"]),
+			NetworkPolicies:      networkinglisters.NewNetworkPolicyLister(indexers["netpol"]),
+			PodDisruptionBudgets: policylisters.NewPodDisruptionBudgetLister(indexers["pdb"]),
+			Autoscalers:          autoscalinglisters.NewHorizontalPodAutoscalerLister(indexers["hpa"]),
+			EndpointSlices:       discoverylisters.NewEndpointSliceLister(indexers["eps"]),
 		},
 		Kube: kube, Flink: flink, FlinkReader: reader, FlinkWriter: writer, URLs: urls, Recorder: recorder,
 		Settings: fsm.DefaultSettings(), Now: now, Namespace: "flink-operator-system",

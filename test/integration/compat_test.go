@@ -16,9 +16,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -79,13 +81,13 @@ func checkCompatManifest(t *testing.T, file string) {
 		main: "jobmanager", nodeSelector: jm.NodeSelector, tolerations: jm.Tolerations, annotations: jm.PodAnnotations,
 		labels: jm.PodLabels, securityContext: jm.SecurityContext, initContainers: jm.InitContainers, sidecars: jm.Sidecars,
 		volumes: jm.Volumes, mounts: jm.VolumeMounts, resources: jm.Resources, extraPorts: jm.ExtraPorts,
-		liveness: jm.LivenessProbe, readiness: jm.ReadinessProbe,
+		liveness: jm.LivenessProbe, readiness: jm.ReadinessProbe, scheduling: jm.PodScheduling,
 	})
 	checkPod(t, "taskmanager", fc, c.tm.Spec.Template, podSide{
 		main: "taskmanager", nodeSelector: tm.NodeSelector, tolerations: tm.Tolerations, annotations: tm.PodAnnotations,
 		labels: tm.PodLabels, securityContext: tm.SecurityContext, initContainers: tm.InitContainers, sidecars: tm.Sidecars,
 		volumes: tm.Volumes, mounts: tm.VolumeMounts, resources: tm.Resources, extraPorts: tm.ExtraPorts,
-		liveness: tm.LivenessProbe, readiness: tm.ReadinessProbe,
+		liveness: tm.LivenessProbe, readiness: tm.ReadinessProbe, scheduling: tm.PodScheduling,
 	})
 	if c.jm != nil {
 		assert.Equal(t, int32(1), *c.jm.Spec.Replicas, "one JobManager")
@@ -121,6 +123,7 @@ func checkCompatManifest(t *testing.T, file string) {
 			return got != 0 && got == servicePortByName(svc, "ui").NodePort
 		})
 	}
+	checkBudgetAndAutoscaler(t, ns, fc)
 	checkPodsScheduled(t, ns, fc)
 }
 
@@ -197,6 +200,7 @@ type podSide struct {
 	extraPorts      []v1beta1.NamedPort
 	liveness        *corev1.Probe
 	readiness       *corev1.Probe
+	scheduling      v1beta1.PodScheduling
 }
 
 // checkPod checks a pod template against the spec: cluster-wide fields (image, service account,
@@ -253,6 +257,7 @@ func checkPod(t *testing.T, what string, fc *v1beta1.FlinkCluster, pod corev1.Po
 		assert.Equal(t, v, pod.Labels[k], "%s: podLabels %s", what, k)
 	}
 	assert.Equal(t, fc.Name, pod.Labels[names.LabelCluster], "%s: the operator's selector label stays", what)
+	checkScheduling(t, what, spec, want.scheduling)
 	// Every field the manifest sets is kept; the restricted defaults fill the others
 	// (docs/api.md, "Pod security").
 	if want.securityContext != nil {
@@ -411,6 +416,71 @@ func checkIngress(t *testing.T, fc *v1beta1.FlinkCluster, ing *networkingv1.Ingr
 	}
 }
 
+// checkScheduling checks the component's scheduling fields that the manifest sets (the API server
+// defaults the others in the pod spec).
+func checkScheduling(t *testing.T, what string, spec corev1.PodSpec, want v1beta1.PodScheduling) {
+	t.Helper()
+	if want.Affinity != nil {
+		assert.True(t, equality.Semantic.DeepEqual(want.Affinity, spec.Affinity), "%s: affinity", what)
+	}
+	assert.Equal(t, want.HostAliases, nilIfEmpty(spec.HostAliases), "%s: hostAliases", what)
+	if want.TopologySpreadConstraints != nil {
+		assert.True(t, equality.Semantic.DeepEqual(want.TopologySpreadConstraints, spec.TopologySpreadConstraints), "%s: topologySpreadConstraints", what)
+	}
+	if want.PriorityClassName != nil {
+		assert.Equal(t, *want.PriorityClassName, spec.PriorityClassName, "%s: priorityClassName", what)
+	}
+	if want.TerminationGracePeriodSeconds != nil {
+		assert.Equal(t, want.TerminationGracePeriodSeconds, spec.TerminationGracePeriodSeconds, "%s: terminationGracePeriodSeconds", what)
+	}
+	if want.DNSPolicy != "" {
+		assert.Equal(t, want.DNSPolicy, spec.DNSPolicy, "%s: dnsPolicy", what)
+	}
+	if want.DNSConfig != nil {
+		assert.True(t, equality.Semantic.DeepEqual(want.DNSConfig, spec.DNSConfig), "%s: dnsConfig", what)
+	}
+	if want.SchedulerName != nil {
+		assert.Equal(t, *want.SchedulerName, spec.SchedulerName, "%s: schedulerName", what)
+	}
+	assert.Equal(t, want.RuntimeClassName, spec.RuntimeClassName, "%s: runtimeClassName", what)
+}
+
+// checkBudgetAndAutoscaler checks spec.podDisruptionBudget and taskManager.horizontalPodAutoscaler
+// against the objects the operator made of them.
+func checkBudgetAndAutoscaler(t *testing.T, ns string, fc *v1beta1.FlinkCluster) {
+	t.Helper()
+	ctx := context.Background()
+	if want := fc.Spec.PodDisruptionBudget; want != nil {
+		var pdb *policyv1.PodDisruptionBudget
+		waitFor(t, 30*time.Second, "the PodDisruptionBudget", func() bool {
+			var err error
+			pdb, err = env.kube.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, names.PodDisruptionBudget(fc.Name), metav1.GetOptions{})
+			return err == nil
+		})
+		assert.Equal(t, want.MinAvailable, pdb.Spec.MinAvailable, "podDisruptionBudget.minAvailable")
+		assert.Equal(t, want.MaxUnavailable, pdb.Spec.MaxUnavailable, "podDisruptionBudget.maxUnavailable")
+		if want.Selector != nil {
+			for k, v := range want.Selector.MatchLabels {
+				assert.Equal(t, v, pdb.Spec.Selector.MatchLabels[k], "podDisruptionBudget.selector %s", k)
+			}
+		}
+		assert.Equal(t, fc.Name, pdb.Spec.Selector.MatchLabels[names.LabelCluster], "narrowed to the cluster's pods")
+	}
+	if want := fc.Spec.TaskManager.HorizontalPodAutoscaler; want != nil {
+		var hpa *autoscalingv2.HorizontalPodAutoscaler
+		waitFor(t, 30*time.Second, "the HorizontalPodAutoscaler", func() bool {
+			var err error
+			hpa, err = env.kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, names.TaskManagerAutoscaler(fc.Name), metav1.GetOptions{})
+			return err == nil
+		})
+		assert.Equal(t, want.MaxReplicas, hpa.Spec.MaxReplicas, "horizontalPodAutoscaler.maxReplicas")
+		assert.Equal(t, want.MinReplicas, hpa.Spec.MinReplicas, "horizontalPodAutoscaler.minReplicas")
+		assert.True(t, equality.Semantic.DeepEqual(want.Metrics, hpa.Spec.Metrics), "horizontalPodAutoscaler.metrics")
+		assert.Equal(t, "FlinkCluster", hpa.Spec.ScaleTargetRef.Kind, "the autoscaler scales the FlinkCluster")
+		assert.Equal(t, fc.Name, hpa.Spec.ScaleTargetRef.Name)
+	}
+}
+
 func checkSubmitter(t *testing.T, fc *v1beta1.FlinkCluster, sub *batchv1.Job) {
 	t.Helper()
 	job := fc.Spec.Job
@@ -418,7 +488,7 @@ func checkSubmitter(t *testing.T, fc *v1beta1.FlinkCluster, sub *batchv1.Job) {
 	checkPod(t, "submitter", fc, pod, podSide{
 		main: "submitter", nodeSelector: job.NodeSelector, tolerations: job.Tolerations, annotations: job.PodAnnotations,
 		labels: job.PodLabels, securityContext: job.SecurityContext, initContainers: job.InitContainers,
-		volumes: job.Volumes, mounts: job.VolumeMounts, resources: deref(job.Resources),
+		volumes: job.Volumes, mounts: job.VolumeMounts, resources: deref(job.Resources), scheduling: job.PodScheduling,
 	})
 	main := containerNamed(pod.Spec.Containers, "submitter")
 	cmd := strings.Join(main.Command, " ")

@@ -139,10 +139,11 @@ func kubectl(ctx context.Context, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// installOperatorManifests applies deploy/ exactly as the README tells users to, and waits for
+// installOperatorManifests applies deploy/ exactly as the README tells users to (server-side:
+// the CRD is too large for the annotation a client-side apply writes), and waits for
 // the CRD to be served.
 func installOperatorManifests(ctx context.Context) error {
-	if _, err := kubectl(ctx, "apply", "-k", filepath.Join(env.root, "deploy")); err != nil {
+	if _, err := kubectl(ctx, "apply", "--server-side", "-k", filepath.Join(env.root, "deploy")); err != nil {
 		return err
 	}
 	// kubectl wait --for condition=Established fails at once, instead of waiting, while the new

@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -59,6 +61,10 @@ type Cluster struct {
 	TaskManagerDeployment *appsv1.Deployment
 	// NetworkPolicy is nil unless spec.networkPolicy enables it.
 	NetworkPolicy *networkingv1.NetworkPolicy
+	// PodDisruptionBudget is nil unless spec.podDisruptionBudget is set.
+	PodDisruptionBudget *policyv1.PodDisruptionBudget
+	// TaskManagerAutoscaler is nil unless taskManager.horizontalPodAutoscaler is set.
+	TaskManagerAutoscaler *autoscalingv2.HorizontalPodAutoscaler
 	// Checkpoints is how the cluster's Flink configuration retains checkpoints for a job whose
 	// policies resume from the latest state (zero otherwise).
 	Checkpoints CheckpointRetention
@@ -108,6 +114,8 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 		JobManagerIngress:     jobManagerIngress(fc),
 		TaskManagerDeployment: taskManagerDeployment(fc, configHash),
 		NetworkPolicy:         networkPolicy(fc, env),
+		PodDisruptionBudget:   podDisruptionBudget(fc),
+		TaskManagerAutoscaler: taskManagerAutoscaler(fc),
 		Checkpoints:           retention,
 	}
 	if !fc.Spec.Job.ApplicationMode() {
@@ -140,6 +148,12 @@ func (c *Cluster) stampHashes() {
 	}
 	if c.NetworkPolicy != nil {
 		stamp(&c.NetworkPolicy.ObjectMeta, c.NetworkPolicy)
+	}
+	if c.PodDisruptionBudget != nil {
+		stamp(&c.PodDisruptionBudget.ObjectMeta, c.PodDisruptionBudget)
+	}
+	if c.TaskManagerAutoscaler != nil {
+		stamp(&c.TaskManagerAutoscaler.ObjectMeta, c.TaskManagerAutoscaler)
 	}
 }
 

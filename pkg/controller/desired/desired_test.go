@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -110,6 +112,40 @@ func highlyAvailable() *v1beta1.FlinkCluster {
 	return fc
 }
 
+// scheduled is a job cluster with every scheduling field on each component, a disruption budget
+// that narrows the cluster's pods further, and a TaskManager autoscaler.
+func scheduled() *v1beta1.FlinkCluster {
+	fc := base()
+	fc.Name = "scheduled"
+	spread := func(component string) v1beta1.PodScheduling {
+		return v1beta1.PodScheduling{
+			Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+				PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{Weight: 100,
+					PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "kubernetes.io/hostname", LabelSelector: &metav1.LabelSelector{
+						MatchLabels: map[string]string{"app.kubernetes.io/instance": "scheduled", "app.kubernetes.io/component": component}}}}}}},
+			HostAliases:       []corev1.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"metastore.internal"}}},
+			PriorityClassName: ptr.To("streaming-" + component),
+			TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone",
+				WhenUnsatisfiable: corev1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{
+					MatchLabels: map[string]string{"app.kubernetes.io/instance": "scheduled", "app.kubernetes.io/component": component}}}},
+			TerminationGracePeriodSeconds: ptr.To[int64](90),
+			DNSPolicy:                     corev1.DNSNone,
+			DNSConfig:                     &corev1.PodDNSConfig{Nameservers: []string{"10.0.0.10"}, Searches: []string{"svc.cluster.local"}},
+			RuntimeClassName:              ptr.To("gvisor"),
+			SchedulerName:                 ptr.To("zone-aware"),
+		}
+	}
+	fc.Spec.JobManager.PodScheduling = spread("jobmanager")
+	fc.Spec.TaskManager.PodScheduling = spread("taskmanager")
+	fc.Spec.Job.PodScheduling = spread("submitter")
+	fc.Spec.PodDisruptionBudget = &policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "streaming"}}}
+	fc.Spec.TaskManager.HorizontalPodAutoscaler = &v1beta1.HorizontalPodAutoscalerSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 10,
+		Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+			Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](70)}}}}}
+	return fc
+}
+
 // application is the full job cluster in application mode, its job restored from a savepoint.
 func application() *v1beta1.FlinkCluster {
 	fc := full()
@@ -134,6 +170,7 @@ func TestBuildGolden(t *testing.T) {
 		"access-external": withScope(v1beta1.AccessScopeExternal),
 		"ha":              highlyAvailable(),
 		"application":     application(),
+		"scheduling":      scheduled(),
 	}
 	for name, fc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -150,6 +187,12 @@ func TestBuildGolden(t *testing.T) {
 			objs = append(objs, c.TaskManagerDeployment)
 			if fc.Spec.Job != nil {
 				objs = append(objs, Submitter(fc, SubmitterInput{JobID: "0123456789abcdef0123456789abcdef", FromSavepoint: deref(fc.Spec.Job.FromSavepoint, "")}))
+			}
+			if c.PodDisruptionBudget != nil {
+				objs = append(objs, c.PodDisruptionBudget)
+			}
+			if c.TaskManagerAutoscaler != nil {
+				objs = append(objs, c.TaskManagerAutoscaler)
 			}
 			assertGolden(t, name, objs)
 		})

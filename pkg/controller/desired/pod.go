@@ -119,6 +119,7 @@ type podOptions struct {
 	ownInitContainers []corev1.Container
 	initContainers    []corev1.Container
 	sidecars          []corev1.Container
+	scheduling        v1beta1.PodScheduling
 }
 
 // podTemplate is the pod template of a Flink component whose main container is main; configHash
@@ -132,7 +133,7 @@ func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVo
 		annotations = map[string]string{}
 	}
 	annotations[ConfigHashAnnotation] = configHash
-	return corev1.PodTemplateSpec{
+	template := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
 			Labels:      mergeLabels(opts.labels, names.ComponentLabels(fc.Name, component)),
 			Annotations: annotations,
@@ -148,6 +149,22 @@ func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVo
 			SecurityContext:    podSecurityContext(fc, opts.securityContext),
 		},
 	}
+	schedule(&template.Spec, opts.scheduling)
+	return template
+}
+
+// schedule copies a component's scheduling settings into its pod spec as the user gave them.
+func schedule(pod *corev1.PodSpec, s v1beta1.PodScheduling) {
+	s = *s.DeepCopy()
+	pod.Affinity = s.Affinity
+	pod.HostAliases = s.HostAliases
+	pod.PriorityClassName = deref(s.PriorityClassName, "")
+	pod.TopologySpreadConstraints = s.TopologySpreadConstraints
+	pod.TerminationGracePeriodSeconds = s.TerminationGracePeriodSeconds
+	pod.DNSPolicy = s.DNSPolicy
+	pod.DNSConfig = s.DNSConfig
+	pod.RuntimeClassName = s.RuntimeClassName
+	pod.SchedulerName = deref(s.SchedulerName, "")
 }
 
 // appendContainers is own followed by user, nil when both are empty (as the API server stores an

@@ -25,6 +25,8 @@ const (
 	ComponentTaskManager = "taskmanager"
 	ComponentSubmitter   = "submitter"
 	ComponentConfig      = "config"
+	// ComponentCluster labels children that serve the whole cluster (its PodDisruptionBudget).
+	ComponentCluster = "cluster"
 )
 
 // ManagedSelector selects every object this operator manages; the informers watch only these so
@@ -67,3 +69,9 @@ func TaskManagerDeployment(cluster string) string { return cluster + "-taskmanag
 func NetworkPolicy(cluster string) string         { return cluster + "-network-policy" }
 func ConfigMap(cluster string) string             { return cluster + "-configmap" }
 func Submitter(cluster string) string             { return cluster + "-job-submitter" }
+
+// PodDisruptionBudget is the name of the cluster's PodDisruptionBudget (spec.podDisruptionBudget).
+func PodDisruptionBudget(cluster string) string { return cluster + "-pdb" }
+
+// TaskManagerAutoscaler is the name of the TaskManagers' HorizontalPodAutoscaler.
+func TaskManagerAutoscaler(cluster string) string { return cluster + "-taskmanager" }

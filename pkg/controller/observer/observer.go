@@ -16,10 +16,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
+	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -40,6 +42,9 @@ type Listers struct {
 	Jobs          batchlisters.JobLister
 	// NetworkPolicies is nil when the operator does not watch them (tests of other children).
 	NetworkPolicies networkinglisters.NetworkPolicyLister
+	// PodDisruptionBudgets and Autoscalers are nil when the operator does not watch them.
+	PodDisruptionBudgets policylisters.PodDisruptionBudgetLister
+	Autoscalers          autoscalinglisters.HorizontalPodAutoscalerLister
 	// EndpointSlices holds only slices that no Kubernetes controller manages (see
 	// ForeignEndpointsSelector); nil when the operator does not watch them.
 	EndpointSlices discoverylisters.EndpointSliceLister
@@ -103,6 +108,12 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	}
 	if o.listers.NetworkPolicies != nil {
 		snap.NetworkPolicy = child(snap, names.NetworkPolicy(name), o.listers.NetworkPolicies.NetworkPolicies(namespace).Get)
+	}
+	if o.listers.PodDisruptionBudgets != nil {
+		snap.PodDisruptionBudget = child(snap, names.PodDisruptionBudget(name), o.listers.PodDisruptionBudgets.PodDisruptionBudgets(namespace).Get)
+	}
+	if o.listers.Autoscalers != nil {
+		snap.TaskManagerAutoscaler = child(snap, names.TaskManagerAutoscaler(name), o.listers.Autoscalers.HorizontalPodAutoscalers(namespace).Get)
 	}
 	if snap.JobManagerService != nil {
 		snap.ServiceRedirected = desired.ServiceRedirected(fc, snap.JobManagerService)

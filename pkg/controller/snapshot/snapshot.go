@@ -7,9 +7,11 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -31,6 +33,8 @@ type Snapshot struct {
 	TaskManagerDeployment *appsv1.Deployment
 	Submitter             *batchv1.Job
 	NetworkPolicy         *networkingv1.NetworkPolicy
+	PodDisruptionBudget   *policyv1.PodDisruptionBudget
+	TaskManagerAutoscaler *autoscalingv2.HorizontalPodAutoscaler
 	// Foreign names children whose names are taken by objects this FlinkCluster does not
 	// control: the operator never touches them and reports the conflict.
 	Foreign []string

@@ -322,10 +322,18 @@ func childrenMatch(obs *snapshot.Snapshot, want *desired.Cluster) bool {
 	exist := obs.ConfigMap != nil && (obs.JobManagerDeployment != nil) == (want.JobManagerDeployment != nil) &&
 		obs.JobManagerService != nil && obs.TaskManagerDeployment != nil &&
 		(obs.JobManagerIngress != nil) == (want.JobManagerIngress != nil)
-	// The NetworkPolicy is never held back (it replaces no pod), so it is not in Drifted.
-	policy := (obs.NetworkPolicy != nil) == (want.NetworkPolicy != nil) &&
-		(want.NetworkPolicy == nil || !desired.SpecDrifted(obs.NetworkPolicy, want.NetworkPolicy))
-	return exist && policy && len(Drifted(obs, want)) == 0
+	// These are never held back (they replace no pod), so they are not in Drifted.
+	live := liveChildMatches(obs.NetworkPolicy != nil, obs.NetworkPolicy, want.NetworkPolicy != nil, want.NetworkPolicy) &&
+		liveChildMatches(obs.PodDisruptionBudget != nil, obs.PodDisruptionBudget, want.PodDisruptionBudget != nil, want.PodDisruptionBudget) &&
+		liveChildMatches(obs.TaskManagerAutoscaler != nil, obs.TaskManagerAutoscaler, want.TaskManagerAutoscaler != nil, want.TaskManagerAutoscaler)
+	return exist && live && len(Drifted(obs, want)) == 0
+}
+
+// liveChildMatches reports whether an optional child that is applied at once exists exactly when
+// it is wanted, built from the current spec. (A typed nil pointer inside an interface is not
+// nil, hence the separate flags.)
+func liveChildMatches(exists bool, live metav1.Object, wanted bool, want metav1.Object) bool {
+	return exists == wanted && (!wanted || !desired.SpecDrifted(live, want))
 }
 
 // Drifted names the existing children that were built from another spec than want

@@ -8,8 +8,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
@@ -105,6 +107,22 @@ func scaleDeployment(deployments appsv1client.DeploymentInterface) scaler[*appsv
 }
 
 func mergeNetworkPolicy(live, want *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
+	out := live.DeepCopy()
+	mergeMeta(&out.ObjectMeta, want.ObjectMeta)
+	out.Spec = want.Spec
+	return out
+}
+
+// mergeDisruptionBudget and mergeAutoscaler replace the spec; the cache's copy has no status,
+// which an update of the object (not of its status subresource) leaves as it is.
+func mergeDisruptionBudget(live, want *policyv1.PodDisruptionBudget) *policyv1.PodDisruptionBudget {
+	out := live.DeepCopy()
+	mergeMeta(&out.ObjectMeta, want.ObjectMeta)
+	out.Spec = want.Spec
+	return out
+}
+
+func mergeAutoscaler(live, want *autoscalingv2.HorizontalPodAutoscaler) *autoscalingv2.HorizontalPodAutoscaler {
 	out := live.DeepCopy()
 	mergeMeta(&out.ObjectMeta, want.ObjectMeta)
 	out.Spec = want.Spec

@@ -82,6 +82,9 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 	services := u.kube.CoreV1().Services(ns)
 	ingresses := u.kube.NetworkingV1().Ingresses(ns)
 	policies := u.kube.NetworkingV1().NetworkPolicies(ns)
+	budgets := u.kube.PolicyV1().PodDisruptionBudgets(ns)
+	autoscalers := u.kube.AutoscalingV2().HorizontalPodAutoscalers(ns)
+	live := applier{u: u, fc: obs.Cluster}
 	a := applier{u: u, fc: obs.Cluster, hold: opts.HoldDrift}
 	jm, tm := opts.Want.JobManager, opts.Want.TaskManager
 	configMap := pick(jm || tm,
@@ -131,14 +134,29 @@ func (u *Updater) ApplyChildren(ctx context.Context, obs *snapshot.Snapshot, wan
 			func() write {
 				return a.remove("Ingress", obs.JobManagerIngress, ingresses.Delete, metav1.DeletePropagationBackground)
 			}),
-		// Never held: a policy change replaces no pod, and a security setting must not wait
-		// for the job's next stop.
+		// Never held (live, not a): these replace no pod, and a security setting must not
+		// wait for the job's next stop.
 		pick(want.NetworkPolicy != nil,
 			func() write {
-				return plan(applier{u: u, fc: obs.Cluster}, "NetworkPolicy", policies, obs.NetworkPolicy, want.NetworkPolicy, mergeNetworkPolicy, nil)
+				return plan(live, "NetworkPolicy", policies, obs.NetworkPolicy, want.NetworkPolicy, mergeNetworkPolicy, nil)
 			},
 			func() write {
 				return a.remove("NetworkPolicy", obs.NetworkPolicy, policies.Delete, metav1.DeletePropagationBackground)
+			}),
+		pick((jm || tm) && want.PodDisruptionBudget != nil,
+			func() write {
+				return plan(live, "PodDisruptionBudget", budgets, obs.PodDisruptionBudget, want.PodDisruptionBudget, mergeDisruptionBudget, nil)
+			},
+			func() write {
+				return a.remove("PodDisruptionBudget", obs.PodDisruptionBudget, budgets.Delete, metav1.DeletePropagationBackground)
+			}),
+		// The autoscaler goes with the TaskManagers, whose replicas it sets.
+		pick(tm && want.TaskManagerAutoscaler != nil,
+			func() write {
+				return plan(live, "HorizontalPodAutoscaler", autoscalers, obs.TaskManagerAutoscaler, want.TaskManagerAutoscaler, mergeAutoscaler, nil)
+			},
+			func() write {
+				return a.remove("HorizontalPodAutoscaler", obs.TaskManagerAutoscaler, autoscalers.Delete, metav1.DeletePropagationBackground)
 			}),
 	)
 }

@@ -52,3 +52,14 @@ func TestEverySpecFieldIsBounded(t *testing.T) {
 	visit(spec, "spec")
 	assert.Empty(t, unbounded, "spec fields without maxLength/maxItems/maxProperties: run make generate (hack/tools/crdtrim adds the defaults)")
 }
+
+// TestCRDSize: the CRD is installed with server-side apply (docs/operations.md), so its bound is
+// what the API server and etcd accept for one object (about 1.5 MiB per request to etcd); stay
+// well under it, so that a field embedding a large Kubernetes type is a decision, not an accident.
+func TestCRDSize(t *testing.T) {
+	data, err := os.ReadFile("../../../../deploy/crd/flinkoperator.k8s.io_flinkclusters.yaml")
+	require.NoError(t, err)
+	compact, err := yaml.YAMLToJSON(data)
+	require.NoError(t, err)
+	assert.Less(t, len(compact), 512*1024, "the CRD as JSON")
+}

@@ -23,25 +23,27 @@ const (
 // one decides here. desired.JobRevision hashes the spec without the fields that are not
 // RestartsJob.
 var SpecFieldEffects = map[string]FieldEffect{
-	"spec.taskManager.replicas":       AppliedLive, // scaled in place
-	"spec.job.savepointGeneration":    AppliedLive, // takes a savepoint
-	"spec.job.cancelRequested":        AppliedLive, // cancels the job
-	"spec.job.state":                  AppliedLive, // suspends or resumes the job
-	"spec.job.restoreGeneration":      AppliedLive, // restarts the job from fromSavepoint
-	"spec.job.autoSavepointSeconds":   AppliedLive, // the schedule of the next savepoint
-	"spec.job.savepointsDir":          AppliedLive, // new savepoints go there at once
-	"spec.job.savepointRetention":     AppliedLive, // read at every sync
-	"spec.job.savepointFormatType":    AppliedLive, // the format of the next savepoint
-	"spec.job.restartPolicy":          AppliedLive, // read when the job fails
-	"spec.job.restartOnUnhealthy":     AppliedLive, // read when the job is judged unhealthy
-	"spec.job.rollback":               AppliedLive, // read when an update's job fails or runs late
-	"spec.job.cleanupPolicy":          AppliedLive, // read when the job ends
-	"spec.job.takeSavepointOnUpdate":  AppliedLive, // read by the next update
-	"spec.job.takeSavepointOnUpgrade": AppliedLive,
-	"spec.job.upgradeMode":            AppliedLive, // read by the next update
-	"spec.job.upgradeFallback":        AppliedLive, // read by the next update
-	"spec.networkPolicy":              AppliedLive, // the NetworkPolicy is updated at once; no pod changes
-	"spec.jobManager.replicas":        AppliedLive, // standby JobManagers (HA only) are added or removed in place
+	"spec.taskManager.replicas":                AppliedLive, // scaled in place
+	"spec.job.savepointGeneration":             AppliedLive, // takes a savepoint
+	"spec.job.cancelRequested":                 AppliedLive, // cancels the job
+	"spec.job.state":                           AppliedLive, // suspends or resumes the job
+	"spec.job.restoreGeneration":               AppliedLive, // restarts the job from fromSavepoint
+	"spec.job.autoSavepointSeconds":            AppliedLive, // the schedule of the next savepoint
+	"spec.job.savepointsDir":                   AppliedLive, // new savepoints go there at once
+	"spec.job.savepointRetention":              AppliedLive, // read at every sync
+	"spec.job.savepointFormatType":             AppliedLive, // the format of the next savepoint
+	"spec.job.restartPolicy":                   AppliedLive, // read when the job fails
+	"spec.job.restartOnUnhealthy":              AppliedLive, // read when the job is judged unhealthy
+	"spec.job.rollback":                        AppliedLive, // read when an update's job fails or runs late
+	"spec.job.cleanupPolicy":                   AppliedLive, // read when the job ends
+	"spec.job.takeSavepointOnUpdate":           AppliedLive, // read by the next update
+	"spec.job.takeSavepointOnUpgrade":          AppliedLive,
+	"spec.job.upgradeMode":                     AppliedLive, // read by the next update
+	"spec.job.upgradeFallback":                 AppliedLive, // read by the next update
+	"spec.networkPolicy":                       AppliedLive, // the NetworkPolicy is updated at once; no pod changes
+	"spec.jobManager.replicas":                 AppliedLive, // standby JobManagers (HA only) are added or removed in place
+	"spec.podDisruptionBudget":                 AppliedLive, // the PodDisruptionBudget is updated at once; no pod changes
+	"spec.taskManager.horizontalPodAutoscaler": AppliedLive, // the autoscaler is updated at once; it scales in place
 
 	"spec.job.fromSavepoint":          IgnoredWhileRunning, // read at the first submission
 	"spec.recreateOnUpdate":           IgnoredWhileRunning, // one accepted value (true)
@@ -63,69 +65,96 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.podSecurityDefaults":  RestartsJob,
 	"spec.highAvailability":     RestartsJob, // the JobManagers restart with or without HA services
 
-	"spec.jobManager.accessScope":          RestartsJob,
-	"spec.jobManager.ServiceAnnotations":   RestartsJob,
-	"spec.jobManager.ServiceLabels":        RestartsJob,
-	"spec.jobManager.ports":                RestartsJob,
-	"spec.jobManager.ingress":              RestartsJob,
-	"spec.jobManager.extraPorts":           RestartsJob,
-	"spec.jobManager.resources":            RestartsJob,
-	"spec.jobManager.memoryOffHeapRatio":   RestartsJob,
-	"spec.jobManager.memoryOffHeapMin":     RestartsJob,
-	"spec.jobManager.memoryProcessRatio":   RestartsJob,
-	"spec.jobManager.volumes":              RestartsJob,
-	"spec.jobManager.volumeMounts":         RestartsJob,
-	"spec.jobManager.initContainers":       RestartsJob,
-	"spec.jobManager.nodeSelector":         RestartsJob,
-	"spec.jobManager.tolerations":          RestartsJob,
-	"spec.jobManager.sidecars":             RestartsJob,
-	"spec.jobManager.podAnnotations":       RestartsJob,
-	"spec.jobManager.podLabels":            RestartsJob,
-	"spec.jobManager.securityContext":      RestartsJob,
-	"spec.jobManager.livenessProbe":        RestartsJob,
-	"spec.jobManager.readinessProbe":       RestartsJob,
-	"spec.jobManager.volumeClaimTemplates": RestartsJob, // rejected by the API server
+	"spec.jobManager.accessScope":                   RestartsJob,
+	"spec.jobManager.ServiceAnnotations":            RestartsJob,
+	"spec.jobManager.ServiceLabels":                 RestartsJob,
+	"spec.jobManager.ports":                         RestartsJob,
+	"spec.jobManager.ingress":                       RestartsJob,
+	"spec.jobManager.extraPorts":                    RestartsJob,
+	"spec.jobManager.resources":                     RestartsJob,
+	"spec.jobManager.memoryOffHeapRatio":            RestartsJob,
+	"spec.jobManager.memoryOffHeapMin":              RestartsJob,
+	"spec.jobManager.memoryProcessRatio":            RestartsJob,
+	"spec.jobManager.volumes":                       RestartsJob,
+	"spec.jobManager.volumeMounts":                  RestartsJob,
+	"spec.jobManager.initContainers":                RestartsJob,
+	"spec.jobManager.nodeSelector":                  RestartsJob,
+	"spec.jobManager.tolerations":                   RestartsJob,
+	"spec.jobManager.sidecars":                      RestartsJob,
+	"spec.jobManager.podAnnotations":                RestartsJob,
+	"spec.jobManager.podLabels":                     RestartsJob,
+	"spec.jobManager.securityContext":               RestartsJob,
+	"spec.jobManager.livenessProbe":                 RestartsJob,
+	"spec.jobManager.readinessProbe":                RestartsJob,
+	"spec.jobManager.volumeClaimTemplates":          RestartsJob, // rejected by the API server
+	"spec.jobManager.affinity":                      RestartsJob,
+	"spec.jobManager.hostAliases":                   RestartsJob,
+	"spec.jobManager.priorityClassName":             RestartsJob,
+	"spec.jobManager.topologySpreadConstraints":     RestartsJob,
+	"spec.jobManager.terminationGracePeriodSeconds": RestartsJob,
+	"spec.jobManager.dnsPolicy":                     RestartsJob,
+	"spec.jobManager.dnsConfig":                     RestartsJob,
+	"spec.jobManager.runtimeClassName":              RestartsJob,
+	"spec.jobManager.schedulerName":                 RestartsJob,
 
-	"spec.taskManager.ports":                RestartsJob,
-	"spec.taskManager.extraPorts":           RestartsJob,
-	"spec.taskManager.resources":            RestartsJob,
-	"spec.taskManager.memoryOffHeapRatio":   RestartsJob,
-	"spec.taskManager.memoryOffHeapMin":     RestartsJob,
-	"spec.taskManager.memoryProcessRatio":   RestartsJob,
-	"spec.taskManager.volumes":              RestartsJob,
-	"spec.taskManager.volumeMounts":         RestartsJob,
-	"spec.taskManager.sidecars":             RestartsJob,
-	"spec.taskManager.initContainers":       RestartsJob,
-	"spec.taskManager.nodeSelector":         RestartsJob,
-	"spec.taskManager.tolerations":          RestartsJob,
-	"spec.taskManager.podAnnotations":       RestartsJob,
-	"spec.taskManager.podLabels":            RestartsJob,
-	"spec.taskManager.securityContext":      RestartsJob,
-	"spec.taskManager.livenessProbe":        RestartsJob,
-	"spec.taskManager.readinessProbe":       RestartsJob,
-	"spec.taskManager.volumeClaimTemplates": RestartsJob, // rejected by the API server
+	"spec.taskManager.ports":                         RestartsJob,
+	"spec.taskManager.extraPorts":                    RestartsJob,
+	"spec.taskManager.resources":                     RestartsJob,
+	"spec.taskManager.memoryOffHeapRatio":            RestartsJob,
+	"spec.taskManager.memoryOffHeapMin":              RestartsJob,
+	"spec.taskManager.memoryProcessRatio":            RestartsJob,
+	"spec.taskManager.volumes":                       RestartsJob,
+	"spec.taskManager.volumeMounts":                  RestartsJob,
+	"spec.taskManager.sidecars":                      RestartsJob,
+	"spec.taskManager.initContainers":                RestartsJob,
+	"spec.taskManager.nodeSelector":                  RestartsJob,
+	"spec.taskManager.tolerations":                   RestartsJob,
+	"spec.taskManager.podAnnotations":                RestartsJob,
+	"spec.taskManager.podLabels":                     RestartsJob,
+	"spec.taskManager.securityContext":               RestartsJob,
+	"spec.taskManager.livenessProbe":                 RestartsJob,
+	"spec.taskManager.readinessProbe":                RestartsJob,
+	"spec.taskManager.volumeClaimTemplates":          RestartsJob, // rejected by the API server
+	"spec.taskManager.affinity":                      RestartsJob,
+	"spec.taskManager.hostAliases":                   RestartsJob,
+	"spec.taskManager.priorityClassName":             RestartsJob,
+	"spec.taskManager.topologySpreadConstraints":     RestartsJob,
+	"spec.taskManager.terminationGracePeriodSeconds": RestartsJob,
+	"spec.taskManager.dnsPolicy":                     RestartsJob,
+	"spec.taskManager.dnsConfig":                     RestartsJob,
+	"spec.taskManager.runtimeClassName":              RestartsJob,
+	"spec.taskManager.schedulerName":                 RestartsJob,
 
-	"spec.job.jarFile":                     RestartsJob,
-	"spec.job.className":                   RestartsJob,
-	"spec.job.classPath":                   RestartsJob,
-	"spec.job.pyFile":                      RestartsJob, // rejected by the API server
-	"spec.job.pyFiles":                     RestartsJob, // rejected by the API server
-	"spec.job.pyModule":                    RestartsJob, // rejected by the API server
-	"spec.job.pythonFile":                  RestartsJob, // rejected by the API server
-	"spec.job.pythonFiles":                 RestartsJob, // rejected by the API server
-	"spec.job.pythonModule":                RestartsJob, // rejected by the API server
-	"spec.job.maxStateAgeToRestoreSeconds": RestartsJob, // rejected by the API server
-	"spec.job.args":                        RestartsJob,
-	"spec.job.allowNonRestoredState":       RestartsJob,
-	"spec.job.parallelism":                 RestartsJob,
-	"spec.job.noLoggingToStdout":           RestartsJob,
-	"spec.job.volumes":                     RestartsJob,
-	"spec.job.volumeMounts":                RestartsJob,
-	"spec.job.initContainers":              RestartsJob,
-	"spec.job.resources":                   RestartsJob,
-	"spec.job.securityContext":             RestartsJob,
-	"spec.job.nodeSelector":                RestartsJob,
-	"spec.job.tolerations":                 RestartsJob,
-	"spec.job.podAnnotations":              RestartsJob,
-	"spec.job.podLabels":                   RestartsJob,
+	"spec.job.jarFile":                       RestartsJob,
+	"spec.job.className":                     RestartsJob,
+	"spec.job.classPath":                     RestartsJob,
+	"spec.job.pyFile":                        RestartsJob, // rejected by the API server
+	"spec.job.pyFiles":                       RestartsJob, // rejected by the API server
+	"spec.job.pyModule":                      RestartsJob, // rejected by the API server
+	"spec.job.pythonFile":                    RestartsJob, // rejected by the API server
+	"spec.job.pythonFiles":                   RestartsJob, // rejected by the API server
+	"spec.job.pythonModule":                  RestartsJob, // rejected by the API server
+	"spec.job.maxStateAgeToRestoreSeconds":   RestartsJob, // rejected by the API server
+	"spec.job.args":                          RestartsJob,
+	"spec.job.allowNonRestoredState":         RestartsJob,
+	"spec.job.parallelism":                   RestartsJob,
+	"spec.job.noLoggingToStdout":             RestartsJob,
+	"spec.job.volumes":                       RestartsJob,
+	"spec.job.volumeMounts":                  RestartsJob,
+	"spec.job.initContainers":                RestartsJob,
+	"spec.job.resources":                     RestartsJob,
+	"spec.job.securityContext":               RestartsJob,
+	"spec.job.nodeSelector":                  RestartsJob,
+	"spec.job.tolerations":                   RestartsJob,
+	"spec.job.podAnnotations":                RestartsJob,
+	"spec.job.podLabels":                     RestartsJob,
+	"spec.job.affinity":                      RestartsJob,
+	"spec.job.hostAliases":                   RestartsJob,
+	"spec.job.priorityClassName":             RestartsJob,
+	"spec.job.topologySpreadConstraints":     RestartsJob,
+	"spec.job.terminationGracePeriodSeconds": RestartsJob,
+	"spec.job.dnsPolicy":                     RestartsJob,
+	"spec.job.dnsConfig":                     RestartsJob,
+	"spec.job.runtimeClassName":              RestartsJob,
+	"spec.job.schedulerName":                 RestartsJob,
 }

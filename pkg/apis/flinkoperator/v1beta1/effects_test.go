@@ -34,6 +34,10 @@ func TestEveryFieldHasAnEffect(t *testing.T) {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Anonymous && name == "" { // inline: its fields are the parent's
+				walk(f.Type, path, underEntry)
+				continue
+			}
 			walk(f.Type, path+"."+name, underEntry || has)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -75,6 +76,7 @@ type FlinkClusterList struct {
 // +kubebuilder:validation:XValidation:rule="!((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || !has(self.flinkProperties) || ['high-availability.cluster-id', 'kubernetes.cluster-id', 'kubernetes.namespace'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.cluster-id, kubernetes.cluster-id or kubernetes.namespace when high availability is on: the operator derives the cluster ID from the FlinkCluster's UID, so that a FlinkCluster created again never recovers the jobs of the one deleted before, and uses the FlinkCluster's namespace"
 // +kubebuilder:validation:XValidation:rule="!has(self.highAvailability) || !has(self.flinkProperties) || ['high-availability.type', 'high-availability', 'high-availability.storageDir'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.type, high-availability or high-availability.storageDir together with spec.highAvailability: set high availability in one place"
 // +kubebuilder:validation:XValidation:rule="!((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || (has(self.highAvailability) && has(self.highAvailability.storageDir)) || (has(self.flinkProperties) && 'high-availability.storageDir' in self.flinkProperties) || (has(self.job) && has(self.job.savepointsDir) && size(self.job.savepointsDir) > 0)",fieldPath=".highAvailability",message="high availability needs a storage directory every JobManager reaches: set spec.highAvailability.storageDir, or spec.job.savepointsDir (the directory ha next to it is then used)"
+// +kubebuilder:validation:XValidation:rule="!has(self.podDisruptionBudget) || !has(self.job) || !has(self.job.mode) || self.job.mode != 'Application' || (!has(self.podDisruptionBudget.maxUnavailable) && (!has(self.podDisruptionBudget.minAvailable) || type(self.podDisruptionBudget.minAvailable) == int)) || (has(self.podDisruptionBudget.selector) && has(self.podDisruptionBudget.selector.matchLabels) && 'app.kubernetes.io/component' in self.podDisruptionBudget.selector.matchLabels && self.podDisruptionBudget.selector.matchLabels['app.kubernetes.io/component'] == 'taskmanager')",fieldPath=".podDisruptionBudget",message="spec.podDisruptionBudget: in application mode the JobManager runs in a batch Job, which has no scale subresource, so with maxUnavailable or a percentage minAvailable the disruption controller cannot count the pods and blocks every eviction; use an integer minAvailable, or select only the TaskManagers (selector.matchLabels app.kubernetes.io/component: taskmanager)"
 type FlinkClusterSpec struct {
 	// FlinkVersion is the Flink version of the image, for example 1.20 or 2.1. It chooses the
 	// memory configuration keys; without it the version is read from the image tag (an unknown
@@ -185,6 +187,13 @@ type FlinkClusterSpec struct {
 	// the job runs.
 	// +optional
 	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
+
+	// PodDisruptionBudget makes the operator create a policy/v1 PodDisruptionBudget (NAME) over
+	// the cluster's JobManager and TaskManager pods, as the original operator's later versions
+	// did: its selector is the one given here (if any) narrowed to those pods. It is updated and
+	// deleted with this field and changes no pod. See docs/api.md "Disruption budgets".
+	// +optional
+	PodDisruptionBudget *policyv1.PodDisruptionBudgetSpec `json:"podDisruptionBudget,omitempty"`
 
 	// HighAvailability turns on Flink's Kubernetes high-availability services: the JobManagers
 	// elect a leader and keep the running jobs' metadata in ConfigMaps and their state in
@@ -470,6 +479,10 @@ type JobManagerSpec struct {
 	// +optional
 	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
 
+	// PodScheduling: affinity, hostAliases, priorityClassName, topologySpreadConstraints,
+	// terminationGracePeriodSeconds, dnsPolicy, dnsConfig, runtimeClassName, schedulerName.
+	PodScheduling `json:",inline"`
+
 	// VolumeClaimTemplates is not supported and rejected; see docs/compatibility.md.
 	// +optional
 	VolumeClaimTemplates []runtime.RawExtension `json:"volumeClaimTemplates,omitempty"`
@@ -660,6 +673,18 @@ type TaskManagerSpec struct {
 	// TaskManagers): a TCP check of the RPC port, with the fields set here replacing its own.
 	// +optional
 	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+
+	// PodScheduling: affinity, hostAliases, priorityClassName, topologySpreadConstraints,
+	// terminationGracePeriodSeconds, dnsPolicy, dnsConfig, runtimeClassName, schedulerName.
+	// HorizontalPodAutoscaler makes the operator create an autoscaling/v2
+	// HorizontalPodAutoscaler (NAME-taskmanager) that scales replicas through the FlinkCluster's
+	// scale subresource; it is updated and deleted with this field. A job cluster's job keeps
+	// its parallelism: added TaskManagers give it free slots, not more parallel tasks (see
+	// docs/api.md "Autoscaling").
+	// +optional
+	HorizontalPodAutoscaler *HorizontalPodAutoscalerSpec `json:"horizontalPodAutoscaler,omitempty"`
+
+	PodScheduling `json:",inline"`
 
 	// VolumeClaimTemplates is not supported and rejected; see docs/compatibility.md.
 	// +optional
@@ -933,6 +958,10 @@ type JobSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="spec.job.podLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the pods; use other keys"
 	// +optional
 	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// PodScheduling: affinity, hostAliases, priorityClassName, topologySpreadConstraints,
+	// terminationGracePeriodSeconds, dnsPolicy, dnsConfig, runtimeClassName, schedulerName.
+	PodScheduling `json:",inline"`
 
 	// RestartOnUnhealthy treats a job that condition JobHealthy judges unhealthy (a restart loop
 	// inside Flink, stalled checkpoints) as failed: the operator cancels it and restarts it by
