@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -37,6 +39,13 @@ spec:
     - ip: 10.1.2.3
       hostnames: [metastore.internal]
     terminationGracePeriodSeconds: 90
+    podTemplate:
+      metadata:
+        labels: {team: payments}
+      spec:
+        enableServiceLinks: false
+        readinessGates:
+        - conditionType: example.com/warm
     affinity:
       nodeAffinity:
         preferredDuringSchedulingIgnoredDuringExecution:
@@ -97,6 +106,10 @@ func TestSchedulingFieldsDisruptionBudgetAndAutoscaler(t *testing.T) {
 		assert.Equal(t, "it-runtime", *jm.Spec.RuntimeClassName)
 		assert.Equal(t, []corev1.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"metastore.internal"}}}, jm.Spec.HostAliases)
 		assert.Equal(t, int64(90), *jm.Spec.TerminationGracePeriodSeconds)
+		require.NotNil(t, jm.Spec.EnableServiceLinks, "podTemplate.spec")
+		assert.False(t, *jm.Spec.EnableServiceLinks)
+		assert.Equal(t, "example.com/warm", string(jm.Spec.ReadinessGates[0].ConditionType))
+		assert.Equal(t, "payments", jm.Labels["team"], "podTemplate.metadata")
 		require.NotNil(t, jm.Spec.Affinity)
 		assert.Len(t, jm.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution, 1)
 		tm := waitForPod(t, ns, "taskmanager")
@@ -128,6 +141,26 @@ func TestSchedulingFieldsDisruptionBudgetAndAutoscaler(t *testing.T) {
 			pdb, err := env.kube.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "scheduled-pdb", metav1.GetOptions{})
 			return err == nil && pdb.Status.ExpectedPods == 3 && pdb.Status.CurrentHealthy == 3 && pdb.Status.DisruptionsAllowed == 1
 		})
+	})
+
+	t.Run("a pod template that sets what the operator owns is named, not applied", func(t *testing.T) {
+		_, err := kubectl(ctx, "patch", "-n", ns, "fc/scheduled", "--type=merge", "-p",
+			`{"spec":{"taskManager":{"podTemplate":{"spec":{"volumes":[{"name":"x","emptyDir":{}}]}}}}}`)
+		require.NoError(t, err, "the API server stores a template schemaless")
+		waitFor(t, 30*time.Second, "the InvalidSpec condition", func() bool {
+			fc := getFC(t, ns, "scheduled")
+			ready := meta.FindStatusCondition(fc.Status.Conditions, "Ready")
+			return ready != nil && ready.Reason == "InvalidSpec" &&
+				strings.Contains(ready.Message, "spec.taskManager.podTemplate.spec.volumes: not allowed in a pod template")
+		})
+		tm, err := env.kube.AppsV1().Deployments(ns).Get(ctx, "scheduled-taskmanager", metav1.GetOptions{})
+		require.NoError(t, err)
+		for _, v := range tm.Spec.Template.Spec.Volumes {
+			assert.NotEqual(t, "x", v.Name, "nothing of an invalid spec is applied")
+		}
+		_, err = kubectl(ctx, "patch", "-n", ns, "fc/scheduled", "--type=json", "-p", `[{"op":"remove","path":"/spec/taskManager/podTemplate"}]`)
+		require.NoError(t, err)
+		waitFor(t, 30*time.Second, "the cluster to be Running again", clusterState(ns, "scheduled"))
 	})
 
 	t.Run("removed from the spec, they are deleted", func(t *testing.T) {

@@ -223,13 +223,14 @@ func TestMemoryProcessRatio(t *testing.T) {
 }
 
 // TestOperatorLabelKeysMatchTheCRDRule keeps the CEL rules that reject the operator's label keys
-// in podLabels and ServiceLabels in step with the labels the builders set.
+// in podLabels, podTemplate.metadata.labels and ServiceLabels in step with the labels the
+// builders set.
 func TestOperatorLabelKeysMatchTheCRDRule(t *testing.T) {
 	crd, err := os.ReadFile("../../../deploy/crd/flinkoperator.k8s.io_flinkclusters.yaml")
 	require.NoError(t, err)
 	flat := strings.Join(strings.Fields(string(crd)), " ")
 	rule := "''" + strings.Join(OperatorLabelKeys, "'', ''") + "''"
-	assert.Equal(t, 4, strings.Count(flat, rule), "jobManager, taskManager and job podLabels and ServiceLabels must reject exactly %s", rule)
+	assert.Equal(t, 7, strings.Count(flat, rule), "jobManager, taskManager and job podLabels and podTemplate labels, and ServiceLabels, must reject exactly %s", rule)
 	for _, k := range OperatorLabelKeys {
 		assert.Contains(t, names.ComponentLabels("x", "y"), k)
 	}

@@ -15,6 +15,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
@@ -138,6 +139,11 @@ func scheduled() *v1beta1.FlinkCluster {
 	fc.Spec.JobManager.PodScheduling = spread("jobmanager")
 	fc.Spec.TaskManager.PodScheduling = spread("taskmanager")
 	fc.Spec.Job.PodScheduling = spread("submitter")
+	fc.Spec.TaskManager.PodTemplate = &v1beta1.PodTemplate{
+		Metadata: v1beta1.PodTemplateMetadata{Labels: map[string]string{"team": "payments"}, Annotations: map[string]string{"example.com/owner": "payments"}},
+		Spec:     &runtime.RawExtension{Raw: []byte(`{"enableServiceLinks":false,"readinessGates":[{"conditionType":"example.com/warm"}],"os":{"name":"linux"}}`)},
+	}
+	fc.Spec.TaskManager.PodLabels = map[string]string{"team": "streaming"} // wins over the template's
 	fc.Spec.PodDisruptionBudget = &policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr.To(intstr.FromInt32(1)),
 		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "streaming"}}}
 	fc.Spec.TaskManager.HorizontalPodAutoscaler = &v1beta1.HorizontalPodAutoscalerSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 10,

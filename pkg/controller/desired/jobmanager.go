@@ -67,7 +67,7 @@ func jobManagerPod(fc *v1beta1.FlinkCluster, configHash string, entry []string, 
 	return podTemplate(fc, names.ComponentJobManager, configHash, volumes, container, podOptions{
 		annotations: jm.PodAnnotations, labels: jm.PodLabels, nodeSelector: jm.NodeSelector,
 		tolerations: jm.Tolerations, securityContext: jm.SecurityContext, initContainers: inits,
-		sidecars: jm.Sidecars, scheduling: jm.PodScheduling,
+		sidecars: jm.Sidecars, scheduling: jm.PodScheduling, template: jm.PodTemplate,
 	})
 }
 

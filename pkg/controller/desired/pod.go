@@ -120,6 +120,8 @@ type podOptions struct {
 	initContainers    []corev1.Container
 	sidecars          []corev1.Container
 	scheduling        v1beta1.PodScheduling
+	// template is the component's podTemplate, under everything else.
+	template *v1beta1.PodTemplate
 }
 
 // podTemplate is the pod template of a Flink component whose main container is main; configHash
@@ -128,14 +130,15 @@ type podOptions struct {
 // operator's own always win (the CRD rejects the user's attempts to set them anyway). The user's
 // init containers and sidecars get the restricted container defaults where they leave them unset.
 func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVolumes []corev1.Volume, main corev1.Container, opts podOptions) corev1.PodTemplateSpec {
-	annotations := copyMap(opts.annotations)
+	templateLabels, templateAnnotations := templateMetadata(opts.template)
+	annotations := mergeLabels(templateAnnotations, copyMap(opts.annotations))
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
 	annotations[ConfigHashAnnotation] = configHash
 	template := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
-			Labels:      mergeLabels(opts.labels, names.ComponentLabels(fc.Name, component)),
+			Labels:      mergeLabels(mergeLabels(templateLabels, opts.labels), names.ComponentLabels(fc.Name, component)),
 			Annotations: annotations,
 		},
 		Spec: corev1.PodSpec{
@@ -150,6 +153,7 @@ func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVo
 		},
 	}
 	schedule(&template.Spec, opts.scheduling)
+	underTemplate(&template.Spec, opts.template)
 	return template
 }
 

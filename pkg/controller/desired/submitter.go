@@ -57,7 +57,7 @@ func submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	}
 	template := podTemplate(fc, names.ComponentSubmitter, "", spec.Volumes, main, podOptions{
 		annotations: spec.PodAnnotations, labels: spec.PodLabels, nodeSelector: spec.NodeSelector,
-		tolerations: spec.Tolerations, securityContext: spec.SecurityContext, scheduling: spec.PodScheduling,
+		tolerations: spec.Tolerations, securityContext: spec.SecurityContext, scheduling: spec.PodScheduling, template: spec.PodTemplate,
 		ownInitContainers: []corev1.Container{waitForJobManager(fc)},
 		initContainers:    withJobMounts(spec.InitContainers, spec.VolumeMounts),
 	})

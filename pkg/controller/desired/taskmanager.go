@@ -39,6 +39,6 @@ func taskManagerDeployment(fc *v1beta1.FlinkCluster, configHash string) *appsv1.
 		podTemplate(fc, names.ComponentTaskManager, configHash, tm.Volumes, container, podOptions{
 			annotations: tm.PodAnnotations, labels: tm.PodLabels, nodeSelector: tm.NodeSelector,
 			tolerations: tm.Tolerations, securityContext: tm.SecurityContext, initContainers: tm.InitContainers,
-			sidecars: tm.Sidecars, scheduling: tm.PodScheduling,
+			sidecars: tm.Sidecars, scheduling: tm.PodScheduling, template: tm.PodTemplate,
 		}))
 }

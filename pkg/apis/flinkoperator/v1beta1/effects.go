@@ -96,6 +96,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.jobManager.dnsConfig":                     RestartsJob,
 	"spec.jobManager.runtimeClassName":              RestartsJob,
 	"spec.jobManager.schedulerName":                 RestartsJob,
+	"spec.jobManager.podTemplate":                   RestartsJob,
 
 	"spec.taskManager.ports":                         RestartsJob,
 	"spec.taskManager.extraPorts":                    RestartsJob,
@@ -124,6 +125,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.taskManager.dnsConfig":                     RestartsJob,
 	"spec.taskManager.runtimeClassName":              RestartsJob,
 	"spec.taskManager.schedulerName":                 RestartsJob,
+	"spec.taskManager.podTemplate":                   RestartsJob,
 
 	"spec.job.jarFile":                       RestartsJob,
 	"spec.job.className":                     RestartsJob,
@@ -157,4 +159,5 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.job.dnsConfig":                     RestartsJob,
 	"spec.job.runtimeClassName":              RestartsJob,
 	"spec.job.schedulerName":                 RestartsJob,
+	"spec.job.podTemplate":                   RestartsJob,
 }

@@ -3,6 +3,7 @@ package v1beta1
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // PodScheduling are the pod-level scheduling and identity settings that the JobManager,
@@ -89,4 +90,42 @@ type HorizontalPodAutoscalerSpec struct {
 	// Behavior configures the scale-up and scale-down policies and stabilisation windows.
 	// +optional
 	Behavior *autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior,omitempty"`
+}
+
+// PodTemplate holds pod settings that have no field of their own in this API. The operator builds
+// the component's pod on top of it: the template's labels and annotations first, then podLabels
+// and podAnnotations, then the operator's own; the template's spec first, then every field the
+// operator or a named field of this API sets. So that nothing is silently overridden, the
+// template may not set what the operator or a named field owns (containers, init containers,
+// volumes, the service account, image pull secrets, the restart policy, the scheduling fields
+// above, nodeSelector, tolerations, securityContext): the cluster's InvalidSpec condition names
+// the key and the field to use instead.
+type PodTemplate struct {
+	// Metadata are labels and annotations for the pods.
+	// +optional
+	Metadata PodTemplateMetadata `json:"metadata,omitempty"`
+
+	// Spec holds Kubernetes PodSpec fields (for example enableServiceLinks, hostNetwork,
+	// readinessGates, os, shareProcessNamespace). The API server stores it as given; the
+	// operator checks it against the PodSpec schema and the rule above, and reports a mistake
+	// in the InvalidSpec condition.
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:validation:MaxProperties=64
+	// +optional
+	Spec *runtime.RawExtension `json:"spec,omitempty"`
+}
+
+// PodTemplateMetadata are a pod template's labels and annotations.
+type PodTemplateMetadata struct {
+	// Labels are added to the pods; they never replace the operator's own labels.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="podTemplate.metadata.labels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the pods; use other keys"
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Annotations are added to the pods.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('flinkoperator.k8s.io/'))",message="podTemplate.metadata.annotations must not use the flinkoperator.k8s.io/ prefix: the operator's own annotations live there"
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
 }

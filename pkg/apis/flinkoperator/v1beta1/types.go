@@ -479,6 +479,11 @@ type JobManagerSpec struct {
 	// +optional
 	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
 
+	// PodTemplate holds pod settings without a field of their own here, merged under the
+	// operator's (see PodTemplate and docs/api.md "Pod templates").
+	// +optional
+	PodTemplate *PodTemplate `json:"podTemplate,omitempty"`
+
 	// PodScheduling: affinity, hostAliases, priorityClassName, topologySpreadConstraints,
 	// terminationGracePeriodSeconds, dnsPolicy, dnsConfig, runtimeClassName, schedulerName.
 	PodScheduling `json:",inline"`
@@ -673,6 +678,11 @@ type TaskManagerSpec struct {
 	// TaskManagers): a TCP check of the RPC port, with the fields set here replacing its own.
 	// +optional
 	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+
+	// PodTemplate holds pod settings without a field of their own here, merged under the
+	// operator's (see PodTemplate and docs/api.md "Pod templates").
+	// +optional
+	PodTemplate *PodTemplate `json:"podTemplate,omitempty"`
 
 	// PodScheduling: affinity, hostAliases, priorityClassName, topologySpreadConstraints,
 	// terminationGracePeriodSeconds, dnsPolicy, dnsConfig, runtimeClassName, schedulerName.
@@ -958,6 +968,11 @@ type JobSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'flinkoperator.k8s.io/cluster'].exists(k, k in self)",message="spec.job.podLabels must not set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, app.kubernetes.io/managed-by or flinkoperator.k8s.io/cluster: those are the operator's own labels, which select the pods; use other keys"
 	// +optional
 	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// PodTemplate holds pod settings without a field of their own here, merged under the
+	// operator's (see PodTemplate and docs/api.md "Pod templates").
+	// +optional
+	PodTemplate *PodTemplate `json:"podTemplate,omitempty"`
 
 	// PodScheduling: affinity, hostAliases, priorityClassName, topologySpreadConstraints,
 	// terminationGracePeriodSeconds, dnsPolicy, dnsConfig, runtimeClassName, schedulerName.
