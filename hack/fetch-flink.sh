@@ -34,11 +34,12 @@ echo "fetch-flink: downloading apache-flink-libraries==$version from PyPI" >&2
 "${pip[@]}" download --quiet --no-deps \
   "apache-flink-libraries==$version" -d "$tmp/dl" >&2
 
-archive=$(ls "$tmp"/dl/apache_flink_libraries-"$version"*)
+# The archive's name uses '_' from 1.19 on and '-' before (1.18.1's sdist).
+archive=$(ls "$tmp"/dl/apache[-_]flink[-_]libraries-"$version"*)
 mkdir -p "$tmp/x"
 case $archive in
   *.whl) unzip -q "$archive" 'pyflink/*' -d "$tmp/x"; src=$tmp/x/pyflink ;;
-  *.tar.gz) tar -xzf "$archive" -C "$tmp/x"; src=$(echo "$tmp"/x/apache_flink_libraries-*/deps) ;;
+  *.tar.gz) tar -xzf "$archive" -C "$tmp/x"; src=$(echo "$tmp"/x/apache[-_]flink[-_]libraries-*/deps) ;;
   *) echo "fetch-flink: unexpected archive $archive" >&2; exit 1 ;;
 esac
 

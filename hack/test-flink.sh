@@ -5,13 +5,14 @@
 # `go test -tags flink` on test/flinkcluster and test/contract, which start
 # local JobManager/TaskManager JVMs per version. Exits non-zero on failure.
 #
-# FLINK_VERSIONS=2.3.0,1.20.5 (default) selects the versions.
+# FLINK_VERSIONS selects the versions; the default is the newest patch of every minor from 1.18
+# (the first for Java 17) to 2.3, as test/flinkcluster.DefaultVersions lists them.
 # The full log is kept in bin/test-flink.log.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export FLINK_VERSIONS=${FLINK_VERSIONS:-2.3.0,1.20.5}
+export FLINK_VERSIONS=${FLINK_VERSIONS:-2.3.0,2.2.1,2.1.3,2.0.2,1.20.5,1.19.3,1.18.1}
 start=$SECONDS
 
 for v in ${FLINK_VERSIONS//,/ }; do

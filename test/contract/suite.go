@@ -383,9 +383,9 @@ func testSubmitWithJobID(t *testing.T, s *S) {
 
 	d, states := s.waitRunning(t, ctx, id)
 	s.fact(t, "states until RUNNING: %v", states)
-	if d.ID != id || d.Name != job.Name || d.JobType != "STREAMING" || d.StartTime.Time().IsZero() || !d.EndTime.Time().IsZero() {
-		t.Errorf("GetJob = id %s name %q type %q start %v end %v; want id %s name %q type STREAMING, started, not ended",
-			d.ID, d.Name, d.JobType, d.StartTime, d.EndTime, id, job.Name)
+	if d.ID != id || d.Name != job.Name || d.JobType != s.jobType("STREAMING") || d.StartTime.Time().IsZero() || !d.EndTime.Time().IsZero() {
+		t.Errorf("GetJob = id %s name %q type %q start %v end %v; want id %s name %q type %q, started, not ended",
+			d.ID, d.Name, d.JobType, d.StartTime, d.EndTime, id, job.Name, s.jobType("STREAMING"))
 	}
 	for _, v := range d.Vertices {
 		if v.Parallelism != 2 {
@@ -691,8 +691,8 @@ func testBatchJobFinishes(t *testing.T, s *S) {
 	s.submit(t, ctx, SubmitArgs{JobID: id, Parallelism: 1, Args: job.Args()})
 	d, states := s.waitState(t, ctx, id, flinkclient.JobStateFinished)
 	s.fact(t, "bounded batch job states: %v, job-type %q", states, d.JobType)
-	if d.JobType != "BATCH" {
-		t.Errorf("job-type %q, want BATCH", d.JobType)
+	if d.JobType != s.jobType("BATCH") {
+		t.Errorf("job-type %q, want %q", d.JobType, s.jobType("BATCH"))
 	}
 	cs, err := s.Target.ReadCounts(ctx, out)
 	if err != nil {
@@ -909,4 +909,14 @@ func testJobMetrics(t *testing.T, s *S) {
 	if err != nil || len(unknown) != 0 {
 		t.Errorf("GetJobMetrics on an unknown job: %v, %v; want no metrics and no error", unknown, err)
 	}
+}
+
+// jobType is the job-type GET /jobs/{id} reports for a job of kind: Flink sends the field from 1.20
+// on (the 1.19 contract run saw none); the operator reads nothing from it.
+func (s *S) jobType(kind string) string {
+	var major, minor int
+	if _, err := fmt.Sscanf(s.Target.FlinkVersion(), "%d.%d", &major, &minor); err == nil && major == 1 && minor < 20 {
+		return ""
+	}
+	return kind
 }

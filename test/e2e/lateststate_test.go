@@ -112,7 +112,11 @@ func TestLatestState(t *testing.T) {
 	assert.Equal(t, v1beta1.CheckpointRetentionRetainOnCancellation, jobOf(fc).CheckpointRetention)
 	cm, err := env.kube.CoreV1().ConfigMaps(ns).Get(context.Background(), names.ConfigMap(name), metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Contains(t, cm.Data[desired.FlinkConfV1Key], "execution.checkpointing.num-retained: 46", "(60 s + 30 s) / 2 s + 1")
+	retainedKey := desired.NumRetainedKey
+	if d := env.dist; d.Major == 1 && d.Minor < 20 {
+		retainedKey = desired.LegacyNumRetainedKey // renamed at 1.20
+	}
+	assert.Contains(t, cm.Data[desired.FlinkConfV1Key], retainedKey+": 46", "(60 s + 30 s) / 2 s + 1")
 	waitFor(t, ns, name, 2*time.Minute, "condition LatestStateAvailable", func(fc *v1beta1.FlinkCluster) bool {
 		c := meta.FindStatusCondition(fc.Status.Conditions, "LatestStateAvailable")
 		return c != nil && c.Reason == "Retained"

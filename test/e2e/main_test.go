@@ -77,7 +77,8 @@ func runMain(m *testing.M) int {
 	if err != nil {
 		return fail("fetching Flink", err)
 	}
-	env.dist = flinkcluster.Dist{Version: env.version, Home: home, Major: major(env.version)}
+	maj, minor := versionParts(env.version)
+	env.dist = flinkcluster.Dist{Version: env.version, Home: home, Major: maj, Minor: minor}
 	if env.jobJar, err = script("test/flink-job/build.sh", env.version); err != nil {
 		return fail("building the test job", err)
 	}
@@ -109,11 +110,10 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-func major(version string) int {
-	if strings.HasPrefix(version, "1.") {
-		return 1
-	}
-	return 2
+// versionParts is a Flink version's major and minor (1 and 18 for 1.18.1).
+func versionParts(version string) (major, minor int) {
+	fmt.Sscanf(version, "%d.%d", &major, &minor)
+	return major, minor
 }
 
 // script runs a repository script and returns the last line it printed.

@@ -47,7 +47,18 @@ func TestConfigFileName(t *testing.T) {
 			t.Logf("flink %s: flink-conf.yaml only: %s %v; config.yaml only: %s %v; both (1024m/1280m): %s %v",
 				v, onlyLegacy, firstLine(errLegacy), onlyNew, firstLine(errNew), both, firstLine(errBoth))
 
-			if errNew != nil || onlyNew != heap1024 {
+			switch {
+			case d.Major == 1 && d.Minor < 19:
+				// 1.18 knows only flink-conf.yaml: config.yaml alone is an error (the
+				// operator writes both files).
+				if errNew == nil || !strings.Contains(errNew.Error(), "flink-conf.yaml") {
+					t.Errorf("1.18: want an error about the missing flink-conf.yaml, got %s %v", onlyNew, errNew)
+				}
+				if errLegacy != nil || errBoth != nil || onlyLegacy != heap1024 || both != heap1024 {
+					t.Errorf("1.18: want flink-conf.yaml read, got %s %v / %s %v", onlyLegacy, errLegacy, both, errBoth)
+				}
+				return
+			case errNew != nil || onlyNew != heap1024:
 				t.Errorf("config.yaml not read: %s %v", onlyNew, errNew)
 			}
 			switch d.Major {

@@ -29,10 +29,11 @@ import (
 	"testing"
 )
 
-// Versions the suite covers by default: the newest Flink 2.x and 1.20.x that
-// PyPI's apache-flink-libraries serves. FLINK_VERSIONS (comma separated)
-// overrides them.
-var DefaultVersions = []string{"2.3.0", "1.20.5"}
+// Versions the suite covers by default: the newest patch of every Flink minor
+// from 1.18 (the first release for Java 17) to 2.3 that PyPI's
+// apache-flink-libraries serves, newest first. FLINK_VERSIONS (comma
+// separated) overrides them.
+var DefaultVersions = []string{"2.3.0", "2.2.1", "2.1.3", "2.0.2", "1.20.5", "1.19.3", "1.18.1"}
 
 // Versions returns FLINK_VERSIONS or DefaultVersions.
 func Versions() []string {
@@ -52,8 +53,8 @@ func RepoRoot() string {
 type Dist struct {
 	Version string
 	Home    string // bin/flink/VERSION: lib/, opt/, plugins/, bin/bash-java-utils.jar
-	// Major is the Flink major version (1 or 2).
-	Major int
+	// Major and Minor are the Flink version's (1 and 18 for 1.18.1).
+	Major, Minor int
 }
 
 var fetchMu sync.Mutex
@@ -65,11 +66,11 @@ func Fetch(t testing.TB, version string) Dist {
 	fetchMu.Lock()
 	defer fetchMu.Unlock()
 	home := runScript(t, filepath.Join(RepoRoot(), "hack", "fetch-flink.sh"), version)
-	major := 1
-	if strings.HasPrefix(version, "2.") {
-		major = 2
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		t.Fatalf("Flink version %q: %v", version, err)
 	}
-	return Dist{Version: version, Home: home, Major: major}
+	return Dist{Version: version, Home: home, Major: major, Minor: minor}
 }
 
 // BuildJob returns the test job JAR for version, building it with Maven
@@ -128,10 +129,15 @@ func (d Dist) Classpath() (string, error) {
 	return strings.Join(append(cp, dist), string(os.PathListSeparator)), nil
 }
 
-var defaultOptsRE = regexp.MustCompile(`(?m)^\s+all:\s*(--add-\S.*)$`)
+var (
+	defaultOptsRE = regexp.MustCompile(`(?m)^\s+all:\s*(--add-\S.*)$`)
+	// Flink 1.18 bundles the flat flink-conf.yaml, with the flags in env.java.opts.all.
+	legacyOptsRE = regexp.MustCompile(`(?m)^env\.java\.opts\.all:\s*(--add-\S.*)$`)
+)
 
-// DefaultJavaOpts returns env.java.opts.all of the config.yaml bundled in
-// flink-dist (the --add-exports/--add-opens flags Flink needs on Java 17).
+// DefaultJavaOpts returns env.java.opts.all of the configuration bundled in
+// flink-dist (the --add-exports/--add-opens flags Flink needs on Java 17):
+// config.yaml from 1.19 on, flink-conf.yaml in 1.18.
 func (d Dist) DefaultJavaOpts() ([]string, error) {
 	dist, err := filepath.Glob(filepath.Join(d.Home, "lib", "flink-dist*.jar"))
 	if err != nil || len(dist) != 1 {
@@ -142,7 +148,11 @@ func (d Dist) DefaultJavaOpts() ([]string, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	f, err := zr.Open("config.yaml")
+	name, re := "config.yaml", defaultOptsRE
+	if d.Major == 1 && d.Minor < 19 {
+		name, re = "flink-conf.yaml", legacyOptsRE
+	}
+	f, err := zr.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dist[0], err)
 	}
@@ -151,9 +161,9 @@ func (d Dist) DefaultJavaOpts() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := defaultOptsRE.FindSubmatch(b)
+	m := re.FindSubmatch(b)
 	if m == nil {
-		return nil, fmt.Errorf("%s: no env.java.opts.all in bundled config.yaml", dist[0])
+		return nil, fmt.Errorf("%s: no env.java.opts.all in bundled %s", dist[0], name)
 	}
 	return strings.Fields(string(m[1])), nil
 }

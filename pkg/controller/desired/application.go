@@ -39,6 +39,11 @@ func checkApplication(fc *v1beta1.FlinkCluster) error {
 	if !fc.Spec.Job.ApplicationMode() {
 		return nil
 	}
+	if v := clusterFlinkVersion(fc); v.known() && v.major == 1 && v.minor < 19 {
+		// Found by the end-to-end smoke run on 1.18.1: its entry point takes no --jars (it reads
+		// the unknown option as the start of the job's arguments) and finds no job class.
+		return fmt.Errorf("spec.job.mode: Application needs Flink 1.19 or newer, whose application entry point takes the job's JAR (--jars); Flink %d.%d has none: use mode Detached, or an image of Flink 1.19 or newer", v.major, v.minor)
+	}
 	for k, want := range applicationKeys {
 		if v, ok := fc.Spec.FlinkProperties[k]; ok && string(v) != want {
 			return fmt.Errorf("spec.flinkProperties[%q]: application mode needs %s (the operator reads the job's end from the JobManager); remove the key", k, want)

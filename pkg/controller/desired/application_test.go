@@ -42,6 +42,12 @@ func TestApplicationRejects(t *testing.T) {
 		{"a JobManager that shuts down with its job", func(fc *v1beta1.FlinkCluster) {
 			fc.Spec.FlinkProperties["execution.shutdown-on-application-finish"] = "true"
 		}, `spec.flinkProperties["execution.shutdown-on-application-finish"]`},
+		{"Flink 1.18 by its image", func(fc *v1beta1.FlinkCluster) {
+			fc.Spec.Image.Name = "flink:1.18.1-java17"
+		}, "spec.job.mode: Application needs Flink 1.19 or newer"},
+		{"Flink 1.18 by spec.flinkVersion", func(fc *v1beta1.FlinkCluster) {
+			fc.Spec.FlinkVersion = "1.18"
+		}, "Flink 1.18 has none: use mode Detached"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +62,10 @@ func TestApplicationRejects(t *testing.T) {
 	fc.Spec.FlinkProperties["execution.shutdown-on-application-finish"] = "false"
 	_, err := Build(fc, Env{})
 	assert.NoError(t, err, "the value the operator sets anyway is accepted")
+	fc = application()
+	fc.Spec.Image.Name = "flink:1.19.3"
+	_, err = Build(fc, Env{})
+	assert.NoError(t, err, "1.19 has --jars")
 }
 
 func TestApplicationCommand(t *testing.T) {

@@ -91,6 +91,12 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 			conf[k] = string(v)
 		}
 	}
+	if version.needsModuleOptionsInJavaOpts(fc.Spec.Image.Name) {
+		// Flink 1.18 has no env.java.default-opts.all: its image's own flink-conf.yaml carries
+		// the flags in env.java.opts.all, which the operator's configuration replaces. They go
+		// first, and a user's env.java.opts.all after them.
+		conf[JVMOptionsKey] = strings.TrimSpace(jdkModuleOptions + " " + conf[JVMOptionsKey])
+	}
 	if fc.Spec.Job.ApplicationMode() {
 		for k, v := range applicationKeys {
 			conf[k] = v
@@ -103,6 +109,10 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 // DefaultJVMOptionsKey holds the JVM options Flink's scripts give every Flink process before
 // env.java.opts.all (Flink 1.19+).
 const DefaultJVMOptionsKey = "env.java.default-opts.all"
+
+// JVMOptionsKey holds the JVM options of every Flink process; on Flink 1.18 the module options go
+// here.
+const JVMOptionsKey = "env.java.opts.all"
 
 // jdkModuleOptions are the flags that Flink's own default configuration (env.java.opts.all in the
 // config.yaml inside flink-dist) passes to every JVM so that Flink may reach into JDK internals on

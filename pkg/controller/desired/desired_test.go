@@ -322,6 +322,39 @@ func TestJDKModuleOptions(t *testing.T) {
 	assert.Equal(t, "-Dmine=1", flinkConfig(fc, 1000, 2000)[DefaultJVMOptionsKey], "flinkProperties may override it")
 }
 
+// TestJDKModuleOptionsOnFlink118: 1.18 has no env.java.default-opts.all (the contract suite found
+// its image's flags in env.java.opts.all), so they go first in env.java.opts.all, before a
+// user's; not for Java 8 images, not on other versions.
+func TestJDKModuleOptionsOnFlink118(t *testing.T) {
+	tests := []struct {
+		image, user string
+		wantPrefix  bool
+		wantSuffix  string
+	}{
+		{image: "flink:1.18.1-java17", wantPrefix: true},
+		{image: "flink:1.18", user: "-Dmine=1", wantPrefix: true, wantSuffix: " -Dmine=1"},
+		{image: "flink:1.18-scala_2.12-java8", user: "-Dmine=1", wantSuffix: "-Dmine=1"},
+		{image: "flink:1.20", user: "-Dmine=1", wantSuffix: "-Dmine=1"},
+		{image: "flink:2.3.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image+"/"+tt.user, func(t *testing.T) {
+			fc := base()
+			fc.Spec.Image.Name = tt.image
+			if tt.user != "" {
+				fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{JVMOptionsKey: v1beta1.FlinkPropertyValue(tt.user)}
+			}
+			opts := flinkConfig(fc, 1000, 2000)[JVMOptionsKey]
+			if tt.wantPrefix {
+				assert.True(t, strings.HasPrefix(opts, jdkModuleOptions), opts)
+				assert.Equal(t, jdkModuleOptions+tt.wantSuffix, opts)
+				return
+			}
+			assert.Equal(t, tt.wantSuffix, opts)
+		})
+	}
+}
+
 func TestFlinkPropertiesWinExceptOwnedKeys(t *testing.T) {
 	fc := base()
 	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{"taskmanager.memory.process.size": "999m", "rest.port": "1", "parallelism.default": "3"}

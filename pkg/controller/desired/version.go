@@ -64,6 +64,24 @@ func (v flinkVersion) needsModuleOptions(image string) bool {
 	return !v.known() || v.major > 1 || v.minor >= 19
 }
 
+// OldestSupportedFlink is the oldest Flink the operator is tested with: 1.18, the first release
+// for Java 17 (the REST contract suite runs on the newest patch of every minor from it on).
+const OldestSupportedFlink = "1.18"
+
+// FlinkVersionSupported reports the cluster's Flink major.minor and whether it is at least
+// OldestSupportedFlink; a version neither spec.flinkVersion nor the image tag names counts as
+// supported (a custom image is taken to be a current Flink).
+func FlinkVersionSupported(fc *v1beta1.FlinkCluster) (string, bool) {
+	v := clusterFlinkVersion(fc)
+	return FlinkVersion(fc), !v.known() || v.major > 1 || v.minor >= 18
+}
+
+// needsModuleOptionsInJavaOpts: Flink 1.18, the first for Java 17, needs the module options too,
+// but has only env.java.opts.all to carry them (unless the image runs Java 8).
+func (v flinkVersion) needsModuleOptionsInJavaOpts(image string) bool {
+	return v.major == 1 && v.minor == 18 && !strings.Contains(imageTag(image), "java8")
+}
+
 // FlinkVersion is the Flink major.minor the cluster runs, as spec.flinkVersion or the image tag
 // says ("" when neither does).
 func FlinkVersion(fc *v1beta1.FlinkCluster) string {

@@ -55,6 +55,11 @@ const (
 	// (True while the rollback is in progress or in force, with its reason UpdateFailed or
 	// UpdateTimedOut); absent without spec.job.rollback.
 	ConditionRolledBack = "RolledBack"
+	// ConditionFlinkVersionSupported is False (reason UnsupportedFlinkVersion) while the cluster's
+	// Flink version, from spec.flinkVersion or the image tag, is older than the oldest the operator
+	// is tested with (desired.OldestSupportedFlink); absent otherwise, also when the version is
+	// unknown (a custom image tag).
+	ConditionFlinkVersionSupported = "FlinkVersionSupported"
 )
 
 // ReasonForeignEndpoints is the JobManagerReachable condition's reason while hand-made
@@ -126,6 +131,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 	setHAPermittedCondition(&st, fc, obs.HAAccess, in.Now)
 	setJobHealthyCondition(&st, in.Job, in.Health, in.Now)
 	setRolledBackCondition(&st, fc.Spec.Job, in.Job, in.Now)
+	setFlinkVersionCondition(&st, fc, in.Now)
 	switch {
 	case in.ServiceRedirected != "":
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
@@ -421,6 +427,23 @@ func setLatestStateCondition(st *v1beta1.FlinkClusterStatus, spec *v1beta1.JobSp
 		cond.Status = metav1.ConditionTrue
 	}
 	setCondition(&st.Conditions, cond, now)
+}
+
+// setFlinkVersionCondition flags a Flink older than the operator supports. The manifest stays
+// valid (it is data, and the original operator's manifests name older images): the operator
+// manages the cluster as for the oldest supported version, which such an image may not follow.
+func setFlinkVersionCondition(st *v1beta1.FlinkClusterStatus, fc *v1beta1.FlinkCluster, now time.Time) {
+	version, supported := desired.FlinkVersionSupported(fc)
+	if supported {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionFlinkVersionSupported)
+		return
+	}
+	setCondition(&st.Conditions, metav1.Condition{Type: ConditionFlinkVersionSupported, Status: metav1.ConditionFalse,
+		Reason: "UnsupportedFlinkVersion", ObservedGeneration: st.ObservedGeneration,
+		Message: fmt.Sprintf("Flink %s is older than %s, the oldest version this operator is tested with; "+
+			"savepoints, job IDs and restores may not work as documented: move the image to Flink %s or newer "+
+			"(an update through a savepoint; docs/compatibility.md, Flink versions)",
+			version, desired.OldestSupportedFlink, desired.OldestSupportedFlink)}, now)
 }
 
 // setJobHealthyCondition reports the verdict on a job that has one.

@@ -296,3 +296,43 @@ func TestHAPermittedCondition(t *testing.T) {
 		assert.Empty(t, st.Conditions)
 	})
 }
+
+// TestFlinkVersionCondition: a Flink older than the oldest tested one is flagged, by
+// spec.flinkVersion or else the image tag; a supported or unknown version leaves no condition.
+func TestFlinkVersionCondition(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, flinkVersion, image string
+		flagged                   string // the version named, "" for no condition
+	}{
+		{"spec.flinkVersion 1.14", "1.14", "flink:1.20", "1.14"},
+		{"an image tag 1.17", "", "flink:1.17.2-scala_2.12-java11", "1.17"},
+		{"1.18, the oldest tested", "", "flink:1.18.1-java17", ""},
+		{"1.19 by spec.flinkVersion over an old tag", "1.19", "flink:1.13", ""},
+		{"2.0", "", "flink:2.0", ""},
+		{"a custom tag", "", "registry.example.com/streaming/app:3f2a9c1", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := &v1beta1.FlinkCluster{Spec: v1beta1.FlinkClusterSpec{FlinkVersion: tc.flinkVersion, Image: v1beta1.ImageSpec{Name: tc.image}}}
+			st := &v1beta1.FlinkClusterStatus{}
+			setFlinkVersionCondition(st, fc, t0)
+			cond := meta.FindStatusCondition(st.Conditions, ConditionFlinkVersionSupported)
+			if tc.flagged == "" {
+				assert.Nil(t, cond)
+				return
+			}
+			require.NotNil(t, cond)
+			assert.Equal(t, metav1.ConditionFalse, cond.Status)
+			assert.Equal(t, "UnsupportedFlinkVersion", cond.Reason)
+			assert.Contains(t, cond.Message, "Flink "+tc.flagged+" is older than 1.18")
+		})
+	}
+	// Fixed, the condition goes.
+	fc := &v1beta1.FlinkCluster{Spec: v1beta1.FlinkClusterSpec{Image: v1beta1.ImageSpec{Name: "flink:1.15"}}}
+	st := &v1beta1.FlinkClusterStatus{}
+	setFlinkVersionCondition(st, fc, t0)
+	fc.Spec.Image.Name = "flink:1.20"
+	setFlinkVersionCondition(st, fc, t0)
+	assert.Empty(t, st.Conditions)
+}

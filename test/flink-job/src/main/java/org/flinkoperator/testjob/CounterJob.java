@@ -8,7 +8,6 @@ import java.util.Map;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -109,8 +108,9 @@ public class CounterJob {
             this.failAfter = failAfter;
         }
 
-        @Override
-        public void open(OpenContext ctx) throws IOException {
+        // Set up on the first element rather than in open(): open's signature changed between
+        // Flink 1.18 (Configuration) and 2.x (OpenContext), and one source builds for both.
+        private void setUp() throws IOException {
             count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
             if (!out.isEmpty()) {
                 file = new FileOutputStream(out, true);
@@ -119,6 +119,9 @@ public class CounterJob {
 
         @Override
         public void processElement(String key, Context ctx, Collector<String> collector) throws IOException {
+            if (count == null) {
+                setUp();
+            }
             if (failAfter >= 0 && ++seen > failAfter) {
                 throw new IllegalStateException("CounterJob: intentional failure after " + failAfter + " records");
             }
