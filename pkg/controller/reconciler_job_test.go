@@ -163,6 +163,25 @@ func TestSucceededJobDeletesTheCluster(t *testing.T) {
 	assert.Empty(t, f.sync(), "a stopped cluster costs nothing")
 }
 
+// The autoscaler goes with the TaskManagers whose replicas it sets; the disruption budget stays
+// while the JobManager does.
+func TestCleanupPolicyTakesTheAutoscalerWithTheTaskManagers(t *testing.T) {
+	fc := jobCluster()
+	fc.Spec.PodDisruptionBudget = &policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr.To(intstr.FromInt32(1))}
+	fc.Spec.TaskManager.HorizontalPodAutoscaler = &v1beta1.HorizontalPodAutoscalerSpec{MaxReplicas: 4}
+	f := startedJob(t, fc)
+	require.Len(t, f.indexers["hpa"].List(), 1)
+	require.Len(t, f.indexers["pdb"].List(), 1)
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.CancelRequested = ptr.To(true) })
+	f.rest.SetSavepointOutcome(jmURL, f.job().ID, flinkfake.Outcome{Location: "/savepoints/final"})
+	for i := 0; i < 4; i++ {
+		f.sync()
+	}
+	assert.Equal(t, v1beta1.ClusterStatePartiallyStopped, f.cluster().Status.State, "afterJobCancelled: DeleteTaskManager")
+	assert.Empty(t, f.indexers["hpa"].List(), "no autoscaler without TaskManagers")
+	assert.Len(t, f.indexers["pdb"].List(), 1, "the JobManager is still there")
+}
+
 func TestCancelledJobDeletesOnlyTaskManagers(t *testing.T) {
 	f := startedJob(t, jobCluster())
 	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.CancelRequested = ptr.To(true) })
