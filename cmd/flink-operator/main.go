@@ -23,6 +23,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == fetchJarCommand {
+		os.Exit(runFetchJar(os.Args[2:], os.Stderr))
+	}
 	opts := defaultOptions()
 	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	opts.bind(fs)

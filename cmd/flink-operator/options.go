@@ -17,10 +17,13 @@ type options struct {
 	namespace  string
 	// operatorNamespace is where the operator itself runs: FlinkClusters' NetworkPolicies admit it.
 	operatorNamespace string
-	workers           int
-	kubeAPIQPS        float32
-	kubeAPIBurst      int
-	cacheSyncTimeout  time.Duration
+	// jarFetcherImage is the operator's own image: init containers run it to fetch http(s)
+	// jarFiles.
+	jarFetcherImage  string
+	workers          int
+	kubeAPIQPS       float32
+	kubeAPIBurst     int
+	cacheSyncTimeout time.Duration
 
 	leaderElect          bool
 	leaderElectionNS     string
@@ -69,6 +72,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.cacheSyncTimeout, "cache-sync-timeout", o.cacheSyncTimeout, "Give up when the informer caches have not synced by then.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", o.leaderElect, "Elect a leader through a Lease so that only one replica acts.")
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", o.operatorNamespace, "The operator's own namespace, which FlinkClusters' NetworkPolicies (spec.networkPolicy) admit to the JobManagers' REST port. Default: POD_NAMESPACE; empty outside the cluster.")
+	fs.StringVar(&o.jarFetcherImage, "jar-fetcher-image", o.jarFetcherImage, "The operator's own image, which an init container runs to fetch a job's http:// or https:// jarFile (flink-operator fetch-jar). Empty: such jarFiles are reported as an invalid spec.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", o.leaderElectionNS, "Namespace of the leader-election Lease. Empty: the pod's namespace (POD_NAMESPACE).")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", o.leaderElectionID, "Name of the leader-election Lease.")
 	fs.StringVar(&o.leaderElectionHolder, "leader-election-identity", o.leaderElectionHolder, "This replica's identity in the Lease (default: the hostname).")

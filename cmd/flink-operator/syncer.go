@@ -38,5 +38,6 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
 	return controller.NewReconciler(controller.Config{Listers: listers, Kube: kube, Flink: flink,
 		FlinkReader: rest, FlinkWriter: rest, URLs: urls, Recorder: recorder, Settings: opts.fsm, Now: time.Now, Namespace: opts.operatorNamespace,
+		JarFetcherImage: opts.jarFetcherImage,
 	}), broadcaster.Shutdown, nil
 }

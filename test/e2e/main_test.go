@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 	"github.com/flink-operator/flink-operator/test/flinkcluster"
 	"github.com/flink-operator/flink-operator/test/localnode"
@@ -182,6 +183,8 @@ func startNode() (func(), error) {
 			}
 			return env.dist, nil
 		},
+		// The operator's image runs one program, the operator binary: its fetch-jar subcommand.
+		Binaries: map[string]localnode.Binary{operatorImage: {Entrypoint: desired.OperatorBinary, Path: operatorBinary()}},
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(logFile, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
 		},
@@ -213,10 +216,18 @@ func startNode() (func(), error) {
 	}, nil
 }
 
+// operatorImage is the image the suite's operator says it runs (--jar-fetcher-image); the local
+// node runs operatorBinary for it.
+const operatorImage = "flink-operator:e2e"
+
+// operatorBinary is where the suite builds the operator: in the work directory, which the pods'
+// user can reach (a fetch-jar init container runs it as uid 9999).
+func operatorBinary() string { return filepath.Join(env.work, "flink-operator") }
+
 // startOperator runs the operator binary outside the cluster (as `make run` does), reaching
 // JobManagers through the local node's Service proxy; it logs to bin/e2e/operator.log.
 func startOperator() (func(), error) {
-	bin := filepath.Join(env.root, "bin", "e2e-operator")
+	bin := operatorBinary()
 	build := exec.Command("go", "build", "-o", bin, "./cmd/flink-operator")
 	build.Dir, build.Stdout, build.Stderr = env.root, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -229,7 +240,7 @@ func startOperator() (func(), error) {
 	cmd := exec.Command(bin, "--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2",
 		"--jobmanager-url-template="+env.proxyURL+"/services/{{.Namespace}}/{{.Service}}/{{.Port}}",
 		"--flink-poll-interval=2s", "--savepoint-poll-interval=500ms", "--job-lost-grace=10s",
-		"--restart-backoff=2s", "--max-restart-backoff=4s")
+		"--restart-backoff=2s", "--max-restart-backoff=4s", "--jar-fetcher-image="+operatorImage)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -492,7 +492,11 @@ func checkSubmitter(t *testing.T, fc *v1beta1.FlinkCluster, sub *batchv1.Job) {
 	})
 	main := containerNamed(pod.Spec.Containers, "submitter")
 	cmd := strings.Join(main.Command, " ")
-	assert.Contains(t, cmd, "--class "+job.ClassName+" "+job.JarFile, "job.className and job.jarFile")
+	jar := job.JarFile
+	if desired.RemoteJar(job) {
+		jar = checkJarFetch(t, job, pod.Spec, "submitter")
+	}
+	assert.Contains(t, cmd, "--class "+job.ClassName+" "+jar, "job.className and job.jarFile")
 	assert.Contains(t, cmd, "--parallelism "+strconv.Itoa(int(*job.Parallelism)), "job.parallelism")
 	if len(job.Args) > 0 {
 		assert.True(t, strings.HasSuffix(cmd, " "+strings.Join(job.Args, " ")), "job.args: %s", cmd)
@@ -740,4 +744,23 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+// checkJarFetch checks that an http(s) jarFile is fetched by the operator's init container, first
+// of all, into a volume the main container mounts, and returns the path the JAR is read from.
+func checkJarFetch(t *testing.T, job *v1beta1.JobSpec, pod corev1.PodSpec, main string) string {
+	t.Helper()
+	require.NotEmpty(t, pod.InitContainers)
+	fetch := pod.InitContainers[0]
+	assert.Equal(t, "fetch-job-jar", fetch.Name, "the JAR is fetched before anything else")
+	assert.Equal(t, operatorImage, fetch.Image, "the fetcher runs the operator's image (--jar-fetcher-image)")
+	args := strings.Join(fetch.Command, " ")
+	assert.Contains(t, args, "fetch-jar --url "+job.JarFile, "job.jarFile")
+	if job.JarFileChecksum != "" {
+		assert.Contains(t, args, "--checksum "+job.JarFileChecksum, "job.jarFileChecksum")
+	}
+	require.Len(t, fetch.VolumeMounts, 1)
+	dir := fetch.VolumeMounts[0].MountPath
+	assert.True(t, hasMountPath(containerNamed(pod.Containers, main).VolumeMounts, dir), "the %s container mounts the fetched JAR", main)
+	return dir + "/job.jar"
 }

@@ -182,6 +182,9 @@ func startSimulator() (func(), error) {
 	return sim.Stop, nil
 }
 
+// operatorImage is the image the suite's operator says it runs (--jar-fetcher-image).
+const operatorImage = "flink-operator:it"
+
 // startOperator runs the operator binary against the test cluster, reaching JobManagers through
 // the simulator, with short intervals so lifecycles take seconds; it logs to bin/it-operator.log.
 // Tests may kill and restart it through env.operator.
@@ -190,7 +193,7 @@ func startOperator() (func(), error) {
 		"--kubeconfig", env.kubeconfig, "--health-probe-bind-address=0", "--metrics-bind-address=0", "-v=2",
 		"--jobmanager-url-template="+env.simURL+"/clusters/{{.Namespace}}/{{.Name}}",
 		"--flink-poll-interval=1s", "--savepoint-poll-interval=300ms", "--job-lost-grace=3s", "--ha-recovery-grace=8s", "--checkpoint-record-interval=3s",
-		"--restart-backoff=1s", "--max-restart-backoff=2s", "--operator-namespace=flink-operator-system",
+		"--restart-backoff=1s", "--max-restart-backoff=2s", "--operator-namespace=flink-operator-system", "--jar-fetcher-image="+operatorImage,
 		"--health-check-interval="+healthInterval.String(), "--unhealthy-restart-window="+restartWindow.String())
 	if err != nil {
 		return nil, err

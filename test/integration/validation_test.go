@@ -287,6 +287,11 @@ func compatInvalidCases() []invalidCase {
 		{"flinkVersion not a version", session, set("spec.flinkVersion", "latest"), "spec.flinkVersion", "should match"},
 		{"memoryProcessRatio over 100", session, set("spec.taskManager.memoryProcessRatio", 120), "spec.taskManager.memoryProcessRatio", "less than or equal to 100"},
 		{"access scope not known", session, set("spec.jobManager.accessScope", "LoadBalancer"), "spec.jobManager.accessScope", "Headless"},
+		{"jarFile of a scheme flink run cannot read", job, set("spec.job.jarFile", "gs://bucket/job.jar"), "spec.job.jarFile", "an http:// or https:// URL (fetched by an init container"},
+		{"jarFile of an unknown scheme", job, set("spec.job.jarFile", "ftp://host/job.jar"), "spec.job.jarFile", "or mode Application, where Flink fetches"},
+		{"jarFileChecksum not sha256", job, both(set("spec.job.jarFile", "https://h/job.jar"), set("spec.job.jarFileChecksum", "md5:0123")), "spec.job.jarFileChecksum", "should match"},
+		{"jarFileChecksum in upper case", job, both(set("spec.job.jarFile", "https://h/job.jar"), set("spec.job.jarFileChecksum", "sha256:"+strings.Repeat("AB", 32))), "spec.job.jarFileChecksum", "should match"},
+		{"jarFileChecksum of a JAR in the image", job, set("spec.job.jarFileChecksum", "sha256:"+strings.Repeat("ab", 32)), "spec.job.jarFileChecksum", "needs an http:// or https:// jarFile"},
 	}
 }
 

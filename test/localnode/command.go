@@ -37,6 +37,9 @@ const (
 // mapped to the pod directory, then the Flink entry point as a JVM, or a shell script with
 // Service addresses mapped to loopback; it runs as id (see containerIdentity). Every rewrite is appended to the pod's rewrites.log.
 func (r *podRunner) command(ctx context.Context, c corev1.Container, id *identity) (*exec.Cmd, error) {
+	if b, ok := r.node.opts.Binaries[c.Image]; ok {
+		return r.binary(ctx, c, id, b)
+	}
 	dist, err := r.node.opts.Dist(c.Image)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", c.Image, err)
@@ -80,6 +83,39 @@ func (r *podRunner) command(ctx context.Context, c corev1.Container, id *identit
 	}
 	if cmd.Env == nil {
 		cmd.Env = environ(dist, env)
+	}
+	cmd.Dir = r.dir
+	return cmd, rw.write(filepath.Join(r.dir, "rewrites.log"), c.Name)
+}
+
+// binary runs the program of a Binary image: the container's command line, volume paths mapped,
+// with the program's local file in place of its path in the image, and the container's
+// environment over the node's (less what inherited refuses).
+func (r *podRunner) binary(ctx context.Context, c corev1.Container, id *identity, b Binary) (*exec.Cmd, error) {
+	if err := id.checkReadable(b.Path); err != nil {
+		return nil, err
+	}
+	env, err := r.env(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	argv := expandVars(append(append([]string{}, c.Command...), c.Args...), env)
+	if len(argv) == 0 || argv[0] != b.Entrypoint {
+		return nil, fmt.Errorf("image %s: the local node runs only its program %s (command %q)", c.Image, b.Entrypoint, argv)
+	}
+	for i := range argv {
+		argv[i] = r.localPath(c, argv[i])
+	}
+	var rw rewrites
+	rw.add(fmt.Sprintf("command %s is the local file %s", b.Entrypoint, b.Path))
+	cmd := exec.Command(b.Path, argv[1:]...)
+	for _, kv := range os.Environ() {
+		if inherited(kv) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Dir = r.dir
 	return cmd, rw.write(filepath.Join(r.dir, "rewrites.log"), c.Name)

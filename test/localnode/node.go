@@ -43,6 +43,9 @@ type Options struct {
 	WorkDir string
 	// Dist returns the Flink distribution that stands in for an image.
 	Dist func(image string) (flinkcluster.Dist, error)
+	// Binaries are the images other than Flink's the node runs: each one program, found at
+	// its path in the image and run from a local file instead.
+	Binaries map[string]Binary
 	// Logf reports what the node does (t.Logf or a file).
 	Logf func(format string, args ...any)
 	// APIServer is the API server's URL, given to pods as KUBERNETES_SERVICE_HOST/PORT.
@@ -50,6 +53,13 @@ type Options struct {
 	// RestartDelay is the wait before a container is restarted (the kubelet's back-off starts at
 	// 10 s; tests want seconds).
 	RestartDelay time.Duration
+}
+
+// Binary is an image whose one program is a local executable: Entrypoint is its path in the
+// image (what a container's command names), Path the file that runs.
+type Binary struct {
+	Entrypoint string
+	Path       string
 }
 
 // Node runs the pods bound to it.

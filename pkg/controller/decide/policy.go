@@ -63,7 +63,8 @@ func newBuildErr(fc *v1beta1.FlinkCluster, buildErr error) error {
 
 // env is what the builders need to know about where the operator runs.
 func env(snap *snapshot.Snapshot, settings fsm.Settings) desired.Env {
-	return desired.Env{OperatorNamespace: snap.OperatorNamespace, CheckpointRecordInterval: settings.CheckpointRecordInterval}
+	return desired.Env{OperatorNamespace: snap.OperatorNamespace, CheckpointRecordInterval: settings.CheckpointRecordInterval,
+		JarFetcherImage: snap.JarFetcherImage}
 }
 
 // newForeign is foreign unless status already reports exactly these names (condition

@@ -3,7 +3,6 @@ package desired
 import (
 	"fmt"
 	"math"
-	"path"
 	"strconv"
 	"strings"
 
@@ -73,6 +72,7 @@ func applicationJobManager(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1
 		// an attempt replaces (they would retry that dead one until their registration times out).
 		template.Spec.Containers[0].ReadinessProbe = nil
 	}
+	withJarFetch(&template.Spec, fc, in.JarFetcherImage)
 	template.Spec.RestartPolicy = corev1.RestartPolicyNever
 	spec := batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: template}
 	if fc.Spec.HighAvailabilityEnabled() {
@@ -98,7 +98,7 @@ func ApplicationCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
 	cmd := []string{flinkHome + "/bin/standalone-job.sh", "start-foreground",
 		"--job-classname", spec.ClassName,
 		"--job-id", in.JobID,
-		"--jars", applicationJar(spec.JarFile),
+		"--jars", applicationJarURI(spec),
 		"-Dparallelism.default=" + strconv.Itoa(int(deref(spec.Parallelism, 1))),
 	}
 	if fc.Spec.HighAvailabilityEnabled() {
@@ -118,17 +118,4 @@ func ApplicationCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
 		cmd = append(append(cmd, "--"), spec.Args...)
 	}
 	return cmd
-}
-
-// applicationJar is jarFile as Flink's artifact fetching reads it: a path in the image becomes a
-// local:// URI (used where it is, never copied; a relative path is relative to the image's Flink
-// home, where flink run would run), a remote URI is fetched by Flink as it is.
-func applicationJar(jar string) string {
-	if strings.Contains(jar, "://") {
-		return jar
-	}
-	if !path.IsAbs(jar) {
-		jar = path.Join(flinkHome, jar)
-	}
-	return "local://" + path.Clean(jar)
 }

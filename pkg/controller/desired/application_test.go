@@ -72,11 +72,14 @@ func TestApplicationCommand(t *testing.T) {
 	tests := []struct{ jar, want string }{
 		{"/opt/flink/usrlib/job.jar", "local:///opt/flink/usrlib/job.jar"},
 		{"./examples/streaming/WordCount.jar", "local:///opt/flink/examples/streaming/WordCount.jar"},
-		{"https://example.com/job.jar", "https://example.com/job.jar"},
-		{"gs://bucket/job.jar", "gs://bucket/job.jar"},
+		{"https://example.com/job.jar", "local:///opt/flink-operator/job-jar/job.jar"}, // fetched by the init container
+		{"HTTP://example.com/job.jar", "local:///opt/flink-operator/job-jar/job.jar"},
+		{"local:///opt/flink/usrlib/job.jar", "local:///opt/flink/usrlib/job.jar"},
+		{"file:///opt/flink/usrlib/job.jar", "local:///opt/flink/usrlib/job.jar"},
+		{"gs://bucket/job.jar", "gs://bucket/job.jar"}, // fetched by Flink's file systems
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, applicationJar(tt.jar), tt.jar)
+		assert.Equal(t, tt.want, applicationJarURI(&v1beta1.JobSpec{JarFile: tt.jar}), tt.jar)
 	}
 	fc := base()
 	fc.Spec.Job.Mode = ptr.To(v1beta1.JobModeApplication)

@@ -93,6 +93,9 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 	if err := checkApplication(fc); err != nil {
 		return nil, err
 	}
+	if err := checkRemoteJar(fc, env); err != nil {
+		return nil, err
+	}
 	if err := checkPodTemplates(fc); err != nil {
 		return nil, err
 	}

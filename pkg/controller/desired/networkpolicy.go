@@ -20,6 +20,9 @@ type Env struct {
 	// checkpoint (its --checkpoint-record-interval); 0 means DefaultCheckpointRecordInterval.
 	// Jobs that resume from the latest state retain enough checkpoints to outlive it.
 	CheckpointRecordInterval time.Duration
+	// JarFetcherImage is the operator's own image, which fetches an http(s) jarFile
+	// (--jar-fetcher-image); "" when not set, and then such a jarFile is an invalid spec.
+	JarFetcherImage string
 }
 
 func (e Env) recordInterval() time.Duration {

@@ -35,6 +35,8 @@ type SubmitterInput struct {
 	JobID string
 	// FromSavepoint is the savepoint this run starts from ("" for none).
 	FromSavepoint string
+	// JarFetcherImage runs the init container that fetches an http(s) jarFile (Env).
+	JarFetcherImage string
 }
 
 // Submitter builds the batch/v1 Job that runs one attempt of the job: in application mode the
@@ -62,6 +64,7 @@ func submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 		initContainers:    withJobMounts(spec.InitContainers, spec.VolumeMounts),
 	})
 	delete(template.Annotations, ConfigHashAnnotation)
+	withJarFetch(&template.Spec, fc, in.JarFetcherImage)
 	template.Spec.RestartPolicy = corev1.RestartPolicyNever
 
 	backoff, deadline := int32(submitterBackoffLimit), int64(submitterDeadlineSeconds)
@@ -100,7 +103,7 @@ func SubmitCommand(fc *v1beta1.FlinkCluster, in SubmitterInput) []string {
 	for _, url := range spec.ClassPath {
 		cmd = append(cmd, "--classpath", url)
 	}
-	cmd = append(cmd, "--class", spec.ClassName, spec.JarFile)
+	cmd = append(cmd, "--class", spec.ClassName, localJar(spec))
 	return append(cmd, spec.Args...)
 }
 

@@ -57,6 +57,8 @@ type Observer struct {
 	urls    *names.JobManagerURLs
 	// namespace is the operator's own namespace (snapshot.OperatorNamespace).
 	namespace string
+	// jarFetcherImage is snapshot.JarFetcherImage.
+	jarFetcherImage string
 	// savepoints times the savepoints in flight on this process's own clock.
 	savepoints savepointClock
 	// historyReads remembers when each job's checkpoint history was last read.
@@ -79,6 +81,12 @@ func New(listers Listers, flink FlinkReader, urls *names.JobManagerURLs, namespa
 	return &Observer{listers: listers, flink: flink, urls: urls, namespace: namespace}
 }
 
+// WithJarFetcherImage names the image that fetches http(s) jarFiles in every snapshot.
+func (o *Observer) WithJarFetcherImage(image string) *Observer {
+	o.jarFetcherImage = image
+	return o
+}
+
 // Observe reads the FlinkCluster namespace/name and its children and, for a job cluster, asks its
 // JobManager about the job, the savepoint in flight and (when needsCheckpoints says the decision
 // needs it) the job's checkpoint history. Snapshot.Cluster is nil when the FlinkCluster no longer
@@ -97,7 +105,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if err != nil {
 		return nil, fmt.Errorf("reading FlinkCluster: %w", err)
 	}
-	snap := &snapshot.Snapshot{Cluster: fc.DeepCopy(), OperatorNamespace: o.namespace}
+	snap := &snapshot.Snapshot{Cluster: fc.DeepCopy(), OperatorNamespace: o.namespace, JarFetcherImage: o.jarFetcherImage}
 	snap.ConfigMap = child(snap, names.ConfigMap(name), o.listers.ConfigMaps.ConfigMaps(namespace).Get)
 	snap.JobManagerDeployment = child(snap, names.JobManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
 	snap.JobManagerService = child(snap, names.JobManagerService(name), o.listers.Services.Services(namespace).Get)

@@ -42,6 +42,8 @@ type Snapshot struct {
 	// OperatorNamespace is the namespace the operator runs in ("" outside the cluster), which
 	// the cluster's NetworkPolicy admits to the REST port (desired.Env).
 	OperatorNamespace string
+	// JarFetcherImage is the operator's image, which fetches an http(s) jarFile (desired.Env).
+	JarFetcherImage string
 
 	// JobManagerURL is the JobManager's REST URL ("" when it cannot be built); set for job
 	// clusters.

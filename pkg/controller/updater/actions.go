@@ -103,7 +103,7 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 		// that creates the new one.
 		return nil
 	}
-	job := desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint})
+	job := desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint, JarFetcherImage: obs.JarFetcherImage})
 	metrics.APIWrite("Job", "create")
 	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err

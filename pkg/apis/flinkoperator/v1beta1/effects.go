@@ -128,6 +128,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.taskManager.podTemplate":                   RestartsJob,
 
 	"spec.job.jarFile":                       RestartsJob,
+	"spec.job.jarFileChecksum":               RestartsJob,
 	"spec.job.className":                     RestartsJob,
 	"spec.job.classPath":                     RestartsJob,
 	"spec.job.pyFile":                        RestartsJob, // rejected by the API server

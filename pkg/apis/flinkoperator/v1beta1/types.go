@@ -809,12 +809,27 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreGeneration) || self.restoreGeneration == 0 || (has(self.fromSavepoint) && size(self.fromSavepoint) > 0)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration restarts the job from spec.job.fromSavepoint, which must be set"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.restoreGeneration) || (has(self.restoreGeneration) && self.restoreGeneration >= oldSelf.restoreGeneration)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration cannot decrease; set it to status.components.job.restoreGeneration + 1 to restore from spec.job.fromSavepoint"
 // +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'Blocking'",fieldPath=".mode",message="spec.job.mode Blocking is not supported: a submitter that waits for the job adds nothing the operator does not already watch; use Detached (a submitter runs flink run --detached) or Application (the JobManager runs the job)"
+// +kubebuilder:validation:XValidation:rule="!self.jarFile.matches('^[A-Za-z][A-Za-z0-9+.-]*://') || self.jarFile.matches('^(?i)(https?|local|file)://') || (has(self.mode) && self.mode == 'Application')",fieldPath=".jarFile",message="spec.job.jarFile: this scheme is not fetched for flink run; use a path in the image (or local://, file://), an http:// or https:// URL (fetched by an init container before the job starts), or mode Application, where Flink fetches URIs of its file systems (s3://, gs://, ...)"
+// +kubebuilder:validation:XValidation:rule="!has(self.jarFileChecksum) || self.jarFile.matches('^(?i)https?://')",fieldPath=".jarFileChecksum",message="spec.job.jarFileChecksum checks a JAR the operator fetches, which needs an http:// or https:// jarFile; remove it, or serve the JAR over HTTP(S)"
 // +kubebuilder:validation:XValidation:rule="(has(self.mode) ? self.mode : 'Detached') == (has(oldSelf.mode) ? oldSelf.mode : 'Detached')",fieldPath=".mode",message="spec.job.mode cannot change: Detached and Application run the JobManager differently; create a new FlinkCluster (restoring from a savepoint of this one) to switch"
 type JobSpec struct {
-	// JarFile is the job's JAR: a path inside the image or a remote URI (https://, gs://, ...).
+	// JarFile is the job's JAR: a path inside the image (local:// and file:// name one too), or
+	// an http:// or https:// URL that an init container fetches before the job starts. In mode
+	// Application, a URI of another file system Flink's plugins read (s3://, gs://, ...) is
+	// fetched by Flink itself.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-')",message="spec.job.jarFile must not start with '-': flink run would read it as one of its own options"
 	JarFile string `json:"jarFile"`
+
+	// JarFileChecksum is the SHA-256 digest of an http:// or https:// jarFile, as
+	// "sha256:" and 64 lower-case hex digits. The fetch fails (and the job does not start) when
+	// the file served differs; a change of the digest updates the job like any change that
+	// restarts it. Absent: the file is not checked.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	JarFileChecksum string `json:"jarFileChecksum,omitempty"`
 
 	// ClassName is the fully qualified name of the job's main class.
 	// +kubebuilder:validation:MinLength=1
