@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,6 +47,11 @@ var env struct {
 	version    string
 	dist       flinkcluster.Dist
 	jobJar     string
+	// reachBase is where reachableArea copied the distribution and the job ("" when not needed).
+	reachBase string
+	// others are the distributions of other versions a scenario added (otherVersion).
+	othersMu sync.Mutex
+	others   map[string]flinkcluster.Dist
 }
 
 var clusterName = envOr("E2E_CLUSTER_NAME", "flink-operator-e2e")
@@ -167,6 +173,23 @@ func connect() error {
 // imageVersion reads the Flink version from an image tag: flink:2.3.0, flink:2.3.0-java17.
 var imageVersion = regexp.MustCompile(`:(\d+\.\d+\.\d+)(?:-|$)`)
 
+// distOf is the distribution that stands in for an image: the suite's version, or another one a
+// scenario added.
+func distOf(image string) (flinkcluster.Dist, error) {
+	m := imageVersion.FindStringSubmatch(image)
+	if m != nil && m[1] == env.version {
+		return env.dist, nil
+	}
+	env.othersMu.Lock()
+	defer env.othersMu.Unlock()
+	if m != nil {
+		if d, ok := env.others[m[1]]; ok {
+			return d, nil
+		}
+	}
+	return flinkcluster.Dist{}, fmt.Errorf("only Flink %s is available locally (image %s)", env.version, image)
+}
+
 // startNode runs the local node and its Service proxy; the returned func stops both and waits
 // until every process the node started has exited.
 func startNode() (func(), error) {
@@ -176,13 +199,7 @@ func startNode() (func(), error) {
 	}
 	node := localnode.New(localnode.Options{
 		Name: "local-flink", Kube: env.kube, WorkDir: filepath.Join(env.work, "pods"), APIServer: env.config.Host,
-		Dist: func(image string) (flinkcluster.Dist, error) {
-			m := imageVersion.FindStringSubmatch(image)
-			if m == nil || m[1] != env.version {
-				return flinkcluster.Dist{}, fmt.Errorf("only Flink %s is available locally (image %s)", env.version, image)
-			}
-			return env.dist, nil
-		},
+		Dist: distOf,
 		// The operator's image runs one program, the operator binary: its fetch-jar subcommand.
 		Binaries: map[string]localnode.Binary{operatorImage: {Entrypoint: desired.OperatorBinary, Path: operatorBinary()}},
 		Logf: func(format string, args ...any) {

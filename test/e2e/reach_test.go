@@ -7,8 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/test/flinkcluster"
 	"github.com/flink-operator/flink-operator/test/localnode"
 )
 
@@ -34,6 +38,7 @@ func reachableArea() error {
 	if err := os.Chmod(base, 0o755); err != nil {
 		return err
 	}
+	env.reachBase = base
 	env.work = filepath.Join(base, "work")
 	if err := os.RemoveAll(env.work); err != nil {
 		return err
@@ -85,4 +90,29 @@ func reachableBase(uid uint32) (string, error) {
 		}
 	}
 	return "", last
+}
+
+// otherVersion makes Flink version available to the local node besides the suite's own (fetched
+// and the test job built for it, both cached in bin/, copied where uid 9999 reaches them when the
+// suite works from copies) and returns the path of the test job built against it.
+func otherVersion(t *testing.T, version string) string {
+	t.Helper()
+	home, err := script("hack/fetch-flink.sh", version)
+	require.NoError(t, err)
+	jar, err := script("test/flink-job/build.sh", version)
+	require.NoError(t, err)
+	if env.reachBase != "" {
+		home, err = copyOnce(home, filepath.Join(env.reachBase, "flink", version))
+		require.NoError(t, err)
+		jar, err = copyOnce(jar, filepath.Join(env.reachBase, "jobs", version, filepath.Base(jar)))
+		require.NoError(t, err)
+	}
+	major, minor := versionParts(version)
+	env.othersMu.Lock()
+	defer env.othersMu.Unlock()
+	if env.others == nil {
+		env.others = map[string]flinkcluster.Dist{}
+	}
+	env.others[version] = flinkcluster.Dist{Version: version, Home: home, Major: major, Minor: minor}
+	return jar
 }

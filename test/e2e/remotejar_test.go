@@ -117,7 +117,10 @@ func submitterLog(t *testing.T, ns, name, container string) string {
 	t.Helper()
 	var logs []string
 	for _, d := range env.node.PodDirs(ns, componentSelector(name, "submitter")) {
-		logs = append(logs, env.node.ContainerLog(d, container))
+		data, err := os.ReadFile(env.node.ContainerLog(d, container))
+		if err == nil {
+			logs = append(logs, string(data))
+		}
 	}
 	return strings.Join(logs, "\n")
 }
