@@ -73,8 +73,15 @@ func TestApplicationJobManagerPerAttempt(t *testing.T) {
 	require.Equal(t, fsm.Running, f.job().State)
 	assert.Equal(t, v1beta1.ComponentStateReady, f.cluster().Status.Components.JobManagerDeployment.State, "the JobManager's state is its Job's")
 
-	// The JobManager's pod fails: nothing runs the job again under this attempt.
+	// The JobManager's pod fails: nothing runs the job again under this attempt. Its pod says why.
+	_, err = f.kube.CoreV1().Pods("ns").Create(t.Context(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "c-jobmanager-x7k2p", Namespace: "ns", Labels: map[string]string{"batch.kubernetes.io/controller-uid": "jm-uid-1"}},
+		Status: corev1.PodStatus{InitContainerStatuses: []corev1.ContainerStatus{{Name: "fetch-job-jar",
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "the file served has sha256:aa"}}}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
 	f.setApplicationJobManager(func(j *batchv1.Job) {
+		j.UID = "jm-uid-1"
 		j.Status.Ready = ptr.To[int32](0)
 		j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}
 	})
@@ -82,6 +89,7 @@ func TestApplicationJobManagerPerAttempt(t *testing.T) {
 	assert.NotContains(t, f.sync(), "create jobs")
 	assert.Equal(t, fsm.Lost, f.job().State)
 	assert.Contains(t, f.job().Message, "ended before the job did: BackoffLimitExceeded")
+	assert.Contains(t, f.job().Message, "; container fetch-job-jar of pod c-jobmanager-x7k2p: the file served has sha256:aa", "what the failed pod said")
 }
 
 func TestApplicationJobManagerReplacedForANewAttempt(t *testing.T) {

@@ -97,6 +97,8 @@ func TestRemoteJar(t *testing.T) {
 			return j.ID != firstID && j.State == v1beta1.JobStateFailed && strings.Contains(j.Message, "the job submitter failed")
 		})
 		t.Logf("status: %s", jobOf(fc).Message)
+		assert.Contains(t, jobOf(fc).Message, "container fetch-job-jar of pod", "status names the failed container")
+		assert.Contains(t, jobOf(fc).Message, fmt.Sprintf("spec.job.jarFileChecksum says sha256:%x", sha256.Sum256(jar)), "and why it failed")
 		assert.Contains(t, submitterLog(t, ns, name, "fetch-job-jar"), "spec.job.jarFileChecksum says sha256:")
 	})
 

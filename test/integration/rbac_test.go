@@ -53,6 +53,9 @@ func TestOperatorWriteVerbs(t *testing.T) {
 		{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: "flink-operator-system"},
 		{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "flink-operator-system"},
 		{Group: "authorization.k8s.io", Resource: "localsubjectaccessreviews", Verb: "create", Namespace: "team"},
+		// Not a write: the pods of a failed attempt, listed from the API server (no informer
+		// would catch a missing verb).
+		{Group: "", Resource: "pods", Verb: "list", Namespace: "team"},
 	}
 	for _, child := range []struct{ group, resource string }{
 		{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"networking.k8s.io", "ingresses"}, {"batch", "jobs"},
@@ -69,6 +72,8 @@ func TestOperatorWriteVerbs(t *testing.T) {
 	}
 	t.Run("nothing beyond the operator's needs", func(t *testing.T) {
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "get"}))
+		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Resource: "pods", Verb: "watch"}), "pods are listed when an attempt failed, never watched")
+		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Resource: "pods", Verb: "get"}))
 		// Children are written with update, never patch; a FlinkCluster's spec is never written
 		// (only its status, and its finalizers through a patch).
 		assert.False(t, allowed(t, authorizationv1.ResourceAttributes{Group: "apps", Resource: "deployments", Verb: "patch"}))

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -253,6 +254,10 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 		return 128, err
 	}
 	defer logFile.Close()
+	var logStart int64
+	if st, err := logFile.Stat(); err == nil {
+		logStart = st.Size()
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if err := cmd.Start(); err != nil {
@@ -289,7 +294,7 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 	if code != 0 {
 		reason = "Error"
 	}
-	r.setTerminated(context.WithoutCancel(ctx), c, code, reason, "")
+	r.setTerminated(context.WithoutCancel(ctx), c, code, reason, terminationMessage(c.spec, code, logFile.Name(), logStart))
 	var ee *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &ee) {
 		return code, waitErr
@@ -425,4 +430,27 @@ func (r *podRunner) writeStatus(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		r.logf("writing status: %v", err)
 	}
+}
+
+// terminationMessage is what the kubelet reports for a container that exited: with
+// terminationMessagePolicy FallbackToLogsOnError and a non-zero exit, the tail of this run's log
+// (at most 80 lines and 2048 bytes, as the kubelet takes). The termination message file is not
+// read: the process's /dev/termination-log is the node's, which does not exist.
+func terminationMessage(c corev1.Container, code int, logPath string, from int64) string {
+	if code == 0 || c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		return ""
+	}
+	data, err := os.ReadFile(logPath)
+	if err != nil || int64(len(data)) < from {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data[from:]), "\n"), "\n")
+	if len(lines) > 80 {
+		lines = lines[len(lines)-80:]
+	}
+	msg := strings.Join(lines, "\n")
+	if len(msg) > 2048 {
+		msg = msg[len(msg)-2048:]
+	}
+	return msg
 }

@@ -178,6 +178,9 @@ func JobInput(snap *snapshot.Snapshot, want *desired.Cluster, settings fsm.Setti
 	fc := snap.Cluster
 	current := jobStatus(fc)
 	phase, reason := state.SubmitterPhase(snap.Submitter, current.ID)
+	if reason != "" && snap.SubmitterPodFailure != "" {
+		reason += "; " + snap.SubmitterPodFailure
+	}
 	if phase == fsm.SubmitterNone && current.ID != "" && snap.SubmitterCreated == current.ID {
 		phase = fsm.SubmitterActive
 	}

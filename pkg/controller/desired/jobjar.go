@@ -76,6 +76,8 @@ func withJarFetch(pod *corev1.PodSpec, fc *v1beta1.FlinkCluster, image string) {
 		Command:         cmd,
 		VolumeMounts:    []corev1.VolumeMount{mount},
 		SecurityContext: ownContainerSecurity(fc),
+		// The reason reaches status (observer.WithPods) even where the file is not written.
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	// The main container's resources, so that a namespace quota that requires them admits the
 	// pod (as for the wait for the JobManager); a pod requests the larger of the two anyway.

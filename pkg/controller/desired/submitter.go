@@ -54,6 +54,9 @@ func submitter(fc *v1beta1.FlinkCluster, in SubmitterInput) *batchv1.Job {
 	spec := fc.Spec.Job
 	main := flinkContainer(fc, submitterContainerName, spec.VolumeMounts)
 	main.Command = SubmitCommand(fc, in)
+	// flink run's last lines (the exception of a main() that failed, a class not found) reach
+	// status through the failed pod (observer.WithPods).
+	main.TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
 	if spec.Resources != nil {
 		main.Resources = *spec.Resources
 	}

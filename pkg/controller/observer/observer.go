@@ -73,6 +73,9 @@ type Observer struct {
 	access *accessReviews
 	// haConfigMaps lists HA ConfigMaps when a decision deletes them (nil: never listed).
 	haConfigMaps corev1client.ConfigMapsGetter
+	// pods lists a failed attempt's pods (nil: never listed); podFailures remembers them.
+	pods        corev1client.PodsGetter
+	podFailures podFailures
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,
@@ -100,6 +103,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 		o.disposals.forget(key)
 		o.health.forget(key)
 		o.submitters.forget(key)
+		o.podFailures.forget(key)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
@@ -113,6 +117,9 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	snap.TaskManagerDeployment = child(snap, names.TaskManagerDeployment(name), o.listers.Deployments.Deployments(namespace).Get)
 	if fc.Spec.Job != nil {
 		snap.Submitter = child(snap, desired.AttemptJobName(fc), o.listers.Jobs.Jobs(namespace).Get)
+		if snap.Submitter != nil && o.pods != nil && jobFailed(snap.Submitter) {
+			snap.SubmitterPodFailure = o.podFailures.reasonFor(ctx, o.pods, key, snap.Submitter)
+		}
 	}
 	if o.listers.NetworkPolicies != nil {
 		snap.NetworkPolicy = child(snap, names.NetworkPolicy(name), o.listers.NetworkPolicies.NetworkPolicies(namespace).Get)

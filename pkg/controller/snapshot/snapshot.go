@@ -32,6 +32,9 @@ type Snapshot struct {
 	JobManagerIngress     *networkingv1.Ingress
 	TaskManagerDeployment *appsv1.Deployment
 	Submitter             *batchv1.Job
+	// SubmitterPodFailure is why the failed Submitter's pods failed: the container and its
+	// termination message ("" when the Job has not failed or its pods do not say).
+	SubmitterPodFailure   string
 	NetworkPolicy         *networkingv1.NetworkPolicy
 	PodDisruptionBudget   *policyv1.PodDisruptionBudget
 	TaskManagerAutoscaler *autoscalingv2.HorizontalPodAutoscaler
