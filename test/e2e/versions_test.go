@@ -30,12 +30,7 @@ func TestFlinkVersionUpdate(t *testing.T) {
 	ns, dir := newNamespace(t, "version-update")
 	const name = "upgraded"
 	out1, out2 := filepath.Join(dir, "counts-1.txt"), filepath.Join(dir, "counts-2.txt")
-	manifest := checkpointingCluster(ns, name, dir, out1, "", "    upgradeMode: LastState\n", intervalProperty)
-	for old, repl := range map[string]string{"name: flink:" + env.version: "name: flink:" + upgradeFrom, "jarFile: " + env.jobJar: "jarFile: " + oldJar} {
-		require.Contains(t, manifest, old)
-		manifest = strings.Replace(manifest, old, repl, 1)
-	}
-	apply(t, manifest)
+	apply(t, onVersion(t, checkpointingCluster(ns, name, dir, out1, "", "    upgradeMode: LastState\n", intervalProperty), upgradeFrom, oldJar))
 	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run on Flink "+upgradeFrom, jobRunning)
 	first := jobOf(fc)
 	assert.Equal(t, "1.20", first.FlinkVersion, "status.components.job.flinkVersion")
@@ -80,4 +75,50 @@ func TestFlinkVersionUpdate(t *testing.T) {
 func versionMinor(version string) string {
 	major, minor := versionParts(version)
 	return fmt.Sprintf("%d.%d", major, minor)
+}
+
+// onVersion makes a manifest of the suite's version run Flink version with jar instead.
+func onVersion(t *testing.T, manifest, version, jar string) string {
+	t.Helper()
+	for old, repl := range map[string]string{"name: flink:" + env.version: "name: flink:" + version, "jarFile: " + env.jobJar: "jarFile: " + jar} {
+		require.Contains(t, manifest, old)
+		manifest = strings.Replace(manifest, old, repl, 1)
+	}
+	return manifest
+}
+
+// oldestApplicationVersion is the oldest Flink whose application entry point takes --jars.
+const oldestApplicationVersion = "1.19.3"
+
+// TestApplicationModeOnFlink119 runs application mode on the oldest version the operator allows
+// it for (1.18 has no --jars and is refused): the JobManager Job runs the counter under the
+// operator's job ID, and an update through a savepoint runs a new JobManager whose counts
+// continue.
+func TestApplicationModeOnFlink119(t *testing.T) {
+	newestOnly(t)
+	jar := otherVersion(t, oldestApplicationVersion)
+	ns, dir := newNamespace(t, "application-119")
+	const name = "app"
+	out1, out2 := filepath.Join(dir, "counts-1.txt"), filepath.Join(dir, "counts-2.txt")
+	apply(t, onVersion(t, applicationMode(streamingCluster(ns, name, dir, out1, "")), oldestApplicationVersion, jar))
+
+	fc := waitFor(t, ns, name, 4*time.Minute, "the job to run", jobRunning)
+	first := jobOf(fc)
+	var fj flinkJob
+	flinkGET(t, ns, name+"-jobmanager", "/jobs/"+first.ID, &fj)
+	assert.Equal(t, "RUNNING", fj.State, "the JobManager runs the job under the operator's job ID")
+	var overview struct {
+		Version string `json:"flink-version"`
+	}
+	flinkGET(t, ns, name+"-jobmanager", "/overview", &overview)
+	assert.Equal(t, oldestApplicationVersion, overview.Version)
+	waitCounts(t, out1, 4, 3, time.Minute)
+
+	patchJob(t, ns, name, fmt.Sprintf(`{"args":["--out","%s","--rate","20","--keys","4"]}`, out2))
+	fc = waitFor(t, ns, name, 4*time.Minute, "the updated job to run",
+		func(fc *v1beta1.FlinkCluster) bool { return jobRunning(fc) && jobOf(fc).ID != first.ID })
+	require.NotEmpty(t, jobOf(fc).FromSavepoint, "the update restored from its savepoint")
+	before := counts(t, out1)
+	after := waitCounts(t, out2, 4, 2, time.Minute)
+	assertContinues(t, before, after)
 }
