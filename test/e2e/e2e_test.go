@@ -154,6 +154,13 @@ func TestJobClusterLifecycle(t *testing.T) {
 		assert.NotEqual(t, "", lastSavepoint)
 	})
 
+	t.Run("kubectl logs, --previous after the crash, --tail and -f", func(t *testing.T) {
+		assertKubectlLogs(t, ns, name)
+		waitFor(t, ns, name, time.Minute, "the requested savepoint", func(fc *v1beta1.FlinkCluster) bool {
+			return jobOf(fc).State == v1beta1.JobStateRunning && len(jobOf(fc).SavepointHistory) > 0 && jobOf(fc).SavepointHistory[0].EndTime != nil
+		})
+	})
+
 	t.Run("a JobManager crash loses the job and the operator resubmits it", func(t *testing.T) {
 		restarts := jobOf(getFC(t, ns, name)).RestartCount
 		pod, err := env.node.Kill(ns, componentSelector(name, "jobmanager"), "jobmanager")

@@ -82,6 +82,9 @@ func TestRemoteJar(t *testing.T) {
 	firstID := jobOf(fc).ID
 	assert.GreaterOrEqual(t, server.requests.Load(), int32(1), "the JAR was fetched from the server")
 	assert.Contains(t, submitterLog(t, ns, name, "fetch-job-jar"), "fetched "+server.url)
+	fetchLog, err := kubectl("logs", "-n", ns, "job/"+name+"-job-submitter", "-c", "fetch-job-jar")
+	require.NoError(t, err)
+	assert.Contains(t, fetchLog, "fetched "+server.url, "kubectl logs -c reads an init container's log")
 	waitCounts(t, out, 4, 3, time.Minute)
 	waitFor(t, ns, name, time.Minute, "a savepoint to restart from", func(fc *v1beta1.FlinkCluster) bool {
 		return jobOf(fc).SavepointLocation != ""

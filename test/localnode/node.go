@@ -69,6 +69,9 @@ type Node struct {
 	slices   discoverylisters.EndpointSliceLister
 	ctx      context.Context // the node's lifetime, set by Run
 
+	// kubeletPort serves `kubectl logs` (startKubeletAPI).
+	kubeletPort int32
+
 	mu       sync.Mutex
 	pods     map[types.UID]*podRunner
 	podCount int
@@ -135,6 +138,9 @@ func (n *Node) Register(ctx context.Context) error {
 	if _, err := n.opts.Kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating node %s: %w", n.opts.Name, err)
 	}
+	if err := n.startKubeletAPI(ctx); err != nil {
+		return fmt.Errorf("serving the kubelet API: %w", err)
+	}
 	// The node lifecycle controller writes a new Node at once (taints), so the first status write
 	// can conflict: CI saw it.
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return n.updateNodeStatus(ctx) })
@@ -152,7 +158,10 @@ func (n *Node) updateNodeStatus(ctx context.Context) error {
 		corev1.ResourcePods:   resource.MustParse("110"),
 	}
 	node.Status.Capacity, node.Status.Allocatable = capacity, capacity
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}, {Type: corev1.NodeHostName, Address: n.opts.Name}}
+	// The API server reaches a kubelet at its Hostname address first (its default
+	// --kubelet-preferred-address-types): localhost, where startKubeletAPI listens.
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}, {Type: corev1.NodeHostName, Address: "localhost"}}
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = n.kubeletPort
 	node.Status.Conditions = []corev1.NodeCondition{{
 		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "LocalNodeReady",
 		Message: "test/localnode runs pods as local processes", LastHeartbeatTime: now, LastTransitionTime: now,

@@ -47,6 +47,9 @@ type podRunner struct {
 }
 
 type containerState struct {
+	// runStarts are the offsets in the container's log file where each run began (kubectl logs
+	// and --previous read one run); guarded by the pod's mu.
+	runStarts    []int64
 	spec         corev1.Container
 	proc         *exec.Cmd
 	done         chan struct{}
@@ -268,6 +271,7 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(done) }()
 	r.mu.Lock()
+	c.runStarts = append(c.runStarts, logStart)
 	c.proc, c.done, c.killed = cmd, done, false
 	c.status.LastTerminationState = c.status.State
 	if c.status.LastTerminationState.Terminated == nil {

@@ -1,0 +1,58 @@
+//go:build e2e && flink
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// assertKubectlLogs reads a counter cluster's logs as a user debugging it would, through the API
+// server and the local node's kubelet endpoint: the TaskManager's log, the run before its crash
+// with --previous, the last lines with --tail, and the JobManager's log followed with -f while a
+// savepoint is taken. Call it after the TaskManager was killed and restarted once.
+func assertKubectlLogs(t *testing.T, ns, name string) {
+	t.Helper()
+	pod, err := kubectl("get", "pods", "-n", ns, "-l", labels.FormatLabels(componentSelector(name, "taskmanager")), "-o", "jsonpath={.items[0].metadata.name}")
+	require.NoError(t, err)
+	current, err := kubectl("logs", "-n", ns, pod, "-c", "taskmanager")
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(current, "Starting TaskManager (Version"), "kubectl logs: the running TaskManager's log, one start")
+	previous, err := kubectl("logs", "-n", ns, pod, "-c", "taskmanager", "--previous")
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(previous, "Starting TaskManager (Version"), "kubectl logs --previous: the run the crash ended, one start")
+	assert.NotEqual(t, previous, current[:min(len(current), len(previous))], "two different runs")
+	tail, err := kubectl("logs", "-n", ns, pod, "-c", "taskmanager", "--tail=3")
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(strings.TrimSuffix(tail, "\n"), "\n"), 3, "kubectl logs --tail=3")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	follow := exec.CommandContext(ctx, filepath.Join(env.root, "bin", "kubectl"), "--kubeconfig", env.kubeconfig,
+		"logs", "-f", "--tail=1", "-n", ns, "deploy/"+name+"-jobmanager")
+	stdout, err := follow.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, follow.Start())
+	defer func() { cancel(); _ = follow.Wait() }()
+	// The savepoint is requested once the last line already written has arrived: what follows
+	// can only come streamed.
+	lines := bufio.NewScanner(stdout)
+	require.True(t, lines.Scan(), "kubectl logs -f --tail=1 printed the last line")
+	gen := jobOf(getFC(t, ns, name)).SavepointGeneration
+	patchJob(t, ns, name, fmt.Sprintf(`{"savepointGeneration":%d}`, gen+1))
+	found := false
+	for !found && lines.Scan() {
+		found = strings.Contains(strings.ToLower(lines.Text()), "savepoint")
+	}
+	assert.True(t, found, "kubectl logs -f streamed the JobManager's lines about the requested savepoint")
+}
