@@ -19,8 +19,9 @@ import (
 
 // assertKubectlLogs reads a counter cluster's logs as a user debugging it would, through the API
 // server and the local node's kubelet endpoint: the TaskManager's log, the run before its crash
-// with --previous, the last lines with --tail, and the JobManager's log followed with -f while a
-// savepoint is taken. Call it after the TaskManager was killed and restarted once.
+// with --previous, the last lines with --tail, the kubelet's events in kubectl describe pod, and
+// the JobManager's log followed with -f while a savepoint is taken. Call it after the TaskManager
+// was killed and restarted once.
 func assertKubectlLogs(t *testing.T, ns, name string) {
 	t.Helper()
 	pod, err := kubectl("get", "pods", "-n", ns, "-l", labels.FormatLabels(componentSelector(name, "taskmanager")), "-o", "jsonpath={.items[0].metadata.name}")
@@ -35,6 +36,16 @@ func assertKubectlLogs(t *testing.T, ns, name string) {
 	tail, err := kubectl("logs", "-n", ns, pod, "-c", "taskmanager", "--tail=3")
 	require.NoError(t, err)
 	assert.Len(t, strings.Split(strings.TrimSuffix(tail, "\n"), "\n"), 3, "kubectl logs --tail=3")
+
+	// The node's kubelet events, as kubectl describe pod shows them.
+	describe, err := kubectl("describe", "pod", "-n", ns, pod)
+	require.NoError(t, err)
+	for _, want := range []string{"Pulled", "Created container: taskmanager", "Started container taskmanager", "Back-off restarting failed container taskmanager"} {
+		assert.Contains(t, describe, want, "kubectl describe pod %s", pod)
+	}
+	jm, err := kubectl("describe", "pod", "-n", ns, "-l", labels.FormatLabels(componentSelector(name, "jobmanager")))
+	require.NoError(t, err)
+	assert.Contains(t, jm, "Readiness probe failed:", "the JobManager's REST port is probed before it listens")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -71,6 +72,8 @@ type Node struct {
 
 	// kubeletPort serves `kubectl logs` (startKubeletAPI).
 	kubeletPort int32
+	// events records the kubelet's events (startEvents); nil before Register.
+	events record.EventRecorder
 
 	mu       sync.Mutex
 	pods     map[types.UID]*podRunner
@@ -138,6 +141,7 @@ func (n *Node) Register(ctx context.Context) error {
 	if _, err := n.opts.Kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating node %s: %w", n.opts.Name, err)
 	}
+	n.startEvents(ctx)
 	if err := n.startKubeletAPI(ctx); err != nil {
 		return fmt.Errorf("serving the kubelet API: %w", err)
 	}

@@ -198,6 +198,9 @@ func (r *podRunner) runContainer(ctx context.Context, c *containerState) {
 			}
 		}
 		r.logf("container %s exited (code %d, %v): restarting in %s", c.spec.Name, code, err, r.node.opts.RestartDelay)
+		if err != nil || code != 0 {
+			r.event(corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", c.spec.Name, r.pod.Name)
+		}
 		if !r.sleep(ctx, r.node.opts.RestartDelay) || !r.awaitRelease(ctx, c) {
 			return
 		}
@@ -243,6 +246,7 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 	}
 	cmd, err := r.command(ctx, c.spec, id)
 	if err != nil {
+		r.event(corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		r.logf("container %s: %v", c.spec.Name, err)
 		r.setTerminated(ctx, c, 128, "StartError", err.Error())
 		return 128, err
@@ -263,10 +267,14 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+	r.event(corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.spec.Image)
+	r.event(corev1.EventTypeNormal, "Created", "Created container: %s", c.spec.Name)
 	if err := cmd.Start(); err != nil {
+		r.event(corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		r.setTerminated(ctx, c, 128, "StartError", err.Error())
 		return 128, err
 	}
+	r.event(corev1.EventTypeNormal, "Started", "Started container %s", c.spec.Name)
 	done := make(chan struct{})
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(done) }()
@@ -288,6 +296,7 @@ func (r *podRunner) runOnce(ctx context.Context, c *containerState) (int, error)
 	select {
 	case <-done:
 	case <-ctx.Done():
+		r.event(corev1.EventTypeNormal, "Killing", "Stopping container %s", c.spec.Name)
 		r.terminate(cmd, done)
 	}
 	code := cmd.ProcessState.ExitCode()
@@ -374,7 +383,10 @@ func (r *podRunner) probeReadiness(ctx context.Context, c *containerState, done 
 		case <-time.After(wait):
 		}
 		wait = period
-		ready := r.probe(c.spec, p)
+		ready, why := r.probe(c.spec, p)
+		if !ready {
+			r.event(corev1.EventTypeWarning, "Unhealthy", "Readiness probe failed: %s", why)
+		}
 		r.mu.Lock()
 		changed := c.status.Ready != ready && c.status.State.Running != nil
 		if changed {
@@ -387,26 +399,26 @@ func (r *podRunner) probeReadiness(ctx context.Context, c *containerState, done 
 	}
 }
 
-func (r *podRunner) probe(c corev1.Container, p *corev1.Probe) bool {
+// probe runs a probe once; why says what failed.
+func (r *podRunner) probe(c corev1.Container, p *corev1.Probe) (ok bool, why string) {
 	var port int
-	var ok bool
 	switch {
 	case p.TCPSocket != nil:
 		port, ok = r.containerPort(c, p.TCPSocket.Port.String())
 	case p.HTTPGet != nil:
 		port, ok = r.containerPort(c, p.HTTPGet.Port.String())
 	default:
-		return true // exec probes are not supported: treated as passing (docs/e2e.md)
+		return true, "" // exec probes are not supported: treated as passing (docs/e2e.md)
 	}
 	if !ok {
-		return false
+		return false, "no such port"
 	}
 	conn, err := net.DialTimeout("tcp", net.JoinHostPort(r.localIP, strconv.Itoa(port)), time.Second)
 	if err != nil {
-		return false
+		return false, err.Error()
 	}
 	conn.Close()
-	return true
+	return true, ""
 }
 
 // finish reports the pod's end: Succeeded when every container exited 0, Failed otherwise.
