@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -567,4 +568,27 @@ func TestASubmitterTheCacheDoesNotShowYetIsNotCreatedAgain(t *testing.T) {
 	assert.NotContains(t, f.sync(), "create jobs", "the cache is late, the Job exists")
 	f.now = f.now.Add(time.Second)
 	assert.Contains(t, f.sync(), "create jobs", "gone for longer: created again (same job ID)")
+}
+
+// TestRestartWithoutAJarFetcher: a restart is decided on the status alone, so a jarFile that
+// became http(s) under an operator without --jar-fetcher-image must not yield a Job whose fetch
+// init container has no image (its pods would only fail); the sync reports the error instead.
+func TestRestartWithoutAJarFetcher(t *testing.T) {
+	fc := jobCluster()
+	fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
+	f := startedJob(t, fc)
+	st := f.cluster().DeepCopy()
+	st.Status.Components.Job.SavepointLocation = "/savepoints/sp-1"
+	require.NoError(t, f.indexers["fc"].Update(st))
+	f.runFlinkJob(flinkclient.JobStateFailed)
+	f.sync()
+	require.Equal(t, fsm.Failed, f.job().State)
+	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.JarFile = "https://repo.example/job.jar" })
+	f.now = f.now.Add(time.Minute)
+	f.sync() // restart: new attempt; the old submitter is deleted first
+	require.Equal(t, fsm.Submitting, f.job().State)
+	_, err := f.r.Sync(context.Background(), "ns/c")
+	require.ErrorContains(t, err, "this operator runs without --jar-fetcher-image")
+	_, err = f.kube.BatchV1().Jobs("ns").Get(t.Context(), "c-job-submitter", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "no submitter without a fetcher: %v", err)
 }

@@ -44,6 +44,7 @@ func truncatedOnce(w http.ResponseWriter, r *http.Request, n int) {
 	}
 	w.Header().Set("Content-Length", fmt.Sprint(len(jar)))
 	_, _ = w.Write(jar[:len(jar)/2])
+	w.(http.Flusher).Flush() // half the body is on the wire before the connection closes
 	conn, _, err := w.(http.Hijacker).Hijack()
 	if err == nil {
 		conn.Close()
@@ -96,8 +97,8 @@ func TestFetch(t *testing.T) {
 			respond: func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusInternalServerError) },
 			wantErr: "attempt 3 of 3): HTTP 500", wantSleeps: []time.Duration{time.Second, 2 * time.Second}},
 		{name: "connection closed mid-body", respond: truncatedOnce, checksum: checksumOf(jar), wantRequests: 2, wantSleeps: []time.Duration{time.Second}},
-		{name: "stalled body", respond: stalledOnce, checksum: checksumOf(jar), stallTimeout: 200 * time.Millisecond,
-			wantRequests: 2, wantSleeps: []time.Duration{time.Second}, wantLog: "attempt 1 of 3: no data for 200ms; retrying in 1s"},
+		{name: "stalled body", respond: stalledOnce, checksum: checksumOf(jar), stallTimeout: time.Second,
+			wantRequests: 2, wantSleeps: []time.Duration{time.Second}, wantLog: "attempt 1 of 3: no data for 1s; retrying in 1s"},
 		{name: "slow but moving body", respond: slowButMoving, checksum: checksumOf(jar), stallTimeout: time.Second, wantRequests: 1},
 	}
 	for _, tt := range tests {

@@ -21,8 +21,8 @@ import (
 // server and the local node's kubelet endpoint: the TaskManager's log, the run before its crash
 // with --previous, the last lines with --tail, the kubelet's events in kubectl describe pod, and
 // the JobManager's log followed with -f while a savepoint is taken. Call it after the TaskManager
-// was killed and restarted once.
-func assertKubectlLogs(t *testing.T, ns, name string) {
+// was killed and restarted once. It returns the savepointGeneration before its savepoint request.
+func assertKubectlLogs(t *testing.T, ns, name string) int32 {
 	t.Helper()
 	pod, err := kubectl("get", "pods", "-n", ns, "-l", labels.FormatLabels(componentSelector(name, "taskmanager")), "-o", "jsonpath={.items[0].metadata.name}")
 	require.NoError(t, err)
@@ -66,4 +66,5 @@ func assertKubectlLogs(t *testing.T, ns, name string) {
 		found = strings.Contains(strings.ToLower(lines.Text()), "savepoint")
 	}
 	assert.True(t, found, "kubectl logs -f streamed the JobManager's lines about the requested savepoint")
+	return gen
 }

@@ -71,9 +71,12 @@ func withJarFetch(pod *corev1.PodSpec, fc *v1beta1.FlinkCluster, image string) {
 		cmd = append(cmd, "--checksum", job.JarFileChecksum)
 	}
 	fetch := corev1.Container{
-		Name:            fetchJarInitName,
-		Image:           image,
-		Command:         cmd,
+		Name:    fetchJarInitName,
+		Image:   image,
+		Command: cmd,
+		// The cluster's environment: HTTPS_PROXY and NO_PROXY reach the fetch as they reach Flink.
+		EnvFrom:         fc.Spec.EnvFrom,
+		Env:             fc.Spec.EnvVars,
 		VolumeMounts:    []corev1.VolumeMount{mount},
 		SecurityContext: ownContainerSecurity(fc),
 		// The reason reaches status (observer.WithPods) even where the file is not written.
@@ -81,7 +84,7 @@ func withJarFetch(pod *corev1.PodSpec, fc *v1beta1.FlinkCluster, image string) {
 	}
 	// The main container's resources, so that a namespace quota that requires them admits the
 	// pod (as for the wait for the JobManager); a pod requests the larger of the two anyway.
-	fetch.Resources = pod.Containers[0].Resources
+	fetch.Resources = *pod.Containers[0].Resources.DeepCopy()
 	pod.InitContainers = append([]corev1.Container{fetch}, pod.InitContainers...)
 	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: jobJarVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts, mount)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -17,6 +18,8 @@ func remoteJar(mode v1beta1.JobMode) *v1beta1.FlinkCluster {
 	fc.Spec.Job.Mode = ptr.To(mode)
 	fc.Spec.Job.JarFile = "https://repo.example/jobs/counter-1.2.jar"
 	fc.Spec.Job.JarFileChecksum = "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	// The fetch goes through the cluster's proxy, as Flink does.
+	fc.Spec.EnvVars = []corev1.EnvVar{{Name: "HTTPS_PROXY", Value: "http://proxy.example:3128"}}
 	return fc
 }
 

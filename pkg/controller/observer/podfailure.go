@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +50,8 @@ func (p *podFailures) reasonFor(ctx context.Context, client corev1client.PodsGet
 	if ok && known.job == job.UID {
 		return known.reason
 	}
-	list, err := client.Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jobControllerUIDLabel + "=" + string(job.UID)})
+	// ResourceVersion "0": from the API server's watch cache, not a quorum read of the namespace.
+	list, err := client.Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jobControllerUIDLabel + "=" + string(job.UID), ResourceVersion: "0"})
 	if err != nil {
 		// Not remembered: the next sync asks again; the Job's own reason is reported meanwhile.
 		klog.FromContext(ctx).Info("Could not read the failed attempt's pods", "flinkcluster", key, "job", job.Name, "err", err)
@@ -71,27 +73,42 @@ func (p *podFailures) forget(key string) {
 	delete(p.known, key)
 }
 
-// failureOf names the first container that failed in the newest pod that has one, with its
-// termination message (or reason and exit code).
+// failureOf names the first container that failed in the newest pod that has one, with the end
+// of its termination message (or its reason and exit code), or else one that could not start (an
+// image that cannot be pulled: a wrong --jar-fetcher-image, a missing pull secret).
 func failureOf(pods []corev1.Pod) string {
 	sort.Slice(pods, func(i, j int) bool { return pods[j].CreationTimestamp.Before(&pods[i].CreationTimestamp) })
 	for _, pod := range pods {
-		for _, c := range append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
-			t := c.State.Terminated
-			if t == nil || t.ExitCode == 0 {
-				continue
+		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+		for _, c := range statuses {
+			if t := c.State.Terminated; t != nil && t.ExitCode != 0 {
+				msg := strings.TrimSpace(t.Message)
+				if msg == "" {
+					msg = fmt.Sprintf("%s, exit code %d", t.Reason, t.ExitCode)
+				}
+				return fmt.Sprintf("container %s of pod %s: %s", c.Name, pod.Name, lastRunes(msg, maxPodFailureMessage))
 			}
-			msg := strings.TrimSpace(t.Message)
-			if msg == "" {
-				msg = fmt.Sprintf("%s, exit code %d", t.Reason, t.ExitCode)
+		}
+		for _, c := range statuses {
+			if w := c.State.Waiting; w != nil && w.Reason != "" && w.Reason != "PodInitializing" && w.Reason != "ContainerCreating" {
+				return fmt.Sprintf("container %s of pod %s: %s: %s", c.Name, pod.Name, w.Reason, lastRunes(w.Message, maxPodFailureMessage))
 			}
-			if len(msg) > maxPodFailureMessage {
-				msg = msg[:maxPodFailureMessage] + "..."
-			}
-			return fmt.Sprintf("container %s of pod %s: %s", c.Name, pod.Name, msg)
 		}
 	}
 	return ""
+}
+
+// lastRunes keeps the end of s, where a log's last lines and an error's reason are, in at most
+// n bytes cut on a rune boundary.
+func lastRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := len(s) - n
+	for cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut++
+	}
+	return "..." + s[cut:]
 }
 
 // jobFailed reports whether a Job has failed for good.

@@ -48,8 +48,15 @@ func TestFailureOf(t *testing.T) {
 			*attemptPod("new", podT0.Add(time.Minute), "j", nil, []corev1.ContainerStatus{terminated("submitter", 2, "Error", "last")}),
 			*attemptPod("running", podT0.Add(2*time.Minute), "j", nil, nil),
 		}, "container submitter of pod new: last"},
-		{"a long message is cut", []corev1.Pod{*attemptPod("p1", podT0, "j", nil, []corev1.ContainerStatus{terminated("submitter", 1, "Error", strings.Repeat("x", 600))})},
-			"container submitter of pod p1: " + strings.Repeat("x", maxPodFailureMessage) + "..."},
+		{"a long message keeps its end, where the reason is", []corev1.Pod{*attemptPod("p1", podT0, "j", nil, []corev1.ContainerStatus{terminated("submitter", 1, "Error", strings.Repeat("x", 600)+"Caused by: ClassNotFoundException")})},
+			"container submitter of pod p1: ..." + strings.Repeat("x", maxPodFailureMessage-len("Caused by: ClassNotFoundException")) + "Caused by: ClassNotFoundException"},
+		{"cut on a rune boundary", []corev1.Pod{*attemptPod("p1", podT0, "j", nil, []corev1.ContainerStatus{terminated("submitter", 1, "Error", strings.Repeat("é", 300))})},
+			"container submitter of pod p1: ..." + strings.Repeat("é", maxPodFailureMessage/2)},
+		{"an image that cannot be pulled", []corev1.Pod{*attemptPod("p1", podT0, "j", []corev1.ContainerStatus{{Name: "fetch-job-jar",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "flink-operator:dev"`}}}}, nil)},
+			`container fetch-job-jar of pod p1: ImagePullBackOff: Back-off pulling image "flink-operator:dev"`},
+		{"a pod still initializing says nothing", []corev1.Pod{*attemptPod("p1", podT0, "j", []corev1.ContainerStatus{{Name: "fetch-job-jar",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}}}, nil)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,11 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 		// that creates the new one.
 		return nil
 	}
+	if desired.RemoteJar(obs.Cluster.Spec.Job) && obs.JarFetcherImage == "" {
+		// A restart is decided on the status alone; the spec is InvalidSpec (condition Ready
+		// says why), and a Job whose init container has no image would only fail its pods.
+		return fmt.Errorf("not creating the attempt's Job: spec.job.jarFile is fetched over HTTP(S) and this operator runs without --jar-fetcher-image")
+	}
 	job := desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint, JarFetcherImage: obs.JarFetcherImage})
 	metrics.APIWrite("Job", "create")
 	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -818,7 +818,6 @@ type JobSpec struct {
 	// Application, a URI of another file system Flink's plugins read (s3://, gs://, ...) is
 	// fetched by Flink itself.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-')",message="spec.job.jarFile must not start with '-': flink run would read it as one of its own options"
 	JarFile string `json:"jarFile"`
 
