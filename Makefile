@@ -84,7 +84,7 @@ E2E_SMOKE_VERSIONS ?= 1.18.1
 E2E_SMOKE ?= ^(TestJobClusterLifecycle|TestSessionCluster|TestLatestState)$$
 
 .PHONY: test-e2e
-test-e2e: ## End to end: the operator drives real Flink on a local node, per version in E2E_FLINK_VERSIONS (about 14 min on 2.3.0, 10 on 1.20.5, 6 for the smoke subset on 1.18.1).
+test-e2e: ## End to end: the operator drives real Flink on a local node, per version in E2E_FLINK_VERSIONS (about 17 min on 2.3.0, 9 on 1.20.5, 6 for the smoke subset on 1.18.1).
 	hack/build-cluster-tools.sh
 	@for v in $(E2E_FLINK_VERSIONS); do \
 	  run=; case " $(E2E_SMOKE_VERSIONS) " in *" $$v "*) run='-run=$(E2E_SMOKE)';; esac; \
