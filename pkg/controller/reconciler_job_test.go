@@ -362,7 +362,9 @@ func TestJobLostAfterJobManagerRestart(t *testing.T) {
 	assert.Equal(t, fsm.Lost, f.job().State)
 }
 
-func TestFailedJobRestartsFromSavepoint(t *testing.T) {
+// failedWithSavepoint is a job cluster with FromSavepointOnFailure whose job failed after a
+// savepoint (/savepoints/sp-1); a minute later its restart is due.
+func failedWithSavepoint(t *testing.T) *fixture {
 	fc := jobCluster()
 	fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
 	f := startedJob(t, fc)
@@ -372,6 +374,11 @@ func TestFailedJobRestartsFromSavepoint(t *testing.T) {
 	f.runFlinkJob(flinkclient.JobStateFailed)
 	f.sync()
 	require.Equal(t, fsm.Failed, f.job().State)
+	return f
+}
+
+func TestFailedJobRestartsFromSavepoint(t *testing.T) {
+	f := failedWithSavepoint(t)
 	f.now = f.now.Add(time.Minute)
 	f.sync() // restart: new attempt; the old submitter is deleted first
 	job := f.job()
@@ -574,15 +581,7 @@ func TestASubmitterTheCacheDoesNotShowYetIsNotCreatedAgain(t *testing.T) {
 // became http(s) under an operator without --jar-fetcher-image must not yield a Job whose fetch
 // init container has no image (its pods would only fail); the sync reports the error instead.
 func TestRestartWithoutAJarFetcher(t *testing.T) {
-	fc := jobCluster()
-	fc.Spec.Job.RestartPolicy = ptr.To(v1beta1.JobRestartPolicyFromSavepointOnFailure)
-	f := startedJob(t, fc)
-	st := f.cluster().DeepCopy()
-	st.Status.Components.Job.SavepointLocation = "/savepoints/sp-1"
-	require.NoError(t, f.indexers["fc"].Update(st))
-	f.runFlinkJob(flinkclient.JobStateFailed)
-	f.sync()
-	require.Equal(t, fsm.Failed, f.job().State)
+	f := failedWithSavepoint(t)
 	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Spec.Job.JarFile = "https://repo.example/job.jar" })
 	f.now = f.now.Add(time.Minute)
 	f.sync() // restart: new attempt; the old submitter is deleted first
