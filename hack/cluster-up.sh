@@ -22,6 +22,10 @@
 #                       values with DISABLE_QPS_LIMITS=1]
 #   AUDIT_POLICY        an audit policy file: the API server then writes an audit
 #                       log to KWOK_WORKDIR/clusters/CLUSTER_NAME/logs/audit.log [unset]
+#   EGRESS_SOCKET       a Unix socket path: the API server sends its "cluster"
+#                       traffic (Service and pod proxy, kubectl logs) through the
+#                       HTTP CONNECT proxy there, as through a konnectivity
+#                       server; the local node of make dev serves it [unset]
 #   EXTRA_ARGS          more space-separated component=flag=value words for
 #                       kwokctl --extra-args, e.g. "kube-apiserver=v=4"
 #   WAIT_TIMEOUT        seconds for each wait (create, API ready, nodes) [180]
@@ -39,6 +43,7 @@ KCM_API_QPS=${KCM_API_QPS:-}
 KCM_API_BURST=${KCM_API_BURST:-}
 EXTRA_ARGS=${EXTRA_ARGS:-}
 AUDIT_POLICY=${AUDIT_POLICY:-}
+EGRESS_SOCKET=${EGRESS_SOCKET:-}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-180}
 SKIP_BUILD=${SKIP_BUILD:-0}
 
@@ -96,6 +101,22 @@ extra=("kube-apiserver=service-cluster-ip-range=${SERVICE_CIDR}"
   "kube-controller-manager=service-cluster-ip-range=${SERVICE_CIDR}")
 [[ -n ${KCM_API_QPS} ]] && extra+=("kube-controller-manager=kube-api-qps=${KCM_API_QPS}")
 [[ -n ${KCM_API_BURST} ]] && extra+=("kube-controller-manager=kube-api-burst=${KCM_API_BURST}")
+if [[ -n ${EGRESS_SOCKET} ]]; then
+  # (Over TCP, kube-apiserver always speaks TLS to the proxy; over a Unix socket, plain HTTP.)
+  egress_file=${KWOK_WORKDIR}/egress-${CLUSTER_NAME}.yaml
+  cat >"${egress_file}" <<EOF
+apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: ${EGRESS_SOCKET}
+EOF
+  extra+=("kube-apiserver=egress-selector-config-file=${egress_file}")
+fi
 for w in ${EXTRA_ARGS}; do
   [[ ${w} == *=*=* ]] || die "EXTRA_ARGS word '${w}' is not component=flag=value"
   extra+=("${w}")

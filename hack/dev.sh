@@ -1,44 +1,162 @@
 #!/usr/bin/env bash
-# `make dev`: the local cluster, the CRD, the simulated JobManager and the operator in one command.
-# The operator runs in the foreground (Ctrl-C stops it and the simulator); the cluster keeps
-# running until `make cluster-down`.
+# `make dev`: the local cluster, the CRD and the operator in one command, with real Flink.
 #
-# Pods on the local cluster are simulated by kwok, so no Flink process runs in them: the
-# simulated JobManager (test/cmd/flink-sim) answers the operator's Flink REST calls for every
-# FlinkCluster and "runs" each submitter's flink run command line. SIM_PORT changes its port.
+# Real mode (the default when Java 17 or newer is on PATH and this runs as root): the local
+# node of the e2e tier (test/cmd/flink-node) is the cluster's only node and runs the pods the
+# operator creates as Flink processes of the distribution in bin/flink/VERSION; the sample
+# (bin/dev/counter.yaml) runs the project's stateful counter job, built once into bin/flink-job/.
+# Savepoints, the job's output and every container's log land under bin/dev/. `kubectl proxy`
+# runs on 127.0.0.1:8001 so that the dashboard URL that `kubectl flink ui` and the operator's
+# status report opens in a browser.
+#
+# Simulated mode (DEV_MODE=sim, or without Java 17 or root): pods sit on kwok's fake nodes and the
+# simulated JobManager (test/cmd/flink-sim) answers the operator's REST calls; nothing runs.
+#
+# The operator runs in the foreground; Ctrl-C stops it and the node (and with it every Flink
+# process). The cluster keeps running until `make cluster-down`. docs/dev.md has the details.
+#
+# Environment: DEV_MODE real|sim [real when possible], DEV_FLINK_VERSION [2.3.0],
+# SIM_PORT [8990], NODE_PROXY_PORT [8991], KUBE_PROXY_PORT [8001].
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${ROOT}"
 export KUBECONFIG="${ROOT}/bin/kubeconfig"
 SIM_PORT="${SIM_PORT:-8990}"
+NODE_PROXY_PORT="${NODE_PROXY_PORT:-8991}"
+KUBE_PROXY_PORT="${KUBE_PROXY_PORT:-8001}"
+FLINK_VERSION="${DEV_FLINK_VERSION:-2.3.0}"
 
-KUBECONFIG_OUT="${KUBECONFIG}" hack/cluster-up.sh >/dev/null
-hack/install-crd.sh >/dev/null
+# java_major prints the major version of the java on PATH (nothing without one).
+java_major() {
+  command -v java >/dev/null || return 0
+  java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1
+}
+
+mode=${DEV_MODE:-}
+if [[ -z ${mode} ]]; then
+  major=$(java_major)
+  if [[ -z ${major} || ${major} -lt 17 ]]; then
+    mode=sim
+    echo "make dev: simulated Flink (no Java 17 or newer on PATH; see docs/dev.md)" >&2
+  elif [[ $(id -u) != 0 ]]; then
+    mode=sim
+    echo "make dev: simulated Flink (real Flink needs root to run pods as their users; see docs/dev.md)" >&2
+  else
+    mode=real
+  fi
+fi
+[[ ${mode} == real || ${mode} == sim ]] || { echo "DEV_MODE must be real or sim, got '${mode}'" >&2; exit 2; }
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "${p}" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "${p}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# wait_port PORT NAME LOG: until something listens on 127.0.0.1:PORT (30 s).
+wait_port() {
+  for _ in $(seq 60); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "make dev: $2 did not start; its log: $3" >&2
+  tail -20 "$3" >&2
+  exit 1
+}
+
 go build -o bin/flink-operator ./cmd/flink-operator
-go build -o bin/flink-sim ./test/cmd/flink-sim
 go build -o bin/kubectl-flink ./cmd/kubectl-flink
 
-bin/flink-sim --listen "127.0.0.1:${SIM_PORT}" --kubeconfig "${KUBECONFIG}" >bin/dev-sim.log 2>&1 &
-SIM_PID=$!
-trap 'kill ${SIM_PID} 2>/dev/null || true' EXIT
+if [[ ${mode} == sim ]]; then
+  KUBECONFIG_OUT="${KUBECONFIG}" hack/cluster-up.sh >/dev/null
+  hack/install-crd.sh >/dev/null
+  go build -o bin/flink-sim ./test/cmd/flink-sim
+  bin/flink-sim --listen "127.0.0.1:${SIM_PORT}" --kubeconfig "${KUBECONFIG}" >bin/dev-sim.log 2>&1 &
+  pids+=($!)
+  sample=deploy/samples/job-cluster-savepoints.yaml
+  name=state-machine-savepoints
+  jm_url="http://127.0.0.1:${SIM_PORT}/clusters/{{.Namespace}}/{{.Name}}"
+  where="The simulated JobManager listens on 127.0.0.1:${SIM_PORT} (log: bin/dev-sim.log); no Flink process runs."
+  operator_args=()
+else
+  # No kwok nodes: the local node is the only place the scheduler can put pods (see
+  # test/e2e/main_test.go for why kwok is told to leave it alone).
+  egress=${ROOT}/bin/dev/egress.sock
+  mkdir -p bin/dev
+  KUBECONFIG_OUT="${KUBECONFIG}" NODES=0 EGRESS_SOCKET="${egress}" \
+    EXTRA_ARGS="kwok-controller=manage-all-nodes=false kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" \
+    hack/cluster-up.sh >/dev/null
+  hack/install-crd.sh >/dev/null
+  hack/fetch-flink.sh "${FLINK_VERSION}" >/dev/null
+  jar=$(test/flink-job/build.sh "${FLINK_VERSION}")
+  go build -tags flink -o bin/flink-node ./test/cmd/flink-node
+  mkdir -p bin/dev/savepoints bin/dev/output
+  chmod 0777 bin/dev/savepoints bin/dev/output # written by the pods' user, uid 9999
+  bin/flink-node --kubeconfig "${KUBECONFIG}" --root "${ROOT}" --work-dir bin/dev \
+    --service-proxy "127.0.0.1:${NODE_PROXY_PORT}" --egress "${egress}" \
+    --operator-image flink-operator:dev --operator-binary "${ROOT}/bin/flink-operator" \
+    --log bin/dev/node.log 2>>bin/dev/node.log &
+  pids+=($!)
+  wait_port "${NODE_PROXY_PORT}" "the local node" bin/dev/node.log
+  bin/kubectl proxy --port "${KUBE_PROXY_PORT}" >bin/dev/kubectl-proxy.log 2>&1 &
+  pids+=($!)
+  wait_port "${KUBE_PROXY_PORT}" "kubectl proxy" bin/dev/kubectl-proxy.log
+  name=counter
+  sample=bin/dev/counter.yaml
+  write_sample() {
+    cat <<EOF
+# The project's stateful counter job (test/flink-job) on Flink ${FLINK_VERSION}, run by the local node:
+# four keys counted at 20 records/s, the counts written to bin/dev/output/counts.txt, a savepoint
+# every 60 s into bin/dev/savepoints. Written by hack/dev.sh.
+apiVersion: flinkoperator.k8s.io/v1beta1
+kind: FlinkCluster
+metadata:
+  name: ${name}
+spec:
+  image:
+    name: flink:${FLINK_VERSION}
+  jobManager: {}
+  taskManager:
+    replicas: 1
+  job:
+    jarFile: ${jar}
+    className: org.flinkoperator.testjob.CounterJob
+    args: ["--out", "${ROOT}/bin/dev/output/counts.txt", "--rate", "20", "--keys", "4"]
+    parallelism: 1
+    savepointsDir: file://${ROOT}/bin/dev/savepoints
+    autoSavepointSeconds: 60
+    restartPolicy: FromSavepointOnFailure
+  flinkProperties:
+    taskmanager.numberOfTaskSlots: "2"
+EOF
+  }
+  write_sample >"${sample}"
+  jm_url="http://127.0.0.1:${NODE_PROXY_PORT}/services/{{.Namespace}}/{{.Service}}/{{.Port}}"
+  where="The local node runs pods as Flink ${FLINK_VERSION} processes (log: bin/dev/node.log; pods: bin/dev/pods/);
+kubectl proxy serves the API on 127.0.0.1:${KUBE_PROXY_PORT}, which is how the dashboard URL opens."
+  operator_args=(--jar-fetcher-image=flink-operator:dev
+    "--dashboard-url-template=http://127.0.0.1:${KUBE_PROXY_PORT}/api/v1/namespaces/{{.Namespace}}/services/{{.Service}}:ui/proxy/")
+fi
 
 cat <<MSG
 
-The local cluster is up, the FlinkCluster CRD is installed and the simulated JobManager listens on
-127.0.0.1:${SIM_PORT} (log: bin/dev-sim.log). The operator starts below. In another terminal:
+The local cluster is up and the FlinkCluster CRD is installed. ${where}
+The operator starts below (Ctrl-C stops it). In another terminal:
 
   export KUBECONFIG=${KUBECONFIG}
   export PATH=${ROOT}/bin:\$PATH
-  kubectl apply -f deploy/samples/job-cluster-savepoints.yaml
+  kubectl apply -f ${sample}
   kubectl get flinkclusters -w
-  kubectl flink savepoint state-machine-savepoints    # the kubectl plugin, docs/kubectl-flink.md
-  kubectl flink status state-machine-savepoints
-  kubectl describe fc state-machine-savepoints
+  kubectl flink ui ${name}              # the dashboard's URL
+  kubectl logs -l app.kubernetes.io/component=taskmanager
+  kubectl flink savepoint ${name}       # prints the savepoint's location
+  kubectl flink status ${name}
 
 Stop the operator with Ctrl-C, the cluster with 'make cluster-down'.
 
 MSG
 bin/flink-operator --kubeconfig "${KUBECONFIG}" \
   --health-probe-bind-address=127.0.0.1:8081 --metrics-bind-address=127.0.0.1:8080 \
-  --jobmanager-url-template="http://127.0.0.1:${SIM_PORT}/clusters/{{.Namespace}}/{{.Name}}" "$@"
+  --jobmanager-url-template="${jm_url}" "${operator_args[@]}" "$@"

@@ -19,11 +19,13 @@ type options struct {
 	operatorNamespace string
 	// jarFetcherImage is the operator's own image: init containers run it to fetch http(s)
 	// jarFiles.
-	jarFetcherImage  string
-	workers          int
-	kubeAPIQPS       float32
-	kubeAPIBurst     int
-	cacheSyncTimeout time.Duration
+	jarFetcherImage string
+	// dashboardURLTemplate is the Flink dashboard's URL status reports ("": none).
+	dashboardURLTemplate string
+	workers              int
+	kubeAPIQPS           float32
+	kubeAPIBurst         int
+	cacheSyncTimeout     time.Duration
 
 	leaderElect          bool
 	leaderElectionNS     string
@@ -83,6 +85,9 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", o.healthAddr, "Address of /healthz and /readyz; 0 disables it.")
 	fs.StringVar(&o.jobManagerURLTemplate, "jobmanager-url-template", o.jobManagerURLTemplate,
 		"Go template of a JobManager's REST URL, over .Name, .Namespace, .Service and .Port. Outside the cluster, point it at port-forwards or a proxy, e.g. http://127.0.0.1:8990/clusters/{{.Namespace}}/{{.Name}}.")
+	fs.StringVar(&o.dashboardURLTemplate, "dashboard-url-template", o.dashboardURLTemplate,
+		"Go template of the Flink dashboard's URL that status.components.jobManagerService.dashboardURL reports (kubectl get fc -o wide), over the same fields; "+
+			"e.g. http://127.0.0.1:8001/api/v1/namespaces/{{.Namespace}}/services/{{.Service}}:ui/proxy/ through kubectl proxy. Empty: not reported.")
 	fs.DurationVar(&o.flinkTimeout, "flink-timeout", o.flinkTimeout, "Timeout of each call to a JobManager's REST API.")
 	fs.DurationVar(&o.fsm.PollInterval, "flink-poll-interval", o.fsm.PollInterval, "How often a running job is polled through the Flink REST API.")
 	fs.DurationVar(&o.fsm.SavepointPollInterval, "savepoint-poll-interval", o.fsm.SavepointPollInterval, "How often a savepoint in flight is polled.")
@@ -127,6 +132,11 @@ func (o *options) validate() error {
 	}
 	if _, err := names.NewJobManagerURLs(o.jobManagerURLTemplate); err != nil {
 		errs = append(errs, fmt.Errorf("--jobmanager-url-template: %w", err))
+	}
+	if o.dashboardURLTemplate != "" {
+		if _, err := names.NewJobManagerURLs(o.dashboardURLTemplate); err != nil {
+			errs = append(errs, fmt.Errorf("--dashboard-url-template: %w", err))
+		}
 	}
 	if o.leaderElect {
 		if o.leaderElectionNS == "" {

@@ -25,3 +25,27 @@ func TestSavepointTimeoutIsBoundedByFlinksResultStore(t *testing.T) {
 		}
 	}
 }
+
+func TestURLTemplatesAreChecked(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--dashboard-url-template=http://127.0.0.1:8001/api/v1/namespaces/{{.Namespace}}/services/{{.Service}}:ui/proxy/"}, ""},
+		{[]string{"--dashboard-url-template="}, ""},
+		{[]string{"--dashboard-url-template=http://{{.Nope}}"}, "--dashboard-url-template: "},
+		{[]string{"--dashboard-url-template=http://{{.Name"}, "--dashboard-url-template: "},
+		{[]string{"--jobmanager-url-template=http://{{.Nope}}"}, "--jobmanager-url-template: "},
+	} {
+		o := defaultOptions()
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		o.bind(fs)
+		require.NoError(t, fs.Parse(tt.args))
+		err := o.validate()
+		if tt.err == "" {
+			assert.NoError(t, err, tt.args)
+		} else {
+			assert.ErrorContains(t, err, tt.err, tt.args)
+		}
+	}
+}

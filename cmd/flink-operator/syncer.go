@@ -26,6 +26,12 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	if err != nil {
 		return nil, nil, err
 	}
+	var dashboards *names.JobManagerURLs
+	if opts.dashboardURLTemplate != "" {
+		if dashboards, err = names.NewJobManagerURLs(opts.dashboardURLTemplate); err != nil {
+			return nil, nil, err
+		}
+	}
 	rest := flinkclient.New(flinkclient.Options{Timeout: opts.flinkTimeout,
 		Transport: metrics.InstrumentFlinkTransport(flinkclient.NewTransport())})
 	// client-go's default spam filter lets an object emit 25 events and then one per 5 minutes:
@@ -38,6 +44,6 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
 	return controller.NewReconciler(controller.Config{Listers: listers, Kube: kube, Flink: flink,
 		FlinkReader: rest, FlinkWriter: rest, URLs: urls, Recorder: recorder, Settings: opts.fsm, Now: time.Now, Namespace: opts.operatorNamespace,
-		JarFetcherImage: opts.jarFetcherImage,
+		JarFetcherImage: opts.jarFetcherImage, DashboardURLs: dashboards,
 	}), broadcaster.Shutdown, nil
 }

@@ -155,12 +155,18 @@ func (p *plugin) restore(ctx context.Context, name, path string) error {
 		fmt.Sprintf("restore %d requested: the job is stopped the way an update would stop it and restarted from %s", next, path))
 }
 
-// ui prints where the Flink dashboard is: the Ingress's URLs when the cluster has one, and the
-// API server's service proxy, which needs no change to the cluster.
+// ui prints where the Flink dashboard is: the URL the operator reports (--dashboard-url-template),
+// the Ingress's URLs when the cluster has one, and the API server's service proxy, which needs no
+// change to the cluster.
 func (p *plugin) ui(ctx context.Context, name string) error {
 	fc, err := p.get(ctx, name)
 	if err != nil {
 		return err
+	}
+	if u := fc.Status.Components.JobManagerService.DashboardURL; u != "" {
+		if _, err := fmt.Fprintf(p.out, "%s\n", u); err != nil {
+			return err
+		}
 	}
 	if in := fc.Status.Components.JobManagerIngress; in != nil {
 		for _, u := range in.URLs {

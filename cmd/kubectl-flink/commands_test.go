@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,6 +169,21 @@ func TestUI(t *testing.T) {
 	assert.Equal(t, "https://flink.example.com/counter\n"+
 		"https://127.0.0.1:6443/api/v1/namespaces/ns/services/counter-jobmanager:ui/proxy/\n"+
 		"(through the API server; in a browser run `kubectl proxy` and open http://127.0.0.1:8001/api/v1/namespaces/ns/services/counter-jobmanager:ui/proxy/)\n", out.String())
+
+	t.Run("the URL the operator reports comes first", func(t *testing.T) {
+		fc.Status.Components.JobManagerService.DashboardURL = "http://127.0.0.1:8001/x/"
+		p, _, out := newPlugin(fc)
+		require.NoError(t, p.run(context.Background(), "ui", []string{"counter"}))
+		assert.True(t, strings.HasPrefix(out.String(), "http://127.0.0.1:8001/x/\nhttps://flink.example.com/counter\n"), out.String())
+	})
+}
+
+func TestUIWithoutIngress(t *testing.T) {
+	p, _, out := newPlugin(counter())
+	require.NoError(t, p.run(context.Background(), "ui", []string{"counter"}))
+	assert.Equal(t,
+		"https://127.0.0.1:6443/api/v1/namespaces/ns/services/counter-jobmanager:ui/proxy/\n"+
+			"(through the API server; in a browser run `kubectl proxy` and open http://127.0.0.1:8001/api/v1/namespaces/ns/services/counter-jobmanager:ui/proxy/)\n", out.String())
 }
 
 func TestFlagsMayFollowTheArguments(t *testing.T) {

@@ -192,12 +192,15 @@ type Config struct {
 	Namespace string
 	// JarFetcherImage is the operator's own image, run to fetch http(s) jarFiles.
 	JarFetcherImage string
+	// DashboardURLs builds the Flink dashboard URL status reports (nil: none).
+	DashboardURLs *names.JobManagerURLs
 }
 
 // NewReconciler wires the pipeline of one operator process.
 func NewReconciler(c Config) *Reconciler {
 	obs := observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()).
-		WithHAConfigMaps(c.Kube.CoreV1()).WithJarFetcherImage(c.JarFetcherImage).WithPods(c.Kube.CoreV1())
+		WithHAConfigMaps(c.Kube.CoreV1()).WithJarFetcherImage(c.JarFetcherImage).WithPods(c.Kube.CoreV1()).
+		WithDashboardURLs(c.DashboardURLs)
 	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder)
 	upd.SubmitterCreated = func(fc *v1beta1.FlinkCluster, jobID string) { obs.SubmitterCreated(fc, jobID, c.Now()) }
 	return &Reconciler{Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}

@@ -3,11 +3,9 @@
 package localnode
 
 import (
-	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,19 +41,7 @@ func (n *Node) forward(client net.Conn, ns, name string, sp corev1.ServicePort) 
 		return
 	}
 	defer backend.Close()
-	// Either side ending ends both, so a client sees the connection drop when its pod dies.
-	var once sync.Once
-	done := make(chan struct{})
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		once.Do(func() { close(done) })
-	}
-	go pipe(backend, client)
-	go pipe(client, backend)
-	select {
-	case <-done:
-	case <-n.ctx.Done():
-	}
+	tunnel(client, client, backend, n.ctx.Done())
 }
 
 // readyEndpoints are the local addresses (localIP:port) of the Service port's ready endpoints,

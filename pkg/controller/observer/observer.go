@@ -59,6 +59,8 @@ type Observer struct {
 	namespace string
 	// jarFetcherImage is snapshot.JarFetcherImage.
 	jarFetcherImage string
+	// dashboards builds snapshot.DashboardURL (nil: none).
+	dashboards *names.JobManagerURLs
 	// savepoints times the savepoints in flight on this process's own clock.
 	savepoints savepointClock
 	// historyReads remembers when each job's checkpoint history was last read.
@@ -87,6 +89,12 @@ func New(listers Listers, flink FlinkReader, urls *names.JobManagerURLs, namespa
 // WithJarFetcherImage names the image that fetches http(s) jarFiles in every snapshot.
 func (o *Observer) WithJarFetcherImage(image string) *Observer {
 	o.jarFetcherImage = image
+	return o
+}
+
+// WithDashboardURLs builds the Flink dashboard's URL of every snapshot from urls (nil: none).
+func (o *Observer) WithDashboardURLs(urls *names.JobManagerURLs) *Observer {
+	o.dashboards = urls
 	return o
 }
 
@@ -137,7 +145,10 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if o.access != nil && fc.Spec.HighAvailabilityEnabled() {
 		snap.HAAccess = o.access.haAccess(ctx, fc, now)
 	}
-	snap.JobManagerURL = o.jobManagerURL(ctx, fc)
+	snap.JobManagerURL = urlOf(ctx, o.urls, fc)
+	if o.dashboards != nil {
+		snap.DashboardURL = urlOf(ctx, o.dashboards, fc)
+	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now)
 	}
@@ -223,14 +234,15 @@ func InFlightTrigger(st v1beta1.JobStatus) string {
 	return st.Savepoint.TriggerID
 }
 
-func (o *Observer) jobManagerURL(ctx context.Context, fc *v1beta1.FlinkCluster) string {
+// urlOf is the FlinkCluster's URL from a template over its JobManager Service's UI port.
+func urlOf(ctx context.Context, urls *names.JobManagerURLs, fc *v1beta1.FlinkCluster) string {
 	port := int32(8081)
 	if p := fc.Spec.JobManager.Ports.UI; p != nil {
 		port = *p
 	}
-	url, err := o.urls.URL(fc.Name, fc.Namespace, port)
+	url, err := urls.URL(fc.Name, fc.Namespace, port)
 	if err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot build the JobManager URL")
+		klog.FromContext(ctx).Error(err, "Cannot build a JobManager URL")
 	}
 	return url
 }

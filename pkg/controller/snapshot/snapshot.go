@@ -48,6 +48,8 @@ type Snapshot struct {
 	// JarFetcherImage is the operator's image, which fetches an http(s) jarFile (desired.Env).
 	JarFetcherImage string
 
+	// DashboardURL is the Flink dashboard's URL for status ("" when the operator reports none).
+	DashboardURL string
 	// JobManagerURL is the JobManager's REST URL ("" when it cannot be built); set for job
 	// clusters.
 	JobManagerURL string

@@ -113,7 +113,7 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 		State: wantedState(in.Wanted.JobManager, jobManagerExists(obs), jobManagerState(obs))}
 	c.JobManagerService = v1beta1.ComponentStatus{Name: names.JobManagerService(fc.Name),
 		State:    wantedState(in.Wanted.JobManager, obs.JobManagerService != nil, presence(obs.JobManagerService != nil)),
-		NodePort: uiNodePort(obs.JobManagerService)}
+		NodePort: uiNodePort(obs.JobManagerService), DashboardURL: dashboardURL(obs)}
 	c.JobManagerIngress = ingressStatus(obs, in.Wanted.JobManager)
 	c.TaskManagerDeployment = taskManagerStatus(obs, in.Wanted.TaskManager)
 	c.Job = in.Job.DeepCopy()
@@ -267,6 +267,15 @@ func presence(exists bool) v1beta1.ComponentState {
 		return v1beta1.ComponentStateReady
 	}
 	return v1beta1.ComponentStateNotReady
+}
+
+// dashboardURL is the dashboard's URL while the JobManager Service exists; the operator's
+// template says where (--dashboard-url-template).
+func dashboardURL(obs *snapshot.Snapshot) string {
+	if obs.JobManagerService == nil {
+		return ""
+	}
+	return obs.DashboardURL
 }
 
 // uiNodePort is the node port of the JobManager Service's ui port (accessScope NodePort), 0

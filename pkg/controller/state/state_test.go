@@ -202,6 +202,15 @@ func TestDerive(t *testing.T) {
 			FlinkPolled: true, JobManagerURL: "http://c-jobmanager.ns.svc:8081"})
 		assert.Equal(t, "Unreachable", condition(st, ConditionJobManagerReachable).Reason)
 	})
+	t.Run("the dashboard URL while the JobManager Service exists", func(t *testing.T) {
+		s := snap("tm")
+		s.DashboardURL = "http://127.0.0.1:8001/api/v1/namespaces/ns/services/c-jobmanager:ui/proxy/"
+		st := Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents})
+		assert.Equal(t, s.DashboardURL, st.Components.JobManagerService.DashboardURL)
+		s.JobManagerService = nil
+		st = Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents})
+		assert.Empty(t, st.Components.JobManagerService.DashboardURL, "no Service, no dashboard")
+	})
 	t.Run("the JobManager URL in a condition is redacted", func(t *testing.T) {
 		st := Derive(Input{Observed: snap("tm"), Want: want, Now: t0, Wanted: desired.AllComponents,
 			FlinkPolled: true, JobManagerURL: "https://op:s3cret@proxy.example.com/ns/c"})

@@ -148,6 +148,12 @@ type ComponentStatus struct {
 	// and REST API port. Other components leave it unset.
 	// +optional
 	NodePort int32 `json:"nodePort,omitempty"`
+
+	// DashboardURL is, for the JobManager Service, the Flink dashboard's URL when the operator
+	// runs with --dashboard-url-template (for example through kubectl proxy and the API server's
+	// Service proxy; docs/dev.md). Other components leave it unset.
+	// +optional
+	DashboardURL string `json:"dashboardURL,omitempty"`
 }
 
 // IngressStatus is the JobManager Ingress and the URLs it serves.

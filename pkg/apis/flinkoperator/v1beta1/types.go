@@ -38,6 +38,7 @@ import (
 // +kubebuilder:printcolumn:name="Last-Savepoint",type=date,JSONPath=`.status.components.job.lastSavepointTime`,priority=1,description="Time of the last savepoint operation"
 // +kubebuilder:printcolumn:name="Checkpoint",type=date,JSONPath=`.status.components.job.latestCheckpoint.completionTime`,priority=1,description="Age of the latest completed checkpoint the operator recorded"
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image.name`,priority=1
+// +kubebuilder:printcolumn:name="Dashboard",type=string,JSONPath=`.status.components.jobManagerService.dashboardURL`,priority=1,description="The Flink dashboard's URL, when the operator reports one (--dashboard-url-template)"
 type FlinkCluster struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional
