@@ -59,7 +59,7 @@ dev: ## Local cluster + CRD + operator, in one command (Ctrl-C stops the operato
 ##@ Tests
 
 .PHONY: test
-test: verify test-unit test-integration test-flink test-e2e ## Run every test: verify, unit (race), integration on the local cluster, contract tests and end-to-end runs against real Flink.
+test: verify test-unit test-integration test-flink test-e2e test-dev ## Run every test: verify, unit (race), integration on the local cluster, contract tests, end-to-end runs against real Flink and the make dev flow.
 
 .PHONY: test-unit
 test-unit: ## Unit and sync tests with the race detector.
@@ -91,6 +91,11 @@ test-e2e: ## End to end: the operator drives real Flink on a local node, per ver
 	  echo "== e2e against Flink $$v $${run:+(smoke subset)}"; \
 	  E2E_FLINK_VERSION=$$v $(GO_TEST) -tags e2e,flink -count=1 -timeout 25m -v $$run ./test/e2e/... 2>&1 | tee $(BIN)/test-e2e-$$v.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || { tail -80 $(BIN)/test-e2e-$$v.log; exit 1; }; \
 	done
+
+.PHONY: test-dev
+test-dev: ## The make dev flow on its own cluster: the sample job in real Flink, its dashboard in headless Chromium, kubectl logs, a savepoint on disk (about 3 min).
+	hack/build-cluster-tools.sh
+	$(GO_TEST) -tags dev -count=1 -timeout 15m -v ./test/dev/... 2>&1 | tee $(BIN)/test-dev.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || { tail -80 $(BIN)/test-dev.log; exit 1; }
 
 ##@ Benchmarks
 

@@ -16,12 +16,16 @@
 # process). The cluster keeps running until `make cluster-down`. docs/dev.md has the details.
 #
 # Environment: DEV_MODE real|sim [real when possible], DEV_FLINK_VERSION [2.3.0],
-# SIM_PORT [8990], NODE_PROXY_PORT [8991], KUBE_PROXY_PORT [8001].
+# SIM_PORT [8990], NODE_PROXY_PORT [8991], KUBE_PROXY_PORT [8001]; and for a second instance
+# (the test of this script, test/dev): CLUSTER_NAME [flink-operator], DEV_KUBECONFIG
+# [bin/kubeconfig], DEV_DIR [bin/dev]. Arguments go to the operator (after the script's flags).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${ROOT}"
-export KUBECONFIG="${ROOT}/bin/kubeconfig"
+export KUBECONFIG="${DEV_KUBECONFIG:-${ROOT}/bin/kubeconfig}"
+export CLUSTER_NAME="${CLUSTER_NAME:-flink-operator}"
+DEV_DIR="${DEV_DIR:-${ROOT}/bin/dev}"
 SIM_PORT="${SIM_PORT:-8990}"
 NODE_PROXY_PORT="${NODE_PROXY_PORT:-8991}"
 KUBE_PROXY_PORT="${KUBE_PROXY_PORT:-8001}"
@@ -54,6 +58,11 @@ cleanup() {
   for p in "${pids[@]}"; do wait "${p}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+# Every process runs in the background (where a script's children ignore SIGINT) and the script
+# waits for the operator, so Ctrl-C or SIGTERM reaches the script at once and cleanup stops the
+# operator, the node (and with it every Flink process) and kubectl proxy with SIGTERM.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # wait_port PORT NAME LOG: until something listens on 127.0.0.1:PORT (30 s).
 wait_port() {
@@ -80,11 +89,13 @@ if [[ ${mode} == sim ]]; then
   jm_url="http://127.0.0.1:${SIM_PORT}/clusters/{{.Namespace}}/{{.Name}}"
   where="The simulated JobManager listens on 127.0.0.1:${SIM_PORT} (log: bin/dev-sim.log); no Flink process runs."
   operator_args=()
+  also=
 else
   # No kwok nodes: the local node is the only place the scheduler can put pods (see
   # test/e2e/main_test.go for why kwok is told to leave it alone).
-  egress=${ROOT}/bin/dev/egress.sock
-  mkdir -p bin/dev
+  mkdir -p "${DEV_DIR}"
+  DEV_DIR=$(cd "${DEV_DIR}" && pwd -P) # savepointsDir and the job's output are absolute paths
+  egress=${DEV_DIR}/egress.sock
   KUBECONFIG_OUT="${KUBECONFIG}" NODES=0 EGRESS_SOCKET="${egress}" \
     EXTRA_ARGS="kwok-controller=manage-all-nodes=false kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" \
     hack/cluster-up.sh >/dev/null
@@ -92,24 +103,24 @@ else
   hack/fetch-flink.sh "${FLINK_VERSION}" >/dev/null
   jar=$(test/flink-job/build.sh "${FLINK_VERSION}")
   go build -tags flink -o bin/flink-node ./test/cmd/flink-node
-  mkdir -p bin/dev/savepoints bin/dev/output
-  chmod 0777 bin/dev/savepoints bin/dev/output # written by the pods' user, uid 9999
-  bin/flink-node --kubeconfig "${KUBECONFIG}" --root "${ROOT}" --work-dir bin/dev \
+  mkdir -p "${DEV_DIR}/savepoints" "${DEV_DIR}/output"
+  chmod 0777 "${DEV_DIR}/savepoints" "${DEV_DIR}/output" # written by the pods' user, uid 9999
+  bin/flink-node --kubeconfig "${KUBECONFIG}" --root "${ROOT}" --work-dir "${DEV_DIR}" \
     --service-proxy "127.0.0.1:${NODE_PROXY_PORT}" --egress "${egress}" \
     --operator-image flink-operator:dev --operator-binary "${ROOT}/bin/flink-operator" \
-    --log bin/dev/node.log 2>>bin/dev/node.log &
+    --log "${DEV_DIR}/node.log" 2>>"${DEV_DIR}/node-stderr.log" &
   pids+=($!)
-  wait_port "${NODE_PROXY_PORT}" "the local node" bin/dev/node.log
-  bin/kubectl proxy --port "${KUBE_PROXY_PORT}" >bin/dev/kubectl-proxy.log 2>&1 &
+  wait_port "${NODE_PROXY_PORT}" "the local node" "${DEV_DIR}/node-stderr.log"
+  bin/kubectl proxy --port "${KUBE_PROXY_PORT}" >"${DEV_DIR}/kubectl-proxy.log" 2>&1 &
   pids+=($!)
-  wait_port "${KUBE_PROXY_PORT}" "kubectl proxy" bin/dev/kubectl-proxy.log
+  wait_port "${KUBE_PROXY_PORT}" "kubectl proxy" "${DEV_DIR}/kubectl-proxy.log"
   name=counter
-  sample=bin/dev/counter.yaml
+  sample=${DEV_DIR}/counter.yaml
   write_sample() {
     cat <<EOF
 # The project's stateful counter job (test/flink-job) on Flink ${FLINK_VERSION}, run by the local node:
-# four keys counted at 20 records/s, the counts written to bin/dev/output/counts.txt, a savepoint
-# every 60 s into bin/dev/savepoints. Written by hack/dev.sh.
+# four keys counted at 20 records/s, the counts written to ${DEV_DIR}/output/counts.txt, a savepoint
+# every 60 s into ${DEV_DIR}/savepoints. Written by hack/dev.sh.
 apiVersion: flinkoperator.k8s.io/v1beta1
 kind: FlinkCluster
 metadata:
@@ -123,9 +134,9 @@ spec:
   job:
     jarFile: ${jar}
     className: org.flinkoperator.testjob.CounterJob
-    args: ["--out", "${ROOT}/bin/dev/output/counts.txt", "--rate", "20", "--keys", "4"]
+    args: ["--out", "${DEV_DIR}/output/counts.txt", "--rate", "20", "--keys", "4"]
     parallelism: 1
-    savepointsDir: file://${ROOT}/bin/dev/savepoints
+    savepointsDir: file://${DEV_DIR}/savepoints
     autoSavepointSeconds: 60
     restartPolicy: FromSavepointOnFailure
   flinkProperties:
@@ -133,9 +144,25 @@ spec:
 EOF
   }
   write_sample >"${sample}"
+  cat >"${DEV_DIR}/session.yaml" <<EOF
+# A session cluster on Flink ${FLINK_VERSION}: submit jobs to it yourself (its dashboard has an upload
+# page). Written by hack/dev.sh.
+apiVersion: flinkoperator.k8s.io/v1beta1
+kind: FlinkCluster
+metadata:
+  name: session
+spec:
+  image:
+    name: flink:${FLINK_VERSION}
+  jobManager: {}
+  taskManager:
+    replicas: 1
+EOF
   jm_url="http://127.0.0.1:${NODE_PROXY_PORT}/services/{{.Namespace}}/{{.Service}}/{{.Port}}"
-  where="The local node runs pods as Flink ${FLINK_VERSION} processes (log: bin/dev/node.log; pods: bin/dev/pods/);
+  where="The local node runs pods as Flink ${FLINK_VERSION} processes (log: ${DEV_DIR}/node.log; pods: ${DEV_DIR}/pods/);
 kubectl proxy serves the API on 127.0.0.1:${KUBE_PROXY_PORT}, which is how the dashboard URL opens."
+  also="
+  kubectl apply -f ${DEV_DIR}/session.yaml  # a session cluster; kubectl flink ui session"
   operator_args=(--jar-fetcher-image=flink-operator:dev
     "--dashboard-url-template=http://127.0.0.1:${KUBE_PROXY_PORT}/api/v1/namespaces/{{.Namespace}}/services/{{.Service}}:ui/proxy/")
 fi
@@ -152,11 +179,14 @@ The operator starts below (Ctrl-C stops it). In another terminal:
   kubectl flink ui ${name}              # the dashboard's URL
   kubectl logs -l app.kubernetes.io/component=taskmanager
   kubectl flink savepoint ${name}       # prints the savepoint's location
-  kubectl flink status ${name}
+  kubectl flink status ${name}${also}
 
 Stop the operator with Ctrl-C, the cluster with 'make cluster-down'.
 
 MSG
 bin/flink-operator --kubeconfig "${KUBECONFIG}" \
   --health-probe-bind-address=127.0.0.1:8081 --metrics-bind-address=127.0.0.1:8080 \
-  --jobmanager-url-template="${jm_url}" "${operator_args[@]}" "$@"
+  --jobmanager-url-template="${jm_url}" "${operator_args[@]}" "$@" &
+operator=$!
+pids=("${operator}" "${pids[@]}")
+wait "${operator}"
