@@ -85,12 +85,13 @@ func TestMakeDev(t *testing.T) {
 		assert.Regexp(t, `\bcounter\b.*RUNNING`, text, "the overview lists the running job")
 	})
 
-	t.Run("kubectl logs shows the TaskManager's output", func(t *testing.T) {
+	t.Run("kubectl logs shows the TaskManager's log", func(t *testing.T) {
 		var out string
 		require.Eventually(t, func() bool {
-			out, _ = e.kubectl("logs", "-l", "app.kubernetes.io/component=taskmanager", "--tail", "50")
+			out, _ = e.kubectl("logs", "-l", "app.kubernetes.io/component=taskmanager", "--tail", "-1")
 			return strings.Contains(out, "COUNT key=")
 		}, 30*time.Second, time.Second, "the counter's lines in the TaskManager's log")
+		assert.Contains(t, out, "Starting TaskManager (Version: 2.3.0", "Flink's own log lines")
 	})
 
 	t.Run("kubectl flink savepoint writes a savepoint directory", func(t *testing.T) {
