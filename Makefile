@@ -93,9 +93,9 @@ test-e2e: ## End to end: the operator drives real Flink on a local node, per ver
 	done
 
 .PHONY: test-dev
-test-dev: ## The make dev flow on its own cluster: the sample job in real Flink, its dashboard in headless Chromium, kubectl logs, a savepoint on disk (about 3 min).
+test-dev: ## The make dev flow on its own cluster: the sample job in real Flink, its dashboard in headless Chromium, kubectl logs, a savepoint on disk (about 1 min).
 	hack/build-cluster-tools.sh
-	$(GO_TEST) -tags dev -count=1 -timeout 15m -v ./test/dev/... 2>&1 | tee $(BIN)/test-dev.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || { tail -80 $(BIN)/test-dev.log; exit 1; }
+	$(GO_TEST) -tags dev -count=1 -timeout 20m -v ./test/dev/... 2>&1 | tee $(BIN)/test-dev.log | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+.*_test.go)' || { tail -80 $(BIN)/test-dev.log; exit 1; }
 
 ##@ Benchmarks
 

@@ -186,6 +186,7 @@ fi
 fingerprint=$( {
   printf '%s\n' "${create_args[@]}"
   cat "${stages_file}"
+  [[ -z ${egress_file:-} ]] || cat "${egress_file}"
   cat "${BIN_DIR}"/.stamps/* 2>/dev/null || true
 } | sha256sum | cut -d' ' -f1)
 cluster_dir=${KWOK_WORKDIR}/clusters/${CLUSTER_NAME}

@@ -18,7 +18,7 @@
 # Environment: DEV_MODE real|sim [real when possible], DEV_FLINK_VERSION [2.3.0],
 # SIM_PORT [8990], NODE_PROXY_PORT [8991], KUBE_PROXY_PORT [8001]; and for a second instance
 # (the test of this script, test/dev): CLUSTER_NAME [flink-operator], DEV_KUBECONFIG
-# [bin/kubeconfig], DEV_DIR [bin/dev]. Arguments go to the operator (after the script's flags).
+# [bin/kubeconfig], DEV_DIR [bin/dev], DEV_POD_NETWORK [244: pod IPs 10.244.x.y]. Arguments go to the operator (after the script's flags).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -58,20 +58,31 @@ cleanup() {
   for p in "${pids[@]}"; do wait "${p}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-# Every process runs in the background (where a script's children ignore SIGINT) and the script
-# waits for the operator, so Ctrl-C or SIGTERM reaches the script at once and cleanup stops the
-# operator, the node (and with it every Flink process) and kubectl proxy with SIGTERM.
+# Every process runs in the background and the script waits for the operator, so Ctrl-C or
+# SIGTERM reaches the script at once (a trap waits while a foreground child runs) and cleanup
+# stops the operator, the node (and with it every Flink process) and kubectl proxy with SIGTERM;
+# kubectl proxy, started with & by a script, would ignore Ctrl-C's SIGINT itself.
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# wait_port PORT NAME LOG: until something listens on 127.0.0.1:PORT (30 s).
+# port_free PORT NAME: fail unless nothing listens on 127.0.0.1:PORT (a port held by someone
+# else would answer wait_port for a process that could not bind it).
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "make dev: port $1 ($2) is in use; stop what holds it or set the variable in docs/dev.md" >&2
+    exit 1
+  fi
+}
+
+# wait_port PORT PID NAME LOG: until PID listens on 127.0.0.1:PORT (30 s).
 wait_port() {
   for _ in $(seq 60); do
+    kill -0 "$2" 2>/dev/null || break
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.5
   done
-  echo "make dev: $2 did not start; its log: $3" >&2
-  tail -20 "$3" >&2
+  echo "make dev: $3 did not start; its log: $4" >&2
+  tail -20 "$4" >&2
   exit 1
 }
 
@@ -103,17 +114,19 @@ else
   hack/fetch-flink.sh "${FLINK_VERSION}" >/dev/null
   jar=$(test/flink-job/build.sh "${FLINK_VERSION}")
   go build -tags flink -o bin/flink-node ./test/cmd/flink-node
+  port_free "${NODE_PROXY_PORT}" NODE_PROXY_PORT
+  port_free "${KUBE_PROXY_PORT}" KUBE_PROXY_PORT
   mkdir -p "${DEV_DIR}/savepoints" "${DEV_DIR}/output"
   chmod 0777 "${DEV_DIR}/savepoints" "${DEV_DIR}/output" # written by the pods' user, uid 9999
-  bin/flink-node --kubeconfig "${KUBECONFIG}" --root "${ROOT}" --work-dir "${DEV_DIR}" \
+  bin/flink-node --kubeconfig "${KUBECONFIG}" --work-dir "${DEV_DIR}" --pod-network "${DEV_POD_NETWORK:-244}" \
     --service-proxy "127.0.0.1:${NODE_PROXY_PORT}" --egress "${egress}" \
     --operator-image flink-operator:dev --operator-binary "${ROOT}/bin/flink-operator" \
     --log "${DEV_DIR}/node.log" 2>>"${DEV_DIR}/node-stderr.log" &
   pids+=($!)
-  wait_port "${NODE_PROXY_PORT}" "the local node" "${DEV_DIR}/node-stderr.log"
+  wait_port "${NODE_PROXY_PORT}" $! "the local node" "${DEV_DIR}/node-stderr.log"
   bin/kubectl proxy --port "${KUBE_PROXY_PORT}" >"${DEV_DIR}/kubectl-proxy.log" 2>&1 &
   pids+=($!)
-  wait_port "${KUBE_PROXY_PORT}" "kubectl proxy" "${DEV_DIR}/kubectl-proxy.log"
+  wait_port "${KUBE_PROXY_PORT}" $! "kubectl proxy" "${DEV_DIR}/kubectl-proxy.log"
   name=counter
   sample=${DEV_DIR}/counter.yaml
   write_sample() {

@@ -2,7 +2,7 @@
 # Runs the Flink REST contract suite against real Apache Flink: fetches each
 # version (hack/fetch-flink.sh, cached in bin/flink/), builds the test job
 # (test/flink-job/build.sh, cached in bin/flink-job/), then runs
-# `go test -tags flink` on test/flinkcluster and test/contract, which start
+# `go test -tags flink` on test/flinkcluster, test/contract and test/localnode, which start
 # local JobManager/TaskManager JVMs per version. Exits non-zero on failure.
 #
 # FLINK_VERSIONS selects the versions; the default is the newest patch of every minor from 1.18
@@ -23,7 +23,7 @@ echo "test-flink: Flink ${FLINK_VERSIONS} and the test job ready after $((SECOND
 
 mkdir -p bin
 rc=0
-go test -tags flink -count=1 -v -timeout 15m ./test/flinkcluster/... ./test/contract/... 2>&1 |
+go test -tags flink -count=1 -v -timeout 15m ./test/flinkcluster/... ./test/contract/... ./test/localnode/... 2>&1 |
   tee bin/test-flink.log || rc=$?
 echo "test-flink: finished in $((SECONDS - start))s (exit $rc); log in bin/test-flink.log"
 exit "$rc"

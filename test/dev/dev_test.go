@@ -69,6 +69,7 @@ func TestMakeDev(t *testing.T) {
 	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 	e := devEnv{root: root, dir: filepath.Join(root, "bin", "devtest"), kubeconfig: filepath.Join(root, "bin", clusterName+".kubeconfig"), proxyPort: 18001}
 	require.NoError(t, os.RemoveAll(e.dir))
+	clusterDown(t, e) // one a killed earlier run left, with its FlinkClusters
 	stop := startDev(t, e)
 	defer stop()
 
@@ -123,7 +124,8 @@ func TestMakeDev(t *testing.T) {
 // registeredTaskManagers is what the JobManager's REST API, through the dashboard's URL, counts
 // (-1 when it does not answer).
 func registeredTaskManagers(dashboardURL string) int {
-	resp, err := http.Get(dashboardURL + "overview")
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(dashboardURL + "overview")
 	if err != nil {
 		return -1
 	}
@@ -145,15 +147,17 @@ func startDev(t *testing.T, e devEnv) func() {
 	require.NoError(t, err)
 	cmd := exec.Command(filepath.Join(e.root, "hack", "dev.sh"), "--health-probe-bind-address=0", "--metrics-bind-address=0")
 	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "DEV_KUBECONFIG="+e.kubeconfig, "DEV_DIR="+e.dir,
-		"DEV_MODE=real", "NODE_PROXY_PORT=18991", fmt.Sprintf("KUBE_PROXY_PORT=%d", e.proxyPort))
+		"DEV_MODE=real", "NODE_PROXY_PORT=18991", fmt.Sprintf("KUBE_PROXY_PORT=%d", e.proxyPort),
+		"DEV_POD_NETWORK=245") // not make dev's 244 nor the e2e suite's 246: all three may run at once
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The script stops everything it started on SIGTERM, also when this test binary dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	var once sync.Once
 	stop := func() { once.Do(func() { stopDev(t, e, cmd, exited, logFile) }) }
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := waitForLine(ctx, logPath, "Controller started", exited); err != nil {
 		stop()
@@ -172,6 +176,10 @@ func stopDev(t *testing.T, e devEnv, cmd *exec.Cmd, exited <-chan error, logFile
 		<-exited
 	}
 	logFile.Close()
+	clusterDown(t, e)
+}
+
+func clusterDown(t *testing.T, e devEnv) {
 	down := exec.Command(filepath.Join(e.root, "hack", "cluster-down.sh"))
 	down.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+e.kubeconfig)
 	if out, err := down.CombinedOutput(); err != nil {

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -170,20 +169,17 @@ func connect() error {
 	return nil
 }
 
-// imageVersion reads the Flink version from an image tag: flink:2.3.0, flink:2.3.0-java17.
-var imageVersion = regexp.MustCompile(`:(\d+\.\d+\.\d+)(?:-|$)`)
-
 // distOf is the distribution that stands in for an image: the suite's version, or another one a
 // scenario added.
 func distOf(image string) (flinkcluster.Dist, error) {
-	m := imageVersion.FindStringSubmatch(image)
-	if m != nil && m[1] == env.version {
+	v, ok := flinkcluster.ImageVersion(image)
+	if ok && v == env.version {
 		return env.dist, nil
 	}
 	env.othersMu.Lock()
 	defer env.othersMu.Unlock()
-	if m != nil {
-		if d, ok := env.others[m[1]]; ok {
+	if ok {
+		if d, ok := env.others[v]; ok {
 			return d, nil
 		}
 	}
@@ -199,7 +195,8 @@ func startNode() (func(), error) {
 	}
 	node := localnode.New(localnode.Options{
 		Name: "local-flink", Kube: env.kube, WorkDir: filepath.Join(env.work, "pods"), APIServer: env.config.Host,
-		Dist: distOf,
+		PodNetwork: 246, // not make dev's 244 nor make test-dev's 245: all three may run at once
+		Dist:       distOf,
 		// The operator's image runs one program, the operator binary: its fetch-jar subcommand.
 		Binaries: map[string]localnode.Binary{operatorImage: {Entrypoint: desired.OperatorBinary, Path: operatorBinary()}},
 		Logf: func(format string, args ...any) {

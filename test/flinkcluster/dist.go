@@ -63,14 +63,43 @@ var fetchMu sync.Mutex
 // (cached; instant once fetched).
 func Fetch(t testing.TB, version string) Dist {
 	t.Helper()
-	fetchMu.Lock()
-	defer fetchMu.Unlock()
-	home := runScript(t, filepath.Join(RepoRoot(), "hack", "fetch-flink.sh"), version)
+	d, err := FetchDist(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// FetchDist is Fetch for code without a testing.TB (the local node's command).
+func FetchDist(version string) (Dist, error) {
 	var major, minor int
 	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
-		t.Fatalf("Flink version %q: %v", version, err)
+		return Dist{}, fmt.Errorf("Flink version %q: %w", version, err)
 	}
-	return Dist{Version: version, Home: home, Major: major, Minor: minor}
+	fetchMu.Lock()
+	defer fetchMu.Unlock()
+	script := filepath.Join(RepoRoot(), "hack", "fetch-flink.sh")
+	cmd := exec.Command(script, version)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Dist{}, fmt.Errorf("%s %s: %v\n%s", script, version, err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return Dist{Version: version, Home: strings.TrimSpace(lines[len(lines)-1]), Major: major, Minor: minor}, nil
+}
+
+// imageVersionRE reads the Flink version from an image tag: flink:2.3.0, flink:2.3.0-java17.
+var imageVersionRE = regexp.MustCompile(`:(\d+\.\d+\.\d+)(?:-|$)`)
+
+// ImageVersion is the Flink version an image's tag names, if it names one.
+func ImageVersion(image string) (string, bool) {
+	m := imageVersionRE.FindStringSubmatch(image)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // BuildJob returns the test job JAR for version, building it with Maven

@@ -18,8 +18,8 @@ import (
 // Services, the kubelet's logs endpoint) here, as a konnectivity server would carry it on a real
 // cluster. A pod IP the API shows (10.244.a.b) is connected to where that pod's process listens
 // here, so that `kubectl proxy` reaches a JobManager's web UI through the API server's Service
-// proxy; any other address (the node's own, for `kubectl logs`) must be a loopback one and is
-// dialled as it is. It returns when ctx ends.
+// proxy; the node's own address (localhost) reaches only its kubelet endpoint, for `kubectl
+// logs`. It returns when ctx ends.
 func (n *Node) ServeClusterEgress(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		n.connect(ctx, w, req)
@@ -70,21 +70,22 @@ func (n *Node) connect(ctx context.Context, w http.ResponseWriter, req *http.Req
 }
 
 // egressTarget is where a CONNECT to hostPort goes: a pod IP's container port is mapped to the
-// pod's local address; a loopback address is kept; anything else is refused, since nothing else
-// runs on this node.
+// pod's local address, and the node's address to its kubelet endpoint. Anything else is refused:
+// the API server's node proxy would otherwise reach every service on this machine's loopback
+// (etcd, kubectl proxy) past RBAC.
 func (n *Node) egressTarget(hostPort string) (string, error) {
 	host, portText, err := net.SplitHostPort(hostPort)
 	if err != nil {
 		return "", err
 	}
-	port, err := strconv.Atoi(portText)
+	port, err := strconv.ParseUint(portText, 10, 16)
 	if err != nil {
 		return "", err
 	}
 	if local, ok := n.localAddress(host, int32(port)); ok {
 		return local, nil
 	}
-	if host == "localhost" || net.ParseIP(host).IsLoopback() {
+	if (host == "localhost" || host == loopback) && int32(port) == n.kubeletPort {
 		return hostPort, nil
 	}
 	return "", fmt.Errorf("no pod on this node listens at %s", hostPort)

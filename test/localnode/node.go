@@ -51,6 +51,10 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// APIServer is the API server's URL, given to pods as KUBERNETES_SERVICE_HOST/PORT.
 	APIServer string
+	// PodNetwork is the second octet of the pod IPs (10.N.a.b, listening on 127.N.a.b); nodes
+	// that run at the same time on one machine need different ones, or their pods' ports
+	// collide. Default 244.
+	PodNetwork int
 	// RestartDelay is the wait before a container is restarted (the kubelet's back-off starts at
 	// 10 s; tests want seconds).
 	RestartDelay time.Duration
@@ -85,6 +89,9 @@ type Node struct {
 func New(opts Options) *Node {
 	if opts.RestartDelay == 0 {
 		opts.RestartDelay = time.Second
+	}
+	if opts.PodNetwork == 0 {
+		opts.PodNetwork = 244
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -164,7 +171,7 @@ func (n *Node) updateNodeStatus(ctx context.Context) error {
 	node.Status.Capacity, node.Status.Allocatable = capacity, capacity
 	// The API server reaches a kubelet at its Hostname address first (its default
 	// --kubelet-preferred-address-types): localhost, where startKubeletAPI listens.
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}, {Type: corev1.NodeHostName, Address: "localhost"}}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.nodeIP()}, {Type: corev1.NodeHostName, Address: "localhost"}}
 	node.Status.DaemonEndpoints.KubeletEndpoint.Port = n.kubeletPort
 	node.Status.Conditions = []corev1.NodeCondition{{
 		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "LocalNodeReady",
@@ -221,7 +228,7 @@ func (n *Node) sync(ctx context.Context, obj any) {
 		}
 		dir := filepath.Join(n.opts.WorkDir, pod.Namespace+"_"+pod.Name+"_"+string(pod.UID)[:8])
 		n.podCount++
-		r = newPodRunner(n, pod, dir, fmt.Sprintf("10.244.%d.%d", n.podCount/250, n.podCount%250+1))
+		r = newPodRunner(n, pod, dir, fmt.Sprintf("10.%d.%d.%d", n.opts.PodNetwork, n.podCount/250, n.podCount%250+1))
 		n.pods[pod.UID] = r
 		n.wg.Add(1)
 		go func() {
@@ -370,7 +377,7 @@ func labelsMatch(selector, labels map[string]string) bool {
 const loopback = "127.0.0.1"
 
 // nodeIP is the node's address in the API (EndpointSlices and Node addresses reject loopback).
-const nodeIP = "10.244.255.254"
+func (n *Node) nodeIP() string { return fmt.Sprintf("10.%d.255.254", n.opts.PodNetwork) }
 
 func mkdirAll(dirs ...string) error {
 	for _, d := range dirs {

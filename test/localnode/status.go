@@ -13,7 +13,7 @@ func (r *podRunner) status(old corev1.PodStatus) corev1.PodStatus {
 	// The processes listen on a loopback address, but EndpointSlices reject loopback addresses:
 	// the API shows the private address that localIPFor maps to it.
 	st := corev1.PodStatus{
-		HostIP: nodeIP, HostIPs: []corev1.HostIP{{IP: nodeIP}},
+		HostIP: r.node.nodeIP(), HostIPs: []corev1.HostIP{{IP: r.node.nodeIP()}},
 		PodIP: r.podIP, PodIPs: []corev1.PodIP{{IP: r.podIP}},
 		StartTime: &r.startTime, QOSClass: old.QOSClass,
 	}

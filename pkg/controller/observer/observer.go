@@ -145,9 +145,9 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if o.access != nil && fc.Spec.HighAvailabilityEnabled() {
 		snap.HAAccess = o.access.haAccess(ctx, fc, now)
 	}
-	snap.JobManagerURL = urlOf(ctx, o.urls, fc)
+	snap.JobManagerURL = urlOf(ctx, o.urls, fc, "jobmanager")
 	if o.dashboards != nil {
-		snap.DashboardURL = urlOf(ctx, o.dashboards, fc)
+		snap.DashboardURL = urlOf(ctx, o.dashboards, fc, "dashboard")
 	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now)
@@ -234,15 +234,16 @@ func InFlightTrigger(st v1beta1.JobStatus) string {
 	return st.Savepoint.TriggerID
 }
 
-// urlOf is the FlinkCluster's URL from a template over its JobManager Service's UI port.
-func urlOf(ctx context.Context, urls *names.JobManagerURLs, fc *v1beta1.FlinkCluster) string {
+// urlOf is the FlinkCluster's URL from a template over its JobManager Service's UI port; which
+// names the template (--jobmanager-url-template or --dashboard-url-template) in the log.
+func urlOf(ctx context.Context, urls *names.JobManagerURLs, fc *v1beta1.FlinkCluster, which string) string {
 	port := int32(8081)
 	if p := fc.Spec.JobManager.Ports.UI; p != nil {
 		port = *p
 	}
 	url, err := urls.URL(fc.Name, fc.Namespace, port)
 	if err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot build a JobManager URL")
+		klog.FromContext(ctx).Error(err, "Cannot build a URL from the template", "template", which)
 	}
 	return url
 }

@@ -18,17 +18,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -43,16 +39,17 @@ import (
 )
 
 type options struct {
-	kubeconfig, name, workDir, root    string
+	kubeconfig, name, workDir          string
 	serviceProxy, egress               string
 	operatorImage, operatorBinary, log string
+	podNetwork                         int
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "The local control plane's kubeconfig.")
 	fs.StringVar(&o.name, "name", "local-flink", "The Node's name.")
 	fs.StringVar(&o.workDir, "work-dir", "bin/dev", "Pod directories (volumes, logs) go under WORK-DIR/pods; uid 9999 must be able to reach it.")
-	fs.StringVar(&o.root, "root", ".", "The repository, for hack/fetch-flink.sh.")
+	fs.IntVar(&o.podNetwork, "pod-network", 244, "Pod IPs are 10.N.a.b (listening on 127.N.a.b): nodes running at the same time need different N.")
 	fs.StringVar(&o.serviceProxy, "service-proxy", "127.0.0.1:8991", "Where to serve /services/NS/SERVICE/PORT/ for the operator.")
 	fs.StringVar(&o.egress, "egress", "bin/dev/egress.sock", "The Unix socket to serve the API server's cluster egress (CONNECT) on.")
 	fs.StringVar(&o.operatorImage, "operator-image", "flink-operator:dev", "The image the operator names for its fetch-jar init containers.")
@@ -84,6 +81,10 @@ func run(o options) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	logf, closeLog, err := logger(o.log)
 	if err != nil {
 		return err
@@ -94,14 +95,13 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	_ = os.Remove(o.egress) // a socket left by an earlier run
-	egressL, err := net.Listen("unix", o.egress)
+	egressL, err := listenUnix(o.egress)
 	if err != nil {
 		return err
 	}
 	opts := localnode.Options{
-		Name: o.name, Kube: kubernetes.NewForConfigOrDie(cfg), WorkDir: filepath.Join(workDir, "pods"),
-		APIServer: cfg.Host, Dist: dists(o.root).of, Logf: logf,
+		Name: o.name, Kube: kube, WorkDir: filepath.Join(workDir, "pods"), PodNetwork: o.podNetwork,
+		APIServer: cfg.Host, Dist: dist, Logf: logf,
 	}
 	if o.operatorBinary != "" {
 		opts.Binaries = map[string]localnode.Binary{o.operatorImage: {Entrypoint: desired.OperatorBinary, Path: o.operatorBinary}}
@@ -116,62 +116,51 @@ func run(o options) error {
 	go func() { _ = srv.Serve(proxyL) }()
 	defer srv.Close()
 	go func() {
+		// Without its egress the cluster's dashboard URLs and kubectl logs fail: stop the node.
 		if err := node.ServeClusterEgress(ctx, egressL); err != nil {
-			logf("flink-node: egress: %v", err)
+			logf("flink-node: egress: %v; stopping", err)
+			stop()
 		}
 	}()
 	logf("flink-node: node %s ready; service proxy http://%s, egress %s", o.name, o.serviceProxy, o.egress)
 	return node.Run(ctx)
 }
 
+// logger writes to path, or to stderr without one; the returned func closes only a file it opened.
 func logger(path string) (func(string, ...any), func(), error) {
-	out := os.Stderr
+	out, closeOut := os.Stderr, func() {}
 	if path != "" {
 		f, err := os.Create(path)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = f
+		out, closeOut = f, func() { _ = f.Close() }
 	}
 	var mu sync.Mutex
 	return func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(out, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
-	}, func() { _ = out.Close() }, nil
+	}, closeOut, nil
 }
 
-// imageVersion reads the Flink version from an image tag: flink:2.3.0, flink:2.3.0-java17.
-var imageVersion = regexp.MustCompile(`:(\d+)\.(\d+)\.(\d+)(?:-|$)`)
-
-// dists are the Flink distributions that stand in for images, fetched on first use.
-type distCache struct {
-	root string
-	mu   sync.Mutex
+// listenUnix listens on a Unix socket, replacing one an earlier run left behind but never one
+// a live process still serves.
+func listenUnix(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s is served by another process (another make dev?)", path)
+	}
+	_ = os.Remove(path)
+	return net.Listen("unix", path)
 }
 
-func dists(root string) *distCache { return &distCache{root: root} }
-
-func (c *distCache) of(image string) (flinkcluster.Dist, error) {
-	m := imageVersion.FindStringSubmatch(image)
-	if m == nil {
+// dist is the Flink distribution that stands in for an image, fetched on first use
+// (hack/fetch-flink.sh caches it in bin/flink/VERSION).
+func dist(image string) (flinkcluster.Dist, error) {
+	version, ok := flinkcluster.ImageVersion(image)
+	if !ok {
 		return flinkcluster.Dist{}, fmt.Errorf("image %s has no Flink version tag (flink:2.3.0)", image)
 	}
-	version := strings.Join(m[1:4], ".")
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cmd := exec.Command(filepath.Join(c.root, "hack", "fetch-flink.sh"), version)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return flinkcluster.Dist{}, fmt.Errorf("fetching Flink %s for %s: %w", version, image, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	home := lines[len(lines)-1]
-	if home == "" {
-		return flinkcluster.Dist{}, errors.New("hack/fetch-flink.sh printed no path")
-	}
-	var major, minor int
-	fmt.Sscanf(version, "%d.%d", &major, &minor)
-	return flinkcluster.Dist{Version: version, Home: home, Major: major, Minor: minor}, nil
+	return flinkcluster.FetchDist(version)
 }
