@@ -116,7 +116,7 @@ func startServers(ctx context.Context, opts options, probes *probes) []*http.Ser
 		servers = append(servers, serve(ctx, "health", opts.healthAddr, probes.handler()))
 	}
 	if opts.metricsAddr != "" && opts.metricsAddr != "0" {
-		servers = append(servers, serve(ctx, "metrics", opts.metricsAddr, metricsHandler()))
+		servers = append(servers, serve(ctx, "metrics", opts.metricsAddr, metricsHandler(opts.metricsAllStates)))
 	}
 	return servers
 }

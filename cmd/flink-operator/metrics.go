@@ -6,7 +6,9 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 )
 
-// metricsHandler serves the operator's Prometheus registry (docs/metrics.md).
-func metricsHandler() http.Handler {
+// metricsHandler serves the operator's Prometheus registry (docs/metrics.md); allStates is
+// --metrics-all-states.
+func metricsHandler(allStates bool) http.Handler {
+	metrics.SetAllStateSeries(allStates)
 	return metrics.Handler()
 }

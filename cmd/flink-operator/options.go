@@ -36,7 +36,9 @@ type options struct {
 	leaderElectionHolder string
 
 	metricsAddr string
-	healthAddr  string
+	// metricsAllStates exports every state of the state-set gauges, not only the current one.
+	metricsAllStates bool
+	healthAddr       string
 
 	jobManagerURLTemplate string
 	flinkTimeout          time.Duration
@@ -82,6 +84,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", o.renewDeadline, "How long the leader keeps trying to renew before it gives up leading.")
 	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", o.retryPeriod, "Interval between leader-election attempts.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", o.metricsAddr, "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.BoolVar(&o.metricsAllStates, "metrics-all-states", o.metricsAllStates,
+		"Export flinkcluster_state and flinkcluster_job_state for every state (0 for the others, 22 series per job cluster) instead of only the current one (2).")
 	fs.StringVar(&o.healthAddr, "health-probe-bind-address", o.healthAddr, "Address of /healthz and /readyz; 0 disables it.")
 	fs.StringVar(&o.jobManagerURLTemplate, "jobmanager-url-template", o.jobManagerURLTemplate,
 		"Go template of a JobManager's REST URL, over .Name, .Namespace, .Service and .Port. Outside the cluster, point it at port-forwards or a proxy, e.g. http://127.0.0.1:8990/clusters/{{.Namespace}}/{{.Name}}.")

@@ -21,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
-	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 )
 
 // sample is one line of the Prometheus text format.
@@ -239,10 +238,10 @@ func TestMetricsAfterALifecycle(t *testing.T) {
 	}
 
 	t.Run("per-cluster values", func(t *testing.T) {
-		assert.Len(t, m.series("flinkcluster_state", cluster), 7, "one series per cluster state")
+		assert.Len(t, m.series("flinkcluster_state", cluster), 1, "only the current cluster state (no --metrics-all-states)")
 		assert.Equal(t, 1.0, m.value(t, "flinkcluster_state", with("state", "Running")))
 		assert.Equal(t, 1.0, m.sum("flinkcluster_state", cluster), "exactly one state is current")
-		assert.Len(t, m.series("flinkcluster_job_state", cluster), len(fsm.States), "one series per job state")
+		assert.Len(t, m.series("flinkcluster_job_state", cluster), 1, "only the current job state")
 		assert.Equal(t, 1.0, m.value(t, "flinkcluster_job_state", with("state", "Running")))
 		assert.Equal(t, 1.0, m.sum("flinkcluster_job_state", cluster))
 		assert.Equal(t, 0.0, m.value(t, "flinkcluster_job_restarts", cluster))
