@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
@@ -207,6 +208,7 @@ func run(ctx context.Context, planned ...write) error {
 type typedClient[T metav1.Object] interface {
 	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
 	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
 }
 
 type applier struct {
@@ -216,6 +218,20 @@ type applier struct {
 	// force updates the child even when its spec hash matches (a redirected Service that kept
 	// the annotation).
 	force bool
+}
+
+// alreadyExists tells a child that an earlier sync created, which the informer has not delivered
+// yet (a sync started by that sync's own status write can run first), from another object that
+// holds the name. The first is a stale cache: a conflict, retried quietly like any other. Only
+// the second is the name conflict the user must resolve.
+func alreadyExists[T metav1.Object](ctx context.Context, a applier, c typedClient[T], kind, name string, err error) error {
+	if live, getErr := c.Get(ctx, name, metav1.GetOptions{}); getErr == nil && metav1.IsControlledBy(live, a.fc) {
+		return apierrors.NewConflict(schema.GroupResource{Resource: kind}, name,
+			errors.New("an earlier sync created it and the cache has not caught up"))
+	}
+	a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
+		"%s %s exists but is not managed by this FlinkCluster; rename or delete it", kind, name)
+	return err
 }
 
 // scaler plans setting live's replicas to want's; nil when they are equal.
@@ -230,8 +246,7 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 		return a.recorded("create", kind, name, ReasonCreated, "Created %s %s", func(ctx context.Context) error {
 			_, err := c.Create(ctx, withManagedAnnotations(want), metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
-				a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
-					"%s %s exists but is not managed by this FlinkCluster; rename or delete it", kind, name)
+				return alreadyExists(ctx, a, c, kind, name, err)
 			}
 			return err
 		})

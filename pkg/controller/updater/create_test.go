@@ -1,0 +1,50 @@
+package updater
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+)
+
+// TestCreateOfAChildTheCacheHasNotSeen: a sync that runs before the informer delivered the
+// children an earlier sync created gets AlreadyExists for them. That is a stale cache, retried
+// quietly as a conflict, with no warning; an object someone else created under the name is a
+// name conflict, reported as before.
+func TestCreateOfAChildTheCacheHasNotSeen(t *testing.T) {
+	fc := &v1beta1.FlinkCluster{ObjectMeta: metav1.ObjectMeta{Name: "wc", Namespace: "ns", UID: "uid-1"}}
+	yes := true
+	ours := metav1.OwnerReference{APIVersion: "flinkoperator.k8s.io/v1beta1", Kind: "FlinkCluster", Name: "wc", UID: "uid-1", Controller: &yes}
+	cases := map[string]struct {
+		owners       []metav1.OwnerReference
+		wantConflict bool
+		wantEvents   int
+	}{
+		"created by an earlier sync": {[]metav1.OwnerReference{ours}, true, 0},
+		"someone else's object":      {nil, false, 2}, // NameConflict and WriteFailed
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			existing := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: tc.owners}}
+			kube := fake.NewClientset(existing)
+			rec := record.NewFakeRecorder(10)
+			a := applier{u: &Updater{recorder: rec}, fc: fc}
+			want := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{ours}}}
+			w := plan[*corev1.ConfigMap](a, "ConfigMap", kube.CoreV1().ConfigMaps("ns"), nil, want, nil, nil)
+			require.NotNil(t, w)
+			err := w(context.Background())
+			require.Error(t, err)
+			assert.Equal(t, tc.wantConflict, apierrors.IsConflict(err), "conflict: %v", err)
+			assert.Equal(t, !tc.wantConflict, apierrors.IsAlreadyExists(err), "already exists: %v", err)
+			assert.Len(t, rec.Events, tc.wantEvents)
+		})
+	}
+}
