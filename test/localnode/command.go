@@ -84,6 +84,11 @@ func (r *podRunner) command(ctx context.Context, c corev1.Container, id *identit
 	if cmd.Env == nil {
 		cmd.Env = environ(dist, env)
 	}
+	users, err := r.imageUserEnv(id, env["LD_PRELOAD"], &rw)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = append(cmd.Env, users...)
 	cmd.Dir = r.dir
 	return cmd, rw.write(filepath.Join(r.dir, "rewrites.log"), c.Name)
 }

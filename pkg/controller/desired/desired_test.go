@@ -161,6 +161,15 @@ func application() *v1beta1.FlinkCluster {
 	return fc
 }
 
+// withBuiltInPlugins is a job cluster that enables the image's S3 filesystem as the official
+// image's entrypoint would, with a quota-style resource on the TaskManager.
+func withBuiltInPlugins() *v1beta1.FlinkCluster {
+	fc := base()
+	fc.Spec.EnvVars = []corev1.EnvVar{{Name: BuiltInPluginsEnv, Value: "flink-s3-fs-hadoop-2.3.0.jar"}}
+	fc.Spec.TaskManager.Resources = corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}}
+	return fc
+}
+
 func withScope(scope v1beta1.AccessScope) *v1beta1.FlinkCluster {
 	fc := session()
 	fc.Spec.JobManager.AccessScope = scope
@@ -177,6 +186,7 @@ func TestBuildGolden(t *testing.T) {
 		"ha":              highlyAvailable(),
 		"application":     application(),
 		"scheduling":      scheduled(),
+		"plugins":         withBuiltInPlugins(),
 	}
 	for name, fc := range cases {
 		t.Run(name, func(t *testing.T) {

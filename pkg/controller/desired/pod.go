@@ -41,7 +41,7 @@ func ownerReference(fc *v1beta1.FlinkCluster) metav1.OwnerReference {
 }
 
 // flinkVolumes are the volumes every Flink pod gets: the configuration, and the Hadoop and GCP
-// configuration when the spec asks for them.
+// configuration and the built-in plugins directory when the spec asks for them.
 func flinkVolumes(fc *v1beta1.FlinkCluster) []corev1.Volume {
 	vols := []corev1.Volume{{
 		Name: ConfigVolume,
@@ -59,7 +59,7 @@ func flinkVolumes(fc *v1beta1.FlinkCluster) []corev1.Volume {
 			Secret: &corev1.SecretVolumeSource{SecretName: sa.SecretName},
 		}})
 	}
-	return vols
+	return append(vols, pluginsVolumes(fc)...)
 }
 
 // flinkMounts are the mounts of flinkVolumes in a Flink container.
@@ -71,7 +71,7 @@ func flinkMounts(fc *v1beta1.FlinkCluster) []corev1.VolumeMount {
 	if sa := gcpServiceAccount(fc); sa != nil {
 		mounts = append(mounts, corev1.VolumeMount{Name: gcpVolume, MountPath: sa.MountPath, ReadOnly: true})
 	}
-	return mounts
+	return append(mounts, pluginsMounts(fc)...)
 }
 
 // flinkEnv is the environment of every Flink container: the operator's variables first, then the
@@ -84,6 +84,7 @@ func flinkEnv(fc *v1beta1.FlinkCluster) []corev1.EnvVar {
 	if sa := gcpServiceAccount(fc); sa != nil {
 		env = append(env, corev1.EnvVar{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: path.Join(sa.MountPath, sa.KeyFile)})
 	}
+	env = append(env, pluginsEnv(fc)...)
 	return append(env, fc.Spec.EnvVars...)
 }
 
@@ -142,7 +143,7 @@ func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVo
 			Annotations: annotations,
 		},
 		Spec: corev1.PodSpec{
-			InitContainers:     appendContainers(opts.ownInitContainers, userContainers(fc, opts.initContainers)),
+			InitContainers:     appendContainers(append(pluginsInit(fc, main), opts.ownInitContainers...), userContainers(fc, opts.initContainers)),
 			Containers:         appendContainers([]corev1.Container{main}, userContainers(fc, opts.sidecars)),
 			Volumes:            append(flinkVolumes(fc), extraVolumes...),
 			ImagePullSecrets:   fc.Spec.Image.PullSecrets,
