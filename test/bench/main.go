@@ -64,6 +64,7 @@ type config struct {
 	kubeconfig              string
 	operatorBin, simBin     string
 	micro, profile          bool
+	admission               bool
 	skipClusterBuild        bool
 	createConcurrency       int
 	// CI limits: at most this many REST calls per Running cluster per minute, relative to
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "", "Directory for logs, profiles and results (default bin/bench).")
 	flag.StringVar(&cfg.doc, "doc", "docs/benchmarks.md", "Markdown file to write (empty: none). Only the generated section is replaced.")
 	flag.StringVar(&cfg.command, "command", "", "The command line to record in the doc.")
+	flag.BoolVar(&cfg.admission, "admission", true, "Measure the CRD's CEL rules' cost to a create (first run only, about 30 s).")
 	flag.BoolVar(&cfg.micro, "micro", true, "Run the Go micro-benchmark (BenchmarkNoOpSync).")
 	flag.BoolVar(&cfg.profile, "profile", true, "Take a CPU profile of the operator during the burst and a heap profile after the idle window.")
 	flag.BoolVar(&cfg.skipClusterBuild, "skip-cluster-build", false, "Pass SKIP_BUILD=1 to hack/cluster-up.sh.")
@@ -285,6 +287,14 @@ func runN(parent context.Context, cfg *config, n int) (*runResult, error) {
 	if err := run(ctx, []string{"KUBECONFIG=" + cfg.kubeconfig, "KUBECTL=" + filepath.Join(cfg.root, "bin", "kubectl")},
 		cfg.root, filepath.Join(cfg.root, "hack", "install-crd.sh")); err != nil {
 		return nil, err
+	}
+	if cfg.admission && n == cfg.ns[0] {
+		a, err := e.admission(ctx)
+		if err != nil {
+			return r, fmt.Errorf("admission cost: %w", err)
+		}
+		r.Admission = a
+		logf("admission: %s", a)
 	}
 	e.tracker = newTracker()
 	if err := e.tracker.start(ctx, e.dyn, metadata.NewForConfigOrDie(mustConfig(cfg.kubeconfig))); err != nil {

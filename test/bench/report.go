@@ -66,6 +66,7 @@ type runResult struct {
 	FinalRSS                      float64
 	CPUProfileTop, HeapProfileTop string
 	Load                          string
+	Admission                     admissionResult
 }
 
 type idleResult struct {
@@ -224,6 +225,7 @@ func (res *results) summary(cfg *config) string {
 	row("cold restart: API writes (events)", func(r *runResult) string {
 		return fmt.Sprintf("%d: %s (%d)", r.Restart.WritesTotal, r.Restart.Writes, r.Restart.Events)
 	})
+	row("admission: server-side dry-run creates with / without the CRD's CEL rules", func(r *runResult) string { return r.Admission.String() })
 	if cfg.profile {
 		row("RSS at the end (all clusters)", func(r *runResult) string {
 			return fmt.Sprintf("%.1f MiB (%d clusters)", r.FinalRSS/mib, r.Clusters)
@@ -343,6 +345,18 @@ func (res *results) targets(cfg *config) []target {
 		t.met = r.Restart.WritesTotal == 0
 		if !t.met {
 			t.miss = fmt.Sprintf("%d writes: %s", r.Restart.WritesTotal, r.Restart.Writes)
+		}
+		ts = append(ts, t)
+	}
+	for _, r := range res.Runs {
+		if r.Admission.Creates == 0 {
+			continue
+		}
+		a := r.Admission
+		t := target{name: "what the CRD's CEL rules add to a FlinkCluster create", want: "< 15%", got: fmt.Sprintf("+%.0f%% (%s vs %s)", 100*a.Overhead(), fmtDur(a.With), fmtDur(a.Without))}
+		t.met = a.Overhead() < 0.15
+		if !t.met {
+			t.miss = fmt.Sprintf("%.0f points over", 100*a.Overhead()-15)
 		}
 		ts = append(ts, t)
 	}
