@@ -353,13 +353,9 @@ func (e *env) startSim(ctx context.Context) error {
 
 // startOperator starts the operator binary with the given number of workers.
 func (e *env) startOperator(ctx context.Context, workers int, logName string) error {
-	ports := make([]int, 3)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return err
-		}
-		ports[i] = p
+	ports, err := freePorts(3)
+	if err != nil {
+		return err
 	}
 	e.opMetrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[0])
 	e.opHealth = fmt.Sprintf("http://127.0.0.1:%d", ports[1])

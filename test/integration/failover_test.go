@@ -70,13 +70,11 @@ type operatorProcess struct {
 // metrics on free local ports; it is stopped (SIGTERM) when the test ends.
 func startOperatorProcess(t *testing.T, name string, args ...string) *operatorProcess {
 	t.Helper()
-	healthPort, err := freePort()
-	require.NoError(t, err)
-	metricsPort, err := freePort()
+	ports, err := freePorts(2)
 	require.NoError(t, err)
 	op := &operatorProcess{name: name,
-		health:  fmt.Sprintf("127.0.0.1:%d", healthPort),
-		metrics: fmt.Sprintf("127.0.0.1:%d", metricsPort)}
+		health:  fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		metrics: fmt.Sprintf("127.0.0.1:%d", ports[1])}
 	args = append(args, "--health-probe-bind-address="+op.health, "--metrics-bind-address="+op.metrics)
 	op.process, err = newProcess("./cmd/flink-operator", name, args...)
 	require.NoError(t, err)

@@ -206,12 +206,27 @@ func startOperator() (func(), error) {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// freePorts are n distinct free local ports. Every listener stays open until all n are chosen:
+// closed one by one, the kernel may hand out the same port twice, and two servers of one
+// process then fight over it (a bench run lost its metrics endpoint to the pprof server so).
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
 }
 
 // process is a binary the suite runs, restartable; its output goes to bin/NAME.log.

@@ -39,7 +39,7 @@ func TestCELRulesCompileOnTheMinimumKubernetes(t *testing.T) {
 	t.Logf("%d rules compile with the libraries of Kubernetes %s; %d of them not with those of 1.27, e.g. %v", countRules(root), celCompatibility, len(older), older[:min(1, len(older))])
 }
 
-func crdSchema(t *testing.T) *structuralschema.Structural {
+func crdSchema(t testing.TB) *structuralschema.Structural {
 	t.Helper()
 	data, err := os.ReadFile("../../../../deploy/crd/flinkoperator.k8s.io_flinkclusters.yaml")
 	require.NoError(t, err)

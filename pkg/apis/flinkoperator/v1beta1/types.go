@@ -64,17 +64,21 @@ type FlinkClusterList struct {
 	Items           []FlinkCluster `json:"items"`
 }
 
+// Where the CEL rules sit is chosen for the API server's cost (docs/benchmarks.md, "Admission
+// cost"): every read of a field copies the schema of each property of the object it is read from
+// (20 for spec, 52 for spec.job), so a rule about one field sits on that field (it then runs only
+// when the field is set), a rule that starts with has() tests the rarely set field first, and a
+// spec rule that reads several fields of spec.job reads spec.job once, through
+// [self.job].all(j, ...). BenchmarkCELValidationOfACreate measures it.
+
 // FlinkClusterSpec is the desired state of a Flink cluster.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.job) == has(oldSelf.job)",message="spec.job cannot be added or removed after creation: a session cluster cannot become a job cluster or back; create a new FlinkCluster instead"
-// +kubebuilder:validation:XValidation:rule="!has(self.job) || !((has(self.job.restartPolicy) && self.job.restartPolicy == 'FromLatestStateOnFailure') || (has(self.job.upgradeMode) && self.job.upgradeMode == 'LastState') || has(self.job.upgradeFallback)) || (has(self.job.savepointsDir) && size(self.job.savepointsDir) > 0) || (has(self.flinkProperties) && ('execution.checkpointing.dir' in self.flinkProperties || 'state.checkpoints.dir' in self.flinkProperties))",fieldPath=".job",message="spec.job: restartPolicy FromLatestStateOnFailure, upgradeMode LastState and upgradeFallback resume from retained checkpoints, which need a checkpoint directory: set spec.job.savepointsDir (checkpoints then go next to it) or execution.checkpointing.dir in spec.flinkProperties"
-// +kubebuilder:validation:XValidation:rule="!has(self.batchSchedulerName)",fieldPath=".batchSchedulerName",message="spec.batchSchedulerName is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
-// +kubebuilder:validation:XValidation:rule="!has(self.batchScheduler)",fieldPath=".batchScheduler",message="spec.batchScheduler is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
-// +kubebuilder:validation:XValidation:rule="!has(self.recreateOnUpdate) || self.recreateOnUpdate",fieldPath=".recreateOnUpdate",message="spec.recreateOnUpdate: false is not supported: a spec change to a job cluster always rolls out by savepoint, stop, rebuild and resume (the meaning of true); remove the field or set it to true"
-// +kubebuilder:validation:XValidation:rule="!(has(self.job) && has(self.job.noLoggingToStdout) && self.job.noLoggingToStdout && has(self.logConfig) && 'log4j-cli.properties' in self.logConfig)",fieldPath=".logConfig",message="spec.logConfig['log4j-cli.properties'] cannot be combined with spec.job.noLoggingToStdout: true, because that file then is the submitter's logging; set rootLogger.level = OFF in it instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.job) || [self.job].all(j, (has(j.savepointsDir) && size(j.savepointsDir) > 0) || !((has(j.restartPolicy) && j.restartPolicy == 'FromLatestStateOnFailure') || (has(j.upgradeMode) && j.upgradeMode == 'LastState') || has(j.upgradeFallback))) || (has(self.flinkProperties) && ('execution.checkpointing.dir' in self.flinkProperties || 'state.checkpoints.dir' in self.flinkProperties))",fieldPath=".job",message="spec.job: restartPolicy FromLatestStateOnFailure, upgradeMode LastState and upgradeFallback resume from retained checkpoints, which need a checkpoint directory: set spec.job.savepointsDir (checkpoints then go next to it) or execution.checkpointing.dir in spec.flinkProperties"
+// +kubebuilder:validation:XValidation:rule="!(has(self.logConfig) && 'log4j-cli.properties' in self.logConfig && has(self.job) && has(self.job.noLoggingToStdout) && self.job.noLoggingToStdout)",fieldPath=".logConfig",message="spec.logConfig['log4j-cli.properties'] cannot be combined with spec.job.noLoggingToStdout: true, because that file then is the submitter's logging; set rootLogger.level = OFF in it instead"
 // +kubebuilder:validation:XValidation:rule="!(has(self.networkPolicy) && has(self.networkPolicy.enabled) && self.networkPolicy.enabled && has(self.jobManager.ingress)) || (has(self.networkPolicy.restFrom) && size(self.networkPolicy.restFrom) > 0)",fieldPath=".networkPolicy.restFrom",message="spec.networkPolicy.restFrom must name the ingress controller's pods when spec.jobManager.ingress is set, or the NetworkPolicy would keep the Ingress from reaching the JobManager"
 // +kubebuilder:validation:XValidation:rule="!has(self.jobManager.replicas) || self.jobManager.replicas == 1 || (has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))",fieldPath=".jobManager.replicas",message="spec.jobManager.replicas above 1 needs high availability (spec.highAvailability.type: Kubernetes): without it every JobManager would run the jobs on its own"
-// +kubebuilder:validation:XValidation:rule="!((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || !has(self.flinkProperties) || ['high-availability.cluster-id', 'kubernetes.cluster-id', 'kubernetes.namespace'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.cluster-id, kubernetes.cluster-id or kubernetes.namespace when high availability is on: the operator derives the cluster ID from the FlinkCluster's UID, so that a FlinkCluster created again never recovers the jobs of the one deleted before, and uses the FlinkCluster's namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.flinkProperties) || !((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || ['high-availability.cluster-id', 'kubernetes.cluster-id', 'kubernetes.namespace'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.cluster-id, kubernetes.cluster-id or kubernetes.namespace when high availability is on: the operator derives the cluster ID from the FlinkCluster's UID, so that a FlinkCluster created again never recovers the jobs of the one deleted before, and uses the FlinkCluster's namespace"
 // +kubebuilder:validation:XValidation:rule="!has(self.highAvailability) || !has(self.flinkProperties) || ['high-availability.type', 'high-availability', 'high-availability.storageDir'].all(k, !(k in self.flinkProperties))",fieldPath=".flinkProperties",message="spec.flinkProperties must not set high-availability.type, high-availability or high-availability.storageDir together with spec.highAvailability: set high availability in one place"
 // +kubebuilder:validation:XValidation:rule="!((has(self.highAvailability) && self.highAvailability.type == 'Kubernetes') || (has(self.flinkProperties) && ['high-availability.type', 'high-availability'].exists(k, k in self.flinkProperties && self.flinkProperties[k].lowerAscii() in ['kubernetes', 'org.apache.flink.kubernetes.highavailability.kuberneteshaservicesfactory']))) || (has(self.highAvailability) && has(self.highAvailability.storageDir)) || (has(self.flinkProperties) && 'high-availability.storageDir' in self.flinkProperties) || (has(self.job) && has(self.job.savepointsDir) && size(self.job.savepointsDir) > 0)",fieldPath=".highAvailability",message="high availability needs a storage directory every JobManager reaches: set spec.highAvailability.storageDir, or spec.job.savepointsDir (the directory ha next to it is then used)"
 // +kubebuilder:validation:XValidation:rule="!has(self.podDisruptionBudget) || !has(self.job) || !has(self.job.mode) || self.job.mode != 'Application' || (!has(self.podDisruptionBudget.maxUnavailable) && (!has(self.podDisruptionBudget.minAvailable) || type(self.podDisruptionBudget.minAvailable) == int)) || (has(self.podDisruptionBudget.selector) && has(self.podDisruptionBudget.selector.matchLabels) && 'app.kubernetes.io/component' in self.podDisruptionBudget.selector.matchLabels && self.podDisruptionBudget.selector.matchLabels['app.kubernetes.io/component'] == 'taskmanager')",fieldPath=".podDisruptionBudget",message="spec.podDisruptionBudget: in application mode the JobManager runs in a batch Job, which has no scale subresource, so with maxUnavailable or a percentage minAvailable the disruption controller cannot count the pods and blocks every eviction; use an integer minAvailable, or select only the TaskManagers (selector.matchLabels app.kubernetes.io/component: taskmanager)"
@@ -98,11 +102,13 @@ type FlinkClusterSpec struct {
 	// BatchSchedulerName is not supported and rejected (the original operator's Volcano gang
 	// scheduling); see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.batchSchedulerName is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
 	BatchSchedulerName *string `json:"batchSchedulerName,omitempty"`
 
 	// BatchScheduler is not supported and rejected (the original operator's Volcano gang
 	// scheduling); see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.batchScheduler is not supported: this operator creates no scheduler PodGroups (gang scheduling); remove it, the pods use the cluster's default scheduler"
 	BatchScheduler *runtime.RawExtension `json:"batchScheduler,omitempty"`
 
 	// JobManager configures the JobManager Deployment, its Service and optional Ingress. Absent
@@ -166,6 +172,7 @@ type FlinkClusterSpec struct {
 	// RecreateOnUpdate is accepted only as true, which is what this operator always does: a spec
 	// change to a running job cluster is rolled out by savepoint, stop, rebuild and resume.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self",message="spec.recreateOnUpdate: false is not supported: a spec change to a job cluster always rolls out by savepoint, stop, rebuild and resume (the meaning of true); remove the field or set it to true"
 	RecreateOnUpdate *bool `json:"recreateOnUpdate,omitempty"`
 
 	// PodSecurityDefaults says whether the operator gives the pods it builds a security context
@@ -350,11 +357,8 @@ type NamedPort struct {
 
 // JobManagerSpec configures the JobManager.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.resources) || (has(self.resources.limits) && 'memory' in self.resources.limits) || (has(self.resources.requests) && 'memory' in self.resources.requests)",message="spec.jobManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.accessScope) || !has(self.accessScope) || ((self.accessScope == 'Headless') == (oldSelf.accessScope == 'Headless'))",fieldPath=".accessScope",message="spec.jobManager.accessScope cannot change to or from Headless: a Service cannot gain or lose its cluster IP; create a new FlinkCluster (a job can move through a savepoint)"
-// +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !has(p.name) || !(p.name in ['rpc', 'blob', 'query', 'ui']))",fieldPath=".extraPorts",message="spec.jobManager.extraPorts must not use the names rpc, blob, query, ui: the operator's ports have them"
 // +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !(p.containerPort in [(has(self.ports.rpc) ? self.ports.rpc : 6123), (has(self.ports.blob) ? self.ports.blob : 6124), (has(self.ports.query) ? self.ports.query : 6125), (has(self.ports.ui) ? self.ports.ui : 8081)]))",fieldPath=".extraPorts",message="spec.jobManager.extraPorts must not repeat a port number of spec.jobManager.ports"
-// +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates)",fieldPath=".volumeClaimTemplates",message="spec.jobManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 type JobManagerSpec struct {
 	// Replicas is the number of JobManagers (the original operator's field). Above 1 only with
 	// high availability (spec.highAvailability or Kubernetes HA in flinkProperties): one leader
@@ -402,12 +406,14 @@ type JobManagerSpec struct {
 	// +listMapKey=containerPort
 	// +listMapKey=protocol
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(p, !has(p.name) || !(p.name in ['rpc', 'blob', 'query', 'ui']))",message="spec.jobManager.extraPorts must not use the names rpc, blob, query, ui: the operator's ports have them"
 	ExtraPorts []NamedPort `json:"extraPorts,omitempty"`
 
 	// Resources of the JobManager container. The memory limit (or request) sets Flink's memory
 	// after the off-heap margin is taken away.
 	// +kubebuilder:default={requests:{cpu:"200m",memory:"2Gi"},limits:{cpu:"2",memory:"2Gi"}}
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="(has(self.limits) && 'memory' in self.limits) || (has(self.requests) && 'memory' in self.requests)",message="spec.jobManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
 	// MemoryOffHeapRatio is the percentage of container memory kept off the Flink process as a
@@ -491,6 +497,7 @@ type JobManagerSpec struct {
 
 	// VolumeClaimTemplates is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.jobManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 	VolumeClaimTemplates []runtime.RawExtension `json:"volumeClaimTemplates,omitempty"`
 }
 
@@ -570,11 +577,7 @@ func (s *JobManagerIngressSpec) TLSEnabled() bool {
 
 // TaskManagerSpec configures the TaskManagers.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.resources) || (has(self.resources.limits) && 'memory' in self.resources.limits) || (has(self.resources.requests) && 'memory' in self.resources.requests)",message="spec.taskManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
-// +kubebuilder:validation:XValidation:rule="!has(self.deploymentType) || self.deploymentType == 'Deployment'",fieldPath=".deploymentType",message="spec.taskManager.deploymentType: StatefulSet is not supported: the TaskManagers run in a Deployment; remove the field or set it to Deployment"
-// +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !has(p.name) || !(p.name in ['data', 'rpc', 'query']))",fieldPath=".extraPorts",message="spec.taskManager.extraPorts must not use the names data, rpc, query: the operator's ports have them"
 // +kubebuilder:validation:XValidation:rule="!has(self.extraPorts) || self.extraPorts.all(p, !(p.containerPort in [(has(self.ports.data) ? self.ports.data : 6121), (has(self.ports.rpc) ? self.ports.rpc : 6122), (has(self.ports.query) ? self.ports.query : 6125)]))",fieldPath=".extraPorts",message="spec.taskManager.extraPorts must not repeat a port number of spec.taskManager.ports"
-// +kubebuilder:validation:XValidation:rule="!has(self.volumeClaimTemplates)",fieldPath=".volumeClaimTemplates",message="spec.taskManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 type TaskManagerSpec struct {
 	// Replicas is the number of TaskManagers. Absent means 3, the original operator's later
 	// versions' default.
@@ -587,6 +590,7 @@ type TaskManagerSpec struct {
 	// operator creates, is accepted.
 	// +kubebuilder:validation:Enum=StatefulSet;Deployment
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == 'Deployment'",message="spec.taskManager.deploymentType: StatefulSet is not supported: the TaskManagers run in a Deployment; remove the field or set it to Deployment"
 	DeploymentType string `json:"deploymentType,omitempty"`
 
 	// Ports are the TaskManager's ports.
@@ -602,12 +606,14 @@ type TaskManagerSpec struct {
 	// +listMapKey=containerPort
 	// +listMapKey=protocol
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(p, !has(p.name) || !(p.name in ['data', 'rpc', 'query']))",message="spec.taskManager.extraPorts must not use the names data, rpc, query: the operator's ports have them"
 	ExtraPorts []NamedPort `json:"extraPorts,omitempty"`
 
 	// Resources of the TaskManager container. The memory limit (or request) sets Flink's memory
 	// after the off-heap margin is taken away.
 	// +kubebuilder:default={requests:{cpu:"200m",memory:"2Gi"},limits:{cpu:"2",memory:"2Gi"}}
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="(has(self.limits) && 'memory' in self.limits) || (has(self.requests) && 'memory' in self.requests)",message="spec.taskManager.resources must set limits.memory (or requests.memory): the operator derives Flink's memory from it"
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
 	// MemoryOffHeapRatio is the percentage of container memory kept off the Flink process as a
@@ -699,6 +705,7 @@ type TaskManagerSpec struct {
 
 	// VolumeClaimTemplates is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.taskManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 	VolumeClaimTemplates []runtime.RawExtension `json:"volumeClaimTemplates,omitempty"`
 }
 
@@ -803,13 +810,10 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.takeSavepointOnUpdate) || !has(self.takeSavepointOnUpgrade) || self.takeSavepointOnUpdate == self.takeSavepointOnUpgrade",message="spec.job.takeSavepointOnUpdate and takeSavepointOnUpgrade are two names of one field and must not differ; set only one of them"
 // +kubebuilder:validation:XValidation:rule="!has(self.upgradeMode) || ((!has(self.takeSavepointOnUpdate) || self.upgradeMode == (self.takeSavepointOnUpdate ? 'Savepoint' : 'Stateless')) && (!has(self.takeSavepointOnUpgrade) || self.upgradeMode == (self.takeSavepointOnUpgrade ? 'Savepoint' : 'Stateless')))",fieldPath=".upgradeMode",message="spec.job.upgradeMode conflicts with takeSavepointOnUpdate (or takeSavepointOnUpgrade): true means upgradeMode Savepoint and false means Stateless; set only upgradeMode"
 // +kubebuilder:validation:XValidation:rule="!has(self.upgradeFallback) || ((!has(self.upgradeMode) || self.upgradeMode == 'Savepoint') && (!has(self.takeSavepointOnUpdate) || self.takeSavepointOnUpdate) && (!has(self.takeSavepointOnUpgrade) || self.takeSavepointOnUpgrade))",fieldPath=".upgradeFallback",message="spec.job.upgradeFallback applies only to upgradeMode Savepoint (what to do when the update's savepoint fails); remove it, or set upgradeMode to Savepoint"
-// +kubebuilder:validation:XValidation:rule="!has(self.pyFile) && !has(self.pyFiles) && !has(self.pyModule) && !has(self.pythonFile) && !has(self.pythonFiles) && !has(self.pythonModule)",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
-// +kubebuilder:validation:XValidation:rule="!has(self.maxStateAgeToRestoreSeconds)",fieldPath=".maxStateAgeToRestoreSeconds",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
 // +kubebuilder:validation:XValidation:rule="!has(self.state) || self.state != 'Suspended' || (has(self.savepointsDir) && size(self.savepointsDir) > 0) || (has(self.upgradeMode) && self.upgradeMode != 'Savepoint') || (has(self.takeSavepointOnUpdate) && !self.takeSavepointOnUpdate) || (has(self.takeSavepointOnUpgrade) && !self.takeSavepointOnUpgrade)",fieldPath=".state",message="spec.job.state Suspended stops the job with a savepoint (upgradeMode Savepoint) and needs spec.job.savepointsDir; set it, or set upgradeMode to LastState or Stateless"
 // +kubebuilder:validation:XValidation:rule="!has(self.restartOnUnhealthy) || !self.restartOnUnhealthy || (has(self.restartPolicy) && self.restartPolicy != 'Never')",fieldPath=".restartOnUnhealthy",message="spec.job.restartOnUnhealthy restarts the job by its restartPolicy, which is Never; set restartPolicy to FromSavepointOnFailure or FromLatestStateOnFailure"
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreGeneration) || self.restoreGeneration == 0 || (has(self.fromSavepoint) && size(self.fromSavepoint) > 0)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration restarts the job from spec.job.fromSavepoint, which must be set"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.restoreGeneration) || (has(self.restoreGeneration) && self.restoreGeneration >= oldSelf.restoreGeneration)",fieldPath=".restoreGeneration",message="spec.job.restoreGeneration cannot decrease; set it to status.components.job.restoreGeneration + 1 to restore from spec.job.fromSavepoint"
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'Blocking'",fieldPath=".mode",message="spec.job.mode Blocking is not supported: a submitter that waits for the job adds nothing the operator does not already watch; use Detached (a submitter runs flink run --detached) or Application (the JobManager runs the job)"
 // +kubebuilder:validation:XValidation:rule="!self.jarFile.matches('^[A-Za-z][A-Za-z0-9+.-]*://') || self.jarFile.matches('^(?i)(https?|local|file)://') || (has(self.mode) && self.mode == 'Application')",fieldPath=".jarFile",message="spec.job.jarFile: this scheme is not fetched for flink run; use a path in the image (or local://, file://), an http:// or https:// URL (fetched by an init container before the job starts), or mode Application, where Flink fetches URIs of its file systems (s3://, gs://, ...)"
 // +kubebuilder:validation:XValidation:rule="!has(self.jarFileChecksum) || self.jarFile.matches('^(?i)https?://')",fieldPath=".jarFileChecksum",message="spec.job.jarFileChecksum checks a JAR the operator fetches, which needs an http:// or https:// jarFile; remove it, or serve the JAR over HTTP(S)"
 // +kubebuilder:validation:XValidation:rule="(has(self.mode) ? self.mode : 'Detached') == (has(oldSelf.mode) ? oldSelf.mode : 'Detached')",fieldPath=".mode",message="spec.job.mode cannot change: Detached and Application run the JobManager differently; create a new FlinkCluster (restoring from a savepoint of this one) to switch"
@@ -846,29 +850,37 @@ type JobSpec struct {
 	// once set. Blocking is rejected.
 	// +kubebuilder:validation:Enum=Detached;Blocking;Application
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self != 'Blocking'",message="spec.job.mode Blocking is not supported: a submitter that waits for the job adds nothing the operator does not already watch; use Detached (a submitter runs flink run --detached) or Application (the JobManager runs the job)"
 	Mode *JobMode `json:"mode,omitempty"`
 
 	// PyFile is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 	PyFile *string `json:"pyFile,omitempty"`
 	// PyFiles is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 	PyFiles *string `json:"pyFiles,omitempty"`
 	// PyModule is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 	PyModule *string `json:"pyModule,omitempty"`
 	// PythonFile is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 	PythonFile *string `json:"pythonFile,omitempty"`
 	// PythonFiles is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 	PythonFiles *string `json:"pythonFiles,omitempty"`
 	// PythonModule is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.pyFile, pyFiles, pyModule (and pythonFile, pythonFiles, pythonModule) are not supported: this operator submits JAR jobs; set jarFile and className (a PyFlink job can be started from a JAR entry point such as org.apache.flink.client.python.PythonDriver with args -py FILE)"
 	PythonModule *string `json:"pythonModule,omitempty"`
 
 	// MaxStateAgeToRestoreSeconds is not supported and rejected; see docs/compatibility.md.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="false",message="spec.job.maxStateAgeToRestoreSeconds is not supported: restarts and updates resume from the savepoint recorded in status whatever its age; remove it, and use autoSavepointSeconds to keep that savepoint recent"
 	MaxStateAgeToRestoreSeconds *int32 `json:"maxStateAgeToRestoreSeconds,omitempty"`
 
 	// Args are the program arguments passed to the main class.
