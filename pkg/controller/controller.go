@@ -5,6 +5,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -142,7 +143,7 @@ func (c *Controller) processNextItem(ctx context.Context) bool {
 	c.health.Beat()
 	if err != nil {
 		logger := klog.FromContext(syncCtx)
-		if apierrors.IsConflict(err) {
+		if onlyConflicts(err) {
 			// A write based on a cache that had not caught up yet: normal, and retried at once.
 			logger.V(2).Info("Sync saw a stale copy; retrying", "err", err)
 		} else {
@@ -212,4 +213,25 @@ func (c *Controller) enqueueOwner(obj interface{}) {
 		return
 	}
 	c.queue.Add(child.GetNamespace() + "/" + owner.Name)
+}
+
+// onlyConflicts reports whether every failure in err is a conflict (a write based on a cache that
+// had not caught up). A sync's writes fail together in one joined error; apierrors.IsConflict
+// would answer for the first API error in it and hide a real failure beside a conflict.
+func onlyConflicts(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return false
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, inner := range errs {
+			if !onlyConflicts(inner) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	case apierrors.APIStatus:
+		return apierrors.IsConflict(err)
+	}
+	return onlyConflicts(errors.Unwrap(err))
 }

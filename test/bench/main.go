@@ -34,6 +34,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/flink-operator/flink-operator/test/ports"
 )
 
 // The control plane's settings for the benchmark (docs/benchmarks.md says why).
@@ -353,7 +355,7 @@ func (e *env) startSim(ctx context.Context) error {
 
 // startOperator starts the operator binary with the given number of workers.
 func (e *env) startOperator(ctx context.Context, workers int, logName string) error {
-	ports, err := freePorts(3)
+	ports, err := ports.Free(3)
 	if err != nil {
 		return err
 	}

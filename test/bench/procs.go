@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/flink-operator/flink-operator/test/ports"
 )
 
 // process is a binary the harness runs; its output goes to a log file.
@@ -77,27 +78,11 @@ func (p *process) Exited() bool {
 }
 
 func freePort() (int, error) {
-	ports, err := freePorts(1)
+	p, err := ports.Free(1)
 	if err != nil {
 		return 0, err
 	}
-	return ports[0], nil
-}
-
-// freePorts are n distinct free local ports. Every listener stays open until all n are chosen:
-// closed one by one, the kernel may hand out the same port twice, and two servers of one
-// process then fight over it (a bench run lost its metrics endpoint to the pprof server so).
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
+	return p[0], nil
 }
 
 // run runs a command with its output going to the harness's stderr.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
+	"github.com/flink-operator/flink-operator/test/ports"
 )
 
 // Leader election timing of the operators these tests run: short, so that a takeover takes
@@ -70,7 +71,7 @@ type operatorProcess struct {
 // metrics on free local ports; it is stopped (SIGTERM) when the test ends.
 func startOperatorProcess(t *testing.T, name string, args ...string) *operatorProcess {
 	t.Helper()
-	ports, err := freePorts(2)
+	ports, err := ports.Free(2)
 	require.NoError(t, err)
 	op := &operatorProcess{name: name,
 		health:  fmt.Sprintf("127.0.0.1:%d", ports[0]),

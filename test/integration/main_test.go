@@ -9,7 +9,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
+	"github.com/flink-operator/flink-operator/test/ports"
 )
 
 // clusterName is the local cluster the suite starts; IT_CLUSTER_NAME changes it so that two
@@ -206,27 +206,11 @@ func startOperator() (func(), error) {
 }
 
 func freePort() (int, error) {
-	ports, err := freePorts(1)
+	p, err := ports.Free(1)
 	if err != nil {
 		return 0, err
 	}
-	return ports[0], nil
-}
-
-// freePorts are n distinct free local ports. Every listener stays open until all n are chosen:
-// closed one by one, the kernel may hand out the same port twice, and two servers of one
-// process then fight over it (a bench run lost its metrics endpoint to the pprof server so).
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
+	return p[0], nil
 }
 
 // process is a binary the suite runs, restartable; its output goes to bin/NAME.log.

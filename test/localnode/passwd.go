@@ -47,12 +47,19 @@ func (r *podRunner) imageUserEnv(id *identity, preload string, rw *rewrites) ([]
 	if id.uid == imageUID {
 		name = "flink"
 	}
-	passwd, group := filepath.Join(r.dir, "passwd"), filepath.Join(r.dir, "group")
+	// One pair of files per uid: containers of one pod may run as different users, and nss_wrapper
+	// re-reads a file that changes under a running process.
+	suffix := fmt.Sprintf("-%d-%d", id.uid, id.gid)
+	passwd, group := filepath.Join(r.dir, "passwd"+suffix), filepath.Join(r.dir, "group"+suffix)
+	groups := "root:x:0:\n"
+	if id.gid != 0 {
+		groups += fmt.Sprintf("%s:x:%d:\n", name, id.gid)
+	}
 	entry := fmt.Sprintf("%s:x:%d:%d::/opt/flink:/bin/bash\n", name, id.uid, id.gid)
-	if err := os.WriteFile(passwd, []byte("root:x:0:0:root:/root:/bin/bash\n"+entry), 0o644); err != nil {
+	if err := writeAtomically(passwd, "root:x:0:0:root:/root:/bin/bash\n"+entry); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(group, []byte(fmt.Sprintf("root:x:0:\n%s:x:%d:\n", name, id.gid)), 0o644); err != nil {
+	if err := writeAtomically(group, groups); err != nil {
 		return nil, err
 	}
 	rw.add(fmt.Sprintf("uid %d is %s, as in the image's /etc/passwd (nss_wrapper, %s)", id.uid, name, passwd))
@@ -60,4 +67,14 @@ func (r *podRunner) imageUserEnv(id *identity, preload string, rw *rewrites) ([]
 		lib += ":" + preload // the container's own LD_PRELOAD (jemalloc, say) still applies
 	}
 	return []string{"LD_PRELOAD=" + lib, "NSS_WRAPPER_PASSWD=" + passwd, "NSS_WRAPPER_GROUP=" + group}, nil
+}
+
+// writeAtomically replaces path with data by a rename, so that a process reading it never sees
+// it half written.
+func writeAtomically(path, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -167,6 +167,12 @@ func withBuiltInPlugins() *v1beta1.FlinkCluster {
 	fc := base()
 	fc.Spec.EnvVars = []corev1.EnvVar{{Name: BuiltInPluginsEnv, Value: "flink-s3-fs-hadoop-2.3.0.jar"}}
 	fc.Spec.TaskManager.Resources = corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}}
+	// A plugin of the user's own, downloaded by their init container into a volume mounted in
+	// the image's plugins directory: the plugins init container runs after it and mounts it too.
+	fc.Spec.TaskManager.Volumes = []corev1.Volume{{Name: "custom-plugin", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	fc.Spec.TaskManager.VolumeMounts = []corev1.VolumeMount{{Name: "custom-plugin", MountPath: "/opt/flink/plugins/metrics-custom"}}
+	fc.Spec.TaskManager.InitContainers = []corev1.Container{{Name: "download-plugin", Image: "curlimages/curl",
+		VolumeMounts: []corev1.VolumeMount{{Name: "custom-plugin", MountPath: "/plugin"}}}}
 	return fc
 }
 

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -86,7 +87,10 @@ func pluginsEnv(fc *v1beta1.FlinkCluster) []corev1.EnvVar {
 
 // pluginsInit is the init container that builds the plugins directory for a pod whose main
 // Flink container is main, or nil when the spec enables no built-in plugin. It has main's image,
-// environment and resources (so a namespace quota that requires them admits the pod).
+// environment and resources (so a namespace quota that requires them admits the pod), and main's
+// volume mounts, so that a plugin the user mounts under /opt/flink/plugins is linked too; it runs
+// after the user's init containers (podTemplate), so one a user's init container downloads
+// there is as well.
 func pluginsInit(fc *v1beta1.FlinkCluster, main corev1.Container) []corev1.Container {
 	if builtInPlugins(fc) == "" {
 		return nil
@@ -96,9 +100,9 @@ func pluginsInit(fc *v1beta1.FlinkCluster, main corev1.Container) []corev1.Conta
 		Image:           main.Image,
 		ImagePullPolicy: main.ImagePullPolicy,
 		Command:         []string{"/bin/bash", "-c", enablePluginsScript},
-		EnvFrom:         main.EnvFrom,
-		Env:             main.Env,
-		VolumeMounts:    pluginsMounts(fc),
+		EnvFrom:         slices.Clone(main.EnvFrom),
+		Env:             slices.Clone(main.Env),
+		VolumeMounts:    slices.Clone(main.VolumeMounts),
 		Resources:       *main.Resources.DeepCopy(),
 		SecurityContext: ownContainerSecurity(fc),
 		// The missing jar's message reaches the pod's status.

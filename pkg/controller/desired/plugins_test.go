@@ -30,7 +30,7 @@ func TestBuiltInPluginsReadsTheLiteralVariable(t *testing.T) {
 			c, err := Build(fc, Env{})
 			require.NoError(t, err)
 			pod := c.TaskManagerDeployment.Spec.Template.Spec
-			hasInit := len(pod.InitContainers) > 0 && pod.InitContainers[0].Name == pluginsInitName
+			hasInit := len(pod.InitContainers) > 0 && pod.InitContainers[len(pod.InitContainers)-1].Name == pluginsInitName
 			assert.Equal(t, tc.want != "", hasInit, "init container")
 		})
 	}

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"path"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -143,7 +144,7 @@ func podTemplate(fc *v1beta1.FlinkCluster, component, configHash string, extraVo
 			Annotations: annotations,
 		},
 		Spec: corev1.PodSpec{
-			InitContainers:     appendContainers(append(pluginsInit(fc, main), opts.ownInitContainers...), userContainers(fc, opts.initContainers)),
+			InitContainers:     appendContainers(opts.ownInitContainers, append(slices.Clone(userContainers(fc, opts.initContainers)), pluginsInit(fc, main)...)),
 			Containers:         appendContainers([]corev1.Container{main}, userContainers(fc, opts.sidecars)),
 			Volumes:            append(flinkVolumes(fc), extraVolumes...),
 			ImagePullSecrets:   fc.Spec.Image.PullSecrets,

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
 
 // TestCreateOfAChildTheCacheHasNotSeen: a sync that runs before the informer delivered the
@@ -23,17 +24,21 @@ func TestCreateOfAChildTheCacheHasNotSeen(t *testing.T) {
 	fc := &v1beta1.FlinkCluster{ObjectMeta: metav1.ObjectMeta{Name: "wc", Namespace: "ns", UID: "uid-1"}}
 	yes := true
 	ours := metav1.OwnerReference{APIVersion: "flinkoperator.k8s.io/v1beta1", Kind: "FlinkCluster", Name: "wc", UID: "uid-1", Controller: &yes}
+	managed := map[string]string{names.LabelManagedBy: names.ManagedBy}
 	cases := map[string]struct {
 		owners       []metav1.OwnerReference
+		labels       map[string]string
 		wantConflict bool
 		wantEvents   int
 	}{
-		"created by an earlier sync": {[]metav1.OwnerReference{ours}, true, 0},
-		"someone else's object":      {nil, false, 2}, // NameConflict and WriteFailed
+		"created by an earlier sync": {[]metav1.OwnerReference{ours}, managed, true, 0},
+		"someone else's object":      {nil, managed, false, 2}, // NameConflict and WriteFailed
+		// The informers select by the label: without it the cache never catches up.
+		"ours without the managed-by label": {[]metav1.OwnerReference{ours}, nil, false, 2},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			existing := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: tc.owners}}
+			existing := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: tc.owners, Labels: tc.labels}}
 			kube := fake.NewClientset(existing)
 			rec := record.NewFakeRecorder(10)
 			a := applier{u: &Updater{recorder: rec}, fc: fc}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -23,6 +24,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
@@ -225,12 +227,21 @@ type applier struct {
 // holds the name. The first is a stale cache: a conflict, retried quietly like any other. Only
 // the second is the name conflict the user must resolve.
 func alreadyExists[T metav1.Object](ctx context.Context, a applier, c typedClient[T], kind, name string, err error) error {
-	if live, getErr := c.Get(ctx, name, metav1.GetOptions{}); getErr == nil && metav1.IsControlledBy(live, a.fc) {
+	live, getErr := c.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case getErr != nil || !metav1.IsControlledBy(live, a.fc):
+		a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
+			"%s %s exists but is not managed by this FlinkCluster; rename or delete it", kind, name)
+	case !names.ManagedSelector().Matches(labels.Set(live.GetLabels())):
+		// Ours, but the informers select children by this label and will never deliver it: a
+		// quiet retry would go on forever.
+		a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
+			"%s %s belongs to this FlinkCluster but lost its label %s=%s, so the operator cannot see it; restore the label or delete the object",
+			kind, name, names.LabelManagedBy, names.ManagedBy)
+	default:
 		return apierrors.NewConflict(schema.GroupResource{Resource: kind}, name,
 			errors.New("an earlier sync created it and the cache has not caught up"))
 	}
-	a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
-		"%s %s exists but is not managed by this FlinkCluster; rename or delete it", kind, name)
 	return err
 }
 
