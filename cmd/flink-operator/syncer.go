@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,7 +35,10 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 		}
 	}
 	rest := flinkclient.New(flinkclient.Options{Timeout: opts.flinkTimeout,
-		Transport: metrics.InstrumentFlinkTransport(flinkclient.NewTransport())})
+		Transport: metrics.InstrumentFlinkTransport(flinkclient.NewTransport()),
+		TLSTransport: func(c *tls.Config) http.RoundTripper {
+			return metrics.InstrumentFlinkTransport(flinkclient.NewTLSTransport(c))
+		}})
 	// client-go's default spam filter lets an object emit 25 events and then one per 5 minutes:
 	// a job cluster with frequent savepoints would lose its Failed or Lost events to it. One per
 	// 30 s after a burst of 50 still stops a flood.

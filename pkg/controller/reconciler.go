@@ -62,6 +62,7 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 // apply carries out a plan, in the order decide.Plan documents.
 func (r *Reconciler) apply(ctx context.Context, snap *snapshot.Snapshot, plan decide.Plan, now time.Time) (Result, error) {
 	fc := snap.Cluster
+	ctx = r.Observer.RESTContext(ctx, snap)
 	if len(plan.Foreign) > 0 {
 		r.Updater.ForeignChildren(fc, plan.Foreign)
 	}
@@ -200,7 +201,7 @@ type Config struct {
 func NewReconciler(c Config) *Reconciler {
 	obs := observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()).
 		WithHAConfigMaps(c.Kube.CoreV1()).WithJarFetcherImage(c.JarFetcherImage).WithPods(c.Kube.CoreV1()).
-		WithDashboardURLs(c.DashboardURLs)
+		WithDashboardURLs(c.DashboardURLs).WithRESTTLS(c.Kube.CoreV1())
 	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder)
 	upd.SubmitterCreated = func(fc *v1beta1.FlinkCluster, jobID string) { obs.SubmitterCreated(fc, jobID, c.Now()) }
 	return &Reconciler{Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}

@@ -3,6 +3,7 @@ package flinkclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,12 +36,16 @@ type Options struct {
 	Transport http.RoundTripper
 	// UserAgent is sent with every request; default "flink-operator".
 	UserAgent string
+	// TLSTransport builds the transport for calls whose context carries a
+	// TLS (WithTLS), one per TLS source; default NewTLSTransport.
+	TLSTransport func(*tls.Config) http.RoundTripper
 }
 
 // Client talks to any number of JobManagers through one connection pool.
 // It is safe for concurrent use.
 type Client struct {
 	http      *http.Client
+	tls       *tlsClients
 	timeout   time.Duration
 	maxBytes  int64
 	userAgent string
@@ -62,13 +67,16 @@ func New(opts Options) *Client {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "flink-operator"
 	}
+	if opts.TLSTransport == nil {
+		opts.TLSTransport = func(c *tls.Config) http.RoundTripper { return NewTLSTransport(c) }
+	}
+	// Flink does not redirect; following one could send a savepoint
+	// trigger somewhere else. Surface 3xx instead.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{
-		http: &http.Client{
-			Transport: opts.Transport,
-			// Flink does not redirect; following one could send a
-			// savepoint trigger somewhere else. Surface 3xx instead.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		http: &http.Client{Transport: opts.Transport, CheckRedirect: noRedirect},
+		tls: &tlsClients{newTransport: opts.TLSTransport, redirect: noRedirect,
+			clients: map[string]tlsClient{}},
 		timeout:   opts.Timeout,
 		maxBytes:  opts.MaxResponseBytes,
 		userAgent: opts.UserAgent,
@@ -91,6 +99,15 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout:   3 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// clientFor is the http.Client for a call: the one of the context's TLS, if
+// any.
+func (c *Client) clientFor(ctx context.Context) *http.Client {
+	if t := TLSFrom(ctx); t != nil {
+		return c.tls.get(t)
+	}
+	return c.http
 }
 
 // request describes one REST call.
@@ -123,7 +140,7 @@ func (c *Client) do(ctx context.Context, base string, r request) (*response, err
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.clientFor(ctx).Do(req)
 	if err != nil {
 		return nil, transportError(ctx, r.method, u, err)
 	}

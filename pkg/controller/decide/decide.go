@@ -306,5 +306,5 @@ func retentionInput(snap *snapshot.Snapshot, in fsm.Input, job v1beta1.JobStatus
 // jobManagerUp: the JobManager runs and the operator may ask it something (a disposal).
 func jobManagerUp(snap *snapshot.Snapshot) bool {
 	return state.JobManagerReady(snap) && snap.JobManagerURL != "" && snap.ServiceRedirected == "" &&
-		snap.ForeignEndpoints == "" && haPermitted(snap)
+		snap.ForeignEndpoints == "" && snap.RESTTLSError == "" && haPermitted(snap)
 }

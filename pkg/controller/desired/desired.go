@@ -102,6 +102,9 @@ func Build(fc *v1beta1.FlinkCluster, env Env) (*Cluster, error) {
 	if err := checkImageEnv(fc); err != nil {
 		return nil, err
 	}
+	if err := checkRESTTLS(fc); err != nil {
+		return nil, err
+	}
 	jmMemory, err := flinkProcessMemory(fc.Spec.JobManager.Resources, fc.Spec.JobManager.MemoryOffHeapRatio, fc.Spec.JobManager.MemoryOffHeapMin, fc.Spec.JobManager.MemoryProcessRatio)
 	if err != nil {
 		return nil, fmt.Errorf("spec.jobManager.resources: %w", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
 )
 
@@ -78,6 +79,8 @@ type Observer struct {
 	// pods lists a failed attempt's pods (nil: never listed); podFailures remembers them.
 	pods        corev1client.PodsGetter
 	podFailures podFailures
+	// restTLS reads the Secrets of spec.jobManager.restTLS (nil: none are read).
+	restTLS *restTLSSecrets
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,
@@ -149,6 +152,12 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if o.dashboards != nil {
 		snap.DashboardURL = urlOf(ctx, o.dashboards, fc, "dashboard")
 	}
+	if fc.Spec.JobManager.RESTTLS != nil {
+		snap.JobManagerURL, snap.DashboardURL = httpsURL(snap.JobManagerURL), httpsURL(snap.DashboardURL)
+		var t *flinkclient.TLS
+		t, snap.RESTTLSError = o.restTLSFor(ctx, fc, now)
+		ctx = flinkclient.WithTLS(ctx, t)
+	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now)
 	}
@@ -211,9 +220,10 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 	if snap.Submitter == nil {
 		snap.SubmitterCreated = o.submitters.recent(key, job.ID, now)
 	}
-	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" {
+	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" || snap.RESTTLSError != "" {
 		// No REST call reaches whatever the Service now points at; the updater puts a changed
-		// Service back, and foreign endpoints are the user's to remove.
+		// Service back, and foreign endpoints are the user's to remove. Without its TLS
+		// material a call could not verify the JobManager.
 		return
 	}
 	snap.Flink, snap.Savepoint = ObserveFlink(ctx, o.flink, snap.JobManagerURL, &job)

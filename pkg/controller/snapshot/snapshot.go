@@ -60,6 +60,10 @@ type Snapshot struct {
 	// endpoints to the JobManager Service (observer.ForeignEndpoints): traffic to the Service may
 	// go to them, so the JobManager was not asked anything.
 	ForeignEndpoints string
+	// RESTTLSError says why the Secret of spec.jobManager.restTLS could not be used; the
+	// JobManager was then not asked anything. (The TLS material itself stays in the observer,
+	// which hands it to the calls: observer.RESTContext.)
+	RESTTLSError string
 	// Flink and Savepoint are what the JobManager said about the job and the savepoint in flight
 	// (zero when it was not asked); Checkpoints is the job's checkpoint history, read only when
 	// the decision needs it (fsm.NeedsCheckpoints).

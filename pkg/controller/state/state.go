@@ -69,6 +69,10 @@ const ReasonForeignEndpoints = "ForeignEndpoints"
 // ReasonNotControlled is the NameConflict condition's reason.
 const ReasonNotControlled = "NotControlled"
 
+// ReasonRESTTLSUnavailable is the JobManagerReachable condition's reason while the Secret of
+// spec.jobManager.restTLS cannot be read or used.
+const ReasonRESTTLSUnavailable = "RESTTLSUnavailable"
+
 // ReasonInvalidSpec is the Ready condition's reason while the spec cannot be built.
 const ReasonInvalidSpec = "InvalidSpec"
 
@@ -141,6 +145,10 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
 			Reason: ReasonForeignEndpoints, ObservedGeneration: st.ObservedGeneration,
 			Message: ForeignEndpointsMessage(in.ForeignEndpoints)}, in.Now)
+	case obs.RESTTLSError != "":
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionJobManagerReachable, Status: metav1.ConditionFalse,
+			Reason: ReasonRESTTLSUnavailable, ObservedGeneration: st.ObservedGeneration,
+			Message: obs.RESTTLSError + "; the operator makes no REST call until it can verify the JobManager"}, in.Now)
 	case in.FlinkPolled:
 		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
 	}

@@ -202,6 +202,16 @@ func TestDerive(t *testing.T) {
 			FlinkPolled: true, JobManagerURL: "http://c-jobmanager.ns.svc:8081"})
 		assert.Equal(t, "Unreachable", condition(st, ConditionJobManagerReachable).Reason)
 	})
+	t.Run("a REST TLS Secret that cannot be used is a condition, and wins over the poll", func(t *testing.T) {
+		s := snap("tm")
+		s.RESTTLSError = "spec.jobManager.restTLS.secretName: Secret ns/rest-tls not found"
+		st := Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents,
+			FlinkPolled: true, FlinkReachable: true, JobManagerURL: "https://c-jobmanager.ns.svc:8081"})
+		c := condition(st, ConditionJobManagerReachable)
+		assert.Equal(t, metav1.ConditionFalse, c.Status)
+		assert.Equal(t, ReasonRESTTLSUnavailable, c.Reason)
+		assert.Equal(t, s.RESTTLSError+"; the operator makes no REST call until it can verify the JobManager", c.Message)
+	})
 	t.Run("the dashboard URL while the JobManager Service exists", func(t *testing.T) {
 		s := snap("tm")
 		s.DashboardURL = "http://127.0.0.1:8001/api/v1/namespaces/ns/services/c-jobmanager:ui/proxy/"

@@ -24,6 +24,8 @@ type Call struct {
 	Method  string
 	// Path includes the query, e.g. "/jobs/<id>?mode=cancel".
 	Path string
+	// TLS is the context's flinkclient.TLS as SOURCE@VERSION ("" for none).
+	TLS string
 }
 
 // Job is the programmable state of one job.
@@ -220,7 +222,11 @@ func (c *Client) lookupJob(base, jobID string) *jobState {
 // begin records a call and applies, in order: the caller's context, injected
 // faults and reachability. Callers hold c.mu.
 func (c *Client) begin(ctx context.Context, base, method, path string) (*jobManager, error) {
-	c.calls = append(c.calls, Call{BaseURL: base, Method: method, Path: path})
+	call := Call{BaseURL: base, Method: method, Path: path}
+	if t := flinkclient.TLSFrom(ctx); t != nil {
+		call.TLS = t.Source + "@" + t.Version
+	}
+	c.calls = append(c.calls, call)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("fake %s %s: %w", method, path, err)
 	}

@@ -44,11 +44,11 @@ func TestReadsAndRecordedCalls(t *testing.T) {
 	require.NoError(t, c.CancelJob(ctx, jm, jobID))
 
 	assert.Equal(t, []Call{
-		{jm, http.MethodGet, "/overview"},
-		{jm, http.MethodGet, "/jobs/overview"},
-		{jm, http.MethodGet, "/jobs/" + jobID},
-		{jm, http.MethodGet, "/jobs/" + jobID + "/checkpoints"},
-		{jm, http.MethodPatch, "/jobs/" + jobID + "?mode=cancel"},
+		{BaseURL: jm, Method: http.MethodGet, Path: "/overview"},
+		{BaseURL: jm, Method: http.MethodGet, Path: "/jobs/overview"},
+		{BaseURL: jm, Method: http.MethodGet, Path: "/jobs/" + jobID},
+		{BaseURL: jm, Method: http.MethodGet, Path: "/jobs/" + jobID + "/checkpoints"},
+		{BaseURL: jm, Method: http.MethodPatch, Path: "/jobs/" + jobID + "?mode=cancel"},
 	}, c.Calls())
 	state, _ := c.JobState(jm, jobID)
 	assert.Equal(t, flinkclient.JobStateCanceled, state)

@@ -44,6 +44,7 @@ var SpecFieldEffects = map[string]FieldEffect{
 	"spec.jobManager.replicas":                 AppliedLive, // standby JobManagers (HA only) are added or removed in place
 	"spec.podDisruptionBudget":                 AppliedLive, // the PodDisruptionBudget is updated at once; no pod changes
 	"spec.taskManager.horizontalPodAutoscaler": AppliedLive, // the autoscaler is updated at once; it scales in place
+	"spec.jobManager.restTLS":                  AppliedLive, // read by the operator's REST client at the next sync
 
 	"spec.job.fromSavepoint":          IgnoredWhileRunning, // read at the first submission
 	"spec.recreateOnUpdate":           IgnoredWhileRunning, // one accepted value (true)

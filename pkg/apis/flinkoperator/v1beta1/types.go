@@ -398,6 +398,14 @@ type JobManagerSpec struct {
 	// +optional
 	Ingress *JobManagerIngressSpec `json:"ingress,omitempty"`
 
+	// RESTTLS is how the operator reaches a JobManager whose REST API serves HTTPS (Flink's
+	// security.ssl.rest.enabled: true in flinkProperties, with its keystore and truststore mounted
+	// from volumes). The operator then calls https:// instead of http://, verifies the server's
+	// certificate against the Secret's CA and, for mutual TLS, presents the Secret's client
+	// certificate. Absent: the REST API is plain HTTP.
+	// +optional
+	RESTTLS *RESTTLSSpec `json:"restTLS,omitempty"`
+
 	// ExtraPorts are more ports of the JobManager container (for example a Prometheus reporter's),
 	// also exposed on the JobManager Service.
 	// +kubebuilder:validation:MaxItems=32
@@ -499,6 +507,26 @@ type JobManagerSpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="false",message="spec.jobManager.volumeClaimTemplates is not supported: the pods run in a Deployment, which cannot own per-pod claims; use a generic ephemeral volume (volumes[].ephemeral.volumeClaimTemplate) for per-pod storage, or a PersistentVolumeClaim in volumes[].persistentVolumeClaim"
 	VolumeClaimTemplates []runtime.RawExtension `json:"volumeClaimTemplates,omitempty"`
+}
+
+// RESTTLSSpec names the Secret with what the operator needs to call a REST API behind TLS.
+type RESTTLSSpec struct {
+	// SecretName is a Secret in the FlinkCluster's namespace (the shape cert-manager writes) with
+	// ca.crt: the PEM CA certificates that signed the REST server's certificate; and, for mutual
+	// TLS (security.ssl.rest.authentication-enabled), tls.crt and tls.key: the PEM client
+	// certificate and key the operator presents. The operator reads it with a GET (it watches no
+	// Secrets): it needs a Role granting get on it in this namespace (docs/operations.md).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	SecretName string `json:"secretName"`
+
+	// ServerName is the name the server certificate is verified against. Absent: the host of the
+	// URL the operator calls (NAME-jobmanager.NAMESPACE.svc with the default
+	// --jobmanager-url-template).
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServerName *string `json:"serverName,omitempty"`
 }
 
 // JobManagerPorts are the JobManager's ports.

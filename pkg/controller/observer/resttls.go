@@ -1,0 +1,150 @@
+package observer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
+)
+
+// The keys of a REST TLS Secret (v1beta1.RESTTLSSpec): the names cert-manager and
+// kubernetes.io/tls Secrets use.
+const (
+	RESTTLSCAKey   = "ca.crt"
+	RESTTLSCertKey = "tls.crt"
+	RESTTLSKeyKey  = "tls.key"
+)
+
+// How long a read of a REST TLS Secret is reused. The operator watches no Secrets (it would
+// cache every Secret of the cluster), so a renewed certificate is noticed within
+// RESTTLSReread; cert-manager renews a third of a certificate's life before it expires. A Secret
+// that could not be used is read again sooner, so that a fix is noticed within RESTTLSRetry.
+const (
+	RESTTLSReread = 5 * time.Minute
+	RESTTLSRetry  = 20 * time.Second
+)
+
+// restTLSSecrets reads the Secrets of spec.jobManager.restTLS with GETs and remembers each
+// answer per Secret (and server name), so that clusters sharing a Secret share one read and one
+// connection pool.
+type restTLSSecrets struct {
+	client corev1client.SecretsGetter
+	mu     sync.Mutex
+	known  map[string]restTLSAnswer
+}
+
+type restTLSAnswer struct {
+	tls *flinkclient.TLS
+	err string
+	at  time.Time
+}
+
+// WithRESTTLS lets the observer read the Secrets that spec.jobManager.restTLS names; without it a
+// cluster with restTLS is reported as unreachable over TLS.
+func (o *Observer) WithRESTTLS(client corev1client.SecretsGetter) *Observer {
+	o.restTLS = &restTLSSecrets{client: client, known: map[string]restTLSAnswer{}}
+	return o
+}
+
+// restTLSFor is the TLS the cluster's REST calls use (nil without restTLS) or why there is
+// none.
+func (o *Observer) restTLSFor(ctx context.Context, fc *v1beta1.FlinkCluster, now time.Time) (*flinkclient.TLS, string) {
+	spec := fc.Spec.JobManager.RESTTLS
+	if spec == nil {
+		return nil, ""
+	}
+	if o.restTLS == nil {
+		return nil, "spec.jobManager.restTLS: this operator reads no Secrets"
+	}
+	return o.restTLS.get(ctx, fc.Namespace, spec, now)
+}
+
+// RESTContext is ctx for the REST calls of a sync of snap's cluster: with the TLS its
+// observation used (the last read of its Secret), if any.
+func (o *Observer) RESTContext(ctx context.Context, snap *snapshot.Snapshot) context.Context {
+	fc := snap.Cluster
+	if fc == nil || fc.Spec.JobManager.RESTTLS == nil || o.restTLS == nil {
+		return ctx
+	}
+	o.restTLS.mu.Lock()
+	answer := o.restTLS.known[restTLSKey(fc.Namespace, fc.Spec.JobManager.RESTTLS)]
+	o.restTLS.mu.Unlock()
+	return flinkclient.WithTLS(ctx, answer.tls)
+}
+
+func restTLSKey(namespace string, spec *v1beta1.RESTTLSSpec) string {
+	serverName := ""
+	if spec.ServerName != nil {
+		serverName = *spec.ServerName
+	}
+	return namespace + "/" + spec.SecretName + "|" + serverName
+}
+
+func (s *restTLSSecrets) get(ctx context.Context, namespace string, spec *v1beta1.RESTTLSSpec, now time.Time) (*flinkclient.TLS, string) {
+	key := restTLSKey(namespace, spec)
+	s.mu.Lock()
+	prev, ok := s.known[key]
+	s.mu.Unlock()
+	if ok && now.Sub(prev.at) < rereadAfter(prev) {
+		return prev.tls, prev.err
+	}
+	answer := s.read(ctx, namespace, spec, prev.tls)
+	answer.at = now
+	s.mu.Lock()
+	s.known[key] = answer
+	s.mu.Unlock()
+	return answer.tls, answer.err
+}
+
+func rereadAfter(a restTLSAnswer) time.Duration {
+	if a.err != "" {
+		return RESTTLSRetry
+	}
+	return RESTTLSReread
+}
+
+// read GETs the Secret and parses it; an unchanged Secret (same resourceVersion) keeps prev, so
+// its connections are kept too.
+func (s *restTLSSecrets) read(ctx context.Context, namespace string, spec *v1beta1.RESTTLSSpec, prev *flinkclient.TLS) restTLSAnswer {
+	name, serverName := spec.SecretName, ""
+	if spec.ServerName != nil {
+		serverName = *spec.ServerName
+	}
+	field := fmt.Sprintf("spec.jobManager.restTLS.secretName: Secret %s/%s", namespace, name)
+	secret, err := s.client.Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return restTLSAnswer{err: field + " not found"}
+	case apierrors.IsForbidden(err):
+		return restTLSAnswer{err: field + ": the operator may not read it; grant its ServiceAccount get on it " +
+			"with a Role in this namespace (deploy/samples/rest-tls/operator-secret-reader.yaml)"}
+	case err != nil:
+		return restTLSAnswer{err: field + ": " + err.Error()}
+	}
+	if prev != nil && prev.Version == secret.ResourceVersion {
+		return restTLSAnswer{tls: prev}
+	}
+	t, err := flinkclient.ParseTLS(namespace+"/"+name, secret.ResourceVersion, secret.Data[RESTTLSCAKey],
+		secret.Data[RESTTLSCertKey], secret.Data[RESTTLSKeyKey], serverName)
+	if err != nil {
+		return restTLSAnswer{err: field + ": " + err.Error()}
+	}
+	return restTLSAnswer{tls: t}
+}
+
+// httpsURL is url with https instead of http: the URL templates name the plain scheme.
+func httpsURL(url string) string {
+	if rest, ok := strings.CutPrefix(url, "http://"); ok {
+		return "https://" + rest
+	}
+	return url
+}
