@@ -148,4 +148,3 @@ func TestHTTPSURL(t *testing.T) {
 	assert.Equal(t, "https://proxy:443/c", httpsURL("https://proxy:443/c"))
 	assert.Equal(t, "", httpsURL(""))
 }
-
