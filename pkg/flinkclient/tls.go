@@ -49,6 +49,10 @@ func ParseTLS(source, version string, caPEM, certPEM, keyPEM []byte, serverName 
 	return &TLS{Source: source, Version: version, config: cfg}, nil
 }
 
+// ClientConfig is a copy of the TLS client settings, for callers that make
+// their own HTTP requests (tests reading endpoints the Interface lacks).
+func (t *TLS) ClientConfig() *tls.Config { return t.config.Clone() }
+
 // MutualTLS says whether the client presents a certificate.
 func (t *TLS) MutualTLS() bool { return t != nil && len(t.config.Certificates) > 0 }
 

@@ -31,6 +31,70 @@ func TestRealFlink(t *testing.T) {
 	}
 }
 
+// TestRealFlinkRESTTLS runs the contract suite against the newest version of
+// flinkcluster.Versions() with its REST API behind mutual TLS (security.ssl.rest.*): the
+// client calls https:// with the CA and a client certificate of its own, and the CLI submits
+// with the cluster's configuration, as the operator's submitter does. A plain call is refused.
+func TestRealFlinkRESTTLS(t *testing.T) {
+	v := flinkcluster.Versions()[0]
+	d := flinkcluster.Fetch(t, v)
+	jar := flinkcluster.BuildJob(t, v)
+	tls, err := flinkcluster.NewRESTTLS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := flinkcluster.Start(t, d, flinkcluster.Config{TaskManagers: 1, Slots: 4, RESTTLS: tls})
+	t.Run("WithoutTheClientCertificate", func(t *testing.T) { testTLSRefusals(t, c, tls) })
+	Run(t, &tlsTarget{realTarget: realTarget{c: c, jar: jar, outDir: filepath.Join(c.Dir, "out")}, tls: tls.Client})
+}
+
+// tlsTarget is a realTarget whose REST API is behind TLS.
+type tlsTarget struct {
+	realTarget
+	tls *flinkclient.TLS
+}
+
+func (r *tlsTarget) Name() string          { return "flink-" + r.c.Dist.Version + "-rest-tls" }
+func (r *tlsTarget) TLS() *flinkclient.TLS { return r.tls }
+
+// testTLSRefusals: the JobManager refuses a client without a certificate it trusts, and a
+// plain http:// call, so the suite's passing calls did go through mutual TLS.
+func testTLSRefusals(t *testing.T, c *flinkcluster.Cluster, tls *flinkcluster.RESTTLS) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := flinkclient.New(flinkclient.Options{})
+	_, err := client.GetOverview(flinkclient.WithTLS(ctx, tls.Client), c.URL())
+	if err != nil {
+		t.Fatalf("GetOverview with the CA and the client certificate: %v", err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(filepath.Dir(tls.Conf["security.ssl.rest.truststore"]), "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverOnly, err := flinkclient.ParseTLS("test/ca-only", "1", caPEM, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func() error{
+		"CA only, no client certificate": func() error {
+			_, err := client.GetOverview(flinkclient.WithTLS(ctx, serverOnly), c.URL())
+			return err
+		},
+		"no TLS settings (system roots)": func() error { _, err := client.GetOverview(ctx, c.URL()); return err },
+		"plain http://": func() error {
+			_, err := client.GetOverview(ctx, "http://"+strings.TrimPrefix(c.URL(), "https://"))
+			return err
+		},
+	} {
+		err := call()
+		if err == nil {
+			t.Errorf("%s: answered, want refused", name)
+			continue
+		}
+		t.Logf("FACT flink-%s-rest-tls: %s: %v", c.Dist.Version, name, err)
+	}
+}
+
 // realTarget is a Target backed by a local Flink cluster; jobs are submitted
 // with Flink's CLI, as the operator's submitter does.
 type realTarget struct {

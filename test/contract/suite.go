@@ -48,6 +48,15 @@ type S struct {
 	Target Target
 	Client flinkclient.Interface
 	URL    string
+	// TLS is what every call to a JobManager behind TLS carries (TLSTarget); nil for plain HTTP.
+	TLS *flinkclient.TLS
+	// HTTP makes the suite's own requests, for endpoints the client lacks.
+	HTTP *http.Client
+}
+
+// TLSTarget is a Target whose REST API serves HTTPS: the calls use TLS.
+type TLSTarget interface {
+	TLS() *flinkclient.TLS
 }
 
 // Run runs every Case against tg, in order.
@@ -56,6 +65,11 @@ func Run(t *testing.T, tg Target) {
 		Target: tg,
 		Client: flinkclient.New(flinkclient.Options{Timeout: 10 * time.Second}),
 		URL:    tg.BaseURL(),
+	}
+	s.HTTP = http.DefaultClient
+	if tt, ok := tg.(TLSTarget); ok {
+		s.TLS = tt.TLS()
+		s.HTTP = &http.Client{Transport: flinkclient.NewTLSTransport(s.TLS.ClientConfig())}
 	}
 	for _, c := range Cases {
 		t.Run(c.Name, func(t *testing.T) { c.Fn(t, s) })
@@ -69,10 +83,16 @@ func (s *S) fact(t *testing.T, format string, args ...any) {
 	t.Logf("FACT %s: %s", s.Target.Name(), fmt.Sprintf(format, args...))
 }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+// ctxFor is a context for one case's calls, ended after d or with the test.
+func (s *S) ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := s.timeout(d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// timeout is a context for calls that ends after d.
+func (s *S) timeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(flinkclient.WithTLS(context.Background(), s.TLS), d)
 }
 
 // submit submits a job and cancels it when the test ends (if still running).
@@ -87,7 +107,7 @@ func (s *S) submit(t *testing.T, ctx context.Context, a SubmitArgs) {
 }
 
 func (s *S) cancelIfRunning(jobID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := s.timeout(30 * time.Second)
 	defer cancel()
 	d, err := s.Client.GetJob(ctx, s.URL, jobID)
 	if err != nil || d.State.IsGloballyTerminal() {
@@ -134,7 +154,7 @@ func (s *S) waitState(t *testing.T, ctx context.Context, jobID string, want ...f
 }
 
 func (s *S) exceptionHint(jobID string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := s.timeout(5 * time.Second)
 	defer cancel()
 	ex, err := s.Client.GetJobExceptions(ctx, s.URL, jobID)
 	if err != nil || ex.RootException == "" {
@@ -302,7 +322,7 @@ var exitCodeRE = regexp.MustCompile(`exit code \d+`)
 func (s *S) rawKeys(t *testing.T, ctx context.Context, path, member string) string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		return err.Error()
 	}
@@ -353,7 +373,7 @@ func describeErr(err error) string {
 }
 
 func testClusterInfo(t *testing.T, s *S) {
-	ctx := ctxFor(t, time.Minute)
+	ctx := s.ctxFor(t, time.Minute)
 	ov, err := s.Client.GetOverview(ctx, s.URL)
 	if err != nil {
 		t.Fatalf("GetOverview: %v", err)
@@ -375,7 +395,7 @@ func testClusterInfo(t *testing.T, s *S) {
 }
 
 func testSubmitWithJobID(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	out := s.Target.OutputPath("submit-" + id[:8])
 	job := CounterJob{Name: "contract-submit", Rate: 20, Keys: 4, Out: out}
@@ -450,7 +470,7 @@ func testSubmitWithJobID(t *testing.T, s *S) {
 }
 
 func testSavepoint(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	out := s.Target.OutputPath("savepoint-" + id[:8])
 	job := CounterJob{Name: "contract-savepoint", Rate: 20, Keys: 2, Out: out}
@@ -537,7 +557,7 @@ func testSavepoint(t *testing.T, s *S) {
 }
 
 func testCancelWithSavepoint(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	out := s.Target.OutputPath("cancelsp-" + id[:8])
 	job := CounterJob{Name: "contract-cancel-savepoint", Rate: 20, Keys: 2, Out: out}
@@ -559,7 +579,7 @@ func testCancelWithSavepoint(t *testing.T, s *S) {
 }
 
 func testStopWithSavepointAndRestore(t *testing.T, s *S) {
-	ctx := ctxFor(t, 4*time.Minute)
+	ctx := s.ctxFor(t, 4*time.Minute)
 	id := newID()
 	out := s.Target.OutputPath("stop-" + id[:8])
 	job := CounterJob{Name: "contract-stop", Rate: 40, Keys: 4, Out: out, CheckpointMS: 2000}
@@ -648,7 +668,7 @@ func (s *S) stoppedJobHistory(ctx context.Context, id string) fsm.CheckpointObse
 }
 
 func testFailingJobExceptions(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	// Every attempt fails after 20 records; 2 restarts, then FAILED.
 	job := CounterJob{Name: "contract-fail", Rate: 50, Keys: 2, Out: s.Target.OutputPath("fail-" + id[:8]), FailAfter: 20, Restarts: 2}
@@ -684,7 +704,7 @@ func testFailingJobExceptions(t *testing.T, s *S) {
 }
 
 func testBatchJobFinishes(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	out := s.Target.OutputPath("batch-" + id[:8])
 	job := CounterJob{Name: "contract-batch", Rate: 1000, Keys: 4, Out: out, Bounded: 200}
@@ -724,7 +744,7 @@ func testBatchJobFinishes(t *testing.T, s *S) {
 }
 
 func testNotFound(t *testing.T, s *S) {
-	ctx := ctxFor(t, time.Minute)
+	ctx := s.ctxFor(t, time.Minute)
 	unknown := newID()
 	trigger := newID()
 	check := func(what string, err error, want error) {
@@ -756,7 +776,7 @@ func testNotFound(t *testing.T, s *S) {
 
 	// A path the JobManager does not know.
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/no-such-endpoint", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -768,7 +788,7 @@ func testNotFound(t *testing.T, s *S) {
 }
 
 func testTaskManagerLoss(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	out := s.Target.OutputPath("tmloss-" + id[:8])
 	job := CounterJob{Name: "contract-tm-loss", Rate: 20, Keys: 2, Out: out, CheckpointMS: 1000}
@@ -812,7 +832,7 @@ func testTaskManagerLoss(t *testing.T, s *S) {
 // what the operator reads back from GET /jobs/{id}/checkpoints/config before it relies on
 // retained checkpoints (a LastState update, a restart from the latest state).
 func testCheckpointRetention(t *testing.T, s *S) {
-	ctx := ctxFor(t, 2*time.Minute)
+	ctx := s.ctxFor(t, 2*time.Minute)
 	for _, tt := range []struct {
 		retention string
 		want      v1beta1.CheckpointRetention
@@ -853,7 +873,7 @@ func testCheckpointRetention(t *testing.T, s *S) {
 // and the operator recognises from its exceptions that the restore source is missing (it then
 // falls back to older state instead of resubmitting the same path for ever).
 func testRestoreFromMissingPath(t *testing.T, s *S) {
-	ctx := ctxFor(t, 2*time.Minute)
+	ctx := s.ctxFor(t, 2*time.Minute)
 	id := newID()
 	missing := strings.TrimSuffix(s.Target.SavepointDir(), "/") + "/gone/chk-99"
 	job := CounterJob{Name: "contract-missing", Rate: 10, Keys: 2, Out: s.Target.OutputPath("missing-" + id[:8])}
@@ -875,7 +895,7 @@ func testRestoreFromMissingPath(t *testing.T, s *S) {
 // fails every few hundred records and is restarted by Flink); a metric the job does not have is
 // left out of the answer, and a job the JobManager does not know answers no metrics, not an error.
 func testJobMetrics(t *testing.T, s *S) {
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := s.ctxFor(t, 3*time.Minute)
 	id := newID()
 	job := CounterJob{Name: "contract-metrics", Rate: 50, Keys: 2, Out: s.Target.OutputPath("metrics-" + id[:8]),
 		FailAfter: 20, Restarts: 1000, CheckpointMS: 500}

@@ -61,7 +61,12 @@ func (c *Cluster) CLIArgs(a RunArgs) []string {
 	if !a.Attached {
 		args = append(args, "-d")
 	}
-	args = append(args, "-m", fmt.Sprintf("127.0.0.1:%d", c.RESTPort))
+	if c.cfg.RESTTLS == nil {
+		args = append(args, "-m", fmt.Sprintf("127.0.0.1:%d", c.RESTPort))
+	}
+	// Behind TLS the CLI finds the JobManager in the configuration (rest.address, rest.port), as
+	// the operator's submitter does: Flink 2's CLI reads -m as a URL whose scheme (http when
+	// none is given) decides TLS, so -m host:port would call plain HTTP.
 	if a.Class != "" {
 		args = append(args, "-c", a.Class)
 	}

@@ -3,12 +3,9 @@
 package flinkcluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/flink-operator/flink-operator/test/ports"
 )
 
@@ -30,6 +28,8 @@ type Config struct {
 	JobManagerMB int // jobmanager.memory.process.size, default 1024
 	TaskMgrMB    int // taskmanager.memory.process.size, default 1280
 	Extra        map[string]string
+	// RESTTLS, when set, puts the REST API behind mutual TLS (NewRESTTLS).
+	RESTTLS *RESTTLS
 	// WorkDir holds conf/, log/, savepoints/ and job output; default a
 	// t.TempDir (removed after the test). Set FLINKCLUSTER_KEEP=1 to keep
 	// the work dir under bin/flink-runs/ for debugging.
@@ -47,6 +47,8 @@ type Cluster struct {
 	// SavepointDir is state.savepoints.dir (a local path).
 	SavepointDir string
 
+	rest *flinkclient.Client
+
 	mu  sync.Mutex
 	jm  *Process
 	tms []*Process
@@ -55,7 +57,12 @@ type Cluster struct {
 }
 
 // URL is the JobManager REST base URL.
-func (c *Cluster) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", c.RESTPort) }
+func (c *Cluster) URL() string {
+	if c.cfg.RESTTLS != nil {
+		return fmt.Sprintf("https://127.0.0.1:%d", c.RESTPort)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", c.RESTPort)
+}
 
 // Start writes a configuration, starts a JobManager and cfg.TaskManagers
 // TaskManagers, and waits until the REST API reports all TaskManagers. All
@@ -89,7 +96,7 @@ func Start(t testing.TB, d Dist, cfg Config) *Cluster {
 		}
 	}
 	c := &Cluster{
-		t: t, Dist: d, Dir: dir, cfg: cfg,
+		t: t, Dist: d, Dir: dir, cfg: cfg, rest: flinkclient.New(flinkclient.Options{}),
 		ConfDir:      filepath.Join(dir, "conf"),
 		LogDir:       filepath.Join(dir, "log"),
 		SavepointDir: filepath.Join(dir, "savepoints"),
@@ -122,6 +129,11 @@ func Start(t testing.TB, d Dist, cfg Config) *Cluster {
 		// Notice a killed TaskManager in seconds, not the default 50 s.
 		"heartbeat.interval": "1000",
 		"heartbeat.timeout":  "5000",
+	}
+	if cfg.RESTTLS != nil {
+		for k, v := range cfg.RESTTLS.Conf {
+			conf[k] = v
+		}
 	}
 	for k, v := range cfg.Extra {
 		conf[k] = v
@@ -279,14 +291,10 @@ func (c *Cluster) WaitTaskManagers(ctx context.Context, n int) error {
 		if !c.jm.Alive() {
 			return fmt.Errorf("JobManager exited: %s", c.jm.Tail(30))
 		}
-		var ov struct {
-			TaskManagers int `json:"taskmanagers"`
-			SlotsTotal   int `json:"slots-total"`
-		}
 		// A TaskManager is counted before its slots are: wait for both.
-		if body, err := httpGet(ctx, c.URL()+"/overview"); err == nil {
-			last = string(body)
-			if json.Unmarshal(body, &ov) == nil && ov.TaskManagers >= n && ov.SlotsTotal >= n*c.cfg.Slots {
+		if ov, err := c.overview(ctx); err == nil {
+			last = fmt.Sprintf("%+v", ov)
+			if ov.TaskManagers >= n && ov.SlotsTotal >= n*c.cfg.Slots {
 				return nil
 			}
 		} else {
@@ -300,21 +308,14 @@ func (c *Cluster) WaitTaskManagers(ctx context.Context, n int) error {
 	}
 }
 
-func httpGet(ctx context.Context, url string) ([]byte, error) {
+// overview is GET /overview, over TLS when the REST API is behind it.
+func (c *Cluster) overview(ctx context.Context) (flinkclient.ClusterOverview, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
+	if c.cfg.RESTTLS != nil {
+		ctx = flinkclient.WithTLS(ctx, c.cfg.RESTTLS.Client)
 	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, err = b.ReadFrom(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, b.String())
-	}
-	return b.Bytes(), err
+	return c.rest.GetOverview(ctx, c.URL())
 }
 
 func (c *Cluster) cleanup() {

@@ -86,6 +86,9 @@ func flinkConfig(fc *v1beta1.FlinkCluster, jmMemoryMi, tmMemoryMi int64) map[str
 	if fc.Spec.Job != nil && fc.Spec.Job.SavepointsDir != nil {
 		conf["state.savepoints.dir"] = *fc.Spec.Job.SavepointsDir
 	}
+	if jm.RESTTLS != nil {
+		conf[SSLAlgorithmsKey] = RESTTLSCipherSuites
+	}
 	for k, v := range fc.Spec.FlinkProperties {
 		if !isOperatorOwned(k) && !isHAOwned(fc, k) {
 			conf[k] = string(v)

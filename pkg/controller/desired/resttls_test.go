@@ -30,6 +30,11 @@ func TestRESTTLSAgreesWithFlinkProperties(t *testing.T) {
 			wantErr: `spec.flinkProperties["security.ssl.rest.enabled"] is true: set spec.jobManager.restTLS.secretName`},
 		{name: "the operator would call HTTPS, Flink serves HTTP", restTLS: withTLS,
 			wantErr: `spec.jobManager.restTLS is set but spec.flinkProperties do not set "security.ssl.rest.enabled": "true"`},
+		{name: "suites the client offers", restTLS: withTLS,
+			props: map[string]string{RESTSSLEnabledKey: "true", SSLAlgorithmsKey: "TLS_RSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}},
+		{name: "Flink's default suite alone: no handshake would succeed", restTLS: withTLS,
+			props:   map[string]string{RESTSSLEnabledKey: "true", SSLAlgorithmsKey: "TLS_RSA_WITH_AES_128_CBC_SHA"},
+			wantErr: `spec.flinkProperties["security.ssl.algorithms"]: none of "TLS_RSA_WITH_AES_128_CBC_SHA" is a cipher suite the operator's TLS client offers`},
 		{name: "switched off explicitly", props: map[string]string{RESTSSLEnabledKey: "false"}, restTLS: withTLS,
 			wantErr: "spec.jobManager.restTLS is set"},
 	}
@@ -56,4 +61,25 @@ func TestRESTTLSAgreesWithFlinkProperties(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.wantErr)
 		})
 	}
+}
+
+// With restTLS the configuration names suites Go's client offers, since Flink's default (RSA key
+// exchange) shares none with it; the user's own list wins.
+func TestRESTTLSCipherSuites(t *testing.T) {
+	fc := base()
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{RESTSSLEnabledKey: "true"}
+	fc.Spec.JobManager.RESTTLS = &v1beta1.RESTTLSSpec{SecretName: "flink-rest-tls"}
+	c, err := Build(fc, Env{})
+	require.NoError(t, err)
+	assert.Contains(t, c.ConfigMap.Data[FlinkConfV1Key], SSLAlgorithmsKey+": "+RESTTLSCipherSuites)
+
+	fc.Spec.FlinkProperties[SSLAlgorithmsKey] = "TLS_AES_128_GCM_SHA256"
+	c, err = Build(fc, Env{})
+	require.NoError(t, err)
+	assert.Contains(t, c.ConfigMap.Data[FlinkConfV1Key], SSLAlgorithmsKey+": TLS_AES_128_GCM_SHA256")
+
+	fc.Spec.JobManager.RESTTLS, fc.Spec.FlinkProperties = nil, nil
+	c, err = Build(fc, Env{})
+	require.NoError(t, err)
+	assert.NotContains(t, c.ConfigMap.Data[FlinkConfV1Key], SSLAlgorithmsKey, "plain HTTP keeps Flink's defaults")
 }
