@@ -163,6 +163,24 @@ func application() *v1beta1.FlinkCluster {
 
 // withBuiltInPlugins is a job cluster that enables the image's S3 filesystem as the official
 // image's entrypoint would, with a quota-style resource on the TaskManager.
+// withRESTTLS is shaped like deploy/samples/job-cluster-rest-tls.yaml: Flink's keystores mounted
+// from the Secret in the JobManager and the submitter, which read the same configuration.
+func withRESTTLS() *v1beta1.FlinkCluster {
+	fc := base()
+	fc.Spec.FlinkProperties = map[string]v1beta1.FlinkPropertyValue{
+		RESTSSLEnabledKey:                          "true",
+		"security.ssl.rest.authentication-enabled": "true",
+		"security.ssl.rest.keystore":               "/opt/flink/rest-tls/keystore.p12",
+		"security.ssl.rest.truststore":             "/opt/flink/rest-tls/truststore.p12",
+	}
+	fc.Spec.JobManager.RESTTLS = &v1beta1.RESTTLSSpec{SecretName: "flink-rest-tls"}
+	volume := corev1.Volume{Name: "rest-tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "flink-rest-tls"}}}
+	mount := corev1.VolumeMount{Name: "rest-tls", MountPath: "/opt/flink/rest-tls", ReadOnly: true}
+	fc.Spec.JobManager.Volumes, fc.Spec.JobManager.VolumeMounts = []corev1.Volume{volume}, []corev1.VolumeMount{mount}
+	fc.Spec.Job.Volumes, fc.Spec.Job.VolumeMounts = []corev1.Volume{volume}, []corev1.VolumeMount{mount}
+	return fc
+}
+
 func withBuiltInPlugins() *v1beta1.FlinkCluster {
 	fc := base()
 	fc.Spec.EnvVars = []corev1.EnvVar{{Name: BuiltInPluginsEnv, Value: "flink-s3-fs-hadoop-2.3.0.jar"}}
@@ -193,6 +211,7 @@ func TestBuildGolden(t *testing.T) {
 		"application":     application(),
 		"scheduling":      scheduled(),
 		"plugins":         withBuiltInPlugins(),
+		"rest-tls":        withRESTTLS(),
 	}
 	for name, fc := range cases {
 		t.Run(name, func(t *testing.T) {
