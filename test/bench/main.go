@@ -245,6 +245,7 @@ type env struct {
 	kube      kubernetes.Interface
 	dyn       dynamic.Interface
 	tracker   *tracker
+	avail     *availability
 	simURL    string
 	sim       *process
 	op        *process
@@ -263,7 +264,7 @@ func runN(parent context.Context, cfg *config, n int) (*runResult, error) {
 	}
 	batches := cfg.throughputBatch * len(cfg.sweep)
 	total := n + steady + batches
-	nodes := (total*podsPerFC+podsPerNode-1)/podsPerNode + 2
+	nodes := (total*podsPerFC+n*podsPerFloorCluster+podsPerNode-1)/podsPerNode + 2
 	r := &runResult{N: n, Steady: steady, Nodes: nodes, SteadyRate: cfg.steadyRate}
 	logf("==== N=%d: %d clusters in a burst, %d at %.0f/s, %d per throughput run; %d nodes", n, n, steady, cfg.steadyRate, cfg.throughputBatch, nodes)
 
@@ -301,6 +302,13 @@ func runN(parent context.Context, cfg *config, n int) (*runResult, error) {
 	e.tracker = newTracker()
 	if err := e.tracker.start(ctx, e.dyn, metadata.NewForConfigOrDie(mustConfig(cfg.kubeconfig))); err != nil {
 		return nil, err
+	}
+	e.avail = &availability{}
+	if err := e.avail.start(ctx, e.kube); err != nil {
+		return nil, err
+	}
+	if err := e.floor(ctx); err != nil {
+		return r, err
 	}
 	if err := e.startSim(ctx); err != nil {
 		return nil, err
@@ -656,6 +664,7 @@ func (e *env) phases(ctx context.Context) error {
 	r.BurstRunning = latencies(recs, func(x record) time.Time { return x.added }, func(x *record) time.Time { return x.jobRunning })
 	r.BurstChildrenClient = latencies(recs, func(x record) time.Time { return x.createSent }, (*record).allChildren)
 	r.BurstAllRunning = lastOf(recs, func(x record) time.Time { return x.jobRunning }).Sub(burstStart)
+	r.BurstAvailable, r.BurstAllAvailable = e.available(burstKeys, recs, burstStart)
 	r.BurstMissing = missing
 	cpu1, _ := scrapeOperator(ctx, e.opMetrics)
 	r.BurstCPU = cpu1.cpu - cpu0.cpu
@@ -942,6 +951,14 @@ func latencies(recs []record, from func(record) time.Time, to func(*record) time
 		}
 		ds = append(ds, max(0, b.Sub(a)))
 	}
+	s := summarize(ds)
+	s.Missing = l.Missing
+	return s
+}
+
+// summarize is the p50, p99 and max of ds.
+func summarize(ds []time.Duration) latency {
+	l := latency{}
 	if len(ds) == 0 {
 		return l
 	}

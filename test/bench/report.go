@@ -47,6 +47,12 @@ type runResult struct {
 	BurstMissing                  int
 	BurstChildren, BurstRunning   latency
 	BurstChildrenClient           latency
+	// BurstAvailable: from the FlinkCluster's ADDED event to both Deployments available;
+	// BurstAllAvailable from the first create to the last. Floor is the same without the
+	// operator (floor.go).
+	BurstAvailable    latency
+	BurstAllAvailable time.Duration
+	Floor             floorResult
 	SteadyChildren, SteadyRunning latency
 	BurstCPU, BurstPeakCPU        float64
 	BurstPeakRSS, BurstPeakHeap   float64
@@ -118,6 +124,15 @@ type microResult struct {
 	Iterations  int
 }
 
+// fmtSigned is fmtDur with a sign: the operator can be faster than the floor (its creates
+// meet a warmer control plane).
+func fmtSigned(d time.Duration) string {
+	if d < 0 {
+		return "−" + fmtDur(-d)
+	}
+	return "+" + fmtDur(d)
+}
+
 func (l latency) String() string {
 	if l.Count == 0 {
 		return "n/a"
@@ -160,6 +175,19 @@ func (res *results) summary(cfg *config) string {
 	})
 	row("burst: create → all children, p50 / p99 / max", func(r *runResult) string { return r.BurstChildren.String() })
 	row("burst: create → job Running, p50 / p99 / max", func(r *runResult) string { return r.BurstRunning.String() })
+	row("burst: create → JobManager and TaskManager available, p50 / p99 / max (first create → last)", func(r *runResult) string {
+		return fmt.Sprintf("%s (%s)", r.BurstAvailable, fmtDur(r.BurstAllAvailable))
+	})
+	row("floor: the same children without the operator → available, p50 / p99 / max (first create → last)", func(r *runResult) string {
+		return fmt.Sprintf("%s (%s; %d in flight)", r.Floor.Available, fmtDur(r.Floor.AllAvailable), r.Floor.Concurrency)
+	})
+	row("operator's share: burst − floor, p50 / p99 (first → last)", func(r *runResult) string {
+		if r.BurstAvailable.Count == 0 || r.Floor.Available.Count == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%s / %s (%s)", fmtSigned(r.BurstAvailable.P50-r.Floor.Available.P50),
+			fmtSigned(r.BurstAvailable.P99-r.Floor.Available.P99), fmtSigned(r.BurstAllAvailable-r.Floor.AllAvailable))
+	})
 	row("burst: first create → last job Running", func(r *runResult) string {
 		s := fmtDur(r.BurstAllRunning)
 		if r.BurstMissing > 0 {
