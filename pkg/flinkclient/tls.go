@@ -18,7 +18,7 @@ type TLS struct {
 	// Source names where the material comes from (a Secret's
 	// namespace/name); Version changes whenever the material does (the
 	// Secret's resourceVersion). The Client keeps one connection pool per
-	// Source and replaces it when Version changes.
+	// Source and server name, and replaces it when Version changes.
 	Source, Version string
 	config          *tls.Config
 }
@@ -80,8 +80,9 @@ func NewTLSTransport(c *tls.Config) *http.Transport {
 	return t
 }
 
-// tlsClients keeps one http.Client per TLS source: connections made with
-// one CA and client certificate are never reused with another.
+// tlsClients keeps one http.Client per TLS source and server name:
+// connections made with one CA, client certificate or verified name are
+// never reused with another.
 type tlsClients struct {
 	newTransport func(*tls.Config) http.RoundTripper
 	redirect     func(*http.Request, []*http.Request) error
@@ -99,14 +100,15 @@ type tlsClient struct {
 // version changed (a renewed certificate). The replaced client's idle
 // connections are closed; those in use finish their call.
 func (c *tlsClients) get(t *TLS) *http.Client {
+	key := t.Source + "|" + t.config.ServerName
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.clients[t.Source]; ok && cur.version == t.Version {
+	if cur, ok := c.clients[key]; ok && cur.version == t.Version {
 		return cur.client
 	} else if ok {
 		cur.client.CloseIdleConnections()
 	}
 	client := &http.Client{Transport: c.newTransport(t.config.Clone()), CheckRedirect: c.redirect}
-	c.clients[t.Source] = tlsClient{version: t.Version, client: client}
+	c.clients[key] = tlsClient{version: t.Version, client: client}
 	return client
 }

@@ -119,6 +119,22 @@ func TestTLSPoolPerVersion(t *testing.T) {
 	assert.Same(t, c.http, c.clientFor(WithTLS(context.Background(), nil)))
 }
 
+// Two clusters sharing a Secret but verifying different names get pools of their own: the first
+// call's name must not decide the second's.
+func TestTLSPoolPerServerName(t *testing.T) {
+	ca := newCA(t, "flink-ca")
+	loopback := tlsJobManager(t, ca, pki.Names{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true}, nil)
+	named := tlsJobManager(t, ca, pki.Names{DNS: []string{"jm.flink.svc"}, Server: true}, nil)
+	c := New(Options{})
+	for _, call := range []struct {
+		url        string
+		serverName string
+	}{{loopback.URL, ""}, {named.URL, "jm.flink.svc"}, {loopback.URL, ""}} {
+		_, err := c.GetOverview(WithTLS(context.Background(), clientTLS(t, "1", ca, nil, call.serverName)), call.url)
+		require.NoError(t, err, "server name %q", call.serverName)
+	}
+}
+
 func TestParseTLS(t *testing.T) {
 	ca := newCA(t, "flink-ca")
 	leaf, err := ca.Issue(pki.Names{CommonName: "client", Client: true})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -21,10 +22,11 @@ import (
 )
 
 // The floor: the same children the operator creates for a burst of N job clusters, created by
-// the harness itself before the operator starts, with as many requests in flight as the
-// operator's workers make (each creates one cluster's children in turn), on the same fresh
-// cluster. How long its Deployments take to become available is the control plane's share of a
-// burst; the operator's burst minus the floor is the operator's share.
+// the harness itself before the operator starts, on the same fresh cluster, as many clusters at
+// a time as the operator has workers, each cluster's objects as the operator's updater writes
+// them, under the operator's client rate limit. How long its Deployments take to become available
+// is the control plane's share of a burst; the burst minus the floor, both timed from their first
+// create, is the operator's share.
 
 const floorNamespace = "bench-floor"
 
@@ -114,6 +116,10 @@ type floorResult struct {
 	AllAvailable time.Duration
 }
 
+// The operator's client defaults (--kube-api-qps, --kube-api-burst), which the floor's creates
+// obey too.
+const operatorQPS, operatorBurst = 200, 400
+
 // floor creates the children of N job clusters without the operator and waits for their
 // Deployments.
 func (e *env) floor(ctx context.Context) error {
@@ -121,75 +127,73 @@ func (e *env) floor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	concurrency := e.cfg.workers
-	logf("floor: creating the children of %d job clusters, %d at a time, without the operator", e.n, concurrency)
+	cfg := mustConfig(e.cfg.kubeconfig)
+	cfg.QPS, cfg.Burst = operatorQPS, operatorBurst
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	logf("floor: creating the children of %d job clusters, %d at a time, without the operator", e.n, e.cfg.workers)
+	begin := time.Now()
+	keys, err := e.createFloor(ctx, kube, fc)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	res, err := e.waitFloor(ctx, keys, begin)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	e.run.Floor = res
+	logf("floor: all %d available after %s; p50 %s, p99 %s", e.n, fmtDur(res.AllAvailable), fmtDur(res.Available.P50), fmtDur(res.Available.P99))
+	return nil
+}
+
+// createFloor creates the children of e.n copies of fc, as many clusters at a time as the
+// operator has workers; it returns the clusters' keys.
+func (e *env) createFloor(ctx context.Context, kube kubernetes.Interface, fc *v1beta1.FlinkCluster) ([]string, error) {
 	keys := make([]string, e.n)
 	next := make(chan int)
-	errs := make(chan error, concurrency)
 	var wg sync.WaitGroup
-	for w := 0; w < concurrency; w++ {
+	var mu sync.Mutex
+	var firstErr error
+	for w := 0; w < e.cfg.workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				c := fc.DeepCopy()
 				c.Name = fmt.Sprintf("f-%05d", i)
-				if err := e.createChildren(ctx, c); err != nil {
-					errs <- err
-					return
+				if err := createChildren(ctx, kube, c); err != nil {
+					mu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					mu.Unlock()
 				}
 			}
 		}()
 	}
-	begin := time.Now()
-	for i := 0; i < e.n; i++ {
-		keys[i] = floorNamespace + "/" + fmt.Sprintf("f-%05d", i)
-		select {
-		case next <- i:
-		case err := <-errs:
-			close(next)
-			wg.Wait()
-			return fmt.Errorf("floor: %w", err)
-		}
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s/f-%05d", floorNamespace, i)
+		next <- i
 	}
 	close(next)
 	wg.Wait()
-	select {
-	case err := <-errs:
-		return fmt.Errorf("floor: %w", err)
-	default:
-	}
+	return keys, firstErr
+}
+
+// waitFloor waits until every floor cluster's Deployments are available.
+func (e *env) waitFloor(ctx context.Context, keys []string, begin time.Time) (floorResult, error) {
 	deadline := time.Now().Add(runningTimeout(e.n))
 	for {
-		res := floorResult{Clusters: e.n, Concurrency: concurrency}
-		var last time.Time
-		var ds []time.Duration
-		for _, k := range keys {
-			t := e.avail.cluster(k)
-			if t.IsZero() {
-				res.Available.Missing++
-				continue
-			}
-			// From the start of the phase: every cluster of a burst is wanted at once, and one
-			// that waits for a free creator waits as one in the operator's queue does.
-			ds = append(ds, t.Sub(begin))
-			if t.After(last) {
-				last = t
-			}
-		}
-		if res.Available.Missing == 0 {
-			res.Available = summarize(ds)
-			res.AllAvailable = last.Sub(begin)
-			e.run.Floor = res
-			logf("floor: all %d available after %s; p50 %s, p99 %s", e.n, fmtDur(res.AllAvailable), fmtDur(res.Available.P50), fmtDur(res.Available.P99))
-			return nil
+		l, last := e.available(keys, begin)
+		if l.Missing == 0 {
+			return floorResult{Clusters: e.n, Concurrency: e.cfg.workers, Available: l, AllAvailable: last}, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("floor: %d of %d clusters' Deployments not available after %s", res.Available.Missing, e.n, runningTimeout(e.n))
+			return floorResult{}, fmt.Errorf("%d of %d clusters' Deployments not available after %s", l.Missing, e.n, runningTimeout(e.n))
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return floorResult{}, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -216,34 +220,44 @@ func (e *env) defaultedCluster(ctx context.Context) (*v1beta1.FlinkCluster, erro
 	return fc, nil
 }
 
-// createChildren creates what the operator's first syncs create for fc, in the operator's
-// order, without the owner reference and the managed-by label (the operator must not see them).
-func (e *env) createChildren(ctx context.Context, fc *v1beta1.FlinkCluster) error {
+// createChildren creates what the operator's first syncs create for fc, as its updater does
+// (the ConfigMap first, then the Service and both Deployments concurrently), without the owner
+// reference and the managed-by label (the operator must not see them).
+func createChildren(ctx context.Context, kube kubernetes.Interface, fc *v1beta1.FlinkCluster) error {
 	c, err := desired.Build(fc, desired.Env{})
 	if err != nil {
 		return err
 	}
-	objs := []metav1.Object{c.ConfigMap, c.JobManagerService, c.JobManagerDeployment, c.TaskManagerDeployment}
-	for _, o := range objs {
+	for _, o := range []metav1.Object{c.ConfigMap, c.JobManagerService, c.JobManagerDeployment, c.TaskManagerDeployment} {
 		o.SetOwnerReferences(nil)
 		o.SetLabels(withoutManagedBy(o.GetLabels()))
 	}
+	ns := fc.Namespace
+	if _, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, c.ConfigMap, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	creates := []func() error{func() error {
+		_, err := kube.CoreV1().Services(ns).Create(ctx, c.JobManagerService, metav1.CreateOptions{})
+		return err
+	}}
 	for _, d := range []*appsv1.Deployment{c.JobManagerDeployment, c.TaskManagerDeployment} {
 		d.Spec.Template.Labels = withoutManagedBy(d.Spec.Template.Labels)
-	}
-	ns := fc.Namespace
-	if _, err := e.kube.CoreV1().ConfigMaps(ns).Create(ctx, c.ConfigMap, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	if _, err := e.kube.CoreV1().Services(ns).Create(ctx, c.JobManagerService, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	for _, d := range []*appsv1.Deployment{c.JobManagerDeployment, c.TaskManagerDeployment} {
-		if _, err := e.kube.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		creates = append(creates, func() error {
+			_, err := kube.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
 			return err
-		}
+		})
 	}
-	return nil
+	errs := make([]error, len(creates))
+	var wg sync.WaitGroup
+	for i, create := range creates {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = create()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func withoutManagedBy(labels map[string]string) map[string]string {
@@ -256,19 +270,19 @@ func withoutManagedBy(labels map[string]string) map[string]string {
 	return out
 }
 
-// available is, for the clusters keys (recs in the same order), the latency from the
-// FlinkCluster's ADDED event to both Deployments available, and the time from begin to the last.
-func (e *env) available(keys []string, recs []record, begin time.Time) (latency, time.Duration) {
+// available is, for the clusters keys, the latency from begin (the first create of the phase)
+// to both Deployments available, and from begin to the last cluster available.
+func (e *env) available(keys []string, begin time.Time) (latency, time.Duration) {
 	var ds []time.Duration
 	var last time.Time
 	missing := 0
-	for i, k := range keys {
+	for _, k := range keys {
 		t := e.avail.cluster(k)
-		if t.IsZero() || recs[i].added.IsZero() {
+		if t.IsZero() {
 			missing++
 			continue
 		}
-		ds = append(ds, max(0, t.Sub(recs[i].added)))
+		ds = append(ds, max(0, t.Sub(begin)))
 		if t.After(last) {
 			last = t
 		}

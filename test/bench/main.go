@@ -664,7 +664,7 @@ func (e *env) phases(ctx context.Context) error {
 	r.BurstRunning = latencies(recs, func(x record) time.Time { return x.added }, func(x *record) time.Time { return x.jobRunning })
 	r.BurstChildrenClient = latencies(recs, func(x record) time.Time { return x.createSent }, (*record).allChildren)
 	r.BurstAllRunning = lastOf(recs, func(x record) time.Time { return x.jobRunning }).Sub(burstStart)
-	r.BurstAvailable, r.BurstAllAvailable = e.available(burstKeys, recs, burstStart)
+	r.BurstAvailable, r.BurstAllAvailable = e.available(burstKeys, burstStart)
 	r.BurstMissing = missing
 	cpu1, _ := scrapeOperator(ctx, e.opMetrics)
 	r.BurstCPU = cpu1.cpu - cpu0.cpu

@@ -43,16 +43,15 @@ type runResult struct {
 	KubeVersion                string
 	ClusterUp                  time.Duration
 
-	BurstCreate, BurstAllRunning  time.Duration
-	BurstMissing                  int
-	BurstChildren, BurstRunning   latency
-	BurstChildrenClient           latency
-	// BurstAvailable: from the FlinkCluster's ADDED event to both Deployments available;
-	// BurstAllAvailable from the first create to the last. Floor is the same without the
-	// operator (floor.go).
-	BurstAvailable    latency
-	BurstAllAvailable time.Duration
-	Floor             floorResult
+	BurstCreate, BurstAllRunning time.Duration
+	BurstMissing                 int
+	BurstChildren, BurstRunning  latency
+	BurstChildrenClient          latency
+	// BurstAvailable: from the burst's first create to both Deployments of a cluster available;
+	// BurstAllAvailable to the last cluster's. Floor is the same without the operator (floor.go).
+	BurstAvailable                latency
+	BurstAllAvailable             time.Duration
+	Floor                         floorResult
 	SteadyChildren, SteadyRunning latency
 	BurstCPU, BurstPeakCPU        float64
 	BurstPeakRSS, BurstPeakHeap   float64
@@ -175,13 +174,13 @@ func (res *results) summary(cfg *config) string {
 	})
 	row("burst: create → all children, p50 / p99 / max", func(r *runResult) string { return r.BurstChildren.String() })
 	row("burst: create → job Running, p50 / p99 / max", func(r *runResult) string { return r.BurstRunning.String() })
-	row("burst: create → JobManager and TaskManager available, p50 / p99 / max (first create → last)", func(r *runResult) string {
+	row("burst: first create → JobManager and TaskManager available, p50 / p99 / max (→ last)", func(r *runResult) string {
 		return fmt.Sprintf("%s (%s)", r.BurstAvailable, fmtDur(r.BurstAllAvailable))
 	})
-	row("floor: the same children without the operator → available, p50 / p99 / max (first create → last)", func(r *runResult) string {
+	row("floor: the same children without the operator, first create → available, p50 / p99 / max (→ last)", func(r *runResult) string {
 		return fmt.Sprintf("%s (%s; %d in flight)", r.Floor.Available, fmtDur(r.Floor.AllAvailable), r.Floor.Concurrency)
 	})
-	row("operator's share: burst − floor, p50 / p99 (first → last)", func(r *runResult) string {
+	row("operator's share: burst − floor at p50 / p99 (→ last)", func(r *runResult) string {
 		if r.BurstAvailable.Count == 0 || r.Floor.Available.Count == 0 {
 			return "n/a"
 		}

@@ -106,12 +106,15 @@ func Decide(snap *snapshot.Snapshot, settings fsm.Settings, now time.Time) Plan 
 		// Added before anything runs, so a deletion always finds them.
 		return Plan{AddFinalizers: add, Foreign: newForeign(fc, snap.Foreign), BuildErr: newBuildErr(fc, buildErr)}
 	}
+	var p Plan
 	if fc.Spec.Job == nil {
-		return decideSession(snap, want, buildErr, now)
-	}
-	p := decideJob(snap, user, want, buildErr, settings, now)
-	if fc != user {
+		p = decideSession(snap, want, buildErr, now)
+	} else if p = decideJob(snap, user, want, buildErr, settings, now); fc != user {
 		p.Acting = fc
+	}
+	if snap.RESTTLSError != "" {
+		// Secrets are not watched: come back when the observer reads it again.
+		p.RequeueAfter = fsm.Sooner(p.RequeueAfter, snapshot.RESTTLSRetry)
 	}
 	return p
 }
@@ -305,6 +308,5 @@ func retentionInput(snap *snapshot.Snapshot, in fsm.Input, job v1beta1.JobStatus
 
 // jobManagerUp: the JobManager runs and the operator may ask it something (a disposal).
 func jobManagerUp(snap *snapshot.Snapshot) bool {
-	return state.JobManagerReady(snap) && snap.JobManagerURL != "" && snap.ServiceRedirected == "" &&
-		snap.ForeignEndpoints == "" && snap.RESTTLSError == "" && haPermitted(snap)
+	return state.JobManagerReady(snap) && snap.JobManagerURL != "" && !snap.RESTBlocked() && haPermitted(snap)
 }

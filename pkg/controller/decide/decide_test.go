@@ -68,6 +68,13 @@ func TestDecide(t *testing.T) {
 		assert.Nil(t, p.Children)
 		require.NotNil(t, p.Status)
 	})
+	t.Run("a cluster waiting for its REST TLS Secret is synced again when the Secret is read again", func(t *testing.T) {
+		for _, job := range []bool{false, true} {
+			p := Decide(&snapshot.Snapshot{Cluster: buildable(job), RESTTLSError: "Secret ns/s not found"}, settings, t0)
+			assert.Greater(t, p.RequeueAfter, time.Duration(0), "job cluster %v", job)
+			assert.LessOrEqual(t, p.RequeueAfter, snapshot.RESTTLSRetry, "job cluster %v", job)
+		}
+	})
 	t.Run("a deleted session cluster: nothing to do", func(t *testing.T) {
 		fc := buildable(false)
 		fc.DeletionTimestamp = &metav1.Time{Time: t0}

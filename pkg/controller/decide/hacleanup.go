@@ -37,7 +37,7 @@ func decideHACleanup(snap *snapshot.Snapshot, settings fsm.Settings, now time.Ti
 	switch {
 	case jm != nil && jm.GetDeletionTimestamp() == nil && now.Before(deadline):
 		c := HACleanup{DeleteJobManager: true}
-		if fc.Spec.HighAvailabilityEnabled() && snap.ServiceRedirected == "" && snap.ForeignEndpoints == "" {
+		if fc.Spec.HighAvailabilityEnabled() && !snap.RESTBlocked() {
 			c.ShutDownFlink = snap.JobManagerURL
 		}
 		return Plan{HACleanup: &c, RequeueAfter: deadline.Sub(now)}

@@ -202,8 +202,12 @@ func configMap(fc *v1beta1.FlinkCluster, conf map[string]string) *corev1.ConfigM
 	}
 	data[FlinkConfV1Key] = renderFlat(conf)
 	data[FlinkConfV2Key] = renderYAML(conf)
-	return &corev1.ConfigMap{
+	cm := &corev1.ConfigMap{
 		ObjectMeta: objectMeta(fc, names.ConfigMap(fc.Name), names.ComponentConfig),
 		Data:       data,
 	}
+	if RESTTLSEnabled(fc) {
+		cm.Annotations = map[string]string{RESTTLSAnnotation: "true"}
+	}
+	return cm
 }

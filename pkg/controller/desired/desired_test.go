@@ -161,8 +161,6 @@ func application() *v1beta1.FlinkCluster {
 	return fc
 }
 
-// withBuiltInPlugins is a job cluster that enables the image's S3 filesystem as the official
-// image's entrypoint would, with a quota-style resource on the TaskManager.
 // withRESTTLS is shaped like deploy/samples/job-cluster-rest-tls.yaml: Flink's keystores mounted
 // from the Secret in the JobManager and the submitter, which read the same configuration.
 func withRESTTLS() *v1beta1.FlinkCluster {
@@ -181,6 +179,8 @@ func withRESTTLS() *v1beta1.FlinkCluster {
 	return fc
 }
 
+// withBuiltInPlugins is a job cluster that enables the image's S3 filesystem as the official
+// image's entrypoint would, with a quota-style resource on the TaskManager.
 func withBuiltInPlugins() *v1beta1.FlinkCluster {
 	fc := base()
 	fc.Spec.EnvVars = []corev1.EnvVar{{Name: BuiltInPluginsEnv, Value: "flink-s3-fs-hadoop-2.3.0.jar"}}

@@ -167,3 +167,19 @@ func TestHandlerServesEveryDocumentedFamily(t *testing.T) {
 	}
 	ForgetCluster("ns", "x")
 }
+
+// closeCounter counts CloseIdleConnections.
+type closeCounter struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *closeCounter) CloseIdleConnections() { c.closed++ }
+
+// The REST client closes a replaced TLS pool's idle connections through http.Client, which asks
+// the transport: the instrumentation must pass it on.
+func TestFlinkTransportPassesCloseIdleConnections(t *testing.T) {
+	below := &closeCounter{RoundTripper: http.DefaultTransport}
+	(&http.Client{Transport: InstrumentFlinkTransport(below)}).CloseIdleConnections()
+	assert.Equal(t, 1, below.closed)
+}

@@ -64,7 +64,7 @@ func APIWrite(kind, verb string) {
 
 // InstrumentFlinkTransport counts and times every request to a JobManager.
 func InstrumentFlinkTransport(next http.RoundTripper) http.RoundTripper {
-	return roundTripper(func(req *http.Request) (*http.Response, error) {
+	return instrumented{next: next, roundTrip: func(req *http.Request) (*http.Response, error) {
 		endpoint := req.Method + " " + EndpointTemplate(req.URL.Path)
 		start := time.Now()
 		resp, err := next.RoundTrip(req)
@@ -75,12 +75,23 @@ func InstrumentFlinkTransport(next http.RoundTripper) http.RoundTripper {
 		}
 		flinkRequests.WithLabelValues(endpoint, outcome).Inc()
 		return resp, err
-	})
+	}}
 }
 
-type roundTripper func(*http.Request) (*http.Response, error)
+// instrumented is a RoundTripper that passes CloseIdleConnections on, so that http.Client's
+// reaches the transport below (the REST client closes a replaced TLS pool's connections).
+type instrumented struct {
+	next      http.RoundTripper
+	roundTrip func(*http.Request) (*http.Response, error)
+}
 
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (i instrumented) RoundTrip(r *http.Request) (*http.Response, error) { return i.roundTrip(r) }
+
+func (i instrumented) CloseIdleConnections() {
+	if c, ok := i.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
 
 // restRoots are the first path segments of the Flink REST API the operator uses; whatever
 // precedes them (a proxy or simulator prefix) is dropped.

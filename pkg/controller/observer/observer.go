@@ -79,8 +79,10 @@ type Observer struct {
 	// pods lists a failed attempt's pods (nil: never listed); podFailures remembers them.
 	pods        corev1client.PodsGetter
 	podFailures podFailures
-	// restTLS reads the Secrets of spec.jobManager.restTLS (nil: none are read).
+	// restTLS reads the Secrets of spec.jobManager.restTLS (nil: none are read); syncTLS is the
+	// TLS each cluster's current sync observed with, for its writes (RESTContext).
 	restTLS *restTLSSecrets
+	syncTLS clusterTLS
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,
@@ -115,6 +117,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 		o.health.forget(key)
 		o.submitters.forget(key)
 		o.podFailures.forget(key)
+		o.syncTLS.set(key, nil)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {
@@ -152,11 +155,14 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	if o.dashboards != nil {
 		snap.DashboardURL = urlOf(ctx, o.dashboards, fc, "dashboard")
 	}
-	if fc.Spec.JobManager.RESTTLS != nil {
-		snap.JobManagerURL, snap.DashboardURL = httpsURL(snap.JobManagerURL), httpsURL(snap.DashboardURL)
+	if desired.ServesRESTTLS(fc, snap.ConfigMap) {
+		snap.JobManagerURL = httpsURL(snap.JobManagerURL)
 		var t *flinkclient.TLS
 		t, snap.RESTTLSError = o.restTLSFor(ctx, fc, now)
 		ctx = flinkclient.WithTLS(ctx, t)
+		o.syncTLS.set(key, t)
+	} else {
+		o.syncTLS.set(key, nil)
 	}
 	if fc.Spec.Job != nil {
 		o.observeJob(ctx, snap, now)
@@ -220,7 +226,7 @@ func (o *Observer) observeJob(ctx context.Context, snap *snapshot.Snapshot, now 
 	if snap.Submitter == nil {
 		snap.SubmitterCreated = o.submitters.recent(key, job.ID, now)
 	}
-	if snap.ServiceRedirected != "" || snap.ForeignEndpoints != "" || snap.RESTTLSError != "" {
+	if snap.RESTBlocked() {
 		// No REST call reaches whatever the Service now points at; the updater puts a changed
 		// Service back, and foreign endpoints are the user's to remove. Without its TLS
 		// material a call could not verify the JobManager.

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
@@ -30,11 +31,11 @@ const (
 // that could not be used is read again sooner, so that a fix is noticed within RESTTLSRetry.
 const (
 	RESTTLSReread = 5 * time.Minute
-	RESTTLSRetry  = 20 * time.Second
+	RESTTLSRetry  = snapshot.RESTTLSRetry
 )
 
 // restTLSSecrets reads the Secrets of spec.jobManager.restTLS with GETs and remembers each
-// answer per Secret (and server name), so that clusters sharing a Secret share one read and one
+// answer per Secret and server name, so that clusters sharing both share one read and one
 // connection pool.
 type restTLSSecrets struct {
 	client corev1client.SecretsGetter
@@ -55,30 +56,55 @@ func (o *Observer) WithRESTTLS(client corev1client.SecretsGetter) *Observer {
 	return o
 }
 
-// restTLSFor is the TLS the cluster's REST calls use (nil without restTLS) or why there is
+// restTLSFor is the TLS for the REST calls to a JobManager that serves HTTPS, or why there is
 // none.
 func (o *Observer) restTLSFor(ctx context.Context, fc *v1beta1.FlinkCluster, now time.Time) (*flinkclient.TLS, string) {
 	spec := fc.Spec.JobManager.RESTTLS
-	if spec == nil {
-		return nil, ""
-	}
-	if o.restTLS == nil {
+	switch {
+	case spec == nil:
+		// TLS was turned off in a spec whose change waits for the job's next stop.
+		return nil, "the running JobManager serves its REST API over TLS (the configuration it was started with) " +
+			"but spec.jobManager.restTLS is not set: keep restTLS until the change has rolled out"
+	case o.restTLS == nil:
 		return nil, "spec.jobManager.restTLS: this operator reads no Secrets"
 	}
 	return o.restTLS.get(ctx, fc.Namespace, spec, now)
 }
 
+// clusterTLS is the TLS each cluster's current sync observed with: a cluster is synced by one
+// worker at a time, so its sync's writes use exactly what its observation used, whatever
+// another cluster sharing the Secret read since.
+type clusterTLS struct {
+	mu  sync.Mutex
+	tls map[string]*flinkclient.TLS
+}
+
+func (c *clusterTLS) set(key string, t *flinkclient.TLS) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t == nil {
+		delete(c.tls, key)
+		return
+	}
+	if c.tls == nil {
+		c.tls = map[string]*flinkclient.TLS{}
+	}
+	c.tls[key] = t
+}
+
+func (c *clusterTLS) get(key string) *flinkclient.TLS {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tls[key]
+}
+
 // RESTContext is ctx for the REST calls of a sync of snap's cluster: with the TLS its
-// observation used (the last read of its Secret), if any.
+// observation used, if any.
 func (o *Observer) RESTContext(ctx context.Context, snap *snapshot.Snapshot) context.Context {
-	fc := snap.Cluster
-	if fc == nil || fc.Spec.JobManager.RESTTLS == nil || o.restTLS == nil {
+	if snap.Cluster == nil {
 		return ctx
 	}
-	o.restTLS.mu.Lock()
-	answer := o.restTLS.known[restTLSKey(fc.Namespace, fc.Spec.JobManager.RESTTLS)]
-	o.restTLS.mu.Unlock()
-	return flinkclient.WithTLS(ctx, answer.tls)
+	return flinkclient.WithTLS(ctx, o.syncTLS.get(snap.Cluster.Namespace+"/"+snap.Cluster.Name))
 }
 
 func restTLSKey(namespace string, spec *v1beta1.RESTTLSSpec) string {
@@ -113,7 +139,8 @@ func rereadAfter(a restTLSAnswer) time.Duration {
 }
 
 // read GETs the Secret and parses it; an unchanged Secret (same resourceVersion) keeps prev, so
-// its connections are kept too.
+// its connections are kept too. When the API server does not answer, a good previous read is
+// kept: a moment of API trouble must not stop every TLS cluster's polls.
 func (s *restTLSSecrets) read(ctx context.Context, namespace string, spec *v1beta1.RESTTLSSpec, prev *flinkclient.TLS) restTLSAnswer {
 	name, serverName := spec.SecretName, ""
 	if spec.ServerName != nil {
@@ -127,6 +154,9 @@ func (s *restTLSSecrets) read(ctx context.Context, namespace string, spec *v1bet
 	case apierrors.IsForbidden(err):
 		return restTLSAnswer{err: field + ": the operator may not read it; grant its ServiceAccount get on it " +
 			"with a Role in this namespace (deploy/samples/rest-tls/operator-secret-reader.yaml)"}
+	case err != nil && prev != nil:
+		klog.FromContext(ctx).Info("Keeping the last REST TLS Secret read", "secret", namespace+"/"+name, "err", err)
+		return restTLSAnswer{tls: prev}
 	case err != nil:
 		return restTLSAnswer{err: field + ": " + err.Error()}
 	}

@@ -16,7 +16,6 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
-	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/flink-operator/flink-operator/test/pki"
 )
@@ -90,8 +89,6 @@ func TestRESTTLSSecretIsReadAndChecked(t *testing.T) {
 			require.NotNil(t, got)
 			assert.Equal(t, "team/rest-tls", got.Source)
 			assert.Equal(t, tt.wantMutual, got.MutualTLS())
-			ctx := o.RESTContext(context.Background(), &snapshot.Snapshot{Cluster: tlsCluster("rest-tls")})
-			assert.Same(t, got, flinkclient.TLSFrom(ctx), "the sync's calls use what the observation read")
 		})
 	}
 }
@@ -134,13 +131,37 @@ func TestRESTTLSSecretIsReadAgainOnlyWhenDue(t *testing.T) {
 	assert.Equal(t, "2", renewed.Version)
 }
 
-func TestRESTTLSWithoutSecretAccess(t *testing.T) {
+func TestRESTTLSWithoutSecretAccessOrSpec(t *testing.T) {
 	got, errMsg := (&Observer{}).restTLSFor(context.Background(), tlsCluster("rest-tls"), t0)
 	assert.Nil(t, got)
 	assert.Contains(t, errMsg, "spec.jobManager.restTLS")
 	got, errMsg = (&Observer{}).restTLSFor(context.Background(), &v1beta1.FlinkCluster{}, t0)
 	assert.Nil(t, got)
-	assert.Empty(t, errMsg, "a cluster without restTLS needs nothing")
+	assert.Contains(t, errMsg, "keep restTLS until the change has rolled out", "a JobManager serving HTTPS, restTLS removed")
+}
+
+// A read that the API server does not answer keeps the last good one: every TLS cluster would
+// otherwise stop polling for a moment of API trouble. A Secret that is gone is reported.
+func TestRESTTLSKeepsTheLastGoodReadWhenTheAPIServerFails(t *testing.T) {
+	ca, err := pki.NewCA("flink-ca")
+	require.NoError(t, err)
+	s := &secrets{secret: tlsSecret(t, "1", map[string][]byte{"ca.crt": ca.PEM})}
+	kube := s.client()
+	failing := false
+	kube.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return failing, nil, apierrors.NewServiceUnavailable("etcd leader changed")
+	})
+	o := (&Observer{}).WithRESTTLS(kube.CoreV1())
+	first, errMsg := o.restTLSFor(context.Background(), tlsCluster("rest-tls"), t0)
+	require.Empty(t, errMsg)
+	failing = true
+	kept, errMsg := o.restTLSFor(context.Background(), tlsCluster("rest-tls"), t0.Add(RESTTLSReread))
+	assert.Empty(t, errMsg)
+	assert.Same(t, first, kept)
+	failing, s.secret = false, nil
+	gone, errMsg := o.restTLSFor(context.Background(), tlsCluster("rest-tls"), t0.Add(2*RESTTLSReread))
+	assert.Nil(t, gone)
+	assert.Contains(t, errMsg, "not found")
 }
 
 func TestHTTPSURL(t *testing.T) {

@@ -98,6 +98,16 @@ type Snapshot struct {
 	HAConfigMaps []HAConfigMap
 }
 
+// RESTTLSRetry is how soon a REST TLS Secret that could not be used is read again, and how soon
+// a cluster waiting for one is synced again (Secrets are not watched).
+const RESTTLSRetry = 20 * time.Second
+
+// RESTBlocked says the JobManager must not be asked anything this sync: its Service was
+// redirected, hand-made endpoints were added to it, or its TLS material cannot be used.
+func (s *Snapshot) RESTBlocked() bool {
+	return s.ServiceRedirected != "" || s.ForeignEndpoints != "" || s.RESTTLSError != ""
+}
+
 // JobManager is the object that runs the JobManagers: the Deployment, or for an application
 // (job.mode Application) the Job of its current or last attempt; nil when there is none.
 func (s *Snapshot) JobManager() metav1.Object {

@@ -151,6 +151,12 @@ func Derive(in Input) v1beta1.FlinkClusterStatus {
 			Message: obs.RESTTLSError + "; the operator makes no REST call until it can verify the JobManager"}, in.Now)
 	case in.FlinkPolled:
 		setReachableCondition(&st, in.FlinkReachable, in.JobManagerURL, in.Now)
+	default:
+		// A session cluster is not polled: nothing else replaces the condition once its Secret
+		// can be used.
+		if c := meta.FindStatusCondition(st.Conditions, ConditionJobManagerReachable); c != nil && c.Reason == ReasonRESTTLSUnavailable {
+			meta.RemoveStatusCondition(&st.Conditions, ConditionJobManagerReachable)
+		}
 	}
 	if !equality.Semantic.DeepEqual(withoutTime(old), withoutTime(st)) {
 		t := metav1.NewTime(in.Now)

@@ -212,6 +212,16 @@ func TestDerive(t *testing.T) {
 		assert.Equal(t, ReasonRESTTLSUnavailable, c.Reason)
 		assert.Equal(t, s.RESTTLSError+"; the operator makes no REST call until it can verify the JobManager", c.Message)
 	})
+	t.Run("a session cluster's RESTTLSUnavailable goes once the Secret can be used", func(t *testing.T) {
+		s := snap("tm")
+		s.RESTTLSError = "Secret ns/rest-tls not found"
+		st := Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents})
+		require.Equal(t, ReasonRESTTLSUnavailable, condition(st, ConditionJobManagerReachable).Reason)
+		s = snap("tm")
+		s.Cluster.Status = st
+		st = Derive(Input{Observed: s, Want: want, Now: t0, Wanted: desired.AllComponents})
+		assert.Empty(t, condition(st, ConditionJobManagerReachable).Type, "not polled, and nothing else to say")
+	})
 	t.Run("the dashboard URL while the JobManager Service exists", func(t *testing.T) {
 		s := snap("tm")
 		s.DashboardURL = "http://127.0.0.1:8001/api/v1/namespaces/ns/services/c-jobmanager:ui/proxy/"

@@ -107,6 +107,10 @@ func run(ctx context.Context, opts options) error {
 			_ = hs.Close()
 			return fmt.Errorf("loading kubeconfig: %w", err)
 		}
+		// It plays the kubelet of every submitter and reads each one's ConfigMap: client-go's
+		// default 5 requests per second made a burst of 1,000 submissions take minutes, and the
+		// operator rightly called jobs lost whose submitters had long completed.
+		cfg.QPS, cfg.Burst = 1000, 2000
 		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			_ = hs.Close()

@@ -400,9 +400,11 @@ type JobManagerSpec struct {
 
 	// RESTTLS is how the operator reaches a JobManager whose REST API serves HTTPS (Flink's
 	// security.ssl.rest.enabled: true in flinkProperties, with its keystore and truststore mounted
-	// from volumes). The operator then calls https:// instead of http://, verifies the server's
-	// certificate against the Secret's CA and, for mutual TLS, presents the Secret's client
-	// certificate. Absent: the REST API is plain HTTP.
+	// from volumes): it calls https:// instead of http://, verifies the server's certificate
+	// against the Secret's CA and, for mutual TLS, presents the Secret's client certificate. The
+	// scheme follows the configuration the running JobManager was started with, so to turn TLS
+	// off keep restTLS until that change has rolled out. Required with
+	// security.ssl.rest.enabled.
 	// +optional
 	RESTTLS *RESTTLSSpec `json:"restTLS,omitempty"`
 
@@ -515,7 +517,8 @@ type RESTTLSSpec struct {
 	// ca.crt: the PEM CA certificates that signed the REST server's certificate; and, for mutual
 	// TLS (security.ssl.rest.authentication-enabled), tls.crt and tls.key: the PEM client
 	// certificate and key the operator presents. The operator reads it with a GET (it watches no
-	// Secrets): it needs a Role granting get on it in this namespace (docs/operations.md).
+	// Secrets): it needs a Role granting get on it in this namespace (docs/api.md, "REST API over
+	// TLS").
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
