@@ -2,7 +2,7 @@ package desired
 
 import (
 	"crypto/tls"
-		"fmt"
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
