@@ -23,7 +23,7 @@ echo "test-flink: Flink ${FLINK_VERSIONS} and the test job ready after $((SECOND
 
 mkdir -p bin
 rc=0
-go test -tags flink -count=1 -v -timeout 15m ./test/flinkcluster/... ./test/contract/... ./test/localnode/... 2>&1 |
+go test -tags flink -count=1 -v -timeout 25m ./test/flinkcluster/... ./test/contract/... ./test/localnode/... 2>&1 |
   tee bin/test-flink.log || rc=$?
 echo "test-flink: finished in $((SECONDS - start))s (exit $rc); log in bin/test-flink.log"
 exit "$rc"
