@@ -9,6 +9,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
+
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 )
 
 // errLostLeadership ends the process when another replica took over: continuing to act would
@@ -20,7 +22,7 @@ var errLostLeadership = errors.New("lost leadership")
 func runWithLeaderElection(ctx context.Context, opts options, kube kubernetes.Interface, probes *probes, lead func(context.Context)) error {
 	logger := klog.FromContext(ctx)
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: opts.leaderElectionNS, Name: opts.leaderElectionID},
+		LeaseMeta:  metav1.ObjectMeta{Namespace: opts.leaderElectionNS, Name: shard.LeaseName(opts.leaderElectionID, opts.shard)},
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: opts.leaderElectionHolder},
 	}
@@ -31,7 +33,7 @@ func runWithLeaderElection(ctx context.Context, opts options, kube kubernetes.In
 		RenewDeadline:   opts.renewDeadline,
 		RetryPeriod:     opts.retryPeriod,
 		ReleaseOnCancel: true,
-		Name:            opts.leaderElectionID,
+		Name:            shard.LeaseName(opts.leaderElectionID, opts.shard),
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				logger.Info("Started leading", "identity", opts.leaderElectionHolder)

@@ -13,12 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
@@ -62,9 +64,14 @@ func run(ctx context.Context, opts options) error {
 		return fmt.Errorf("creating FlinkCluster client: %w", err)
 	}
 
-	informers := controller.NewInformers(kube, flink, opts.namespace)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating dynamic client: %w", err)
+	}
+
+	informers := controller.NewInformers(kube, flink, opts.namespace, opts.shard)
 	heartbeat := controller.NewHeartbeat(time.Now)
-	syncer, stopEvents, err := newSyncer(ctx, opts, kube, flink, informers.Listers())
+	syncer, stopEvents, err := newSyncer(ctx, opts, clients{kube: kube, flink: flink, dynamic: dyn}, informers)
 	if err != nil {
 		return err
 	}
@@ -85,14 +92,40 @@ func run(ctx context.Context, opts options) error {
 	probes.setSynced()
 	logger.Info("Informer caches synced", "namespace", namespaceForLog(opts.namespace))
 
+	lead := func(ctx context.Context) {
+		enqueueStrays(ctx, opts, flink, ctrl)
+		ctrl.Run(ctx, opts.workers)
+	}
 	if !opts.leaderElect {
 		probes.setLeading(true)
-		ctrl.Run(ctx, opts.workers)
+		lead(ctx)
 		return nil
 	}
-	return runWithLeaderElection(ctx, opts, kube, probes, func(ctx context.Context) {
-		ctrl.Run(ctx, opts.workers)
-	})
+	return runWithLeaderElection(ctx, opts, kube, probes, lead)
+}
+
+// enqueueStrays queues the clusters this shard still owns that are labelled for another shard:
+// its cache does not hold them, and their hand-over must not wait for an event. A failure is
+// logged: the clusters' new shards still take them over once this one's Lease expires.
+func enqueueStrays(ctx context.Context, opts options, flink versioned.Interface, ctrl *controller.Controller) {
+	keys, err := shard.Strays(ctx, flink, opts.namespace, opts.shard)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Listing the clusters to hand over")
+		return
+	}
+	for _, k := range keys {
+		ctrl.Enqueue(k)
+	}
+	if len(keys) > 0 {
+		klog.FromContext(ctx).Info("Clusters to hand over to other shards", "count", len(keys))
+	}
+}
+
+// clients are the API clients of the process.
+type clients struct {
+	kube    kubernetes.Interface
+	flink   versioned.Interface
+	dynamic dynamic.Interface
 }
 
 func restConfig(opts options) (*rest.Config, error) {
@@ -107,6 +140,9 @@ func restConfig(opts options) (*rest.Config, error) {
 	cfg.QPS = opts.kubeAPIQPS
 	cfg.Burst = opts.kubeAPIBurst
 	cfg.UserAgent = "flink-operator"
+	if opts.shard != "" {
+		cfg.UserAgent += "/shard-" + opts.shard // tells the shards apart in the API server's audit log
+	}
 	return cfg, nil
 }
 

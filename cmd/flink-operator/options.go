@@ -5,16 +5,23 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 )
 
 type options struct {
 	kubeconfig string
 	namespace  string
+	// shard is the value of the shard label of the FlinkClusters this process acts on ("": the
+	// clusters without one).
+	shard string
 	// operatorNamespace is where the operator itself runs: FlinkClusters' NetworkPolicies admit it.
 	operatorNamespace string
 	// jarFetcherImage is the operator's own image: init containers run it to fetch http(s)
@@ -70,6 +77,8 @@ func defaultOptions() options {
 func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "Path to a kubeconfig. Empty: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.")
 	fs.StringVar(&o.namespace, "namespace", o.namespace, "Watch FlinkClusters in this namespace only. Empty: all namespaces.")
+	fs.StringVar(&o.shard, "shard", o.shard, "Act only on FlinkClusters labelled "+shard.Label+"=SHARD, with a Lease of its own (--leader-election-id-SHARD); "+
+		"requires --leader-elect. Empty: the clusters without that label. See docs/operations.md, Sharding.")
 	fs.IntVar(&o.workers, "workers", o.workers, "Number of FlinkClusters synced in parallel.")
 	fs.Func("kube-api-qps", "Client-side QPS limit towards the API server (default 200); the API server's priority and fairness protects it beyond that.", func(s string) error { return parseFloat32(s, &o.kubeAPIQPS) })
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", o.kubeAPIBurst, "Client-side burst towards the API server.")
@@ -140,6 +149,16 @@ func (o *options) validate() error {
 	if o.dashboardURLTemplate != "" {
 		if _, err := names.NewJobManagerURLs(o.dashboardURLTemplate); err != nil {
 			errs = append(errs, fmt.Errorf("--dashboard-url-template: %w", err))
+		}
+	}
+	if o.shard != "" {
+		if msgs := validation.IsValidLabelValue(o.shard); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--shard %q is not a label value: %s", o.shard, strings.Join(msgs, "; ")))
+		}
+		if !o.leaderElect {
+			// Another shard takes this one's clusters over when its Lease expires; without
+			// a Lease, it would do so while this process still acts.
+			errs = append(errs, errors.New("--shard requires --leader-elect"))
 		}
 	}
 	if o.leaderElect {

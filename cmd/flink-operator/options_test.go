@@ -49,3 +49,27 @@ func TestURLTemplatesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestShardIsALabelValueAndNeedsALease(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--shard=team-a", "--leader-elect", "--leader-election-namespace=op"}, ""},
+		{[]string{"--shard=", "--leader-elect", "--leader-election-namespace=op"}, ""},
+		{[]string{}, ""},
+		{[]string{"--shard=team-a"}, "--shard requires --leader-elect"},
+		{[]string{"--shard=team a", "--leader-elect", "--leader-election-namespace=op"}, `--shard "team a" is not a label value`},
+	} {
+		o := defaultOptions()
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		o.bind(fs)
+		require.NoError(t, fs.Parse(tt.args))
+		err := o.validate()
+		if tt.err == "" {
+			assert.NoError(t, err, tt.args)
+		} else {
+			assert.ErrorContains(t, err, tt.err, tt.args)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -15,15 +14,15 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
-	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/scheme"
 )
 
 // newSyncer wires the reconcile pipeline; events go to the API server as the flink-operator
 // component. The returned stop function flushes and stops the event broadcaster.
-func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, flink versioned.Interface, listers observer.Listers) (controller.Syncer, func(), error) {
+func newSyncer(ctx context.Context, opts options, c clients, informers *controller.Informers) (controller.Syncer, func(), error) {
+	kube := c.kube
 	urls, err := names.NewJobManagerURLs(opts.jobManagerURLTemplate)
 	if err != nil {
 		return nil, nil, err
@@ -47,8 +46,13 @@ func newSyncer(ctx context.Context, opts options, kube kubernetes.Interface, fli
 	broadcaster.StartStructuredLogging(klog.Level(4))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
-	return controller.NewReconciler(controller.Config{Listers: listers, Kube: kube, Flink: flink,
+	var leases *shard.Leases
+	if opts.leaderElect {
+		leases = &shard.Leases{Client: kube.CoordinationV1(), Namespace: opts.leaderElectionNS, Base: opts.leaderElectionID}
+	}
+	return controller.NewReconciler(controller.Config{Listers: informers.Listers(), Kube: kube, Flink: c.flink,
 		FlinkReader: rest, FlinkWriter: rest, URLs: urls, Recorder: recorder, Settings: opts.fsm, Now: time.Now, Namespace: opts.operatorNamespace,
 		JarFetcherImage: opts.jarFetcherImage, DashboardURLs: dashboards,
+		Shard: opts.shard, Leases: leases, Dynamic: c.dynamic, ChildCaches: informers.ChildCaches(),
 	}), broadcaster.Shutdown, nil
 }

@@ -122,6 +122,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	logger.Info("Controller stopped")
 }
 
+// Enqueue adds a FlinkCluster key, as an informer event would.
+func (c *Controller) Enqueue(key string) { c.queue.Add(key) }
+
 // Len is the number of keys waiting; tests and health checks read it.
 func (c *Controller) Len() int { return c.queue.Len() }
 

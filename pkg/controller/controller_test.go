@@ -22,7 +22,7 @@ import (
 
 func newTestController(t *testing.T, syncer Syncer) (*Controller, *Informers) {
 	t.Helper()
-	inf := NewInformers(kubefake.NewClientset(), fcfake.NewSimpleClientset(), "")
+	inf := NewInformers(kubefake.NewClientset(), fcfake.NewSimpleClientset(), "", "")
 	c, err := New(inf, syncer, NewHeartbeat(time.Now))
 	require.NoError(t, err)
 	return c, inf
@@ -215,7 +215,7 @@ func TestEventsEnqueueThroughInformers(t *testing.T) {
 	s := &recordingSyncer{}
 	kube := kubefake.NewClientset()
 	flink := fcfake.NewSimpleClientset()
-	inf := NewInformers(kube, flink, "")
+	inf := NewInformers(kube, flink, "", "")
 	c, err := New(inf, s, NewHeartbeat(time.Now))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

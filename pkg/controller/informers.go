@@ -10,9 +10,11 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -27,6 +29,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 	fcinformers "github.com/flink-operator/flink-operator/pkg/generated/informers/externalversions"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
@@ -59,17 +62,21 @@ type Informers struct {
 }
 
 // NewInformers builds the informers for one namespace, or for all namespaces when namespace is
-// metav1.NamespaceAll. No periodic resync: the operator requeues what needs polling itself, so an
-// idle cluster costs no work.
-func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespace string) *Informers {
+// metav1.NamespaceAll, and for one shard (shard.Selector; "" watches every FlinkCluster). No
+// periodic resync: the operator requeues what needs polling itself, so an idle cluster costs no
+// work.
+func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespace, shardName string) *Informers {
 	selector := names.ManagedSelector().String()
+	flinkOptions := []fcinformers.SharedInformerOption{fcinformers.WithNamespace(namespace), fcinformers.WithTransform(stripManagedFields)}
+	if s := shard.Selector(shardName); s != nil {
+		selector += "," + s.String()
+		flinkOptions = append(flinkOptions, fcinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = s.String() }))
+	}
 	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
 		kubeinformers.WithNamespace(namespace),
 		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
 		kubeinformers.WithTransform(SlimChild))
-	flinkFactory := fcinformers.NewSharedInformerFactoryWithOptions(flink, 0,
-		fcinformers.WithNamespace(namespace),
-		fcinformers.WithTransform(stripManagedFields))
+	flinkFactory := fcinformers.NewSharedInformerFactoryWithOptions(flink, 0, flinkOptions...)
 
 	slicesFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
 		kubeinformers.WithNamespace(namespace),
@@ -106,6 +113,21 @@ func (i *Informers) Listers() observer.Listers {
 		PodDisruptionBudgets: policylisters.NewPodDisruptionBudgetLister(i.PodDisruptionBudgets.GetIndexer()),
 		Autoscalers:          autoscalinglisters.NewHorizontalPodAutoscalerLister(i.Autoscalers.GetIndexer()),
 		EndpointSlices:       discoverylisters.NewEndpointSliceLister(i.EndpointSlices.GetIndexer()),
+	}
+}
+
+// ChildCaches are the caches of every kind of child, by resource: a shard taking a cluster over
+// waits for them to hold its children.
+func (i *Informers) ChildCaches() map[schema.GroupVersionResource]cache.Indexer {
+	return map[schema.GroupVersionResource]cache.Indexer{
+		appsv1.SchemeGroupVersion.WithResource("deployments"):                     i.Deployments.GetIndexer(),
+		corev1.SchemeGroupVersion.WithResource("services"):                        i.Services.GetIndexer(),
+		corev1.SchemeGroupVersion.WithResource("configmaps"):                      i.ConfigMaps.GetIndexer(),
+		networkingv1.SchemeGroupVersion.WithResource("ingresses"):                 i.Ingresses.GetIndexer(),
+		networkingv1.SchemeGroupVersion.WithResource("networkpolicies"):           i.NetworkPolicies.GetIndexer(),
+		batchv1.SchemeGroupVersion.WithResource("jobs"):                           i.Jobs.GetIndexer(),
+		policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"):          i.PodDisruptionBudgets.GetIndexer(),
+		autoscalingv2.SchemeGroupVersion.WithResource("horizontalpodautoscalers"): i.Autoscalers.GetIndexer(),
 	}
 }
 

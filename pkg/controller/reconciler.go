@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -15,6 +17,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
@@ -31,6 +34,8 @@ const (
 // Reconciler is the sync of one FlinkCluster: observe → decide → apply. It only orchestrates:
 // every read is in observer, every decision in decide, every write in updater.
 type Reconciler struct {
+	// Shard admits a sync only on the clusters this process's shard owns; nil: all of them.
+	Shard    *shard.Gate
 	Observer *observer.Observer
 	Updater  *updater.Updater
 	Settings fsm.Settings
@@ -45,6 +50,16 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 		return Result{}, nil
 	}
 	now := r.Now()
+	if r.Shard != nil {
+		verdict, err := r.Shard.Admit(ctx, ns, name)
+		if verdict.Forget {
+			r.Observer.Forget(ns, name, now)
+			metrics.ForgetCluster(ns, name)
+		}
+		if err != nil || !verdict.Act {
+			return Result{RequeueAfter: verdict.RequeueAfter}, err
+		}
+	}
 	snap, err := r.Observer.Observe(ctx, ns, name, now, func(s *snapshot.Snapshot) snapshot.Reads {
 		return decide.Reads(s, r.Settings, now)
 	})
@@ -195,6 +210,13 @@ type Config struct {
 	JarFetcherImage string
 	// DashboardURLs builds the Flink dashboard URL status reports (nil: none).
 	DashboardURLs *names.JobManagerURLs
+	// Shard is this process's shard ("": the operator without --shard); Leases, when set, lets
+	// it take clusters over from shards whose Lease expired. Children and ChildCaches let it take
+	// over a cluster's children.
+	Shard       string
+	Leases      *shard.Leases
+	Dynamic     dynamic.Interface
+	ChildCaches map[schema.GroupVersionResource]cache.Indexer
 }
 
 // NewReconciler wires the pipeline of one operator process.
@@ -204,7 +226,9 @@ func NewReconciler(c Config) *Reconciler {
 		WithDashboardURLs(c.DashboardURLs).WithRESTTLS(c.Kube.CoreV1())
 	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder)
 	upd.SubmitterCreated = func(fc *v1beta1.FlinkCluster, jobID string) { obs.SubmitterCreated(fc, jobID, c.Now()) }
-	return &Reconciler{Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}
+	gate := &shard.Gate{Self: c.Shard, Clusters: c.Listers.FlinkClusters, Flink: c.Flink, Leases: c.Leases,
+		Children: &shard.Children{Client: c.Dynamic, Caches: c.ChildCaches}, Recorder: c.Recorder, Now: c.Now}
+	return &Reconciler{Shard: gate, Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}
 }
 
 // acting is the snapshot with the FlinkCluster the plan's job actions act on.

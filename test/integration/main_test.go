@@ -101,7 +101,12 @@ func startCluster() (bool, error) {
 	}
 	env.kubeconfig = filepath.Join(env.root, "bin", clusterName+".kubeconfig")
 	cmd := exec.Command(filepath.Join(env.root, "hack", "cluster-up.sh"))
-	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+env.kubeconfig)
+	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+env.kubeconfig,
+		"AUDIT_POLICY="+filepath.Join(env.root, "test", "integration", "testdata", "audit-policy.yaml"),
+		// The sharding test runs 200 session clusters: room for their pods, and a
+		// controller-manager that is not held to 20 requests a second (which alone made their
+		// Deployments take 90 s to become available).
+		"NODES=6", "KCM_API_QPS=100", "KCM_API_BURST=200")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return true, cmd.Run()
 }

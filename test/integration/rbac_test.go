@@ -32,7 +32,7 @@ func operatorConfig() *rest.Config {
 // ServiceAccount: a missing list or watch verb in deploy/rbac makes the caches never sync.
 func TestOperatorInformersSyncUnderDeployRBAC(t *testing.T) {
 	cfg := operatorConfig()
-	informers := controller.NewInformers(kubernetes.NewForConfigOrDie(cfg), versioned.NewForConfigOrDie(cfg), "")
+	informers := controller.NewInformers(kubernetes.NewForConfigOrDie(cfg), versioned.NewForConfigOrDie(cfg), "", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); informers.Shutdown() }()
 	informers.Start(ctx)

@@ -103,6 +103,19 @@ func (o *Observer) WithDashboardURLs(urls *names.JobManagerURLs) *Observer {
 	return o
 }
 
+// Forget drops what the observer remembers of a cluster: it was deleted, or another shard acts on
+// it now (and may hand it back later, when none of this is true any more).
+func (o *Observer) Forget(namespace, name string, now time.Time) {
+	key := namespace + "/" + name
+	o.savepoints.seenAt(key, "", now)
+	o.historyReads.forget(key)
+	o.disposals.forget(key)
+	o.health.forget(key)
+	o.submitters.forget(key)
+	o.podFailures.forget(key)
+	o.syncTLS.set(key, nil)
+}
+
 // Observe reads the FlinkCluster namespace/name and its children and, for a job cluster, asks its
 // JobManager about the job, the savepoint in flight and (when needsCheckpoints says the decision
 // needs it) the job's checkpoint history. Snapshot.Cluster is nil when the FlinkCluster no longer
@@ -111,13 +124,7 @@ func (o *Observer) Observe(ctx context.Context, namespace, name string, now time
 	key := namespace + "/" + name
 	fc, err := o.listers.FlinkClusters.FlinkClusters(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
-		o.savepoints.seenAt(key, "", now)
-		o.historyReads.forget(key)
-		o.disposals.forget(key)
-		o.health.forget(key)
-		o.submitters.forget(key)
-		o.podFailures.forget(key)
-		o.syncTLS.set(key, nil)
+		o.Forget(namespace, name, now)
 		return &snapshot.Snapshot{}, nil
 	}
 	if err != nil {

@@ -108,7 +108,7 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 		// says why), and a Job whose init container has no image would only fail its pods.
 		return fmt.Errorf("not creating the attempt's Job: spec.job.jarFile is fetched over HTTP(S) and this operator runs without --jar-fetcher-image")
 	}
-	job := desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint, JarFetcherImage: obs.JarFetcherImage})
+	job := labelForShard(desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint, JarFetcherImage: obs.JarFetcherImage}), obs.Cluster)
 	metrics.APIWrite("Job", "create")
 	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err

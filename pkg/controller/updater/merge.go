@@ -17,7 +17,9 @@ import (
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
+	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 )
 
 // The merge functions put the desired fields onto a copy of the live object, keeping what other
@@ -45,6 +47,28 @@ func mergeMeta(live *metav1.ObjectMeta, want metav1.ObjectMeta) {
 	}
 	live.Annotations[ManagedAnnotationsKey] = managedAnnotations(want.Annotations)
 	live.OwnerReferences = want.OwnerReferences
+}
+
+// labelForShard sets obj's shard.Label to the shard that acts on fc, or removes it for the
+// operator without --shard: a sharded operator's informers select children by it. It is not part
+// of the spec hash, so a cluster that moves to another shard keeps its children as they are (the
+// new shard relabels them); obj's labels are copied, never changed in place.
+func labelForShard[T metav1.Object](obj T, fc *v1beta1.FlinkCluster) T {
+	owner := fc.Labels[shard.OwnerLabel]
+	current, labelled := obj.GetLabels()[shard.Label]
+	if current == owner && labelled == (owner != "") {
+		return obj
+	}
+	l := make(map[string]string, len(obj.GetLabels())+1)
+	for k, v := range obj.GetLabels() {
+		l[k] = v
+	}
+	delete(l, shard.Label)
+	if owner != "" {
+		l[shard.Label] = owner
+	}
+	obj.SetLabels(l)
+	return obj
 }
 
 // managedAnnotations is the sorted, comma-separated list of the keys (annotation keys cannot hold

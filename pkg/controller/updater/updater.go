@@ -255,7 +255,7 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 	name := want.GetName()
 	if isNil(live) {
 		return a.recorded("create", kind, name, ReasonCreated, "Created %s %s", func(ctx context.Context) error {
-			_, err := c.Create(ctx, withManagedAnnotations(want), metav1.CreateOptions{})
+			_, err := c.Create(ctx, labelForShard(withManagedAnnotations(want), a.fc), metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
 				return alreadyExists(ctx, a, c, kind, name, err)
 			}
@@ -264,7 +264,7 @@ func plan[T metav1.Object](a applier, kind string, c typedClient[T], live, want 
 	}
 	if (desired.SpecDrifted(live, want) || a.force) && !a.hold {
 		return a.recorded("update", kind, name, ReasonUpdated, "Updated %s %s to the current spec", func(ctx context.Context) error {
-			_, err := c.Update(ctx, merge(live, want), metav1.UpdateOptions{})
+			_, err := c.Update(ctx, labelForShard(merge(live, want), a.fc), metav1.UpdateOptions{})
 			return err
 		})
 	}

@@ -1,0 +1,94 @@
+package shard
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestDecide(t *testing.T) {
+	handingOver := map[string]string{HandoverAnnotation: "a"}
+	for _, tc := range []struct {
+		name        string
+		self        string
+		labels      map[string]string
+		annotations map[string]string
+		want        Step
+	}{
+		{name: "unsharded cluster, unsharded operator", self: "", want: Act},
+		{name: "unsharded cluster, a shard", self: "a", want: Ignore},
+		{name: "labelled and owned", self: "a", labels: map[string]string{Label: "a", OwnerLabel: "a"}, want: Act},
+		{name: "labelled for another shard: hand over", self: "a", labels: map[string]string{Label: "b", OwnerLabel: "a"}, want: HandOver},
+		{name: "label removed: hand over to the unsharded operator", self: "a", labels: map[string]string{OwnerLabel: "a"}, want: HandOver},
+		{name: "new cluster labelled for a shard: the unsharded operator hands it over", self: "", labels: map[string]string{Label: "a"}, want: HandOver},
+		{name: "labelled for this shard, owner another: claim", self: "b", labels: map[string]string{Label: "b", OwnerLabel: "a"}, want: Claim},
+		{name: "labelled for this shard, no owner: claim from the unsharded operator", self: "b", labels: map[string]string{Label: "b"}, want: Claim},
+		{name: "handed over to this shard: accept", self: "b", labels: map[string]string{Label: "b", OwnerLabel: "b"}, annotations: handingOver, want: Accept},
+		{name: "handed over and relabelled again before acceptance: hand over further", self: "b",
+			labels: map[string]string{Label: "c", OwnerLabel: "b"}, annotations: handingOver, want: HandOver},
+		{name: "handed over to the unsharded operator: accept", self: "", annotations: handingOver, want: Accept},
+		{name: "another shard's, in hand-over to a third", self: "c", labels: map[string]string{Label: "b", OwnerLabel: "b"}, annotations: handingOver, want: Ignore},
+		{name: "owned by another, labelled for a third", self: "c", labels: map[string]string{Label: "b", OwnerLabel: "a"}, want: Ignore},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Decide(tc.self, tc.labels, tc.annotations))
+		})
+	}
+}
+
+// TestAtMostOneShardActs checks, over every combination of labels and owners of three shards and
+// the unsharded operator, that at most one of them acts and that only the owner writes an owner.
+func TestAtMostOneShardActs(t *testing.T) {
+	shards := []string{"", "a", "b", "c"}
+	for _, want := range shards {
+		for _, owner := range shards {
+			for _, pending := range []bool{false, true} {
+				labels := map[string]string{}
+				if want != "" {
+					labels[Label] = want
+				}
+				if owner != "" {
+					labels[OwnerLabel] = owner
+				}
+				annotations := map[string]string{}
+				if pending {
+					annotations[HandoverAnnotation] = "x"
+				}
+				acting, handing := 0, 0
+				for _, self := range shards {
+					switch Decide(self, labels, annotations) {
+					case Act, Accept:
+						acting++
+						assert.Equal(t, owner, self, "only the owner acts or accepts (label %q, owner %q)", want, owner)
+					case HandOver:
+						handing++
+						assert.Equal(t, owner, self, "only the owner hands over (label %q, owner %q)", want, owner)
+					}
+				}
+				assert.LessOrEqual(t, acting+handing, 1, "label %q owner %q pending %v", want, owner, pending)
+			}
+		}
+	}
+}
+
+func TestExpired(t *testing.T) {
+	now := time.Date(2026, 12, 4, 7, 0, 0, 0, time.UTC)
+	lease := func(holder string, renewed time.Duration) *coordinationv1.Lease {
+		return &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: ptr.To[int32](15),
+			RenewTime: &metav1.MicroTime{Time: now.Add(-renewed)}}}
+	}
+	assert.False(t, Expired(lease("op-1", 5*time.Second), now), "renewed within its duration")
+	assert.True(t, Expired(lease("op-1", 15*time.Second), now), "not renewed for its whole duration")
+	assert.True(t, Expired(lease("op-1", time.Minute), now))
+	assert.True(t, Expired(lease("", time.Second), now), "released on shutdown")
+	assert.True(t, Expired(&coordinationv1.Lease{}, now), "never held")
+}
+
+func TestLeaseName(t *testing.T) {
+	assert.Equal(t, "flink-operator", LeaseName("flink-operator", ""))
+	assert.Equal(t, "flink-operator-a", LeaseName("flink-operator", "a"))
+}
