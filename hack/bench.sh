@@ -2,10 +2,13 @@
 # Benchmarks the operator at scale on the local control plane and writes docs/benchmarks.md.
 # See docs/benchmarks.md for the method and the definition of every number.
 #
-#   hack/bench.sh [--n 100,1000] [--with-5000] [--ci] [-- HARNESS FLAGS...]
+#   hack/bench.sh [--n 100,1000] [--with-5000] [--with-sharded-10000] [--ci] [-- HARNESS FLAGS...]
 #
 #   --n LIST      FlinkClusters in the burst, one run (fresh cluster) per number [100,1000]
 #   --with-5000   add a run at N = 5,000
+#   --with-sharded-10000
+#                 add a run of 10,000 job clusters over two operator processes (--shard), with a
+#                 wall-clock cap of 45 min from the first create
 #   --ci          CI-sized: N = 50, 60 s idle window, no throughput sweep, no profiles, no doc;
 #                 exits non-zero if idle clusters make API writes, a cold restart writes, or Flink
 #                 REST polls exceed 60 / poll interval per cluster and minute (+15%)
@@ -25,12 +28,13 @@ with5000=0
 ci=0
 harness=()
 orig=("$@")
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --n) n=${2:?--n needs a value}; shift 2 ;;
     --n=*) n=${1#*=}; shift ;;
     --with-5000) with5000=1; shift ;;
+    --with-sharded-10000) harness+=(--sharded 10000 --shards 2 --sharded-cap 45m); shift ;;
     --ci) ci=1; shift ;;
     --) shift; harness+=("$@"); break ;;
     -h | --help) usage; exit 0 ;;

@@ -152,32 +152,14 @@ func (e *env) floor(ctx context.Context) error {
 // operator has workers; it returns the clusters' keys.
 func (e *env) createFloor(ctx context.Context, kube kubernetes.Interface, fc *v1beta1.FlinkCluster) ([]string, error) {
 	keys := make([]string, e.n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for w := 0; w < e.cfg.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				c := fc.DeepCopy()
-				c.Name = fmt.Sprintf("f-%05d", i)
-				if err := createChildren(ctx, kube, c); err != nil {
-					mu.Lock()
-					firstErr = errors.Join(firstErr, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%s/f-%05d", floorNamespace, i)
-		next <- i
 	}
-	close(next)
-	wg.Wait()
-	return keys, firstErr
+	return keys, inParallel(e.n, e.cfg.workers, func(i int) error {
+		c := fc.DeepCopy()
+		c.Name = fmt.Sprintf("f-%05d", i)
+		return createChildren(ctx, kube, c)
+	})
 }
 
 // waitFloor waits until every floor cluster's Deployments are available.

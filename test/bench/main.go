@@ -69,6 +69,9 @@ type config struct {
 	admission               bool
 	skipClusterBuild        bool
 	createConcurrency       int
+	// shardedN clusters over shards operator processes, within shardedCap (0: no sharded run).
+	shardedN, shards int
+	shardedCap       time.Duration
 	// CI limits: at most this many REST calls per Running cluster per minute, relative to
 	// 60 / poll interval.
 	restTolerance float64
@@ -100,6 +103,9 @@ func main() {
 	flag.BoolVar(&cfg.skipClusterBuild, "skip-cluster-build", false, "Pass SKIP_BUILD=1 to hack/cluster-up.sh.")
 	flag.IntVar(&cfg.createConcurrency, "create-concurrency", 16, "Parallel create requests in a burst.")
 	flag.Float64Var(&cfg.restTolerance, "rest-tolerance", 0.15, "CI: allowed excess of Flink REST calls per Running cluster per minute over 60 / poll interval (0.15 = 15%).")
+	flag.IntVar(&cfg.shardedN, "sharded", 0, "After the runs of --n, one more on a fresh cluster: this many job clusters split over --shards operator processes (0: none).")
+	flag.IntVar(&cfg.shards, "shards", 2, "Operator processes (--shard=s0, s1, …) of the sharded run.")
+	flag.DurationVar(&cfg.shardedCap, "sharded-cap", 45*time.Minute, "Wall-clock cap of the sharded run, from its first create to the last job Running; what is not Running then is reported missing.")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)
@@ -126,6 +132,9 @@ func main() {
 		cfg.micro, cfg.profile = false, false
 	}
 	for _, s := range strings.Split(nList, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue // --n "": only the sharded run
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
 			fatalf("--n: bad number %q", s)
@@ -189,6 +198,15 @@ func main() {
 		}
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	if cfg.shardedN > 0 && ctx.Err() == nil {
+		r, err := runSharded(ctx, cfg)
+		res.Sharded = r
+		if err != nil {
+			logf("sharded: %v", err)
+			res.Errors = append(res.Errors, fmt.Sprintf("sharded N=%d: %v", cfg.shardedN, err))
+			failed = true
 		}
 	}
 	res.Finished = time.Now()
@@ -517,37 +535,51 @@ func (e *env) createWith(ctx context.Context, ns, name string, edit func(*unstru
 // burst creates count clusters in ns as fast as the harness can (create-concurrency requests in
 // flight); it returns their keys.
 func (e *env) burst(ctx context.Context, ns, prefix string, count int) ([]string, error) {
+	return e.burstWith(ctx, ns, prefix, count, nil)
+}
+
+// burstWith is burst with each cluster changed by edit(i) (nil: as it is).
+func (e *env) burstWith(ctx context.Context, ns, prefix string, count int, edit func(i int) func(*unstructured.Unstructured) error) ([]string, error) {
 	if err := e.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
 	keys := make([]string, count)
-	names := make(chan int)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s/%s-%05d", ns, prefix, i)
+	}
+	return keys, inParallel(count, e.cfg.createConcurrency, func(i int) error {
+		var change func(*unstructured.Unstructured) error
+		if edit != nil {
+			change = edit(i)
+		}
+		return e.createWith(ctx, ns, fmt.Sprintf("%s-%05d", prefix, i), change)
+	})
+}
+
+// inParallel calls do(0) … do(count-1), at most concurrency at a time in index order, and joins
+// their errors.
+func inParallel(count, concurrency int, do func(i int) error) error {
+	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var firstErr error
-	for w := 0; w < e.cfg.createConcurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range names {
-				name := fmt.Sprintf("%s-%05d", prefix, i)
-				if err := e.create(ctx, ns, name); err != nil {
+	var errs error
+	for w := 0; w < concurrency; w++ {
+		wg.Go(func() {
+			for i := range next {
+				if err := do(i); err != nil {
 					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
+					errs = errors.Join(errs, err)
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	for i := 0; i < count; i++ {
-		keys[i] = fmt.Sprintf("%s/%s-%05d", ns, prefix, i)
-		names <- i
+		next <- i
 	}
-	close(names)
+	close(next)
 	wg.Wait()
-	return keys, firstErr
+	return errs
 }
 
 // steadyCreate creates count clusters at rate per second.

@@ -34,6 +34,7 @@ type results struct {
 	Micro              []microResult
 	MicroTop           string
 	Runs               []*runResult
+	Sharded            *shardedResult
 	Errors             []string
 }
 
@@ -258,6 +259,9 @@ func (res *results) summary(cfg *config) string {
 			return fmt.Sprintf("%.1f MiB (%d clusters)", r.FinalRSS/mib, r.Clusters)
 		})
 	}
+	if res.Sharded != nil {
+		b.WriteString(res.Sharded.summary())
+	}
 	if len(res.Micro) > 0 {
 		b.WriteString("\nGo micro-benchmark (BenchmarkNoOpSync, fake clients and listers, 64 clusters):\n\n")
 		b.WriteString("| sync | workers | syncs/s | µs per sync (wall) | bytes / allocs per sync |\n| --- | --- | --- | --- | --- |\n")
@@ -384,6 +388,16 @@ func (res *results) targets(cfg *config) []target {
 		t.met = a.Overhead() < 0.15
 		if !t.met {
 			t.miss = fmt.Sprintf("%.0f points over", 100*a.Overhead()-15)
+		}
+		ts = append(ts, t)
+	}
+	if r := res.Sharded; r != nil {
+		t := target{name: fmt.Sprintf("%d job clusters over %d shards all Running within the cap", r.N, r.Shards), want: "≤ " + fmtDur(r.Cap),
+			got: fmtDur(r.AllRunning)}
+		t.met = r.Missing == 0
+		if !t.met {
+			t.got += fmt.Sprintf(", %d not Running", r.Missing)
+			t.miss = fmt.Sprintf("%d clusters", r.Missing)
 		}
 		ts = append(ts, t)
 	}

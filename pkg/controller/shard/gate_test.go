@@ -213,10 +213,12 @@ func TestGateWithoutLeasesNeverTakesOver(t *testing.T) {
 func TestGateAcceptsOnlyOnceItsCachesHoldTheChildren(t *testing.T) {
 	ctx := context.Background()
 	fc := cluster(map[string]string{Label: "b", OwnerLabel: "b"}, map[string]string{HandoverAnnotation: "a"})
+	fc.Status.State = v1beta1.ClusterStateRunning
 	deployment := childOf(fc, &appsv1.Deployment{}, "fc-jobmanager", "a")
 	configMap := childOf(fc, &corev1.ConfigMap{}, "fc-configmap", "a")
-	stranger := childOf(cluster(nil, nil), &corev1.ConfigMap{}, "other", "a")
-	stranger.(*corev1.ConfigMap).OwnerReferences[0].UID = "an-earlier-fc"
+	// Under a child's name, but another object's: left alone.
+	stranger := childOf(fc, &appsv1.Deployment{}, "fc-taskmanager", "a")
+	stranger.(*appsv1.Deployment).OwnerReferences[0].UID = "an-earlier-fc"
 	f := newFixture(t, "b", fc, fc, nil, deployment, configMap, stranger)
 
 	v, err := f.gate.Admit(ctx, "ns", "fc")
@@ -227,9 +229,9 @@ func TestGateAcceptsOnlyOnceItsCachesHoldTheChildren(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "b", obj.GetLabels()[Label], "%s relabelled for the new shard", name)
 	}
-	obj, err := f.dynamic.Resource(configMaps).Namespace("ns").Get(ctx, "other", metav1.GetOptions{})
+	obj, err := f.dynamic.Resource(deployments).Namespace("ns").Get(ctx, "fc-taskmanager", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "a", obj.GetLabels()[Label], "another cluster's object of the same label is left alone")
+	assert.Equal(t, "a", obj.GetLabels()[Label], "an object of another owner under a child's name is left alone")
 	assert.Empty(t, f.patches(t), "the hand-over is still open")
 
 	// One child arrives in the cache, then the other: only then is the hand-over closed.
@@ -262,4 +264,16 @@ func TestStrays(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, keys)
 	assert.Len(t, flink.Actions(), 1, "the unsharded operator lists nothing")
+}
+
+// TestGateAcceptsANewClusterWithoutReads: no owner wrote status yet, so no owner acted and there
+// are no children to take over; the hand-over closes at once, without a read per child.
+func TestGateAcceptsANewClusterWithoutReads(t *testing.T) {
+	fc := cluster(map[string]string{Label: "b", OwnerLabel: "b"}, map[string]string{HandoverAnnotation: Unsharded})
+	f := newFixture(t, "b", fc, fc, nil)
+	v, err := f.gate.Admit(context.Background(), "ns", "fc")
+	require.NoError(t, err)
+	assert.Equal(t, Verdict{}, v)
+	assert.Empty(t, f.dynamic.Actions(), "no child read")
+	assert.Equal(t, []map[string]interface{}{{"resourceVersion": "7", "annotations": map[string]interface{}{HandoverAnnotation: nil}}}, f.patches(t))
 }

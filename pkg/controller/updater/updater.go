@@ -238,6 +238,16 @@ func alreadyExists[T metav1.Object](ctx context.Context, a applier, c typedClien
 		a.u.recorder.Eventf(a.fc, corev1.EventTypeWarning, ReasonNameConflict,
 			"%s %s belongs to this FlinkCluster but lost its label %s=%s, so the operator cannot see it; restore the label or delete the object",
 			kind, name, names.LabelManagedBy, names.ManagedBy)
+	case !labelledForShard(live, a.fc):
+		// Created by a previous owner that stopped before it wrote status, so its new shard
+		// did not take it over (shard.Children.TakeOver): this shard's informers select by the
+		// label and would never deliver it.
+		if _, err := c.Update(ctx, labelForShard(live, a.fc), metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		metrics.APIWrite(kind, "update")
+		return apierrors.NewConflict(schema.GroupResource{Resource: kind}, name,
+			errors.New("labelled for this shard; the cache has not caught up"))
 	default:
 		return apierrors.NewConflict(schema.GroupResource{Resource: kind}, name,
 			errors.New("an earlier sync created it and the cache has not caught up"))
