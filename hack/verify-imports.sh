@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mod=$(go list -m)
-pure=(fsm retention health state desired decide snapshot names)
+pure=(fsm retention health state desired decide snapshot names shard)
 # Forbidden anywhere in a pure package's dependencies (go list -deps).
 forbidden_deps="^(k8s.io/client-go/(kubernetes|listers|informers|tools/cache|tools/record|rest)|${mod}/pkg/(generated|flinkclient)|${mod}/pkg/controller/(observer|updater|metrics))(/|$)"
 # Forbidden as a direct import (net/http comes in through apimachinery's utilities, so only a

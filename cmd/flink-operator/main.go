@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -108,16 +109,20 @@ func run(ctx context.Context, opts options) error {
 // its cache does not hold them, and their hand-over must not wait for an event. A failure is
 // logged: the clusters' new shards still take them over once this one's Lease expires.
 func enqueueStrays(ctx context.Context, opts options, flink versioned.Interface, ctrl *controller.Controller) {
-	keys, err := shard.Strays(ctx, flink, opts.namespace, opts.shard)
+	if opts.shard == "" {
+		return // the unsharded cache holds every cluster
+	}
+	list, err := flink.FlinkoperatorV1beta1().FlinkClusters(opts.namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: shard.StraySelector(opts.shard).String()})
 	if err != nil {
 		klog.FromContext(ctx).Error(err, "Listing the clusters to hand over")
 		return
 	}
-	for _, k := range keys {
-		ctrl.Enqueue(k)
+	for _, fc := range list.Items {
+		ctrl.Enqueue(fc.Namespace + "/" + fc.Name)
 	}
-	if len(keys) > 0 {
-		klog.FromContext(ctx).Info("Clusters to hand over to other shards", "count", len(keys))
+	if len(list.Items) > 0 {
+		klog.FromContext(ctx).Info("Clusters to hand over to other shards", "count", len(list.Items))
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
-	"github.com/flink-operator/flink-operator/pkg/controller/shard"
+	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/flinkclient"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/scheme"
 )
@@ -46,13 +46,13 @@ func newSyncer(ctx context.Context, opts options, c clients, informers *controll
 	broadcaster.StartStructuredLogging(klog.Level(4))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
-	var leases *shard.Leases
+	var shards observer.ShardSources
 	if opts.leaderElect {
-		leases = &shard.Leases{Client: kube.CoordinationV1(), Namespace: opts.leaderElectionNS, Base: opts.leaderElectionID}
+		shards = observer.ShardSources{Leases: kube.CoordinationV1(), LeaseNamespace: opts.leaderElectionNS, LeaseBase: opts.leaderElectionID}
 	}
 	return controller.NewReconciler(controller.Config{Listers: informers.Listers(), Kube: kube, Flink: c.flink,
 		FlinkReader: rest, FlinkWriter: rest, URLs: urls, Recorder: recorder, Settings: opts.fsm, Now: time.Now, Namespace: opts.operatorNamespace,
 		JarFetcherImage: opts.jarFetcherImage, DashboardURLs: dashboards,
-		Shard: opts.shard, Leases: leases, Dynamic: c.dynamic, ChildCaches: informers.ChildCaches(),
+		Shard: opts.shard, Shards: shards, Dynamic: c.dynamic, ChildCaches: informers.ChildCaches(),
 	}), broadcaster.Shutdown, nil
 }

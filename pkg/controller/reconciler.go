@@ -17,7 +17,6 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
-	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
@@ -34,8 +33,9 @@ const (
 // Reconciler is the sync of one FlinkCluster: observe → decide → apply. It only orchestrates:
 // every read is in observer, every decision in decide, every write in updater.
 type Reconciler struct {
-	// Shard admits a sync only on the clusters this process's shard owns; nil: all of them.
-	Shard    *shard.Gate
+	// Shard is this process's shard (--shard; "": the operator without it). Only the clusters
+	// it owns are synced (admit).
+	Shard    string
 	Observer *observer.Observer
 	Updater  *updater.Updater
 	Settings fsm.Settings
@@ -50,15 +50,13 @@ func (r *Reconciler) Sync(ctx context.Context, key string) (Result, error) {
 		return Result{}, nil
 	}
 	now := r.Now()
-	if r.Shard != nil {
-		verdict, err := r.Shard.Admit(ctx, ns, name)
-		if verdict.Forget {
-			r.Observer.Forget(ns, name, now)
-			metrics.ForgetCluster(ns, name)
-		}
-		if err != nil || !verdict.Act {
-			return Result{RequeueAfter: verdict.RequeueAfter}, err
-		}
+	v, err := r.admit(ctx, ns, name, now)
+	if v.forget {
+		r.Observer.Forget(ns, name, now)
+		metrics.ForgetCluster(ns, name)
+	}
+	if err != nil || !v.act {
+		return Result{RequeueAfter: v.requeueAfter}, err
 	}
 	snap, err := r.Observer.Observe(ctx, ns, name, now, func(s *snapshot.Snapshot) snapshot.Reads {
 		return decide.Reads(s, r.Settings, now)
@@ -210,11 +208,11 @@ type Config struct {
 	JarFetcherImage string
 	// DashboardURLs builds the Flink dashboard URL status reports (nil: none).
 	DashboardURLs *names.JobManagerURLs
-	// Shard is this process's shard ("": the operator without --shard); Leases, when set, lets
-	// it take clusters over from shards whose Lease expired. Children and ChildCaches let it take
-	// over a cluster's children.
-	Shard       string
-	Leases      *shard.Leases
+	// Shard is this process's shard ("": the operator without --shard); Shards is what it reads
+	// to hand clusters over and take them over (its Flink and Caches are set here).
+	Shard  string
+	Shards observer.ShardSources
+	// Dynamic relabels the children of a cluster this shard takes over.
 	Dynamic     dynamic.Interface
 	ChildCaches map[schema.GroupVersionResource]cache.Indexer
 }
@@ -224,11 +222,12 @@ func NewReconciler(c Config) *Reconciler {
 	obs := observer.New(c.Listers, c.FlinkReader, c.URLs, c.Namespace).WithAccessReviews(c.Kube.AuthorizationV1()).
 		WithHAConfigMaps(c.Kube.CoreV1()).WithJarFetcherImage(c.JarFetcherImage).WithPods(c.Kube.CoreV1()).
 		WithDashboardURLs(c.DashboardURLs).WithRESTTLS(c.Kube.CoreV1())
-	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder)
+	shards := c.Shards
+	shards.Flink, shards.Children, shards.Caches = c.Flink, c.Dynamic, c.ChildCaches
+	obs.WithShards(shards)
+	upd := updater.New(c.Kube, c.Flink, c.FlinkWriter, c.Recorder).WithChildClient(c.Dynamic)
 	upd.SubmitterCreated = func(fc *v1beta1.FlinkCluster, jobID string) { obs.SubmitterCreated(fc, jobID, c.Now()) }
-	gate := &shard.Gate{Self: c.Shard, Clusters: c.Listers.FlinkClusters, Flink: c.Flink, Leases: c.Leases,
-		Children: &shard.Children{Client: c.Dynamic, Caches: c.ChildCaches}, Recorder: c.Recorder, Now: c.Now}
-	return &Reconciler{Shard: gate, Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}
+	return &Reconciler{Shard: c.Shard, Observer: obs, Updater: upd, Settings: c.Settings, Now: c.Now}
 }
 
 // acting is the snapshot with the FlinkCluster the plan's job actions act on.

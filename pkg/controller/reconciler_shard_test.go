@@ -11,6 +11,7 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
+	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 )
 
 func shardedCluster(want, owner string) *v1beta1.FlinkCluster {
@@ -25,7 +26,7 @@ func shardedCluster(want, owner string) *v1beta1.FlinkCluster {
 // roll its pods for).
 func TestShardLabelsItsChildrenOutsideTheSpecHash(t *testing.T) {
 	sharded := newFixture(t, shardedCluster("a", "a"))
-	sharded.r.Shard.Self = "a"
+	sharded.r.Shard = "a"
 	require.Len(t, sharded.sync(), 5)
 	unsharded := newFixture(t, sessionCluster())
 	require.Len(t, unsharded.sync(), 5)
@@ -46,7 +47,7 @@ func TestShardLabelsItsChildrenOutsideTheSpecHash(t *testing.T) {
 
 func TestShardLeavesOtherShardsClustersAlone(t *testing.T) {
 	f := newFixture(t, shardedCluster("b", "b"))
-	f.r.Shard.Self = "a"
+	f.r.Shard = "a"
 	assert.Empty(t, f.sync(), "another shard's cluster: no write at all")
 
 	f = newFixture(t, shardedCluster("b", "b"))
@@ -57,9 +58,9 @@ func TestShardLeavesOtherShardsClustersAlone(t *testing.T) {
 // owner and nothing else, in the same sync: not one more child write or status update.
 func TestShardHandsOverInsteadOfActing(t *testing.T) {
 	f := newFixture(t, shardedCluster("a", "a"))
-	f.r.Shard.Self = "a"
+	f.r.Shard = "a"
 	require.Len(t, f.sync(), 5)
 	f.edit(func(fc *v1beta1.FlinkCluster) { fc.Labels[shard.Label] = "b" })
 	assert.Equal(t, []string{"patch flinkclusters"}, f.sync())
-	assert.Equal(t, 1, countEvents(f.recorder, shard.ReasonHandedOver))
+	assert.Equal(t, 1, countEvents(f.recorder, updater.ReasonShardHandedOver))
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
+	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 )
 
 // The user agents of the suite's operator (unsharded) and of the shards this test runs.
@@ -82,7 +83,7 @@ func TestShardsActOnlyOnTheirOwn(t *testing.T) {
 	require.Len(t, sim.Jobs, 1, "one Flink job: nothing submitted twice")
 	assert.Len(t, sim.Jobs[0].Savepoints, 1, "one savepoint in Flink")
 	assert.Len(t, sim.Submissions, 1, "one submission")
-	waitEvents(t, ns, "m-000", shard.ReasonHandedOver, shard.ReasonAccepted)
+	waitEvents(t, ns, "m-000", updater.ReasonShardHandedOver, updater.ReasonShardAccepted)
 	for _, c := range children(t, ns, "m-000") {
 		assert.Equal(t, "b", c.labels[shard.Label], "%s carries shard b's label", c.name)
 	}

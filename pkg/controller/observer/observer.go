@@ -83,6 +83,8 @@ type Observer struct {
 	// TLS each cluster's current sync observed with, for its writes (RESTContext).
 	restTLS *restTLSSecrets
 	syncTLS clusterTLS
+	// shards reads what the shard gate needs beyond the caches (nil: nothing).
+	shards *ShardSources
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,

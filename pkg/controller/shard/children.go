@@ -1,72 +1,36 @@
 package shard
 
 import (
-	"context"
-	"fmt"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
-	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 )
 
-// Children finds a cluster's children on the API server, labels them for their new shard, and
-// tells whether this shard's caches hold them yet.
-type Children struct {
-	Client dynamic.Interface
-	// Caches are this process's child caches, by resource: the hand-over waits for each.
-	Caches map[schema.GroupVersionResource]cache.Indexer
+// Child is one child of a FlinkCluster as the API server has it, read by a shard taking the
+// cluster over.
+type Child struct {
+	Resource schema.GroupVersionResource
+	Object   *unstructured.Unstructured
 }
 
-// TakeOver labels every child of fc for shard self and returns those this shard's caches do
-// not hold yet as labelled (resource/name). Children are read from the API server by the names
-// the operator gives them: a sharded cache cannot see a child still labelled for the previous
-// shard. A cluster no owner has written status for yet has none to take over; should a previous
-// owner have created one and stopped before its status write, the updater takes it over when
-// its create finds the name taken (updater.alreadyExists).
-func (c *Children) TakeOver(ctx context.Context, fc *v1beta1.FlinkCluster, self string) ([]string, error) {
-	if fc.Status.State == "" {
-		return nil, nil
-	}
-	names := childNames(fc.Name)
-	var pending []string
-	for gvr, indexer := range c.Caches {
-		client := c.Client.Resource(gvr).Namespace(fc.Namespace)
-		for _, name := range names[gvr.Resource] {
-			child, err := client.Get(ctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading %s %s: %w", gvr.Resource, name, err)
-			}
-			if !metav1.IsControlledBy(child, fc) {
-				continue // not this cluster's: the sync reports the name conflict
-			}
-			if relabel(child, self) {
-				metrics.APIWrite(child.GetKind(), "update")
-				if _, err := client.Update(ctx, child, metav1.UpdateOptions{}); err != nil {
-					return nil, fmt.Errorf("labelling %s %s for this shard: %w", gvr.Resource, name, err)
-				}
-			}
-			if !cachedForShard(indexer, child, self) {
-				pending = append(pending, gvr.Resource+"/"+name)
-			}
-		}
-	}
-	return pending, nil
+// String is resource/name, for logs.
+func (c Child) String() string { return c.Resource.Resource + "/" + c.Object.GetName() }
+
+// HasChildren reports whether a previous owner may have left fc children to take over: one that
+// acted on it wrote its status. Every new cluster has none, so taking it over reads nothing.
+// (A session cluster's children are created before its first status write: a previous owner
+// that stopped in between left children the new owner finds when its creates fail; the updater
+// takes those over then.)
+func HasChildren(fc *v1beta1.FlinkCluster) bool {
+	return fc.Status.State != ""
 }
 
-// childNames are the names the operator gives fc's children, by resource. Jobs: the submitter
-// and an application's JobManager, whichever mode the spec had when the Job was made.
-func childNames(cluster string) map[string][]string {
+// ChildNames are the names the operator gives a cluster's children, by resource. Jobs: the
+// submitter and an application's JobManager, whichever mode the spec had when the Job was made.
+func ChildNames(cluster string) map[string][]string {
 	return map[string][]string{
 		"configmaps":               {names.ConfigMap(cluster)},
 		"deployments":              {names.JobManagerDeployment(cluster), names.TaskManagerDeployment(cluster)},
@@ -79,34 +43,39 @@ func childNames(cluster string) map[string][]string {
 	}
 }
 
-// relabel sets obj's Label to shard (removes it for the shard ""); false when it already was.
-func relabel(obj *unstructured.Unstructured, shard string) bool {
-	l := obj.GetLabels()
-	if current, ok := l[Label]; current == shard && ok == (shard != "") {
-		return false
-	}
-	if l == nil {
-		l = map[string]string{}
-	}
-	if shard == "" {
-		delete(l, Label)
-	} else {
-		l[Label] = shard
-	}
-	obj.SetLabels(l)
-	return true
+// Labelled reports whether an object with these labels carries shard s's Label (none for the
+// shard "").
+func Labelled(l map[string]string, s string) bool {
+	current, ok := l[Label]
+	return current == s && ok == (s != "")
 }
 
-// cachedForShard reports whether indexer holds obj (the same object, by UID) labelled for shard.
-func cachedForShard(indexer cache.Indexer, obj metav1.Object, shard string) bool {
-	item, ok, err := indexer.GetByKey(obj.GetNamespace() + "/" + obj.GetName())
-	if err != nil || !ok {
-		return false
+// WithLabel is a copy of l with shard s's Label (without Label for the shard "").
+func WithLabel(l map[string]string, s string) map[string]string {
+	out := make(map[string]string, len(l)+1)
+	for k, v := range l {
+		out[k] = v
 	}
-	cached, err := meta.Accessor(item)
-	if err != nil || cached.GetUID() != obj.GetUID() {
-		return false
+	delete(out, Label)
+	if s != "" {
+		out[Label] = s
 	}
-	current, labelled := cached.GetLabels()[Label]
-	return current == shard && labelled == (shard != "")
+	return out
+}
+
+// Selector is what shard self's informers select FlinkClusters and children by, on top of their
+// own selectors; nil for the unsharded operator, which watches them all.
+func Selector(self string) labels.Selector {
+	if self == "" {
+		return nil
+	}
+	return labels.SelectorFromSet(labels.Set{Label: self})
+}
+
+// StraySelector selects the clusters shard self owns but that are labelled for another: the
+// hand-overs a process that stopped before making them owes. A sharded cache does not hold them.
+func StraySelector(self string) labels.Selector {
+	owned, _ := labels.NewRequirement(OwnerLabel, "=", []string{self})
+	elsewhere, _ := labels.NewRequirement(Label, "!=", []string{self})
+	return labels.NewSelector().Add(*owned, *elsewhere)
 }

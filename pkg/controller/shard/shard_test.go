@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 )
 
@@ -91,4 +92,22 @@ func TestExpired(t *testing.T) {
 func TestLeaseName(t *testing.T) {
 	assert.Equal(t, "flink-operator", LeaseName("flink-operator", ""))
 	assert.Equal(t, "flink-operator-a", LeaseName("flink-operator", "a"))
+}
+
+func TestStraySelector(t *testing.T) {
+	s := StraySelector("a")
+	assert.True(t, s.Matches(labels.Set{OwnerLabel: "a", Label: "b"}))
+	assert.True(t, s.Matches(labels.Set{OwnerLabel: "a"}), "label removed: owed to the unsharded operator")
+	assert.False(t, s.Matches(labels.Set{OwnerLabel: "a", Label: "a"}))
+	assert.False(t, s.Matches(labels.Set{OwnerLabel: "b", Label: "c"}))
+}
+
+func TestLabels(t *testing.T) {
+	in := map[string]string{"x": "y", Label: "a"}
+	assert.True(t, Labelled(in, "a"))
+	assert.False(t, Labelled(in, ""))
+	assert.True(t, Labelled(map[string]string{"x": "y"}, ""))
+	assert.Equal(t, map[string]string{"x": "y", Label: "b"}, WithLabel(in, "b"))
+	assert.Equal(t, map[string]string{"x": "y"}, WithLabel(in, ""))
+	assert.Equal(t, "a", in[Label], "the input is not changed")
 }

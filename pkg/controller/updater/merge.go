@@ -54,27 +54,15 @@ func mergeMeta(live *metav1.ObjectMeta, want metav1.ObjectMeta) {
 // of the spec hash, so a cluster that moves to another shard keeps its children as they are (the
 // new shard relabels them); obj's labels are copied, never changed in place.
 func labelForShard[T metav1.Object](obj T, fc *v1beta1.FlinkCluster) T {
-	if labelledForShard(obj, fc) {
-		return obj
+	if owner := fc.Labels[shard.OwnerLabel]; !shard.Labelled(obj.GetLabels(), owner) {
+		obj.SetLabels(shard.WithLabel(obj.GetLabels(), owner))
 	}
-	owner := fc.Labels[shard.OwnerLabel]
-	l := make(map[string]string, len(obj.GetLabels())+1)
-	for k, v := range obj.GetLabels() {
-		l[k] = v
-	}
-	delete(l, shard.Label)
-	if owner != "" {
-		l[shard.Label] = owner
-	}
-	obj.SetLabels(l)
 	return obj
 }
 
 // labelledForShard reports whether obj carries the shard label of the shard acting on fc.
 func labelledForShard(obj metav1.Object, fc *v1beta1.FlinkCluster) bool {
-	owner := fc.Labels[shard.OwnerLabel]
-	current, labelled := obj.GetLabels()[shard.Label]
-	return current == owner && labelled == (owner != "")
+	return shard.Labelled(obj.GetLabels(), fc.Labels[shard.OwnerLabel])
 }
 
 // managedAnnotations is the sorted, comma-separated list of the keys (annotation keys cannot hold

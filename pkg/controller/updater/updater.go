@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -49,6 +50,8 @@ type Updater struct {
 	flink     versioned.Interface
 	flinkREST FlinkWriter
 	recorder  record.EventRecorder
+	// children relabels the children a shard takes over (nil: never).
+	children dynamic.Interface
 	// SubmitterCreated, when set, hears of every submitter Job the updater created, by the
 	// FlinkCluster and job ID (the observer remembers it until its cache shows it).
 	SubmitterCreated func(fc *v1beta1.FlinkCluster, jobID string)
