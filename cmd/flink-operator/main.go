@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -94,7 +96,7 @@ func run(ctx context.Context, opts options) error {
 	logger.Info("Informer caches synced", "namespace", namespaceForLog(opts.namespace))
 
 	lead := func(ctx context.Context) {
-		enqueueStrays(ctx, opts, flink, ctrl)
+		enqueueStrays(ctx, opts, flink, ctrl.Enqueue)
 		ctrl.Run(ctx, opts.workers)
 	}
 	if !opts.leaderElect {
@@ -106,24 +108,34 @@ func run(ctx context.Context, opts options) error {
 }
 
 // enqueueStrays queues the clusters this shard still owns that are labelled for another shard:
-// its cache does not hold them, and their hand-over must not wait for an event. A failure is
-// logged: the clusters' new shards still take them over once this one's Lease expires.
-func enqueueStrays(ctx context.Context, opts options, flink versioned.Interface, ctrl *controller.Controller) {
+// its cache does not hold them, and their hand-over must not wait for an event. The LIST is
+// retried, with a backoff up to a minute, until it succeeds: nothing else would bring these
+// clusters to this process, and their new shard waits while this process holds its Lease. It
+// runs beside the workers.
+func enqueueStrays(ctx context.Context, opts options, flink versioned.Interface, enqueue func(key string)) {
 	if opts.shard == "" {
 		return // the unsharded cache holds every cluster
 	}
-	list, err := flink.FlinkoperatorV1beta1().FlinkClusters(opts.namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: shard.StraySelector(opts.shard).String()})
-	if err != nil {
-		klog.FromContext(ctx).Error(err, "Listing the clusters to hand over")
-		return
-	}
-	for _, fc := range list.Items {
-		ctrl.Enqueue(fc.Namespace + "/" + fc.Name)
-	}
-	if len(list.Items) > 0 {
-		klog.FromContext(ctx).Info("Clusters to hand over to other shards", "count", len(list.Items))
-	}
+	go func() {
+		backoff := wait.Backoff{Duration: time.Second, Factor: 2, Steps: math.MaxInt32, Cap: time.Minute}
+		for {
+			list, err := flink.FlinkoperatorV1beta1().FlinkClusters(opts.namespace).List(ctx, metav1.ListOptions{
+				LabelSelector: shard.StraySelector(opts.shard).String()})
+			if err == nil {
+				for _, fc := range list.Items {
+					enqueue(fc.Namespace + "/" + fc.Name)
+				}
+				klog.FromContext(ctx).Info("Listed the clusters to hand over to other shards", "count", len(list.Items))
+				return
+			}
+			klog.FromContext(ctx).Error(err, "Listing the clusters to hand over; retrying")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff.Step()):
+			}
+		}
+	}()
 }
 
 // clients are the API clients of the process.

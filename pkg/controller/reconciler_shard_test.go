@@ -64,3 +64,17 @@ func TestShardHandsOverInsteadOfActing(t *testing.T) {
 	assert.Equal(t, []string{"patch flinkclusters"}, f.sync())
 	assert.Equal(t, 1, countEvents(f.recorder, updater.ReasonShardHandedOver))
 }
+
+// TestShardLabelsTheSubmitter: the submitter Job is created by the state machine's action, not
+// by ApplyChildren; without the label a sharded operator would never see it and would wait for
+// a submission forever.
+func TestShardLabelsTheSubmitter(t *testing.T) {
+	fc := jobCluster()
+	fc.Labels = map[string]string{shard.Label: "a", shard.OwnerLabel: "a"}
+	f := newFixture(t, fc)
+	f.r.Shard = "a"
+	f.sync()
+	f.makeAvailable()
+	f.sync()
+	assert.Equal(t, "a", f.storedSubmitter().Labels[shard.Label])
+}

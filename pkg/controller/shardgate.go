@@ -75,43 +75,39 @@ func (r *Reconciler) handOver(ctx context.Context, fc *v1beta1.FlinkCluster, now
 	if !r.Observer.ReadsLeases() {
 		return nil
 	}
-	lease, leaseName, err := r.Observer.ShardLease(ctx, to)
-	if err == nil && (lease == nil || shard.Expired(lease, now)) {
+	if gone, leaseName, err := r.Observer.ShardGone(ctx, to, now); err == nil && gone {
 		r.Updater.Unattended(fc, to, leaseName)
 	}
 	return nil // the hand-over is done; the warning is only worth a read
 }
 
-// claim takes fc over when its owner's Lease expired or never existed; otherwise it waits for
-// the owner's hand-over. A new cluster, created with the label, is taken at once: nobody acted on
-// it (the unsharded operator, its owner, never acts on a labelled cluster, and had it acted before
-// the label came, status would say so).
+// claim takes fc over once no process runs its owner's shard (by the owner's Lease, on this
+// process's clock); until then it waits for the owner's hand-over. A new cluster, created with
+// the label, is taken with one write when no unsharded operator runs: none acted on it, since
+// status says nobody did. (A running unsharded operator, its owner, hands it over at once
+// itself; taking it from under one could overlap the first sync it began before the label came.)
 func (r *Reconciler) claim(ctx context.Context, fc *v1beta1.FlinkCluster, now time.Time) (verdict, error) {
 	owner := fc.Labels[shard.OwnerLabel]
 	logger := klog.FromContext(ctx)
-	if owner == "" && !shard.HasChildren(fc) {
-		if err := r.Updater.TakeOver(ctx, fc, r.Shard, owner, ""); err != nil {
-			return verdict{}, err
-		}
-		logger.V(2).Info("Took a new cluster", "shard", shard.Name(r.Shard))
-		return verdict{}, nil // the owner label's update event brings the sync that acts
-	}
 	if !r.Observer.ReadsLeases() {
 		logger.V(2).Info("Waiting for the owner to hand the cluster over", "owner", shard.Name(owner))
 		return verdict{requeueAfter: ClaimRetry}, nil
 	}
-	lease, leaseName, err := r.Observer.ShardLease(ctx, owner)
+	gone, leaseName, err := r.Observer.ShardGone(ctx, owner, now)
 	if err != nil {
 		return verdict{}, err
 	}
-	if lease != nil && !shard.Expired(lease, now) {
-		logger.V(2).Info("Waiting for the owner to hand the cluster over", "owner", shard.Name(owner))
+	if !gone {
+		logger.V(2).Info("Waiting for the owner to hand the cluster over", "owner", shard.Name(owner), "lease", leaseName)
 		return verdict{requeueAfter: ClaimRetry}, nil
+	}
+	if owner == "" && !shard.HasChildren(fc) {
+		leaseName = "" // a new cluster: nobody to take it from
 	}
 	if err := r.Updater.TakeOver(ctx, fc, r.Shard, owner, leaseName); err != nil {
 		return verdict{}, err
 	}
-	logger.Info("Took the cluster over from a shard whose Lease expired", "from", shard.Name(owner), "lease", leaseName)
+	logger.Info("Took the cluster over", "from", shard.Name(owner), "lease", leaseName)
 	return verdict{}, nil // the owner label's update event brings the next step
 }
 

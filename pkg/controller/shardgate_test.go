@@ -45,6 +45,7 @@ type gateFixture struct {
 	r        *Reconciler
 	indexers map[string]cache.Indexer
 	flink    *fcfake.Clientset
+	kube     *kubefake.Clientset
 	dynamic  *dynamicfake.FakeDynamicClient
 	recorder *record.FakeRecorder
 }
@@ -61,6 +62,7 @@ func newGateFixture(t *testing.T, self string, cached, live *v1beta1.FlinkCluste
 	}
 	f.flink = fcfake.NewSimpleClientset(objs...)
 	kube := kubefake.NewClientset(leases...)
+	f.kube = kube
 	rest := fake.New()
 	f.r = testReconciler(t, f.indexers, kube, f.flink, rest, rest, f.recorder, func() time.Time { return gateNow })
 	f.r.Shard = self
@@ -73,9 +75,25 @@ func newGateFixture(t *testing.T, self string, cached, live *v1beta1.FlinkCluste
 
 func (f *gateFixture) admit(t *testing.T) verdict {
 	t.Helper()
-	v, err := f.r.admit(context.Background(), "ns", "fc", gateNow)
+	return f.admitAt(t, gateNow)
+}
+
+func (f *gateFixture) admitAt(t *testing.T, now time.Time) verdict {
+	t.Helper()
+	v, err := f.r.admit(context.Background(), "ns", "fc", now)
 	require.NoError(t, err)
 	return v
+}
+
+// renew stands for the holder renewing its Lease: a new version, whatever its clock says.
+func (f *gateFixture) renew(t *testing.T, name string) {
+	t.Helper()
+	l, err := f.kube.CoordinationV1().Leases("op").Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(t, err)
+	l.ResourceVersion += "1" // the fake API server keeps what it is given
+	l.Spec.RenewTime = &metav1.MicroTime{Time: l.Spec.RenewTime.Add(time.Second)}
+	_, err = f.kube.CoordinationV1().Leases("op").Update(context.Background(), l, metav1.UpdateOptions{})
+	require.NoError(t, err)
 }
 
 // patches are the merge patches written to FlinkClusters, decoded.
@@ -187,30 +205,37 @@ func TestGateUncached(t *testing.T) {
 func TestGateClaim(t *testing.T) {
 	claimed := gateCluster(map[string]string{shard.Label: "b", shard.OwnerLabel: "a"}, nil)
 	claimed.Status.State = v1beta1.ClusterStateRunning // shard a acted on it
-	for _, tc := range []struct {
-		name     string
-		leases   []runtime.Object
-		takeOver bool
-	}{
-		{name: "owner alive: wait for its hand-over", leases: []runtime.Object{lease("flink-operator-a", "op-a-1", 5*time.Second)}},
-		{name: "owner's Lease expired: take over", leases: []runtime.Object{lease("flink-operator-a", "op-a-1", 16*time.Second)}, takeOver: true},
-		{name: "owner's Lease released: take over", leases: []runtime.Object{lease("flink-operator-a", "", time.Second)}, takeOver: true},
-		{name: "owner never ran: take over", takeOver: true},
-		{name: "another shard's Lease says nothing about the owner", leases: []runtime.Object{lease("flink-operator-a", "op-a-1", time.Second),
-			lease("flink-operator-c", "", time.Hour)}},
+	wantTakeOver := []map[string]interface{}{{"resourceVersion": "7",
+		"labels": map[string]interface{}{shard.OwnerLabel: "b"}, "annotations": map[string]interface{}{shard.HandoverAnnotation: "a"}}}
+	// The holder's RenewTime is an hour off this clock: it is never compared with it.
+	skewed := -time.Hour
+
+	t.Run("owner renewing: wait for its hand-over, however long", func(t *testing.T) {
+		f := newGateFixture(t, "b", claimed, claimed, []runtime.Object{lease("flink-operator-a", "op-a-1", -skewed)})
+		for i := 0; i < 4; i++ {
+			v := f.admitAt(t, gateNow.Add(time.Duration(i)*ClaimRetry))
+			assert.Equal(t, verdict{requeueAfter: ClaimRetry}, v, "look %d", i)
+			f.renew(t, "flink-operator-a")
+		}
+		assert.Empty(t, f.patches(t))
+	})
+	t.Run("owner's Lease unchanged for a lease duration on this clock: take over", func(t *testing.T) {
+		f := newGateFixture(t, "b", claimed, claimed, []runtime.Object{lease("flink-operator-a", "op-a-1", time.Second)})
+		assert.Equal(t, verdict{requeueAfter: ClaimRetry}, f.admitAt(t, gateNow), "first sight")
+		assert.Equal(t, verdict{requeueAfter: ClaimRetry}, f.admitAt(t, gateNow.Add(14*time.Second)))
+		assert.Empty(t, f.patches(t))
+		assert.Equal(t, verdict{}, f.admitAt(t, gateNow.Add(15*time.Second)))
+		assert.Equal(t, wantTakeOver, f.patches(t))
+		assert.Contains(t, nextEvent(f.recorder), updater.ReasonShardTakenOver)
+	})
+	for name, leases := range map[string][]runtime.Object{
+		"owner's Lease released: take over at once": {lease("flink-operator-a", "", time.Second)},
+		"owner never ran: take over at once":        nil,
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newGateFixture(t, "b", claimed, claimed, tc.leases)
-			v := f.admit(t)
-			assert.False(t, v.act, "never acts in the sync that claims")
-			if !tc.takeOver {
-				assert.Equal(t, ClaimRetry, v.requeueAfter)
-				assert.Empty(t, f.patches(t))
-				return
-			}
-			assert.Equal(t, []map[string]interface{}{{"resourceVersion": "7",
-				"labels": map[string]interface{}{shard.OwnerLabel: "b"}, "annotations": map[string]interface{}{shard.HandoverAnnotation: "a"}}}, f.patches(t))
-			assert.Contains(t, nextEvent(f.recorder), updater.ReasonShardTakenOver)
+		t.Run(name, func(t *testing.T) {
+			f := newGateFixture(t, "b", claimed, claimed, leases)
+			assert.Equal(t, verdict{}, f.admit(t), "never acts in the sync that claims")
+			assert.Equal(t, wantTakeOver, f.patches(t))
 		})
 	}
 }
@@ -271,12 +296,14 @@ func TestGateAcceptsANewClusterWithoutReads(t *testing.T) {
 	assert.Equal(t, []map[string]interface{}{{"resourceVersion": "7", "annotations": map[string]interface{}{shard.HandoverAnnotation: nil}}}, f.patches(t))
 }
 
-// TestGateTakesANewClusterAtOnce: created with a shard's label, the cluster was never acted on
-// (the unsharded operator leaves labelled clusters alone), so the shard takes it with one write,
-// without reading a Lease and without a hand-over to close: its next sync acts.
+// TestGateTakesANewClusterAtOnce: created with a shard's label and no unsharded operator
+// running, the cluster was never acted on, so the shard takes it with one write and no hand-over
+// to close: its next sync acts. With an unsharded operator running, the shard leaves the cluster
+// to it: it may be in the middle of a first sync begun before the label came, and it hands the
+// cluster over at once itself.
 func TestGateTakesANewClusterAtOnce(t *testing.T) {
 	fresh := gateCluster(map[string]string{shard.Label: "b"}, nil)
-	f := newGateFixture(t, "b", fresh, fresh, []runtime.Object{lease("flink-operator", "op", time.Second)})
+	f := newGateFixture(t, "b", fresh, fresh, nil)
 	assert.Equal(t, verdict{}, f.admit(t))
 	assert.Equal(t, []map[string]interface{}{{"resourceVersion": "7", "labels": map[string]interface{}{shard.OwnerLabel: "b"}}}, f.patches(t))
 	assert.Contains(t, nextEvent(f.recorder), updater.ReasonShardTakenOver)
@@ -285,6 +312,10 @@ func TestGateTakesANewClusterAtOnce(t *testing.T) {
 	taken.Labels[shard.OwnerLabel] = "b"
 	f = newGateFixture(t, "b", taken, taken, nil)
 	assert.Equal(t, verdict{act: true}, f.admit(t), "the next sync acts")
+
+	f = newGateFixture(t, "b", fresh, fresh, []runtime.Object{lease("flink-operator", "op", time.Second)})
+	assert.Equal(t, verdict{requeueAfter: ClaimRetry}, f.admit(t))
+	assert.Empty(t, f.patches(t), "the running unsharded operator hands it over")
 }
 
 // TestGateHandsANewClusterOverWithoutAHandOverToClose: the unsharded operator, the owner of a

@@ -83,8 +83,10 @@ type Observer struct {
 	// TLS each cluster's current sync observed with, for its writes (RESTContext).
 	restTLS *restTLSSecrets
 	syncTLS clusterTLS
-	// shards reads what the shard gate needs beyond the caches (nil: nothing).
-	shards *ShardSources
+	// shards reads what the shard gate needs beyond the caches (nil: nothing); sightings times
+	// the other shards' Leases on this process's clock.
+	shards    *ShardSources
+	sightings leaseSightings
 }
 
 // New returns an observer over the listers and the JobManagers reached through flink at urls,

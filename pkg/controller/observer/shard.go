@@ -3,17 +3,20 @@ package observer
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
@@ -63,28 +66,60 @@ func (o *Observer) LiveCluster(ctx context.Context, namespace, name string) (*v1
 // ReadsLeases reports whether this process can tell whether another shard is alive.
 func (o *Observer) ReadsLeases() bool { return o.shards != nil && o.shards.Leases != nil }
 
-// ShardLease is the leader-election Lease of shard s and its name; nil when it does not exist.
-func (o *Observer) ShardLease(ctx context.Context, s string) (*coordinationv1.Lease, string, error) {
+// ShardGone reports whether no process acts as shard s any more, by its leader-election Lease
+// (shard.Gone, on this process's clock): the Lease is missing, unheld, or unchanged for a whole
+// lease duration since this process first saw it. It also returns the Lease's name.
+func (o *Observer) ShardGone(ctx context.Context, s string, now time.Time) (bool, string, error) {
 	name := shard.LeaseName(o.shards.LeaseBase, s)
 	lease, err := o.shards.Leases.Leases(o.shards.LeaseNamespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, name, nil
+		o.sightings.forget(name)
+		return true, name, nil
 	}
 	if err != nil {
-		return nil, name, fmt.Errorf("reading Lease %s/%s of shard %s: %w", o.shards.LeaseNamespace, name, shard.Name(s), err)
+		return false, name, fmt.Errorf("reading Lease %s/%s of shard %s: %w", o.shards.LeaseNamespace, name, shard.Name(s), err)
 	}
-	return lease, name, nil
+	gone, seen := shard.Gone(lease, o.sightings.get(name), now)
+	o.sightings.set(name, seen)
+	return gone, name, nil
+}
+
+// leaseSightings remembers when this process first saw each Lease in its current version.
+type leaseSightings struct {
+	mu   sync.Mutex
+	seen map[string]shard.Sighting
+}
+
+func (l *leaseSightings) get(name string) shard.Sighting {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[name]
+}
+
+func (l *leaseSightings) set(name string, s shard.Sighting) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]shard.Sighting{}
+	}
+	l.seen[name] = s
+}
+
+func (l *leaseSightings) forget(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.seen, name)
 }
 
 // ClusterChildren reads fc's children from the API server by the names the operator gives them
 // (shard.ChildNames): a sharded cache cannot see a child still labelled for another shard.
 // Objects under those names that fc does not control are left out.
 func (o *Observer) ClusterChildren(ctx context.Context, fc *v1beta1.FlinkCluster) ([]shard.Child, error) {
-	names := shard.ChildNames(fc.Name)
+	childNames := shard.ChildNames(fc.Name)
 	var out []shard.Child
 	for gvr := range o.shards.Caches {
 		client := o.shards.Children.Resource(gvr).Namespace(fc.Namespace)
-		for _, name := range names[gvr.Resource] {
+		for _, name := range childNames[gvr.Resource] {
 			obj, err := client.Get(ctx, name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				continue
@@ -92,7 +127,9 @@ func (o *Observer) ClusterChildren(ctx context.Context, fc *v1beta1.FlinkCluster
 			if err != nil {
 				return nil, fmt.Errorf("reading %s %s: %w", gvr.Resource, name, err)
 			}
-			if metav1.IsControlledBy(obj, fc) {
+			// Without the managed-by label the caches never hold it: the sync reports it (a
+			// name conflict) instead of the hand-over waiting for it for ever.
+			if metav1.IsControlledBy(obj, fc) && names.ManagedSelector().Matches(labels.Set(obj.GetLabels())) {
 				out = append(out, shard.Child{Resource: gvr, Object: obj})
 			}
 		}

@@ -42,7 +42,9 @@ func TestDecide(t *testing.T) {
 }
 
 // TestAtMostOneShardActs checks, over every combination of labels and owners of three shards and
-// the unsharded operator, that at most one of them acts and that only the owner writes an owner.
+// the unsharded operator, that on one view of a cluster at most one of them acts, accepts or
+// hands over, and only its owner. (Stale views are made safe by the resourceVersion every owner
+// write carries, tested in the gate's tests.)
 func TestAtMostOneShardActs(t *testing.T) {
 	shards := []string{"", "a", "b", "c"}
 	for _, want := range shards {
@@ -76,17 +78,33 @@ func TestAtMostOneShardActs(t *testing.T) {
 	}
 }
 
-func TestExpired(t *testing.T) {
+func TestGone(t *testing.T) {
 	now := time.Date(2026, 12, 4, 7, 0, 0, 0, time.UTC)
-	lease := func(holder string, renewed time.Duration) *coordinationv1.Lease {
-		return &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: ptr.To[int32](15),
-			RenewTime: &metav1.MicroTime{Time: now.Add(-renewed)}}}
+	lease := func(holder, version string, renewedAt time.Time) *coordinationv1.Lease {
+		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{ResourceVersion: version},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: ptr.To[int32](15),
+				RenewTime: &metav1.MicroTime{Time: renewedAt}}}
 	}
-	assert.False(t, Expired(lease("op-1", 5*time.Second), now), "renewed within its duration")
-	assert.True(t, Expired(lease("op-1", 15*time.Second), now), "not renewed for its whole duration")
-	assert.True(t, Expired(lease("op-1", time.Minute), now))
-	assert.True(t, Expired(lease("", time.Second), now), "released on shutdown")
-	assert.True(t, Expired(&coordinationv1.Lease{}, now), "never held")
+	// The holder's clock is an hour behind: its RenewTime says nothing here.
+	skewed := now.Add(-time.Hour)
+
+	gone, seen := Gone(lease("op-1", "10", skewed), Sighting{}, now)
+	assert.False(t, gone, "first sight: a lease duration must pass on this clock first")
+	assert.Equal(t, Sighting{Version: "10", Since: now}, seen)
+
+	gone, seen = Gone(lease("op-1", "11", skewed), seen, now.Add(10*time.Second))
+	assert.False(t, gone, "renewed since (a new version), whatever its RenewTime says")
+	assert.Equal(t, now.Add(10*time.Second), seen.Since)
+
+	gone, _ = Gone(lease("op-1", "11", skewed), seen, now.Add(24*time.Second))
+	assert.False(t, gone, "unchanged for 14 s of a 15 s lease")
+	gone, _ = Gone(lease("op-1", "11", skewed), seen, now.Add(25*time.Second))
+	assert.True(t, gone, "unchanged for a whole lease duration")
+
+	gone, _ = Gone(lease("", "12", now), seen, now)
+	assert.True(t, gone, "released on shutdown")
+	gone, _ = Gone(&coordinationv1.Lease{}, Sighting{}, now)
+	assert.True(t, gone, "never held")
 }
 
 func TestLeaseName(t *testing.T) {

@@ -110,6 +110,8 @@ func (u *Updater) createSubmitter(ctx context.Context, obs *snapshot.Snapshot, a
 	}
 	job := labelForShard(desired.Submitter(obs.Cluster, desired.SubmitterInput{JobID: a.JobID, FromSavepoint: a.FromSavepoint, JarFetcherImage: obs.JarFetcherImage}), obs.Cluster)
 	metrics.APIWrite("Job", "create")
+	// An existing Job is not relabelled for this shard here: status names every submitter before
+	// it is created (write-ahead), so a shard that takes a cluster over relabels it first.
 	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}

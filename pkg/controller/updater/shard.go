@@ -47,8 +47,8 @@ func (u *Updater) Unattended(fc *v1beta1.FlinkCluster, to, lease string) {
 		lease, shard.Name(to), to, shard.Label)
 }
 
-// TakeOver writes self as fc's owner in place of owner, whose Lease expired (lease names it), or
-// which never acted on fc (lease "").
+// TakeOver writes self as fc's owner in place of owner, whose process is gone (lease names its
+// Lease), or which never acted on fc (lease "").
 func (u *Updater) TakeOver(ctx context.Context, fc *v1beta1.FlinkCluster, self, owner, lease string) error {
 	if err := u.setShardOwner(ctx, fc, owner, self); err != nil {
 		return fmt.Errorf("taking over from shard %s: %w", shard.Name(owner), err)
@@ -57,7 +57,7 @@ func (u *Updater) TakeOver(ctx context.Context, fc *v1beta1.FlinkCluster, self, 
 		u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonShardTakenOver, "Shard %s acts on the cluster", shard.Name(self))
 		return nil
 	}
-	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonShardTakenOver, "Shard %s took the cluster over from shard %s, whose Lease %s expired",
+	u.recorder.Eventf(fc, corev1.EventTypeNormal, ReasonShardTakenOver, "Shard %s took the cluster over from shard %s: no process holds its Lease %s",
 		shard.Name(self), shard.Name(owner), lease)
 	return nil
 }

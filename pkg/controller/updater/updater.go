@@ -242,9 +242,9 @@ func alreadyExists[T metav1.Object](ctx context.Context, a applier, c typedClien
 			"%s %s belongs to this FlinkCluster but lost its label %s=%s, so the operator cannot see it; restore the label or delete the object",
 			kind, name, names.LabelManagedBy, names.ManagedBy)
 	case !labelledForShard(live, a.fc):
-		// Created by a previous owner that stopped before it wrote status, so its new shard
-		// did not take it over (shard.Children.TakeOver): this shard's informers select by the
-		// label and would never deliver it.
+		// Created by a previous owner that stopped before it wrote status, so the hand-over
+		// did not relabel it (shard.HasChildren): this shard's informers select by the label
+		// and would never deliver it.
 		if _, err := c.Update(ctx, labelForShard(live, a.fc), metav1.UpdateOptions{}); err != nil {
 			return err
 		}
