@@ -37,16 +37,7 @@ func TestURLTemplatesAreChecked(t *testing.T) {
 		{[]string{"--dashboard-url-template=http://{{.Name"}, "--dashboard-url-template: "},
 		{[]string{"--jobmanager-url-template=http://{{.Nope}}"}, "--jobmanager-url-template: "},
 	} {
-		o := defaultOptions()
-		fs := flag.NewFlagSet("test", flag.ContinueOnError)
-		o.bind(fs)
-		require.NoError(t, fs.Parse(tt.args))
-		err := o.validate()
-		if tt.err == "" {
-			assert.NoError(t, err, tt.args)
-		} else {
-			assert.ErrorContains(t, err, tt.err, tt.args)
-		}
+		checkValidation(t, tt.args, tt.err)
 	}
 }
 
@@ -61,15 +52,22 @@ func TestShardIsALabelValueAndNeedsALease(t *testing.T) {
 		{[]string{"--shard=team-a"}, "--shard requires --leader-elect"},
 		{[]string{"--shard=team a", "--leader-elect", "--leader-election-namespace=op"}, `--shard "team a" is not a label value`},
 	} {
-		o := defaultOptions()
-		fs := flag.NewFlagSet("test", flag.ContinueOnError)
-		o.bind(fs)
-		require.NoError(t, fs.Parse(tt.args))
-		err := o.validate()
-		if tt.err == "" {
-			assert.NoError(t, err, tt.args)
-		} else {
-			assert.ErrorContains(t, err, tt.err, tt.args)
-		}
+		checkValidation(t, tt.args, tt.err)
+	}
+}
+
+// checkValidation parses args and validates them: no error when wantErr is empty, else one
+// containing it.
+func checkValidation(t *testing.T, args []string, wantErr string) {
+	t.Helper()
+	o := defaultOptions()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	o.bind(fs)
+	require.NoError(t, fs.Parse(args))
+	err := o.validate()
+	if wantErr == "" {
+		assert.NoError(t, err, args)
+	} else {
+		assert.ErrorContains(t, err, wantErr, args)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
@@ -147,33 +148,26 @@ type labelledObject struct {
 	labels map[string]string
 }
 
-// children are a cluster's ConfigMap, Service, Deployments and Jobs, by its cluster label.
+// children are a cluster's ConfigMaps, Services, Deployments and Jobs, by its cluster label.
 func children(t *testing.T, ns, name string) []labelledObject {
 	t.Helper()
-	ctx := context.Background()
 	opts := metav1.ListOptions{LabelSelector: "flinkoperator.k8s.io/cluster=" + name}
 	var out []labelledObject
-	cms, err := env.kube.CoreV1().ConfigMaps(ns).List(ctx, opts)
-	require.NoError(t, err)
-	for _, o := range cms.Items {
-		out = append(out, labelledObject{"configmap/" + o.Name, o.Labels})
+	deployments := 0
+	for _, gvr := range []schema.GroupVersionResource{
+		{Version: "v1", Resource: "configmaps"}, {Version: "v1", Resource: "services"},
+		{Group: "apps", Version: "v1", Resource: "deployments"}, {Group: "batch", Version: "v1", Resource: "jobs"},
+	} {
+		list, err := env.dynamic.Resource(gvr).Namespace(ns).List(context.Background(), opts)
+		require.NoError(t, err)
+		for _, o := range list.Items {
+			out = append(out, labelledObject{gvr.Resource + "/" + o.GetName(), o.GetLabels()})
+			if gvr.Resource == "deployments" {
+				deployments++
+			}
+		}
 	}
-	svcs, err := env.kube.CoreV1().Services(ns).List(ctx, opts)
-	require.NoError(t, err)
-	for _, o := range svcs.Items {
-		out = append(out, labelledObject{"service/" + o.Name, o.Labels})
-	}
-	deps, err := env.kube.AppsV1().Deployments(ns).List(ctx, opts)
-	require.NoError(t, err)
-	for _, o := range deps.Items {
-		out = append(out, labelledObject{"deployment/" + o.Name, o.Labels})
-	}
-	jobs, err := env.kube.BatchV1().Jobs(ns).List(ctx, opts)
-	require.NoError(t, err)
-	for _, o := range jobs.Items {
-		out = append(out, labelledObject{"job/" + o.Name, o.Labels})
-	}
-	require.Len(t, deps.Items, 2, "the cluster has its Deployments")
+	require.Equal(t, 2, deployments, "the cluster has its Deployments")
 	return out
 }
 

@@ -2,12 +2,10 @@ package updater
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -101,22 +99,15 @@ func (u *Updater) setShardOwner(ctx context.Context, fc *v1beta1.FlinkCluster, f
 	return u.patchShardMeta(ctx, fc, map[string]interface{}{shard.OwnerLabel: owner}, annotations)
 }
 
-// patchShardMeta is a merge patch of fc's labels and annotations that carries the
-// resourceVersion the shard decided on: a concurrent change (another shard's write, a new
-// label) conflicts, and the sync decides again on the new object.
+// patchShardMeta sets fc's labels and annotations given (patchMeta), against the resourceVersion
+// the shard decided on: another shard's write or a new label makes it conflict.
 func (u *Updater) patchShardMeta(ctx context.Context, fc *v1beta1.FlinkCluster, labels, annotations map[string]interface{}) error {
-	meta := map[string]interface{}{"resourceVersion": fc.ResourceVersion}
+	fields := map[string]interface{}{}
 	if labels != nil {
-		meta["labels"] = labels
+		fields["labels"] = labels
 	}
 	if annotations != nil {
-		meta["annotations"] = annotations
+		fields["annotations"] = annotations
 	}
-	data, err := json.Marshal(map[string]interface{}{"metadata": meta})
-	if err != nil {
-		return err
-	}
-	metrics.APIWrite("FlinkCluster", "patch")
-	_, err = u.flink.FlinkoperatorV1beta1().FlinkClusters(fc.Namespace).Patch(ctx, fc.Name, types.MergePatchType, data, metav1.PatchOptions{})
-	return err
+	return u.patchMeta(ctx, fc, fields)
 }

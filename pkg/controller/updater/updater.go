@@ -407,13 +407,21 @@ func (u *Updater) RemoveFinalizer(ctx context.Context, fc *v1beta1.FlinkCluster,
 	return nil
 }
 
-// patchFinalizers sets metadata.finalizers, and nothing else, with a merge patch that carries the
-// resourceVersion the sync observed, so a concurrent change of the list conflicts instead of being
-// overwritten. Writing back the whole object instead could drop spec fields that this operator's
-// types do not know (a newer CRD's).
+// patchFinalizers sets metadata.finalizers, and nothing else (patchMeta). Writing back the whole
+// object instead could drop spec fields that this operator's types do not know (a newer CRD's).
 func (u *Updater) patchFinalizers(ctx context.Context, fc *v1beta1.FlinkCluster, finalizers []string) error {
-	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
-		"finalizers": finalizers, "resourceVersion": fc.ResourceVersion}})
+	return u.patchMeta(ctx, fc, map[string]interface{}{"finalizers": finalizers})
+}
+
+// patchMeta sets the given metadata fields of fc with a merge patch that carries the
+// resourceVersion the sync observed, so a concurrent change conflicts instead of being
+// overwritten, and the sync decides again on the new object.
+func (u *Updater) patchMeta(ctx context.Context, fc *v1beta1.FlinkCluster, fields map[string]interface{}) error {
+	meta := map[string]interface{}{"resourceVersion": fc.ResourceVersion}
+	for k, v := range fields {
+		meta[k] = v
+	}
+	patch, err := json.Marshal(map[string]interface{}{"metadata": meta})
 	if err != nil {
 		return err
 	}
