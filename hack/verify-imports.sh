@@ -42,5 +42,14 @@ if [ -n "$importers" ]; then
   echo "verify-imports: only cmd/ and tests may import ${mod}/pkg/controller; found:"; echo "$importers" | sed 's/^/  /'; fail=1
 fi
 
+# The operator links only the API groups it calls (pkg/controller/clients): client-go's clientset,
+# informer factory, discovery client and leader election each bring every API group Kubernetes has,
+# as do the top-level generated clientsets (through discovery).
+binary_forbidden="^(k8s.io/client-go/(kubernetes|informers|discovery|tools/leaderelection)|${mod}/pkg/generated/(informers|clientset/versioned$|kube/clientset$))(/|$)"
+bad=$(go list -deps ./cmd/flink-operator | grep -E "${binary_forbidden}" || true)
+if [ -n "$bad" ]; then
+  echo "verify-imports: the operator binary must not link (it would carry every API group):"; echo "$bad" | sed 's/^/  /'; fail=1
+fi
+
 [ "$fail" -eq 0 ] && echo "import rules hold"
 exit "$fail"

@@ -17,14 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
 func main() {
@@ -58,13 +57,9 @@ func run(ctx context.Context, opts options) error {
 	if err != nil {
 		return err
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, flink, err := clients.New(cfg)
 	if err != nil {
-		return fmt.Errorf("creating Kubernetes client: %w", err)
-	}
-	flink, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("creating FlinkCluster client: %w", err)
+		return fmt.Errorf("creating the API clients: %w", err)
 	}
 
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -74,7 +69,7 @@ func run(ctx context.Context, opts options) error {
 
 	informers := controller.NewInformers(kube, flink, opts.namespace, opts.shard)
 	heartbeat := controller.NewHeartbeat(time.Now)
-	syncer, stopEvents, err := newSyncer(ctx, opts, clients{kube: kube, flink: flink, dynamic: dyn}, informers)
+	syncer, stopEvents, err := newSyncer(ctx, opts, apiClients{kube: kube, flink: flink, dynamic: dyn}, informers)
 	if err != nil {
 		return err
 	}
@@ -112,7 +107,7 @@ func run(ctx context.Context, opts options) error {
 // retried, with a backoff up to a minute, until it succeeds: nothing else would bring these
 // clusters to this process, and their new shard waits while this process holds its Lease. It
 // runs beside the workers.
-func enqueueStrays(ctx context.Context, opts options, flink versioned.Interface, enqueue func(key string)) {
+func enqueueStrays(ctx context.Context, opts options, flink clients.Flink, enqueue func(key string)) {
 	if opts.shard == "" {
 		return // the unsharded cache holds every cluster
 	}
@@ -138,10 +133,10 @@ func enqueueStrays(ctx context.Context, opts options, flink versioned.Interface,
 	}()
 }
 
-// clients are the API clients of the process.
-type clients struct {
-	kube    kubernetes.Interface
-	flink   versioned.Interface
+// apiClients are the API clients of the process.
+type apiClients struct {
+	kube    clients.Kube
+	flink   clients.Flink
 	dynamic dynamic.Interface
 }
 

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
@@ -21,7 +21,7 @@ import (
 
 // newSyncer wires the reconcile pipeline; events go to the API server as the flink-operator
 // component. The returned stop function flushes and stops the event broadcaster.
-func newSyncer(ctx context.Context, opts options, c clients, informers *controller.Informers) (controller.Syncer, func(), error) {
+func newSyncer(ctx context.Context, opts options, c apiClients, informers *controller.Informers) (controller.Syncer, func(), error) {
 	kube := c.kube
 	urls, err := names.NewJobManagerURLs(opts.jobManagerURLTemplate)
 	if err != nil {
@@ -44,7 +44,7 @@ func newSyncer(ctx context.Context, opts options, c clients, informers *controll
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx),
 		record.WithCorrelatorOptions(record.CorrelatorOptions{BurstSize: 50, QPS: 1.0 / 30}))
 	broadcaster.StartStructuredLogging(klog.Level(4))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(clients.EventSink{Events: kube.CoreV1()})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "flink-operator"})
 	var shards observer.ShardSources
 	if opts.leaderElect {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	kubefake "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -114,7 +114,7 @@ func newBenchFixture(tb testing.TB, kind string) *benchFixture {
 			tb.Fatal(err)
 		}
 	}
-	f.kube, f.flink = kubefake.NewClientset(), fcfake.NewSimpleClientset(clusters...)
+	f.kube, f.flink = kubefake.NewSimpleClientset(), fcfake.NewSimpleClientset(clusters...)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	f.rest = flinkfake.New()
 	// A FakeRecorder without a channel drops events (one with a full channel would block).

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
+	kubefake "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -22,7 +22,7 @@ import (
 
 func newTestController(t *testing.T, syncer Syncer) (*Controller, *Informers) {
 	t.Helper()
-	inf := NewInformers(kubefake.NewClientset(), fcfake.NewSimpleClientset(), "", "")
+	inf := NewInformers(kubefake.NewSimpleClientset(), fcfake.NewSimpleClientset(), "", "")
 	c, err := New(inf, syncer, NewHeartbeat(time.Now))
 	require.NoError(t, err)
 	return c, inf
@@ -213,7 +213,7 @@ func TestRunFinishesInFlightSyncs(t *testing.T) {
 
 func TestEventsEnqueueThroughInformers(t *testing.T) {
 	s := &recordingSyncer{}
-	kube := kubefake.NewClientset()
+	kube := kubefake.NewSimpleClientset()
 	flink := fcfake.NewSimpleClientset()
 	inf := NewInformers(kube, flink, "", "")
 	c, err := New(inf, s, NewHeartbeat(time.Now))
@@ -238,6 +238,20 @@ func TestStripManagedFields(t *testing.T) {
 	out, err := stripManagedFields(cm)
 	require.NoError(t, err)
 	assert.Nil(t, out.(*corev1.ConfigMap).ManagedFields)
+}
+
+// TestSlimFlinkCluster: the cached FlinkCluster loses only managedFields and kubectl's copy of
+// the manifest; the operator's own annotations stay.
+func TestSlimFlinkCluster(t *testing.T) {
+	fc := flinkCluster("a", 1)
+	fc.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	fc.Annotations = map[string]string{lastAppliedAnnotation: `{"spec":{}}`, "flinkoperator.k8s.io/skip-final-savepoint": "true"}
+	out, err := SlimFlinkCluster(fc.DeepCopy())
+	require.NoError(t, err)
+	slim := out.(*v1beta1.FlinkCluster)
+	assert.Nil(t, slim.ManagedFields)
+	assert.Equal(t, map[string]string{"flinkoperator.k8s.io/skip-final-savepoint": "true"}, slim.Annotations)
+	assert.Equal(t, fc.Spec, slim.Spec)
 }
 
 func TestHeartbeat(t *testing.T) {

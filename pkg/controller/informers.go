@@ -4,19 +4,21 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	kubeinformers "k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/watch"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -26,22 +28,21 @@ import (
 	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
-	fcinformers "github.com/flink-operator/flink-operator/pkg/generated/informers/externalversions"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
 )
 
 // Informers are the shared informers the operator watches: FlinkClusters and every kind of child
 // object. Child informers see only objects carrying the operator's managed-by label.
 type Informers struct {
-	kube  kubeinformers.SharedInformerFactory
-	flink fcinformers.SharedInformerFactory
-	// slices watches only hand-made EndpointSlices (observer.ForeignEndpointsSelector).
-	slices kubeinformers.SharedInformerFactory
+	all []cache.SharedIndexInformer
+	// running counts the informers' goroutines, for Shutdown.
+	running sync.WaitGroup
 
 	FlinkClusters cache.SharedIndexInformer
 	Deployments   cache.SharedIndexInformer
@@ -64,40 +65,58 @@ type Informers struct {
 // NewInformers builds the informers for one namespace, or for all namespaces when namespace is
 // metav1.NamespaceAll, and for one shard (shard.Selector; "" watches every FlinkCluster). No
 // periodic resync: the operator requeues what needs polling itself, so an idle cluster costs no
-// work.
-func NewInformers(kube kubernetes.Interface, flink versioned.Interface, namespace, shardName string) *Informers {
-	selector := names.ManagedSelector().String()
-	flinkOptions := []fcinformers.SharedInformerOption{fcinformers.WithNamespace(namespace), fcinformers.WithTransform(stripManagedFields)}
+// work. They are built from the typed clients directly rather than by client-go's informer
+// factory, which links the informers of every API group (package clients says why that matters).
+func NewInformers(kube clients.Kube, flink clients.Flink, namespace, shardName string) *Informers {
+	children := names.ManagedSelector().String()
+	clusters := ""
 	if s := shard.Selector(shardName); s != nil {
-		selector += "," + s.String()
-		flinkOptions = append(flinkOptions, fcinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = s.String() }))
+		children += "," + s.String()
+		clusters = s.String()
 	}
-	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
-		kubeinformers.WithNamespace(namespace),
-		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
-		kubeinformers.WithTransform(SlimChild))
-	flinkFactory := fcinformers.NewSharedInformerFactoryWithOptions(flink, 0, flinkOptions...)
-
-	slicesFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
-		kubeinformers.WithNamespace(namespace),
-		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = observer.ForeignEndpointsSelector }),
-		kubeinformers.WithTransform(stripManagedFields))
-
-	return &Informers{
-		kube:                 kubeFactory,
-		slices:               slicesFactory,
-		EndpointSlices:       slicesFactory.Discovery().V1().EndpointSlices().Informer(),
-		flink:                flinkFactory,
-		FlinkClusters:        flinkFactory.Flinkoperator().V1beta1().FlinkClusters().Informer(),
-		Deployments:          kubeFactory.Apps().V1().Deployments().Informer(),
-		Services:             kubeFactory.Core().V1().Services().Informer(),
-		Ingresses:            kubeFactory.Networking().V1().Ingresses().Informer(),
-		ConfigMaps:           kubeFactory.Core().V1().ConfigMaps().Informer(),
-		Jobs:                 kubeFactory.Batch().V1().Jobs().Informer(),
-		NetworkPolicies:      kubeFactory.Networking().V1().NetworkPolicies().Informer(),
-		PodDisruptionBudgets: kubeFactory.Policy().V1().PodDisruptionBudgets().Informer(),
-		Autoscalers:          kubeFactory.Autoscaling().V2().HorizontalPodAutoscalers().Informer(),
+	core, networking := kube.CoreV1(), kube.NetworkingV1()
+	i := &Informers{
+		FlinkClusters:        newInformer(flink, flink.FlinkoperatorV1beta1().FlinkClusters(namespace), &v1beta1.FlinkCluster{}, clusters, SlimFlinkCluster),
+		Deployments:          newInformer(kube, kube.AppsV1().Deployments(namespace), &appsv1.Deployment{}, children, SlimChild),
+		Services:             newInformer(kube, core.Services(namespace), &corev1.Service{}, children, SlimChild),
+		Ingresses:            newInformer(kube, networking.Ingresses(namespace), &networkingv1.Ingress{}, children, SlimChild),
+		ConfigMaps:           newInformer(kube, core.ConfigMaps(namespace), &corev1.ConfigMap{}, children, SlimChild),
+		Jobs:                 newInformer(kube, kube.BatchV1().Jobs(namespace), &batchv1.Job{}, children, SlimChild),
+		NetworkPolicies:      newInformer(kube, networking.NetworkPolicies(namespace), &networkingv1.NetworkPolicy{}, children, SlimChild),
+		PodDisruptionBudgets: newInformer(kube, kube.PolicyV1().PodDisruptionBudgets(namespace), &policyv1.PodDisruptionBudget{}, children, SlimChild),
+		Autoscalers:          newInformer(kube, kube.AutoscalingV2().HorizontalPodAutoscalers(namespace), &autoscalingv2.HorizontalPodAutoscaler{}, children, SlimChild),
+		EndpointSlices:       newInformer(kube, kube.DiscoveryV1().EndpointSlices(namespace), &discoveryv1.EndpointSlice{}, observer.ForeignEndpointsSelector, stripManagedFields),
 	}
+	i.all = append([]cache.SharedIndexInformer{i.FlinkClusters, i.EndpointSlices}, append(i.children(), i.quietChildren()...)...)
+	return i
+}
+
+// listWatcher is what a typed client of one resource offers an informer.
+type listWatcher[L runtime.Object] interface {
+	List(ctx context.Context, opts metav1.ListOptions) (L, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+}
+
+// newInformer builds an informer over resource, restricted to selector, with a namespace index
+// for the listers. client is the clientset resource came from: a fake one tells the reflector it
+// cannot stream the initial list.
+func newInformer[L runtime.Object](client any, resource listWatcher[L], example runtime.Object, selector string, transform cache.TransformFunc) cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = selector
+			return resource.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = selector
+			return resource.Watch(ctx, opts)
+		},
+	}
+	informer := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), example,
+		cache.SharedIndexInformerOptions{Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}})
+	if err := informer.SetTransform(transform); err != nil {
+		panic(err) // only possible once the informer has started
+	}
+	return informer
 }
 
 // Listers returns listers over the informers' caches.
@@ -156,18 +175,18 @@ func SpecOrMetadataChanged(old, cur metav1.Object) bool {
 
 // Start starts every informer; they stop when ctx is done.
 func (i *Informers) Start(ctx context.Context) {
-	i.kube.StartWithContext(ctx)
-	i.flink.StartWithContext(ctx)
-	i.slices.StartWithContext(ctx)
+	for _, informer := range i.all {
+		i.running.Go(func() { informer.RunWithContext(ctx) })
+	}
 }
 
 // WaitForSync blocks until every cache has synced, or fails when ctx ends or timeout passes.
 func (i *Informers) WaitForSync(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	synced := []cache.InformerSynced{i.FlinkClusters.HasSynced, i.EndpointSlices.HasSynced}
-	for _, inf := range append(i.children(), i.quietChildren()...) {
-		synced = append(synced, inf.HasSynced)
+	var synced []cache.InformerSynced
+	for _, informer := range i.all {
+		synced = append(synced, informer.HasSynced)
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("informer caches did not sync within %s: check the API server and the operator's RBAC", timeout)
@@ -177,13 +196,35 @@ func (i *Informers) WaitForSync(ctx context.Context, timeout time.Duration) erro
 
 // Shutdown waits for the informers' goroutines to end after their context was cancelled.
 func (i *Informers) Shutdown() {
-	i.kube.Shutdown()
-	i.flink.Shutdown()
+	i.running.Wait()
+}
+
+// lastAppliedAnnotation is where `kubectl apply` keeps the whole manifest it applied, a second
+// copy of the spec as JSON.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// SlimFlinkCluster is the cache transform of FlinkClusters: it drops managedFields and the copy of
+// the manifest `kubectl apply` keeps in an annotation, which together are often as large as the
+// rest of the object, and which the sync never reads. Nothing is written back from the cached
+// copy that could lose them: status goes to the status subresource, which ignores metadata, and
+// metadata changes are merge patches.
+func SlimFlinkCluster(obj interface{}) (interface{}, error) {
+	if fc, ok := obj.(*v1beta1.FlinkCluster); ok {
+		if _, found := fc.Annotations[lastAppliedAnnotation]; found {
+			annotations := make(map[string]string, len(fc.Annotations)-1)
+			for k, v := range fc.Annotations {
+				if k != lastAppliedAnnotation {
+					annotations[k] = v
+				}
+			}
+			fc.Annotations = annotations
+		}
+	}
+	return stripManagedFields(obj)
 }
 
 // stripManagedFields drops managedFields before objects enter the caches: the operator never
-// reads them and they are often the largest part of an object. FlinkClusters keep everything
-// else: the operator writes them back whole (finalizers), so nothing else may be lost.
+// reads them and they are often the largest part of an object.
 func stripManagedFields(obj interface{}) (interface{}, error) {
 	if accessor, err := meta.Accessor(obj); err == nil {
 		accessor.SetManagedFields(nil)

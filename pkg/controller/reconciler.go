@@ -6,12 +6,12 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 	"github.com/flink-operator/flink-operator/pkg/controller/decide"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
@@ -19,7 +19,6 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
 // The final-savepoint finalizer and the annotations that steer a job cluster (see decide).
@@ -193,8 +192,8 @@ func countEndedDisposals(fc *v1beta1.FlinkCluster, st v1beta1.FlinkClusterStatus
 // Config is what a Reconciler is built from.
 type Config struct {
 	Listers observer.Listers
-	Kube    kubernetes.Interface
-	Flink   versioned.Interface
+	Kube    clients.Kube
+	Flink   clients.Flink
 	// FlinkReader reads the JobManagers' REST APIs; FlinkWriter acts on them.
 	FlinkReader observer.FlinkReader
 	FlinkWriter updater.FlinkWriter

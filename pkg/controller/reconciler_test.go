@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	kubefake "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -46,7 +46,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, fc *v1beta1.FlinkCluster) *fixture {
-	f := &fixture{t: t, kube: kubefake.NewClientset(), flink: fcfake.NewSimpleClientset(fc),
+	f := &fixture{t: t, kube: kubefake.NewSimpleClientset(), flink: fcfake.NewSimpleClientset(fc),
 		recorder: record.NewFakeRecorder(100), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	f.indexers = newIndexers()
 	require.NoError(t, f.indexers["fc"].Add(fc))

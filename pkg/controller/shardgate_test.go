@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	kubefake "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
@@ -61,7 +61,7 @@ func newGateFixture(t *testing.T, self string, cached, live *v1beta1.FlinkCluste
 		objs = append(objs, live)
 	}
 	f.flink = fcfake.NewSimpleClientset(objs...)
-	kube := kubefake.NewClientset(leases...)
+	kube := kubefake.NewSimpleClientset(leases...)
 	f.kube = kube
 	rest := fake.New()
 	f.r = testReconciler(t, f.indexers, kube, f.flink, rest, rest, f.recorder, func() time.Time { return gateNow })

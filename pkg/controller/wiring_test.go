@@ -19,8 +19,8 @@ import (
 	"github.com/flink-operator/flink-operator/pkg/controller/observer"
 	"github.com/flink-operator/flink-operator/pkg/controller/updater"
 	fcfake "github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned/fake"
+	kubefake "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	fclisters "github.com/flink-operator/flink-operator/pkg/generated/listers/flinkoperator/v1beta1"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 )
 
 // The sync tests' and the benchmark's one way to wire a Reconciler: indexers standing in for the

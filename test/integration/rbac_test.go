@@ -11,11 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/flink-operator/flink-operator/pkg/controller"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 )
 
 const operatorServiceAccount = "system:serviceaccount:flink-operator-system:flink-operator"
@@ -31,8 +30,9 @@ func operatorConfig() *rest.Config {
 // TestOperatorInformersSyncUnderDeployRBAC starts the operator's own informers as the operator's
 // ServiceAccount: a missing list or watch verb in deploy/rbac makes the caches never sync.
 func TestOperatorInformersSyncUnderDeployRBAC(t *testing.T) {
-	cfg := operatorConfig()
-	informers := controller.NewInformers(kubernetes.NewForConfigOrDie(cfg), versioned.NewForConfigOrDie(cfg), "", "")
+	kube, flink, err := clients.New(operatorConfig())
+	require.NoError(t, err)
+	informers := controller.NewInformers(kube, flink, "", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); informers.Shutdown() }()
 	informers.Start(ctx)

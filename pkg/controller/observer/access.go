@@ -6,9 +6,9 @@ import (
 	"sync"
 	"time"
 
+	authorizationclient "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/typed/authorization/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	authorizationclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
@@ -28,7 +28,7 @@ type reviewer struct {
 }
 
 func (r *reviewer) client() *fake.Clientset {
-	kube := fake.NewClientset()
+	kube := fake.NewSimpleClientset()
 	kube.PrependReactor("create", "localsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		r.asked++
 		review := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.LocalSubjectAccessReview)

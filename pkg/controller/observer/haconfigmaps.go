@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"sort"
 
+	corev1client "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/typed/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"

@@ -4,12 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -68,7 +68,7 @@ func TestFailureOf(t *testing.T) {
 // TestPodFailureIsReadOncePerFailedJob: the pods of a failed Job are listed once (not per sync),
 // only the Job's own pods count, a list that fails is asked again, and a new failed Job is read anew.
 func TestPodFailureIsReadOncePerFailedJob(t *testing.T) {
-	client := fake.NewClientset(
+	client := fake.NewSimpleClientset(
 		attemptPod("mine", podT0, "job-1", []corev1.ContainerStatus{terminated("fetch-job-jar", 1, "Error", "digest differs")}, nil),
 		attemptPod("other-attempt", podT0.Add(time.Hour), "job-0", []corev1.ContainerStatus{terminated("fetch-job-jar", 1, "Error", "older")}, nil),
 	)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -33,7 +33,7 @@ type secrets struct {
 }
 
 func (s *secrets) client() *fake.Clientset {
-	kube := fake.NewClientset()
+	kube := fake.NewSimpleClientset()
 	kube.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		s.gets++
 		name := a.(k8stesting.GetAction).GetName()

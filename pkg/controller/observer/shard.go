@@ -6,25 +6,25 @@ import (
 	"sync"
 	"time"
 
+	coordinationv1client "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/typed/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
 // ShardSources are what the shard gate reads beyond the caches (docs/operations.md, Sharding).
 type ShardSources struct {
 	// Flink reads a FlinkCluster that left this shard's cache.
-	Flink versioned.Interface
+	Flink clients.Flink
 	// Leases holds the shards' leader-election Leases, in LeaseNamespace, named by
 	// shard.LeaseName(LeaseBase, shard); nil when this process reads none (no leader election).
 	Leases         coordinationv1client.LeasesGetter

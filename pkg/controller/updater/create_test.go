@@ -4,12 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -40,7 +40,7 @@ func TestCreateOfAChildTheCacheHasNotSeen(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			existing := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: tc.owners, Labels: tc.labels}}
-			kube := fake.NewClientset(existing)
+			kube := fake.NewSimpleClientset(existing)
 			rec := record.NewFakeRecorder(10)
 			a := applier{u: &Updater{recorder: rec}, fc: fc}
 			want := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{ours}}}
@@ -77,7 +77,7 @@ func TestCreateTakesOverAChildLabelledForAnotherShard(t *testing.T) {
 				labels[shard.Label] = tc.childShard
 			}
 			existing := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{ours}, Labels: labels}}
-			kube := fake.NewClientset(existing)
+			kube := fake.NewSimpleClientset(existing)
 			a := applier{u: &Updater{recorder: record.NewFakeRecorder(10)}, fc: fc}
 			want := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wc-configmap", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{ours}}}
 			err := plan[*corev1.ConfigMap](a, "ConfigMap", kube.CoreV1().ConfigMaps("ns"), nil, want, nil, nil)(context.Background())

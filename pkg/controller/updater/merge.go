@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	appsv1client "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/typed/apps/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -14,7 +15,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"

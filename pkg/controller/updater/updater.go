@@ -18,16 +18,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
+	"github.com/flink-operator/flink-operator/pkg/controller/clients"
 	"github.com/flink-operator/flink-operator/pkg/controller/desired"
 	"github.com/flink-operator/flink-operator/pkg/controller/metrics"
 	"github.com/flink-operator/flink-operator/pkg/controller/names"
 	"github.com/flink-operator/flink-operator/pkg/controller/snapshot"
-	"github.com/flink-operator/flink-operator/pkg/generated/clientset/versioned"
 )
 
 // Event reasons.
@@ -46,8 +45,8 @@ const (
 
 // Updater performs the writes.
 type Updater struct {
-	kube      kubernetes.Interface
-	flink     versioned.Interface
+	kube      clients.Kube
+	flink     clients.Flink
 	flinkREST FlinkWriter
 	recorder  record.EventRecorder
 	// children relabels the children a shard takes over (nil: never).
@@ -58,7 +57,7 @@ type Updater struct {
 }
 
 // New returns an updater.
-func New(kube kubernetes.Interface, flink versioned.Interface, flinkREST FlinkWriter, recorder record.EventRecorder) *Updater {
+func New(kube clients.Kube, flink clients.Flink, flinkREST FlinkWriter, recorder record.EventRecorder) *Updater {
 	return &Updater{kube: kube, flink: flink, flinkREST: flinkREST, recorder: recorder}
 }
 
