@@ -171,6 +171,13 @@ func (o *options) validate() error {
 		if o.renewDeadline >= o.leaseDuration {
 			errs = append(errs, errors.New("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration"))
 		}
+		if o.leaseDuration < time.Second {
+			errs = append(errs, errors.New("--leader-election-lease-duration must be at least 1s (a Lease counts whole seconds)"))
+		}
+		// Several renewals must fit in the renew deadline, or one slow call loses the Lease.
+		if o.retryPeriod <= 0 || 2*o.retryPeriod > o.renewDeadline {
+			errs = append(errs, errors.New("--leader-election-retry-period must be positive and at most half of --leader-election-renew-deadline"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -56,6 +56,23 @@ func TestShardIsALabelValueAndNeedsALease(t *testing.T) {
 	}
 }
 
+func TestLeaderElectionTimingsAreChecked(t *testing.T) {
+	le := []string{"--leader-elect", "--leader-election-namespace=op"}
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{nil, ""},
+		{[]string{"--leader-election-lease-duration=6s", "--leader-election-renew-deadline=4s", "--leader-election-retry-period=1s"}, ""},
+		{[]string{"--leader-election-renew-deadline=15s"}, "renew-deadline must be shorter"},
+		{[]string{"--leader-election-lease-duration=500ms", "--leader-election-renew-deadline=400ms", "--leader-election-retry-period=100ms"}, "at least 1s"},
+		{[]string{"--leader-election-retry-period=6s"}, "at most half"},
+		{[]string{"--leader-election-retry-period=0s"}, "must be positive"},
+	} {
+		checkValidation(t, append(append([]string{}, le...), tt.args...), tt.err)
+	}
+}
+
 // checkValidation parses args and validates them: no error when wantErr is empty, else one
 // containing it.
 func checkValidation(t *testing.T, args []string, wantErr string) {

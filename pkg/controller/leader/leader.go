@@ -172,24 +172,27 @@ func (c Config) claim(current *coordinationv1.Lease) *coordinationv1.Lease {
 }
 
 // renewUntil renews the Lease every retry period until finished closes (false) or the Lease is
-// lost (true): another replica holds it, or no renewal succeeded for the renew deadline. It
-// returns the Lease as last written.
+// lost (true): another replica holds it, or no renewal succeeded for the renew deadline. Each
+// attempt may take only what is left of the deadline, so a hanging call cannot keep this replica
+// leading past it. It returns the Lease as last written.
 func (c Config) renewUntil(ctx context.Context, held *coordinationv1.Lease, finished <-chan struct{}) (*coordinationv1.Lease, bool) {
-	lastRenewal := c.Now()
+	deadline := c.Now().Add(c.RenewDeadline)
 	for {
 		select {
 		case <-finished:
 			return held, false
 		case <-time.After(c.RetryPeriod):
 		}
-		renewed, err := c.renew(ctx, held)
+		attemptCtx, cancel := context.WithTimeout(ctx, deadline.Sub(c.Now()))
+		renewed, err := c.writeIfHeld(attemptCtx, held, c.claim)
+		cancel()
 		switch {
 		case err == nil:
-			held, lastRenewal = renewed, c.Now()
+			held, deadline = renewed, c.Now().Add(c.RenewDeadline)
 		case errors.Is(err, errTaken):
 			klog.FromContext(ctx).Info("Another replica holds the Lease", "leader", holderOf(renewed))
 			return held, true
-		case c.Now().Sub(lastRenewal) >= c.RenewDeadline:
+		case !c.Now().Before(deadline):
 			klog.FromContext(ctx).Error(err, "Could not renew the Lease within the renew deadline", "deadline", c.RenewDeadline)
 			return held, true
 		default:
@@ -200,16 +203,14 @@ func (c Config) renewUntil(ctx context.Context, held *coordinationv1.Lease, fini
 
 var errTaken = errors.New("the Lease has another holder")
 
-// renew writes a new renewTime over held. After a conflict it reads the Lease again: still this
-// replica's (a write it did not see, such as its own earlier renewal that timed out), it renews
-// that; another holder's, it returns errTaken with that Lease.
-func (c Config) renew(ctx context.Context, held *coordinationv1.Lease) (*coordinationv1.Lease, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.RenewDeadline)
-	defer cancel()
+// writeIfHeld writes change(held). After a conflict it reads the Lease again: still this
+// replica's (a write it did not see, such as its own earlier renewal that timed out), it writes
+// change of that; another holder's, it returns errTaken with that Lease.
+func (c Config) writeIfHeld(ctx context.Context, held *coordinationv1.Lease, change func(*coordinationv1.Lease) *coordinationv1.Lease) (*coordinationv1.Lease, error) {
 	leases := c.Leases.Leases(c.Namespace)
-	renewed, err := leases.Update(ctx, c.claim(held), metav1.UpdateOptions{})
+	written, err := leases.Update(ctx, change(held), metav1.UpdateOptions{})
 	if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-		return renewed, err
+		return written, err
 	}
 	current, err := leases.Get(ctx, c.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -221,19 +222,22 @@ func (c Config) renew(ctx context.Context, held *coordinationv1.Lease) (*coordin
 	if !isHeldBy(current, c.Identity) {
 		return current, errTaken
 	}
-	return leases.Update(ctx, c.claim(current), metav1.UpdateOptions{})
+	return leases.Update(ctx, change(current), metav1.UpdateOptions{})
 }
 
-// release empties the holder, guarded by the resourceVersion of this replica's last write, so a
-// Lease another replica has taken meanwhile is left alone. ctx may have ended already (SIGTERM):
-// the release gets a renew deadline of its own.
+// release empties the holder of the Lease if this replica still holds it, so a Lease another
+// replica has taken meanwhile is left alone. ctx may have ended already (SIGTERM): the release
+// gets a renew deadline of its own.
 func (c Config) release(ctx context.Context, held *coordinationv1.Lease) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.RenewDeadline)
 	defer cancel()
-	lease := held.DeepCopy()
-	empty, oneSecond, now := "", int32(1), metav1.NewMicroTime(c.Now())
-	lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds, lease.Spec.RenewTime = &empty, &oneSecond, &now
-	if _, err := c.Leases.Leases(c.Namespace).Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+	_, err := c.writeIfHeld(ctx, held, func(l *coordinationv1.Lease) *coordinationv1.Lease {
+		l = l.DeepCopy()
+		empty, oneSecond, now := "", int32(1), metav1.NewMicroTime(c.Now())
+		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.RenewTime = &empty, &oneSecond, &now
+		return l
+	})
+	if err != nil && !errors.Is(err, errTaken) {
 		klog.FromContext(ctx).Error(err, "Releasing the Lease; a standby takes over after the lease duration")
 	}
 }

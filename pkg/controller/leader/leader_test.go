@@ -155,6 +155,27 @@ func TestLeaseOutlivesTheDrain(t *testing.T) {
 	assert.Empty(t, holder(t, kube), "released once they drained")
 }
 
+// TestReleaseAfterAnUnseenRenewal: a renewal that reached the API server but whose answer was
+// lost leaves this replica with an old resourceVersion; the release still empties its Lease
+// rather than leave standbys waiting for the lease duration.
+func TestReleaseAfterAnUnseenRenewal(t *testing.T) {
+	kube := newKube()
+	ctx, sigterm := context.WithCancel(context.Background())
+	c := config(kube, "a")
+	c.RetryPeriod = time.Hour // no renewal of its own during the test
+	r := start(ctx, c)
+	await(t, r.leading, "a leads")
+	l, err := kube.CoordinationV1().Leases("op").Get(context.Background(), "flink-operator", metav1.GetOptions{})
+	require.NoError(t, err)
+	_, err = kube.CoordinationV1().Leases("op").Update(context.Background(), l, metav1.UpdateOptions{}) // the unseen renewal
+	require.NoError(t, err)
+
+	sigterm()
+	close(r.drained)
+	require.NoError(t, await(t, r.result, "Run returns"))
+	assert.Empty(t, holder(t, kube))
+}
+
 // TestStopBeforeLeadingStartsNothing: a replica told to stop while another holds the Lease
 // returns without running lead.
 func TestStopBeforeLeadingStartsNothing(t *testing.T) {
