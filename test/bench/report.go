@@ -387,7 +387,7 @@ func (res *results) targets(cfg *config) []target {
 		t := target{name: "what the CRD's CEL rules add to a FlinkCluster create", want: "< 15%", got: fmt.Sprintf("+%.0f%% (%s vs %s)", 100*a.Overhead(), fmtDur(a.With), fmtDur(a.Without))}
 		t.met = a.Overhead() < 0.15
 		if !t.met {
-			t.miss = fmt.Sprintf("%.0f points over", 100*a.Overhead()-15)
+			t.miss = fmt.Sprintf("%.1f percentage points over", 100*a.Overhead()-15)
 		}
 		ts = append(ts, t)
 	}
