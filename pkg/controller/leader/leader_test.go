@@ -266,10 +266,11 @@ func TestLostWhenAnotherReplicaHoldsTheLease(t *testing.T) {
 	assert.Equal(t, "b", holder(t, kube), "the other's Lease is left alone")
 }
 
-// failLeaseUpdates makes the next n updates of the Lease fail (n < 0: all of them).
-func failLeaseUpdates(kube *kubefake.Clientset, n int32, err error) *atomic.Int32 {
+// failLeaseUpdates returns a counter of Lease updates to fail with err (negative: all of them);
+// it starts at 0. The fake's reactors may not be added while a client calls it, so this one is
+// installed before Run starts and armed later.
+func failLeaseUpdates(kube *kubefake.Clientset, err error) *atomic.Int32 {
 	remaining := &atomic.Int32{}
-	remaining.Store(n)
 	kube.PrependReactor("update", "leases", func(clienttesting.Action) (bool, runtime.Object, error) {
 		if remaining.Load() == 0 {
 			return false, nil, nil
@@ -284,10 +285,11 @@ func failLeaseUpdates(kube *kubefake.Clientset, n int32, err error) *atomic.Int3
 // the renew deadline has passed, before a standby could take over (the lease duration).
 func TestLostWhenRenewalsFailForTheDeadline(t *testing.T) {
 	kube := newKube()
+	failures := failLeaseUpdates(kube, apierrors.NewServiceUnavailable("etcd is down"))
 	r := start(context.Background(), config(kube, "a"))
 	await(t, r.leading, "a leads")
 	failing := time.Now()
-	failLeaseUpdates(kube, -1, apierrors.NewServiceUnavailable("etcd is down"))
+	failures.Store(-1)
 
 	await(t, r.stopped, "lead is told to stop")
 	assert.GreaterOrEqual(t, time.Since(failing), 2*time.Second, "not before the renew deadline")
@@ -304,10 +306,11 @@ func TestARenewalThatFailsOnceIsRetried(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			kube := newKube()
+			remaining := failLeaseUpdates(kube, err)
 			ctx, stop := context.WithCancel(context.Background())
 			r := start(ctx, config(kube, "a"))
 			await(t, r.leading, "a leads")
-			remaining := failLeaseUpdates(kube, 1, err)
+			remaining.Store(1)
 			require.Eventually(t, func() bool { return remaining.Load() == 0 }, 5*time.Second, 10*time.Millisecond)
 			before, getErr := kube.CoordinationV1().Leases("op").Get(context.Background(), "flink-operator", metav1.GetOptions{})
 			require.NoError(t, getErr)
