@@ -82,8 +82,12 @@ func run(ctx context.Context, opts options) error {
 	servers := startServers(ctx, opts, probes)
 	defer shutdownServers(servers)
 
-	informers.Start(ctx)
+	// The informers stop before run returns, also when it returns for a lost Lease while ctx is
+	// still live: Shutdown waits for them, and the process must exit promptly then.
+	informerCtx, stopInformers := context.WithCancel(ctx)
+	informers.Start(informerCtx)
 	defer informers.Shutdown()
+	defer stopInformers()
 	if err := informers.WaitForSync(ctx, opts.cacheSyncTimeout); err != nil {
 		return err
 	}

@@ -56,9 +56,13 @@ type Config struct {
 func Run(ctx context.Context, c Config, lead func(context.Context)) error {
 	logger := klog.FromContext(ctx).WithValues("lease", c.Namespace+"/"+c.Name, "identity", c.Identity)
 	ctx = klog.NewContext(ctx, logger)
-	held, err := c.acquire(ctx)
+	held, since, err := c.acquire(ctx)
 	if err != nil {
 		return nil // ctx ended before this replica led
+	}
+	if ctx.Err() != nil { // SIGTERM as the Lease was won: nothing to drain
+		c.release(ctx, held)
+		return nil
 	}
 	logger.Info("Started leading")
 	if c.OnLeading != nil {
@@ -66,8 +70,8 @@ func Run(ctx context.Context, c Config, lead func(context.Context)) error {
 		defer c.OnLeading(false)
 	}
 
-	// lead stops on SIGTERM or when the Lease is lost; the renewals go on until lead has
-	// returned, so that while its syncs drain no standby sees the Lease go stale.
+	// lead stops on SIGTERM or when the Lease is lost. After SIGTERM the renewals go on until
+	// lead has returned, so that while its syncs drain no standby sees the Lease go stale.
 	leadCtx, stopLeading := context.WithCancel(ctx)
 	defer stopLeading()
 	finished := make(chan struct{})
@@ -75,29 +79,33 @@ func Run(ctx context.Context, c Config, lead func(context.Context)) error {
 		defer close(finished)
 		lead(leadCtx)
 	}()
-	held, lost := c.renewUntil(context.WithoutCancel(ctx), held, finished)
+	held, lost := c.renewUntil(context.WithoutCancel(ctx), held, since, finished)
 	stopLeading()
-	<-finished
 	if lost {
+		// Another replica may act from now on: return at once, without waiting for lead's
+		// in-flight syncs, so that the process ends them by exiting.
 		logger.Info("Stopped leading: the Lease was lost")
 		return ErrLost
 	}
+	<-finished
 	c.release(ctx, held)
 	logger.Info("Stopped leading: released the Lease")
 	return nil
 }
 
 // acquire tries every retry period, with jitter, until this replica holds the Lease or ctx ends.
-func (c Config) acquire(ctx context.Context) (*coordinationv1.Lease, error) {
+// It returns the Lease and when the winning write was sent: the renew deadline counts from then.
+func (c Config) acquire(ctx context.Context) (*coordinationv1.Lease, time.Time, error) {
 	var seen shard.Sighting
 	var holder string
 	for {
+		sent := c.Now()
 		lease, sighting, err := c.tryAcquire(ctx, seen)
 		switch {
 		case err != nil:
 			klog.FromContext(ctx).Error(err, "Acquiring the Lease; retrying")
 		case lease != nil && isHeldBy(lease, c.Identity):
-			return lease, nil
+			return lease, sent, nil
 		case lease != nil && holderOf(lease) != holder:
 			holder = holderOf(lease)
 			klog.FromContext(ctx).Info("Standing by", "leader", holder)
@@ -105,7 +113,7 @@ func (c Config) acquire(ctx context.Context) (*coordinationv1.Lease, error) {
 		seen = sighting
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, time.Time{}, ctx.Err()
 		case <-time.After(wait.Jitter(c.RetryPeriod, 1.2)):
 		}
 	}
@@ -165,30 +173,36 @@ func (c Config) claim(current *coordinationv1.Lease) *coordinationv1.Lease {
 		lease.Spec.HolderIdentity = &c.Identity
 		lease.Spec.AcquireTime = &now
 	}
-	seconds := int32(c.LeaseDuration / time.Second)
+	// Rounded up: a Lease counts whole seconds, and a shorter one would let a candidate take
+	// over before this replica's renew deadline.
+	seconds := int32((c.LeaseDuration + time.Second - 1) / time.Second)
 	lease.Spec.LeaseDurationSeconds = &seconds
 	lease.Spec.RenewTime = &now
 	return lease
 }
 
 // renewUntil renews the Lease every retry period until finished closes (false) or the Lease is
-// lost (true): another replica holds it, or no renewal succeeded for the renew deadline. Each
-// attempt may take only what is left of the deadline, so a hanging call cannot keep this replica
-// leading past it. It returns the Lease as last written.
-func (c Config) renewUntil(ctx context.Context, held *coordinationv1.Lease, finished <-chan struct{}) (*coordinationv1.Lease, bool) {
-	deadline := c.Now().Add(c.RenewDeadline)
+// lost (true): another replica holds it, or no renewal succeeded within the renew deadline. The
+// deadline counts from when the last successful write was sent (since, at first), which is before
+// any other replica can have seen it; each attempt may take only what is left of it, and the wait
+// before the next one never outlasts it. So this replica stops leading at most the renew deadline
+// after a write that other replicas count the lease duration from. It returns the Lease as last
+// written.
+func (c Config) renewUntil(ctx context.Context, held *coordinationv1.Lease, since time.Time, finished <-chan struct{}) (*coordinationv1.Lease, bool) {
+	deadline := since.Add(c.RenewDeadline)
 	for {
 		select {
 		case <-finished:
 			return held, false
-		case <-time.After(c.RetryPeriod):
+		case <-time.After(min(c.RetryPeriod, deadline.Sub(c.Now()))):
 		}
-		attemptCtx, cancel := context.WithTimeout(ctx, deadline.Sub(c.Now()))
+		sent := c.Now()
+		attemptCtx, cancel := context.WithTimeout(ctx, deadline.Sub(sent))
 		renewed, err := c.writeIfHeld(attemptCtx, held, c.claim)
 		cancel()
 		switch {
 		case err == nil:
-			held, deadline = renewed, c.Now().Add(c.RenewDeadline)
+			held, deadline = renewed, sent.Add(c.RenewDeadline)
 		case errors.Is(err, errTaken):
 			klog.FromContext(ctx).Info("Another replica holds the Lease", "leader", holderOf(renewed))
 			return held, true

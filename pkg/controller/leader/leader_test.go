@@ -240,11 +240,14 @@ func TestStandbyTakesOverAStaleLease(t *testing.T) {
 	kube := newKube(lease("crashed", "", 1))
 	c := config(kube, "b")
 	began := time.Now()
-	r := start(context.Background(), c)
+	ctx, stop := context.WithCancel(context.Background())
+	r := start(ctx, c)
 	await(t, r.leading, "b leads")
 	assert.GreaterOrEqual(t, time.Since(began), time.Second, "not before the crashed holder's lease duration")
 	assert.Equal(t, "b", holder(t, kube))
+	stop()
 	close(r.drained)
+	require.NoError(t, await(t, r.result, "Run returns"))
 }
 
 // TestLostWhenAnotherReplicaHoldsTheLease: a leader that finds another holder in its Lease stops
@@ -261,8 +264,8 @@ func TestLostWhenAnotherReplicaHoldsTheLease(t *testing.T) {
 	require.NoError(t, err)
 
 	await(t, r.stopped, "lead is told to stop")
+	assert.ErrorIs(t, await(t, r.result, "Run returns"), ErrLost, "at once, while lead still drains: the process ends it by exiting")
 	close(r.drained)
-	assert.ErrorIs(t, await(t, r.result, "Run returns"), ErrLost)
 	assert.Equal(t, "b", holder(t, kube), "the other's Lease is left alone")
 }
 
@@ -291,10 +294,11 @@ func TestLostWhenRenewalsFailForTheDeadline(t *testing.T) {
 	failing := time.Now()
 	failures.Store(-1)
 
-	await(t, r.stopped, "lead is told to stop")
-	assert.GreaterOrEqual(t, time.Since(failing), 2*time.Second, "not before the renew deadline")
-	close(r.drained)
 	assert.ErrorIs(t, await(t, r.result, "Run returns"), ErrLost)
+	lost := time.Since(failing)
+	assert.GreaterOrEqual(t, lost, 2*time.Second-50*time.Millisecond, "not before the renew deadline (counted from the last renewal, up to a retry period before the failures began)")
+	assert.Less(t, lost, 3*time.Second, "before a standby could take over (the lease duration)")
+	close(r.drained)
 }
 
 // TestARenewalThatFailsOnceIsRetried: a failed renewal, or one that conflicts with the leader's
