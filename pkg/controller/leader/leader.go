@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/controller/shard"
 	leasesclient "github.com/flink-operator/flink-operator/pkg/generated/kube/clientset/typed/coordination/v1"
@@ -167,7 +168,7 @@ func (c Config) claim(current *coordinationv1.Lease) *coordinationv1.Lease {
 	}
 	if !isHeldBy(lease, c.Identity) {
 		if current != nil {
-			transitions := ptrValue(lease.Spec.LeaseTransitions) + 1
+			transitions := ptr.Deref(lease.Spec.LeaseTransitions, 0) + 1
 			lease.Spec.LeaseTransitions = &transitions
 		}
 		lease.Spec.HolderIdentity = &c.Identity
@@ -265,11 +266,4 @@ func holderOf(lease *coordinationv1.Lease) string {
 
 func isHeldBy(lease *coordinationv1.Lease, identity string) bool {
 	return holderOf(lease) == identity && identity != ""
-}
-
-func ptrValue(p *int32) int32 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
