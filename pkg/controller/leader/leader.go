@@ -144,7 +144,9 @@ func (c Config) tryAcquire(ctx context.Context, seen shard.Sighting) (*coordinat
 	}
 	updated, err := leases.Update(ctx, c.claim(current), metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
-		return current, shard.Sighting{}, nil // it changed under us: a live holder, or a rival
+		// It changed under us (a live holder, or a rival): not won, even if the copy read
+		// named this replica; look again next time.
+		return nil, shard.Sighting{}, nil
 	}
 	return updated, shard.Sighting{}, err
 }

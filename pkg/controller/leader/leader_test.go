@@ -176,6 +176,16 @@ func TestReleaseAfterAnUnseenRenewal(t *testing.T) {
 	assert.Empty(t, holder(t, kube))
 }
 
+// TestAConflictingClaimIsNotWon: a replica restarted under the same identity reads a Lease that
+// names it; if its write conflicts (the Lease changed meanwhile), the attempt is not won.
+func TestAConflictingClaimIsNotWon(t *testing.T) {
+	kube := newKube(lease("a", "", 15))
+	failLeaseUpdates(kube, apierrors.NewConflict(schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, "flink-operator", errors.New("modified"))).Store(1)
+	won, _, err := config(kube, "a").tryAcquire(context.Background(), shard.Sighting{})
+	require.NoError(t, err)
+	assert.Nil(t, won)
+}
+
 // TestStopBeforeLeadingStartsNothing: a replica told to stop while another holds the Lease
 // returns without running lead.
 func TestStopBeforeLeadingStartsNothing(t *testing.T) {
