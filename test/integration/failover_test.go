@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
 	"github.com/flink-operator/flink-operator/pkg/controller/fsm"
@@ -287,4 +288,43 @@ func TestLeaderFailover(t *testing.T) {
 	a.Stop()
 	h, _, _, _ := leaseRecord(t, ns, lease)
 	assert.Empty(t, h, "SIGTERM releases the Lease")
+}
+
+// TestLosingTheLeaseEndsTheProcess: a leader whose Lease another replica took (after a network
+// partition, say) must stop acting and exit at once, so that Kubernetes restarts it as a standby.
+// Until 79e831f it stopped its workers but hung in the informers' shutdown, alive and not
+// leading, for as long as nothing killed it.
+func TestLosingTheLeaseEndsTheProcess(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	pauseSuiteOperator(t)
+	const lease, identity = "flink-operator-lost", "it-lost"
+	op := startOperatorProcess(t, identity, append(append(operatorArgs(env.kubeconfig), "--namespace="+ns),
+		leaderElectionArgs(ns, lease, identity)...)...)
+	_, err := createStrict(ctx, ns, fromYAML(t, minimalJobCluster))
+	require.NoError(t, err)
+	waitJob(t, ns, "minimal", 90*time.Second, "the job to run under the leader", func(j *v1beta1.JobStatus) bool {
+		return j.State == v1beta1.JobStateRunning
+	})
+
+	// Another replica takes the Lease as if this one's had expired.
+	l, err := env.kube.CoordinationV1().Leases(ns).Get(ctx, lease, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, identity, ptr.Deref(l.Spec.HolderIdentity, ""))
+	now := metav1.NewMicroTime(time.Now())
+	l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = ptr.To("someone-else"), &now, &now
+	_, err = env.kube.CoordinationV1().Leases(ns).Update(ctx, l, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	taken := time.Now()
+
+	// It finds the other holder at its next renewal (a retry period); exiting then takes only the
+	// shutdown of its servers and informers. The bound is far from both: without the fix the
+	// process never exits.
+	exited, code := op.Exited(testLeaseDuration + 10*time.Second)
+	require.True(t, exited, "the process exits after losing its Lease")
+	t.Logf("exited %s after the Lease was taken, code %d", time.Since(taken).Round(time.Millisecond), code)
+	assert.Equal(t, 1, code, "a lost Lease is a failure: the container restarts")
+	assert.Contains(t, op.logText(t), "lost leadership")
+	h, _, _, _ := leaseRecord(t, ns, lease)
+	assert.Equal(t, "someone-else", h, "the old leader left the new holder's Lease alone")
 }

@@ -261,6 +261,17 @@ func (p *process) Kill() {
 	<-p.done
 }
 
+// Exited waits up to timeout for the process to end on its own and reports whether it did, with
+// its exit code.
+func (p *process) Exited(timeout time.Duration) (bool, int) {
+	select {
+	case <-p.done:
+		return true, p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		return false, 0
+	}
+}
+
 // Stop ends the process with SIGTERM, as Kubernetes would, killing it after 20 s.
 func (p *process) Stop() {
 	if p.cmd == nil {
