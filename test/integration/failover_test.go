@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/flink-operator/flink-operator/pkg/apis/flinkoperator/v1beta1"
@@ -307,13 +308,18 @@ func TestLosingTheLeaseEndsTheProcess(t *testing.T) {
 		return j.State == v1beta1.JobStateRunning
 	})
 
-	// Another replica takes the Lease as if this one's had expired.
-	l, err := env.kube.CoordinationV1().Leases(ns).Get(ctx, lease, metav1.GetOptions{})
-	require.NoError(t, err)
-	require.Equal(t, identity, ptr.Deref(l.Spec.HolderIdentity, ""))
-	now := metav1.NewMicroTime(time.Now())
-	l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = ptr.To("someone-else"), &now, &now
-	_, err = env.kube.CoordinationV1().Leases(ns).Update(ctx, l, metav1.UpdateOptions{})
+	// Another replica takes the Lease as if this one's had expired. The leader renews every
+	// retry period, so the write may conflict with a renewal: read again and retake, as a real
+	// contender would.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := env.kube.CoordinationV1().Leases(ns).Get(ctx, lease, metav1.GetOptions{})
+		require.NoError(t, err)
+		require.Equal(t, identity, ptr.Deref(l.Spec.HolderIdentity, ""))
+		now := metav1.NewMicroTime(time.Now())
+		l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = ptr.To("someone-else"), &now, &now
+		_, err = env.kube.CoordinationV1().Leases(ns).Update(ctx, l, metav1.UpdateOptions{})
+		return err
+	})
 	require.NoError(t, err)
 	taken := time.Now()
 
