@@ -53,6 +53,12 @@ func operatorArgs(kubeconfig string) []string {
 		"--health-check-interval=" + healthInterval.String(), "--unhealthy-restart-window=" + restartWindow.String()}
 }
 
+// namespacedLeaderArgs are the suite operator's settings for one namespace, with leader election
+// on a Lease in that namespace.
+func namespacedLeaderArgs(ns, lease, identity string) []string {
+	return append(append(operatorArgs(env.kubeconfig), "--namespace="+ns), leaderElectionArgs(ns, lease, identity)...)
+}
+
 func leaderElectionArgs(leaseNS, leaseName, identity string) []string {
 	return []string{"--leader-elect", "--leader-election-namespace=" + leaseNS, "--leader-election-id=" + leaseName,
 		"--leader-election-identity=" + identity,
@@ -199,9 +205,7 @@ func TestLeaderFailover(t *testing.T) {
 	ctx := context.Background()
 	pauseSuiteOperator(t)
 	const lease = "flink-operator-failover"
-	args := func(identity string) []string {
-		return append(append(operatorArgs(env.kubeconfig), "--namespace="+ns), leaderElectionArgs(ns, lease, identity)...)
-	}
+	args := func(identity string) []string { return namespacedLeaderArgs(ns, lease, identity) }
 	a := startOperatorProcess(t, "it-failover-a", args("it-failover-a")...)
 	waitFor(t, 60*time.Second, "a to lead", func() bool {
 		h, _, _, _ := leaseRecord(t, ns, lease)
@@ -300,8 +304,7 @@ func TestLosingTheLeaseEndsTheProcess(t *testing.T) {
 	ctx := context.Background()
 	pauseSuiteOperator(t)
 	const lease, identity = "flink-operator-lost", "it-lost"
-	op := startOperatorProcess(t, identity, append(append(operatorArgs(env.kubeconfig), "--namespace="+ns),
-		leaderElectionArgs(ns, lease, identity)...)...)
+	op := startOperatorProcess(t, identity, namespacedLeaderArgs(ns, lease, identity)...)
 	_, err := createStrict(ctx, ns, fromYAML(t, minimalJobCluster))
 	require.NoError(t, err)
 	waitJob(t, ns, "minimal", 90*time.Second, "the job to run under the leader", func(j *v1beta1.JobStatus) bool {
