@@ -8,7 +8,8 @@
 #   --with-5000   add a run at N = 5,000
 #   --with-sharded-10000
 #                 add a run of 10,000 job clusters over two operator processes (--shard), with a
-#                 wall-clock cap of 45 min from the first create
+#                 wall-clock cap of 45 min from the first create; each shard runs with
+#                 --workers=8 --flink-poll-interval=30s, sized for 5,000 clusters a process
 #   --ci          CI-sized: N = 50, 60 s idle window, no throughput sweep, no profiles, no doc;
 #                 exits non-zero if idle clusters make API writes, a cold restart writes, or Flink
 #                 REST polls exceed 60 / poll interval per cluster and minute (+15%)
@@ -28,13 +29,13 @@ with5000=0
 ci=0
 harness=()
 orig=("$@")
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --n) n=${2:?--n needs a value}; shift 2 ;;
     --n=*) n=${1#*=}; shift ;;
     --with-5000) with5000=1; shift ;;
-    --with-sharded-10000) harness+=(--sharded 10000 --shards 2 --sharded-cap 45m); shift ;;
+    --with-sharded-10000) harness+=(--sharded 10000 --shards 2 --sharded-cap 45m --shard-workers 8 --shard-poll-interval 30s); shift ;;
     --ci) ci=1; shift ;;
     --) shift; harness+=("$@"); break ;;
     -h | --help) usage; exit 0 ;;

@@ -72,6 +72,11 @@ type config struct {
 	// shardedN clusters over shards operator processes, within shardedCap (0: no sharded run).
 	shardedN, shards int
 	shardedCap       time.Duration
+	// shardWorkers and shardPollInterval: each shard's --workers and --flink-poll-interval; a
+	// fleet of thousands per process is sized with more workers and a longer poll interval than
+	// the defaults the other runs measure.
+	shardWorkers      int
+	shardPollInterval time.Duration
 	// CI limits: at most this many REST calls per Running cluster per minute, relative to
 	// 60 / poll interval.
 	restTolerance float64
@@ -106,6 +111,8 @@ func main() {
 	flag.IntVar(&cfg.shardedN, "sharded", 0, "After the runs of --n, one more on a fresh cluster: this many job clusters split over --shards operator processes (0: none).")
 	flag.IntVar(&cfg.shards, "shards", 2, "Operator processes (--shard=s0, s1, …) of the sharded run.")
 	flag.DurationVar(&cfg.shardedCap, "sharded-cap", 45*time.Minute, "Wall-clock cap of the sharded run, from its first create to the last job Running; what is not Running then is reported missing.")
+	flag.IntVar(&cfg.shardWorkers, "shard-workers", 2, "Operator --workers of each shard in the sharded run.")
+	flag.DurationVar(&cfg.shardPollInterval, "shard-poll-interval", 10*time.Second, "Operator --flink-poll-interval of each shard in the sharded run.")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)

@@ -26,6 +26,7 @@ const (
 type shardedResult struct {
 	N, Shards, Nodes int
 	Workers          int
+	PollInterval     time.Duration
 	Cap              time.Duration
 	ClusterUp        time.Duration
 	// Create: until every create was answered; AllRunning: first create to the last job Running
@@ -48,7 +49,8 @@ func shardName(i int) string { return fmt.Sprintf("s%d", i) }
 // runSharded runs cfg.shardedN clusters over cfg.shards shards.
 func runSharded(parent context.Context, cfg *config) (*shardedResult, error) {
 	n, k := cfg.shardedN, cfg.shards
-	r := &shardedResult{N: n, Shards: k, Nodes: (n*podsPerFC+podsPerNode-1)/podsPerNode + 2, Cap: cfg.shardedCap, Workers: cfg.workers}
+	r := &shardedResult{N: n, Shards: k, Nodes: (n*podsPerFC+podsPerNode-1)/podsPerNode + 2, Cap: cfg.shardedCap,
+		Workers: cfg.shardWorkers, PollInterval: cfg.shardPollInterval}
 	logf("==== sharded: %d clusters over %d shards, %d nodes; cap %s from the first create", n, k, r.Nodes, cfg.shardedCap)
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -147,8 +149,8 @@ func (e *env) startShards(ctx context.Context, k int) ([]shardProcess, error) {
 			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", p[0]),
 			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", p[1]),
 			"--jobmanager-url-template=" + e.simURL + "/clusters/{{.Namespace}}/{{.Name}}",
-			fmt.Sprintf("--workers=%d", e.cfg.workers),
-			"--flink-poll-interval=" + e.cfg.pollInterval.String(),
+			fmt.Sprintf("--workers=%d", e.cfg.shardWorkers),
+			"--flink-poll-interval=" + e.cfg.shardPollInterval.String(),
 			"--health-check-interval=" + e.cfg.healthInterval.String(),
 			"--shard=" + s.name, "--leader-elect", "--leader-election-namespace=" + shardLeases, "--leader-election-identity=" + s.name,
 		}, e.cfg.operatorArgs...)
@@ -277,8 +279,8 @@ func countList(vs []float64) string {
 // shardedSummary is the sharded run's table.
 func (r *shardedResult) summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nSharded run: %d job clusters labelled round-robin for %d shards (`--shard=s0` … each its own operator process and Lease, `--workers=%d` each), %d nodes; wall-clock cap %s from the first create, stated before the run:\n\n",
-		r.N, r.Shards, r.Workers, r.Nodes, fmtDur(r.Cap))
+	fmt.Fprintf(&b, "\nSharded run: %d job clusters labelled round-robin for %d shards (`--shard=s0` … each its own operator process and Lease, `--workers=%d --flink-poll-interval=%s` each), %d nodes; wall-clock cap %s from the first create, stated before the run:\n\n",
+		r.N, r.Shards, r.Workers, r.PollInterval, r.Nodes, fmtDur(r.Cap))
 	b.WriteString("| metric | value |\n| --- | --- |\n")
 	row := func(name, value string) { fmt.Fprintf(&b, "| %s | %s |\n", name, value) }
 	row("creates answered (16 in flight)", fmtDur(r.Create))
