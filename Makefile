@@ -100,9 +100,9 @@ test-dev: ## The make dev flow on its own cluster: the sample job in real Flink,
 ##@ Benchmarks
 
 .PHONY: bench
-bench: ## Benchmarks at 100 and 1,000 FlinkClusters on the local cluster; writes docs/benchmarks.md (about 25 min). ARGS=--with-5000 adds 5,000.
+bench: ## Benchmarks at 100 and 1,000 FlinkClusters on the local cluster; writes docs/benchmarks.md (about 25 min). ARGS="--with-5000 --with-sharded-10000" adds 5,000 (about 45 min more) and 10,000 over two shards (about 55 min more).
 	hack/bench.sh $(ARGS)
 
 .PHONY: bench-ci
-bench-ci: ## CI-sized benchmark (50 clusters, about 3 min): fails on idle API writes or too many Flink REST polls.
+bench-ci: ## CI-sized benchmark (50 clusters, about 2.5 min): fails on idle API writes or too many Flink REST polls.
 	hack/bench.sh --ci
