@@ -100,7 +100,7 @@ test-dev: ## The make dev flow on its own cluster: the sample job in real Flink,
 ##@ Benchmarks
 
 .PHONY: bench
-bench: ## Benchmarks at 100 and 1,000 FlinkClusters on the local cluster; writes docs/benchmarks.md (about 25 min). ARGS="--with-5000 --with-sharded-10000" adds 5,000 (about 45 min more) and 10,000 over two shards (about 55 min more).
+bench: ## Benchmarks at 100 and 1,000 FlinkClusters on the local cluster; writes docs/benchmarks.md (about 25 min). ARGS="--with-5000 --with-sharded-10000" adds 5,000 (about 40 min more) and 10,000 over two shards (about 50 min more).
 	hack/bench.sh $(ARGS)
 
 .PHONY: bench-ci

@@ -30,8 +30,9 @@ const (
 
 // Plan is everything one sync does, decided without I/O. The updater applies it in this order:
 // events for foreign children, foreign EndpointSlices and an invalid spec; a finalizer to add
-// (and nothing else after it); the HA cleanup; then either the release of the finalizer (with Status), or Status and Children in the order
-// StatusFirst says, the job's transition and notices as events, and the job's actions.
+// (and nothing else after it); the HA cleanup; then either the release of the finalizer (with
+// Status), or Status and Children in the order StatusFirst says, the job's transition and
+// notices as events, and the job's actions.
 type Plan struct {
 	// Gone: the FlinkCluster no longer exists; its series and timers are forgotten.
 	Gone bool
